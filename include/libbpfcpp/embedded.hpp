@@ -1,0 +1,22 @@
+// bpf::EmbeddedObject: a BPF object compiled into the executable.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+namespace bpf {
+
+/// The bytes of a BPF object built into the program, with the object's name; the
+/// headers that scripts/embed.py generates return one. Open it with Module::open_memory().
+///
+/// ```cpp
+/// #include "tcpconnect.bpf.hpp"        // generated at build time
+/// auto mod = bpf::Module::open_memory(bpf_objects::tcpconnect());
+/// ```
+struct EmbeddedObject {
+    std::string_view name;
+    std::span<const std::byte> bytes;
+};
+
+}  // namespace bpf

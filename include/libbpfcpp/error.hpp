@@ -1,0 +1,191 @@
+// bpf::Error: every failure names the operation, the object and a cause a user can act on.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace bpf {
+
+/// Thrown by every set-up call that fails. Keeps the errno as its `code()` (generic
+/// category), so `e.code() == std::errc::permission_denied` works, and carries the
+/// operation, the object it was applied to and, for a rejected program, the verifier log.
+///
+/// ```cpp
+/// try { mod.load(); }
+/// catch (const bpf::Error& e) {
+///     std::cerr << e.what() << '\n';              // one actionable sentence (+ log tail)
+///     if (!e.verifier_log().empty()) save(e.verifier_log());
+/// }
+/// ```
+class Error : public std::system_error {
+public:
+    /// `err` is a positive errno value; `message` is the whole human-readable sentence.
+    Error(int err, std::string message, std::string verifier_log = {})
+        : std::system_error(err, std::generic_category(), message),
+          message_(std::move(message)),
+          verifier_log_(std::move(verifier_log)),
+          what_(message_) {
+        // The errno's text is added unless the sentence already says it.
+        std::string text = std::strerror(err);
+        if (what_.find(text) == std::string::npos) what_ += " (" + text + ")";
+    }
+
+    /// The sentence followed by the errno's text, e.g. "... (Operation not permitted)".
+    [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
+
+    /// The sentence without the trailing strerror text.
+    [[nodiscard]] const std::string& message() const noexcept { return message_; }
+    /// The full verifier log of the rejected program, or empty.
+    [[nodiscard]] const std::string& verifier_log() const noexcept { return verifier_log_; }
+    /// The errno value.
+    [[nodiscard]] int error_number() const noexcept { return code().value(); }
+
+private:
+    std::string message_;
+    std::string verifier_log_;
+    std::string what_;
+};
+
+namespace detail {
+
+/// libbpf's own error codes (4000..) mean a malformed object; they are reported as EINVAL
+/// with libbpf's text in the message.
+inline bool is_libbpf_errno(int err) noexcept {
+    return err >= __LIBBPF_ERRNO__START && err < __LIBBPF_ERRNO__END;
+}
+
+inline std::string libbpf_error_text(int err) {
+    char buf[256];
+    libbpf_strerror(err, buf, sizeof buf);
+    return buf;
+}
+
+/// libbpf returns either -errno or NULL with errno set; normalise to a positive errno.
+inline int positive_errno(long ret) noexcept {
+    if (ret < 0) return static_cast<int>(-ret);
+    return errno != 0 ? errno : EINVAL;
+}
+
+inline bool has_capability(int cap) noexcept {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    if (syscall(SYS_capget, &hdr, data) != 0) return false;
+    return (data[cap / 32].effective & (1U << (cap % 32))) != 0;
+}
+
+#ifndef CAP_PERFMON
+inline constexpr int cap_perfmon = 38;
+#else
+inline constexpr int cap_perfmon = CAP_PERFMON;
+#endif
+#ifndef CAP_BPF
+inline constexpr int cap_bpf = 39;
+#else
+inline constexpr int cap_bpf = CAP_BPF;
+#endif
+
+/// True when the process lacks the capabilities BPF needs (so EPERM means "not root").
+inline bool lacks_bpf_privileges() noexcept {
+    if (has_capability(CAP_SYS_ADMIN)) return false;
+    return !has_capability(cap_bpf) || !has_capability(cap_perfmon);
+}
+
+inline constexpr std::string_view privileges_hint =
+    "needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), e.g. run as root";
+
+inline constexpr long tracefs_magic = 0x74726163;
+inline constexpr long debugfs_magic = 0x64626720;
+inline constexpr long bpffs_magic = 0xcafe4a11;
+
+inline bool is_fs(const char* path, long magic) noexcept {
+    struct statfs st {};
+    return statfs(path, &st) == 0 && static_cast<long>(st.f_type) == magic;
+}
+
+/// Where tracefs is reachable, or nullptr when it is not mounted anywhere libbpf looks.
+inline const char* tracefs_root() noexcept {
+    if (is_fs("/sys/kernel/tracing", tracefs_magic)) return "/sys/kernel/tracing";
+    if (is_fs("/sys/kernel/debug/tracing", tracefs_magic)) return "/sys/kernel/debug/tracing";
+    return nullptr;
+}
+
+inline constexpr std::string_view tracefs_hint =
+    "tracefs is not mounted; mount it with: mount -t tracefs nodev /sys/kernel/tracing";
+
+/// True when the kernel can create kprobes at all (perf PMU or legacy tracefs interface).
+inline bool kernel_has_kprobes() noexcept {
+    if (access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0) return true;
+    const char* root = tracefs_root();
+    if (root == nullptr) return false;
+    return access((std::string(root) + "/kprobe_events").c_str(), F_OK) == 0;
+}
+
+inline constexpr std::string_view kprobes_hint =
+    "kprobes are not available in this kernel (CONFIG_KPROBES is off); use a tracepoint, "
+    "raw tracepoint or fentry program instead";
+
+/// The generic cause of a failed bpf() call, in words a user can act on.
+inline std::string explain_errno(int err) {
+    switch (err) {
+        case EPERM:
+        case EACCES:
+            if (lacks_bpf_privileges()) return std::string(privileges_hint);
+            return "the kernel refused the operation although the process has the BPF "
+                   "capabilities (kernel lockdown, an LSM, or a feature this kernel forbids)";
+        case ENOENT: return "not found";
+        case E2BIG: return "too big for the kernel (size or entry limit exceeded)";
+        case EOPNOTSUPP: return "not supported by this kernel";
+        case ENOMEM: return "out of memory (or map/ring size limit reached)";
+        default: return is_libbpf_errno(err) ? libbpf_error_text(err) : std::strerror(err);
+    }
+}
+
+/// Builds "OPERATION 'OBJECT': CAUSE".
+inline std::string describe(std::string_view operation, std::string_view object,
+                            std::string_view cause) {
+    std::string s(operation);
+    if (!object.empty()) {
+        s += " '";
+        s += object;
+        s += '\'';
+    }
+    if (!cause.empty()) {
+        s += ": ";
+        s += cause;
+    }
+    return s;
+}
+
+/// Throws unless the directory that will hold `path` is on a BPF filesystem.
+inline void require_bpffs(const std::string& path, std::string_view operation,
+                          std::string_view object) {
+    auto slash = path.find_last_of('/');
+    std::string dir = slash == std::string::npos ? std::string(".")
+                      : slash == 0               ? std::string("/")
+                                                 : path.substr(0, slash);
+    if (!is_fs(dir.c_str(), bpffs_magic))
+        throw Error(EINVAL, describe(operation, object,
+                                     "'" + dir + "' is not on a BPF filesystem (bpffs); mount "
+                                     "one with: mount -t bpf bpf /sys/fs/bpf"));
+}
+
+[[noreturn]] inline void throw_errno(int err, std::string_view operation, std::string_view object,
+                                     std::string_view cause = {}) {
+    std::string why = cause.empty() ? explain_errno(err) : std::string(cause);
+    throw Error(is_libbpf_errno(err) ? EINVAL : err, describe(operation, object, why));
+}
+
+}  // namespace detail
+}  // namespace bpf

@@ -1,0 +1,97 @@
+// bpf::Link: an attachment of a program to a hook (wraps bpf_link).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <bpf/libbpf.h>
+
+#include "error.hpp"
+
+namespace bpf {
+
+/// Owns one `bpf_link`; destroying it detaches the program.
+///
+/// `Prog::attach_*` returns a reference to a Link the Module keeps, so ignoring the
+/// result keeps the program attached until the Module is destroyed:
+/// ```cpp
+/// prog.attach_tracepoint("sched", "sched_process_exec");     // attached while mod lives
+/// bpf::Link& l = prog.attach_raw_tracepoint("sys_enter");
+/// l.pin("/sys/fs/bpf/my_link");   // survives the process once pinned
+/// l.destroy();                     // detach early
+/// ```
+class Link {
+public:
+    Link() noexcept = default;
+    explicit Link(bpf_link* link, std::string description = {}) noexcept
+        : link_(link), description_(std::move(description)) {}
+    Link(Link&& other) noexcept
+        : link_(std::exchange(other.link_, nullptr)), description_(std::move(other.description_)) {}
+    Link& operator=(Link&& other) noexcept {
+        if (this != &other) {
+            destroy();
+            link_ = std::exchange(other.link_, nullptr);
+            description_ = std::move(other.description_);
+        }
+        return *this;
+    }
+    Link(const Link&) = delete;
+    Link& operator=(const Link&) = delete;
+    ~Link() { destroy(); }
+
+    /// Detaches the program now (a pinned link stays in the kernel until unpinned).
+    void destroy() noexcept {
+        if (link_ != nullptr) bpf_link__destroy(std::exchange(link_, nullptr));
+    }
+
+    /// Gives up ownership: the caller must call bpf_link__destroy() on the result.
+    [[nodiscard]] bpf_link* release() noexcept { return std::exchange(link_, nullptr); }
+
+    /// True while attached.
+    [[nodiscard]] bool attached() const noexcept { return link_ != nullptr; }
+    explicit operator bool() const noexcept { return attached(); }
+
+    /// The link's file descriptor, or -1 for a destroyed link or a legacy attachment.
+    [[nodiscard]] int fd() const noexcept { return link_ != nullptr ? bpf_link__fd(link_) : -1; }
+
+    /// What this link attaches, e.g. "tracepoint sched:sched_switch (prog 'handle')".
+    [[nodiscard]] const std::string& description() const noexcept { return description_; }
+
+    /// Pins the link at `path`, which must be on a BPF filesystem.
+    void pin(const std::string& path) {
+        require("pinning link");
+        detail::require_bpffs(path, "pinning link", description_);
+        if (int err = bpf_link__pin(link_, path.c_str()); err != 0)
+            detail::throw_errno(detail::positive_errno(err), "pinning link", description_,
+                                "cannot pin at '" + path + "': " +
+                                    detail::explain_errno(detail::positive_errno(err)));
+    }
+
+    /// Removes the pin made by pin().
+    void unpin() {
+        require("unpinning link");
+        if (int err = bpf_link__unpin(link_); err != 0)
+            detail::throw_errno(detail::positive_errno(err), "unpinning link", description_);
+    }
+
+    /// The path it is pinned at, or empty.
+    [[nodiscard]] std::string_view pin_path() const noexcept {
+        const char* p = link_ != nullptr ? bpf_link__pin_path(link_) : nullptr;
+        return p != nullptr ? std::string_view(p) : std::string_view();
+    }
+
+    /// The raw libbpf link, for what is not wrapped.
+    [[nodiscard]] bpf_link* get() const noexcept { return link_; }
+
+private:
+    void require(std::string_view op) const {
+        if (link_ == nullptr)
+            throw Error(EBADF, detail::describe(op, description_, "the link was destroyed"));
+    }
+
+    bpf_link* link_ = nullptr;
+    std::string description_;
+};
+
+}  // namespace bpf

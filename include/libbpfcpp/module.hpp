@@ -1,0 +1,413 @@
+// bpf::Module: a BPF object file opened, configured, loaded and attached (wraps bpf_object).
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "detail/module_state.hpp"
+#include "embedded.hpp"
+#include "error.hpp"
+#include "link.hpp"
+#include "log.hpp"
+#include "map.hpp"
+#include "prog.hpp"
+
+namespace bpf {
+
+/// Options of Module::open_file / open_memory (bpf_object_open_opts).
+struct OpenOptions {
+    std::string object_name;    ///< overrides the name taken from the file name
+    std::string btf_path;       ///< BTF for CO-RE relocations instead of /sys/kernel/btf/vmlinux
+    std::string kconfig;        ///< extra "CONFIG_X=y" lines for __kconfig externs
+    std::string pin_root_path;  ///< where maps with LIBBPF_PIN_BY_NAME are pinned (default /sys/fs/bpf)
+    std::uint32_t kernel_log_level = 0;  ///< verifier log level for every program (1, 2, 4)
+};
+
+namespace detail {
+
+/// Finds "prog 'NAME': -- BEGIN PROG LOAD LOG --" in libbpf's output; returns NAME and the log.
+inline std::optional<std::pair<std::string, std::string>> find_verifier_log(const std::string& text) {
+    static constexpr std::string_view begin_marker = "': -- BEGIN PROG LOAD LOG --\n";
+    static constexpr std::string_view end_marker = "-- END PROG LOAD LOG --";
+    auto b = text.rfind(begin_marker);
+    if (b == std::string::npos) return std::nullopt;
+    auto name_start = text.rfind("prog '", b);
+    if (name_start == std::string::npos) return std::nullopt;
+    name_start += 6;
+    std::string name = text.substr(name_start, b - name_start);
+    auto log_start = b + begin_marker.size();
+    auto e = text.find(end_marker, log_start);
+    std::string log = text.substr(log_start, e == std::string::npos ? std::string::npos : e - log_start);
+    return std::make_pair(std::move(name), std::move(log));
+}
+
+/// The last `n` non-empty lines of `text`.
+inline std::string tail_lines(const std::string& text, std::size_t n) {
+    std::size_t end = text.size();
+    while (end > 0 && text[end - 1] == '\n') --end;
+    std::size_t pos = end;
+    for (std::size_t count = 0; pos > 0 && count < n;) {
+        pos = text.rfind('\n', pos - 1);
+        if (pos == std::string::npos) {
+            pos = 0;
+            break;
+        }
+        ++count;
+        if (count == n) {
+            ++pos;
+            break;
+        }
+    }
+    return text.substr(pos, end - pos);
+}
+
+/// libbpf's warnings of one failed call, joined into a short cause.
+inline std::string libbpf_warnings(const std::string& captured, std::size_t n = 3) {
+    std::string lines = tail_lines(captured, n);
+    std::string out;
+    std::size_t start = 0;
+    while (start < lines.size()) {
+        auto nl = lines.find('\n', start);
+        std::string line = lines.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);
+        if (!line.empty()) {
+            if (!out.empty()) out += "; ";
+            out += line;
+        }
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+    }
+    return out;
+}
+
+/// Where a global variable lives: which internal map and where in its value.
+struct GlobalLocation {
+    bpf_map* map = nullptr;
+    std::size_t offset = 0;
+    std::size_t size = 0;
+    std::string section;
+};
+
+}  // namespace detail
+
+/// A BPF object: open it, configure its maps and programs, load it, attach, exchange data.
+/// Move-only; destroying it stops its buffers, detaches its links and frees its maps and
+/// programs, in that order.
+///
+/// ```cpp
+/// auto mod = bpf::Module::open_file("tcpconnect.bpf.o");
+/// mod.map("events").set_max_entries(8192);
+/// mod.set_global("target_pid", pid_t{42});
+/// mod.load();
+/// mod.program("tcp_connect").attach_kprobe("tcp_connect");
+/// ```
+class Module {
+public:
+    /// Opens a BPF ELF object file (libbpfgo's NewModuleFromFile(Args)).
+    static Module open_file(const std::string& path, const OpenOptions& options = {}) {
+        detail::install_print_router();
+        if (access(path.c_str(), R_OK) != 0) {
+            int err = errno;
+            throw Error(err, detail::describe("opening BPF object", path,
+                                              err == ENOENT ? "no such file" : detail::explain_errno(err)));
+        }
+        return open_with(path, options, [&](const bpf_object_open_opts* o) {
+            return bpf_object__open_file(path.c_str(), o);
+        });
+    }
+
+    /// Opens a BPF ELF object held in memory, e.g. embedded in the executable
+    /// (libbpfgo's NewModuleFromBuffer). The bytes are only read during this call.
+    static Module open_memory(std::span<const std::byte> object, const OpenOptions& options = {}) {
+        detail::install_print_router();
+        std::string label = options.object_name.empty() ? "<memory, " + std::to_string(object.size()) + " bytes>"
+                                                        : options.object_name;
+        return open_with(label, options, [&](const bpf_object_open_opts* o) {
+            return bpf_object__open_mem(object.data(), object.size(), o);
+        });
+    }
+
+    /// Opens an object embedded in the executable; its name is the object's unless
+    /// `options.object_name` says otherwise.
+    static Module open_memory(const EmbeddedObject& object, OpenOptions options = {}) {
+        if (options.object_name.empty()) options.object_name = object.name;
+        return open_memory(object.bytes, options);
+    }
+
+    Module(Module&&) noexcept = default;
+    Module& operator=(Module&&) noexcept = default;
+    Module(const Module&) = delete;
+    Module& operator=(const Module&) = delete;
+    ~Module() = default;
+
+    /// The object's name (file name without ".o", or OpenOptions::object_name).
+    [[nodiscard]] std::string_view name() const { return state().name; }
+    [[nodiscard]] bool loaded() const { return state().loaded; }
+    /// The raw libbpf object, for what is not wrapped.
+    [[nodiscard]] bpf_object* get() const { return state().obj; }
+    /// The fd of the object's BTF in the kernel, or -1.
+    [[nodiscard]] int btf_fd() const { return bpf_object__btf_fd(state().obj); }
+
+    /// Creates the maps and loads the programs into the kernel (libbpfgo's BPFLoadObject).
+    /// A program the verifier rejects throws an Error carrying that program's verifier log.
+    void load() {
+        auto& s = state();
+        if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
+        detail::LogCapture capture;
+        int ret = bpf_object__load(s.obj);
+        if (ret == 0) {
+            s.loaded = true;
+            return;
+        }
+        s.loaded = true;  // libbpf refuses a second load of the same object
+        int err = detail::positive_errno(ret);
+        if (detail::is_libbpf_errno(err)) err = EINVAL;
+        if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
+            throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
+        if (auto vlog = detail::find_verifier_log(capture.text())) {
+            auto& [prog, log] = *vlog;
+            throw Error(err,
+                        detail::describe("loading object", s.name,
+                                         "the verifier rejected program '" + prog + "':\n" +
+                                             detail::tail_lines(log, 12) +
+                                             "\n(full log in Error::verifier_log())"),
+                        log);
+        }
+        std::string why = detail::libbpf_warnings(capture.text());
+        throw Error(err, detail::describe("loading object", s.name,
+                                          why.empty() ? detail::explain_errno(err) : why));
+    }
+
+    // ---- maps and programs ------------------------------------------------------------
+    /// The map called `name` (libbpfgo's GetMap); throws listing the maps that exist.
+    [[nodiscard]] Map map(std::string_view name) const {
+        if (auto m = find_map(name)) return *m;
+        std::string names;
+        for (const Map& m : maps()) names += (names.empty() ? "" : ", ") + std::string(m.name());
+        throw Error(ENOENT, "map '" + std::string(name) + "' not found in object '" + state().name +
+                                "'; maps in this object: " + (names.empty() ? "(none)" : names));
+    }
+    [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
+        bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
+        if (m == nullptr) return std::nullopt;
+        return Map(m, state().name);
+    }
+    [[nodiscard]] std::vector<Map> maps() const {
+        std::vector<Map> out;
+        bpf_map* m = nullptr;
+        while ((m = bpf_object__next_map(state().obj, m)) != nullptr) out.emplace_back(m, state().name);
+        return out;
+    }
+
+    /// The program called `name` (libbpfgo's GetProgram); throws listing those that exist.
+    [[nodiscard]] Prog program(std::string_view name) const {
+        if (auto p = find_program(name)) return *p;
+        std::string names;
+        for (const Prog& p : programs()) names += (names.empty() ? "" : ", ") + std::string(p.name());
+        throw Error(ENOENT, "program '" + std::string(name) + "' not found in object '" + state().name +
+                                "'; programs in this object: " + (names.empty() ? "(none)" : names));
+    }
+    [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
+        bpf_program* p = bpf_object__find_program_by_name(state().obj, std::string(name).c_str());
+        if (p == nullptr) return std::nullopt;
+        return Prog(p, state_.get());
+    }
+    [[nodiscard]] std::vector<Prog> programs() const {
+        std::vector<Prog> out;
+        bpf_program* p = nullptr;
+        while ((p = bpf_object__next_program(state().obj, p)) != nullptr) out.emplace_back(p, state_.get());
+        return out;
+    }
+
+    // ---- attach -----------------------------------------------------------------------
+    /// Attaches every loaded program whose section says where (libbpfgo's AttachPrograms);
+    /// programs with autoattach off or no auto-attach section are skipped. All or nothing:
+    /// on failure the links made by this call are destroyed again.
+    void attach_all() {
+        auto& s = state();
+        const std::size_t before = s.links.size();
+        try {
+            for (Prog p : programs()) {
+                if (!p.autoload() || !p.autoattach()) continue;
+                try {
+                    p.attach();
+                } catch (const Error& e) {
+                    if (e.error_number() != EOPNOTSUPP) throw;  // no auto-attach section: skip
+                }
+            }
+        } catch (...) {
+            while (s.links.size() > before) s.links.pop_back();
+            throw;
+        }
+    }
+
+    /// Destroys every link this module holds (libbpfgo's DetachPrograms).
+    void detach_all() noexcept { state().links.clear(); }
+
+    // ---- global variables -------------------------------------------------------------
+    /// Sets a global variable of .rodata/.data/.bss (libbpfgo's InitGlobalVariable).
+    /// Before load any section; after load only writable, mmapable ones (.data/.bss).
+    template <MapData T>
+    void set_global(std::string_view name, const T& value) {
+        set_global_bytes(name, std::as_bytes(std::span(&value, 1)));
+    }
+
+    /// Reads a global variable (before load: its initial value; after: the live value).
+    template <MapData T>
+    [[nodiscard]] T global(std::string_view name) const {
+        auto loc = locate_global(name, sizeof(T), "reading global");
+        T out;
+        std::memcpy(&out, section_bytes(loc, false) + loc.offset, sizeof(T));
+        return out;
+    }
+
+    void set_global_bytes(std::string_view name, std::span<const std::byte> value) {
+        auto& s = state();
+        auto loc = locate_global(name, value.size(), "setting global");
+        if (!s.loaded) {
+            std::size_t size = 0;
+            const auto* cur = static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size));
+            std::vector<std::byte> data(cur, cur + size);
+            std::memcpy(data.data() + loc.offset, value.data(), value.size());
+            if (int err = bpf_map__set_initial_value(loc.map, data.data(), data.size()); err != 0)
+                detail::throw_errno(detail::positive_errno(err), "setting global", name);
+            return;
+        }
+        std::memcpy(section_bytes(loc, true) + loc.offset, value.data(), value.size());
+    }
+
+    /// The names of all global variables, for discovery and error messages.
+    [[nodiscard]] std::vector<std::string> global_names() const {
+        std::vector<std::string> out;
+        for_each_global([&](const detail::GlobalLocation&, std::string_view n) {
+            out.emplace_back(n);
+            return false;
+        });
+        return out;
+    }
+
+    /// The module's internal state; used by the event buffer types.
+    [[nodiscard]] detail::ModuleState& state() const {
+        if (!state_) throw Error(EBADF, "use of a moved-from bpf::Module");
+        return *state_;
+    }
+
+private:
+    explicit Module(std::unique_ptr<detail::ModuleState> s) noexcept : state_(std::move(s)) {}
+
+    template <class OpenFn>
+    static Module open_with(const std::string& label, const OpenOptions& o, OpenFn&& open) {
+        LIBBPF_OPTS(bpf_object_open_opts, opts);
+        opts.object_name = o.object_name.empty() ? nullptr : o.object_name.c_str();
+        opts.btf_custom_path = o.btf_path.empty() ? nullptr : o.btf_path.c_str();
+        opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
+        opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
+        opts.kernel_log_level = o.kernel_log_level;
+        if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
+            throw Error(errno, detail::describe("opening BPF object", label,
+                                                "cannot read BTF file '" + o.btf_path + "'"));
+        detail::LogCapture capture;
+        bpf_object* obj = open(&opts);
+        if (obj == nullptr) {
+            int err = errno != 0 ? errno : EINVAL;
+            std::string why = detail::libbpf_warnings(capture.text(), 2);
+            const bool malformed = detail::is_libbpf_errno(err) || err == EINVAL || err == ENOEXEC ||
+                                   err == EPROTO || err == ENOTSUP;
+            std::string cause = malformed ? "not a valid BPF ELF object" : detail::explain_errno(err);
+            if (!why.empty()) cause += " (" + why + ")";
+            throw Error(detail::is_libbpf_errno(err) ? EINVAL : err,
+                        detail::describe("opening BPF object", label, cause));
+        }
+        auto s = std::make_unique<detail::ModuleState>();
+        s->obj = obj;
+        s->name = bpf_object__name(obj);
+        return Module(std::move(s));
+    }
+
+    template <class Fn>
+    bool for_each_global(Fn&& fn) const {
+        const btf* b = bpf_object__btf(state().obj);
+        if (b == nullptr) return false;
+        bpf_map* m = nullptr;
+        while ((m = bpf_object__next_map(state().obj, m)) != nullptr) {
+            if (!bpf_map__is_internal(m)) continue;
+            const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
+            if (sec == nullptr || !btf_is_datasec(sec)) continue;
+            const btf_var_secinfo* vs = btf_var_secinfos(sec);
+            for (unsigned i = 0; i < btf_vlen(sec); ++i) {
+                const btf_type* var = btf__type_by_id(b, vs[i].type);
+                if (var == nullptr || !btf_is_var(var)) continue;
+                detail::GlobalLocation loc{m, vs[i].offset, vs[i].size, btf__name_by_offset(b, sec->name_off)};
+                if (fn(loc, btf__name_by_offset(b, var->name_off))) return true;
+            }
+        }
+        return false;
+    }
+
+    detail::GlobalLocation locate_global(std::string_view name, std::size_t size, std::string_view op) const {
+        detail::GlobalLocation found;
+        bool ok = for_each_global([&](const detail::GlobalLocation& loc, std::string_view n) {
+            if (n != name) return false;
+            found = loc;
+            return true;
+        });
+        if (!ok) {
+            std::string names;
+            for (const auto& n : global_names()) names += (names.empty() ? "" : ", ") + n;
+            throw Error(ENOENT, detail::describe(op, name,
+                                                 "no such global variable in object '" + state().name +
+                                                     "'; globals: " + (names.empty() ? "(none)" : names)));
+        }
+        if (size != found.size)
+            throw Error(EINVAL, detail::describe(op, name,
+                                                 "the variable is " + std::to_string(found.size) + " bytes in " +
+                                                     found.section + ", the C++ type is " + std::to_string(size)));
+        return found;
+    }
+
+    /// The live bytes of a loaded global section, mapped once and kept until destruction.
+    std::byte* section_bytes(const detail::GlobalLocation& loc, bool writable) const {
+        auto& s = state();
+        if (!s.loaded) {
+            std::size_t size = 0;
+            // Before load the initial value is libbpf's own copy; read-only here.
+            return const_cast<std::byte*>(static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size)));
+        }
+        const bool frozen = loc.section.rfind(".rodata", 0) == 0 || loc.section == ".kconfig";
+        if (writable && frozen)
+            throw Error(EPERM, detail::describe("setting global in", loc.section,
+                                                "the section is read-only once loaded; set it before Module::load()"));
+        if ((bpf_map__map_flags(loc.map) & BPF_F_MMAPABLE) == 0)
+            throw Error(EOPNOTSUPP, detail::describe("accessing global section", loc.section,
+                                                     "the section is not mmapable on this kernel"));
+        const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        const std::size_t len = (bpf_map__value_size(loc.map) + page - 1) / page * page;
+        const int prot = frozen ? PROT_READ : PROT_READ | PROT_WRITE;
+        for (const auto& m : s.mmaps)
+            if (m.map == loc.map) return static_cast<std::byte*>(m.addr);
+        void* addr = mmap(nullptr, len, prot, MAP_SHARED, bpf_map__fd(loc.map), 0);
+        if (addr == MAP_FAILED) detail::throw_errno(errno, "mapping global section", loc.section);
+        s.mmaps.push_back({loc.map, addr, len});
+        return static_cast<std::byte*>(addr);
+    }
+
+    std::unique_ptr<detail::ModuleState> state_;
+};
+
+}  // namespace bpf

@@ -1,0 +1,30 @@
+// Versions of libbpfcpp and of the libbpf it was compiled against and runs with.
+#pragma once
+
+#include <string_view>
+
+#include <bpf/libbpf.h>
+#include <bpf/libbpf_version.h>
+
+namespace bpf {
+
+/// This library's version.
+inline constexpr std::string_view version = "0.1.0";
+
+/// The libbpf headers this program was compiled with.
+inline constexpr int libbpf_compiled_major = LIBBPF_MAJOR_VERSION;
+inline constexpr int libbpf_compiled_minor = LIBBPF_MINOR_VERSION;
+
+/// True when the compile-time libbpf is at least `major.minor`; features of newer
+/// libbpf are guarded with it and raise a bpf::Error naming the version when absent.
+constexpr bool libbpf_at_least(int major, int minor) noexcept {
+    return libbpf_compiled_major > major ||
+           (libbpf_compiled_major == major && libbpf_compiled_minor >= minor);
+}
+
+/// The libbpf linked at run time, e.g. "v1.1".
+inline std::string_view libbpf_version_string() noexcept { return ::libbpf_version_string(); }
+inline int libbpf_major_version() noexcept { return static_cast<int>(::libbpf_major_version()); }
+inline int libbpf_minor_version() noexcept { return static_cast<int>(::libbpf_minor_version()); }
+
+}  // namespace bpf

@@ -1,0 +1,94 @@
+// Utilities of the test harness that need the OS: paths, offsets, bpffs, child processes.
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "harness.hpp"
+
+namespace testing {
+
+std::string self_exe() {
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n < 0) throw std::runtime_error("readlink /proc/self/exe failed");
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+std::uint64_t file_offset_of(const void* addr) {
+    const auto a = reinterpret_cast<std::uintptr_t>(addr);
+    FILE* f = std::fopen("/proc/self/maps", "r");
+    if (f == nullptr) throw std::runtime_error("cannot open /proc/self/maps");
+    char line[1024];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        std::uintptr_t start = 0, end = 0;
+        std::uint64_t off = 0;
+        char perms[8] = {};
+        if (std::sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64, &start, &end, perms, &off) != 4) continue;
+        if (a >= start && a < end && perms[2] == 'x') {
+            std::fclose(f);
+            return a - start + off;
+        }
+    }
+    std::fclose(f);
+    throw std::runtime_error("address not in an executable mapping");
+}
+
+TempBpffs::TempBpffs() {
+    char tmpl[] = "/tmp/libbpfcpp-bpffs-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+    if (mount("bpf", path_.c_str(), "bpf", 0, nullptr) != 0) {
+        int err = errno;
+        rmdir(path_.c_str());
+        throw std::runtime_error(std::string("mounting bpffs failed: ") + std::strerror(err));
+    }
+}
+
+TempBpffs::~TempBpffs() {
+    umount2(path_.c_str(), MNT_DETACH);
+    rmdir(path_.c_str());
+}
+
+std::string in_child(void (*fn)(std::string& out)) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        close(fds[0]);
+        std::string out;
+        try {
+            fn(out);
+        } catch (const std::exception& e) {
+            out = std::string("unexpected exception: ") + e.what();
+        }
+        const char* p = out.data();
+        size_t left = out.size();
+        while (left > 0) {
+            ssize_t w = write(fds[1], p, left);
+            if (w <= 0) break;
+            p += w;
+            left -= static_cast<size_t>(w);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    std::string result;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof buf)) > 0) result.append(buf, static_cast<size_t>(n));
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return result;
+}
+
+}  // namespace testing
