@@ -304,11 +304,14 @@ private:
     }
 
     [[noreturn]] void fail_update(int err, UpdateFlag flag) const {
+        const bool is_array = type() == BPF_MAP_TYPE_ARRAY || type() == BPF_MAP_TYPE_PERCPU_ARRAY;
         std::string why;
-        if (err == EEXIST && flag == UpdateFlag::NoExist) why = "the key exists and UpdateFlag::NoExist was given";
+        if (err == EEXIST && is_array) why = "array entries always exist; UpdateFlag::NoExist cannot apply";
+        else if (err == EEXIST && flag == UpdateFlag::NoExist) why = "the key exists and UpdateFlag::NoExist was given";
         else if (err == ENOENT && flag == UpdateFlag::Exist) why = "the key is missing and UpdateFlag::Exist was given";
+        else if (err == E2BIG && is_array)
+            why = "index out of range (max_entries " + std::to_string(max_entries()) + ")";
         else if (err == E2BIG) why = "the map is full (max_entries " + std::to_string(max_entries()) + ")";
-        else if (err == EINVAL && type() == BPF_MAP_TYPE_ARRAY) why = "index out of range or invalid flags";
         else why = detail::explain_errno(err);
         detail::throw_errno(err, "updating map", qualified_name(), why);
     }
