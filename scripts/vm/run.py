@@ -1,0 +1,461 @@
+#!/usr/bin/env python3
+"""Run a build's test suite on Debian's cloud kernel under qemu.
+
+usage: run.py BUILD_DIR [--out DIR] [--kernel-dir DIR] [--timeout SECONDS] [--verbose]
+
+BUILD_DIR must be configured with -Dstatic=true and compiled. Every test that meson
+registers (`meson introspect --tests`) is put into an initramfs at the same absolute
+path, together with the files it names on its command line and the build's compiled
+BPF objects; a test whose command is not a static executable is reported as skipped
+with the reason. The guest (scripts/vm/init) runs the tests one after the other and
+prints their output on the serial console; this script turns that into
+OUT/meson-logs/testlog.json (one JSON object per test, as `meson test` writes it), so
+scripts/test-summary.py counts the guest's results like a host build's. OUT defaults
+to BUILD_DIR-vm; the raw console is OUT/console.log.
+
+Exit status: 0 when every test passed or skipped, 1 when one failed, 2 when the guest
+could not be run at all (no kernel, no qemu, the build is missing).
+"""
+import argparse
+import json
+import os
+import selectors
+import shlex
+import shutil
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MARK = "@@libbpfcpp-vm "
+# Modules the suite needs that Debian's cloud kernel does not build in.
+WANTED_MODULES = ["veth", "dummy", "sch_ingress", "cls_bpf", "act_bpf"]
+
+
+class RunError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"vm: {msg}", flush=True)
+
+
+# ---------------------------------------------------------------------------- ELF
+
+
+def elf_header(path):
+    """(class64, program headers) of an ELF file, or None if it is not one."""
+    try:
+        with open(path, "rb") as f:
+            ident = f.read(64)
+            if len(ident) < 64 or ident[:4] != b"\x7fELF" or ident[4] != 2 or ident[5] != 1:
+                return None
+            e_phoff, = struct.unpack_from("<Q", ident, 32)
+            e_phentsize, e_phnum = struct.unpack_from("<HH", ident, 54)
+            f.seek(e_phoff)
+            table = f.read(e_phentsize * e_phnum)
+            return [struct.unpack_from("<I", table, i * e_phentsize)[0] for i in range(e_phnum)]
+    except OSError:
+        return None
+
+
+def why_not_static(path):
+    """None when `path` is a static x86-64 executable the guest can run, else the reason."""
+    if not os.path.isfile(path):
+        return f"{path} does not exist"
+    types = elf_header(path)
+    if types is None:
+        with open(path, "rb") as f:
+            first = f.readline(200).decode("utf-8", "replace").strip()
+        if first.startswith("#!"):
+            return f"{os.path.basename(path)} is a script ({first}); the guest has busybox only"
+        return f"{path} is not an x86-64 ELF executable"
+    if 3 in types:  # PT_INTERP: needs the dynamic loader and shared libraries
+        return f"{os.path.basename(path)} is dynamically linked; the guest has no shared libraries (build with -Dstatic=true)"
+    return None
+
+
+def modinfo_depends(path):
+    """The `depends=` entry of a kernel module's .modinfo section."""
+    with open(path, "rb") as f:
+        data = f.read()
+    e_shoff, = struct.unpack_from("<Q", data, 40)
+    e_shentsize, e_shnum, e_shstrndx = struct.unpack_from("<HHH", data, 58)
+
+    def section(i):
+        name, _, _, _, off, size = struct.unpack_from("<IIQQQQ", data, e_shoff + i * e_shentsize)
+        return name, off, size
+
+    _, stroff, _ = section(e_shstrndx)
+    for i in range(e_shnum):
+        name, off, size = section(i)
+        end = data.index(b"\0", stroff + name)
+        if data[stroff + name:end] == b".modinfo":
+            for entry in data[off:off + size].split(b"\0"):
+                if entry.startswith(b"depends="):
+                    return [d for d in entry[8:].decode().split(",") if d]
+    return []
+
+
+def module_load_order(moddir, wanted):
+    """Paths of `wanted` modules and their dependencies, dependencies first."""
+    by_name = {}
+    for root, _, files in os.walk(moddir):
+        for fn in files:
+            if fn.endswith(".ko"):
+                by_name[fn[:-3].replace("-", "_")] = os.path.join(root, fn)
+    order, seen = [], set()
+
+    def visit(name):
+        key = name.replace("-", "_")
+        if key in seen:
+            return
+        seen.add(key)
+        path = by_name.get(key)
+        if path is None:
+            return  # built in
+        for dep in modinfo_depends(path):
+            visit(dep)
+        order.append(path)
+
+    for m in wanted:
+        visit(m)
+    return order
+
+
+# ---------------------------------------------------------------------------- cpio
+
+
+class Cpio:
+    """Writes a newc cpio archive (the initramfs format) without a staging directory,
+    so device nodes need no mknod and paths need no root-owned tree."""
+
+    def __init__(self, out):
+        self.out = out
+        self.ino = 1
+        self.dirs = set()
+
+    def _entry(self, name, mode, data=b"", rdev=(0, 0)):
+        name_b = name.lstrip("/").encode() + b"\0"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0))
+        self.ino += 1
+        self.out.write(hdr.encode() + name_b)
+        self.out.write(b"\0" * ((4 - (110 + len(name_b)) % 4) % 4))
+        self.out.write(data)
+        self.out.write(b"\0" * ((4 - len(data) % 4) % 4))
+
+    def mkdir(self, path):
+        path = path.rstrip("/")
+        if not path or path == "/" or path in self.dirs:
+            return
+        self.mkdir(os.path.dirname(path))
+        self.dirs.add(path)
+        self._entry(path, stat.S_IFDIR | 0o755)
+
+    def file(self, path, data, mode=0o755):
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, stat.S_IFREG | mode, data)
+
+    def chardev(self, path, major, minor):
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, stat.S_IFCHR | 0o600, rdev=(major, minor))
+
+    def finish(self):
+        self._entry("TRAILER!!!", 0)
+
+
+def stripped(path):
+    """The file's bytes without debug sections (smaller initramfs, faster boot); the
+    symbol table stays, uprobes attach by symbol name."""
+    with tempfile.NamedTemporaryFile(suffix=".stripped") as tmp:
+        r = subprocess.run(["objcopy", "--strip-debug", path, tmp.name], capture_output=True)
+        if r.returncode == 0:
+            with open(tmp.name, "rb") as f:
+                return f.read()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+# ---------------------------------------------------------------------------- tests
+
+
+def introspect(build):
+    r = subprocess.run(["meson", "introspect", "--tests", build], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RunError(f"meson introspect --tests {build} failed: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def plan(build, tests, default_timeout):
+    """Splits tests into those the guest runs (with the files they need) and those it
+    cannot run (with the reason)."""
+    build = os.path.abspath(build)
+    runnable, skipped = [], []
+    for t in tests:
+        cmd = t["cmd"]
+        reason = why_not_static(cmd[0])
+        if reason is not None:
+            skipped.append((t, reason))
+            continue
+        files = [cmd[0]]
+        for arg in cmd[1:]:
+            # Arguments that are files (tools the test drives) travel with it; a dynamic
+            # one makes the test unrunnable in the guest.
+            if os.path.isabs(arg) and os.path.isfile(arg):
+                r = why_not_static(arg) if os.access(arg, os.X_OK) else None
+                if r is not None:
+                    reason = r
+                    break
+                files.append(arg)
+        if reason is not None:
+            skipped.append((t, reason))
+            continue
+        timeout = t.get("timeout") or default_timeout
+        runnable.append((t, files, timeout))
+    return runnable, skipped
+
+
+def test_script(t, timeout, build):
+    lines = ["cd " + shlex.quote(t.get("workdir") or os.path.abspath(build))]
+    for k, v in sorted((t.get("env") or {}).items()):
+        lines.append(f"export {k}={shlex.quote(v)}")
+    lines.append(f"exec timeout -s KILL {int(timeout)} " + " ".join(shlex.quote(c) for c in t["cmd"]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def build_initramfs(path, build, runnable, kernel_dir, modules):
+    build = os.path.abspath(build)
+    with open(path, "wb") as out:
+        c = Cpio(out)
+        for d in ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/proc", "/sys", "/tmp", "/run", "/root", "/etc"):
+            c.mkdir(d)
+        c.chardev("/dev/console", 5, 1)
+        c.chardev("/dev/null", 1, 3)
+        with open(shutil.which("busybox") or "/bin/busybox", "rb") as f:
+            c.file("/bin/busybox", f.read())
+        with open(os.path.join(HERE, "init"), "rb") as f:
+            c.file("/init", f.read())
+        c.file("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644)
+        c.file("/etc/group", b"root:x:0:\n", 0o644)
+        c.file("/etc/hosts", b"127.0.0.1 localhost\n::1 localhost\n", 0o644)
+        c.mkdir(build)
+        added = set()
+        for i, (t, files, timeout) in enumerate(runnable):
+            for f in files:
+                if f not in added:
+                    added.add(f)
+                    c.file(f, stripped(f) if elf_header(f) is not None else open(f, "rb").read())
+            if t.get("workdir"):
+                c.mkdir(t["workdir"])
+            c.file(f"/vm/tests/{i:03d}.sh", test_script(t, timeout, build), 0o644)
+        # Tests may open their BPF objects from the build directory by absolute path.
+        for root, _, names in os.walk(build):
+            if "meson-" in root or "@" in root:
+                continue
+            for n in names:
+                p = os.path.join(root, n)
+                if n.endswith(".bpf.o") and p not in added:
+                    added.add(p)
+                    with open(p, "rb") as f:
+                        c.file(p, f.read(), 0o644)
+        listing = []
+        for i, ko in enumerate(modules):
+            dest = f"/vm/modules/{i:02d}-{os.path.basename(ko)}"
+            with open(ko, "rb") as f:
+                c.file(dest, f.read(), 0o644)
+            listing.append(dest)
+        c.file("/vm/modules.list", ("\n".join(listing) + "\n").encode(), 0o644)
+        c.finish()
+
+
+# ---------------------------------------------------------------------------- guest
+
+
+def boot(kernel, initrd, console_log, timeout, verbose, on_line):
+    qemu = shutil.which("qemu-system-x86_64")
+    if qemu is None:
+        raise RunError("qemu-system-x86_64 not found (apt-get install qemu-system-x86)")
+    cmd = [qemu, "-accel", os.environ.get("LIBBPFCPP_VM_ACCEL", "tcg"), "-cpu", "max",
+           "-m", os.environ.get("LIBBPFCPP_VM_MEMORY", "2G"),
+           "-smp", os.environ.get("LIBBPFCPP_VM_CPUS", "2"),
+           "-kernel", kernel, "-initrd", initrd,
+           "-append", "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off",
+           "-nographic", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-nodefaults"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    os.set_blocking(proc.stdout.fileno(), False)
+    buf = b""
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    with open(console_log, "wb") as logf:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                proc.kill()
+                break
+            if not sel.select(min(left, 1.0)):
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = proc.stdout.read()
+            if not chunk:
+                if proc.poll() is not None:
+                    break
+                continue
+            logf.write(chunk)
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                text = line.decode("utf-8", "replace").rstrip("\r")
+                if verbose:
+                    print(text, flush=True)
+                on_line(text)
+        if buf:
+            on_line(buf.decode("utf-8", "replace").rstrip("\r"))
+    proc.wait()
+    return timed_out
+
+
+class Console:
+    """Follows the guest's markers and collects each test's output and exit code."""
+
+    def __init__(self, names):
+        self.names = names
+        self.kernel = None
+        self.current = None
+        self.output = []
+        self.results = {}
+        self.notes = []
+        self.done = False
+
+    def __call__(self, line):
+        if MARK in line:
+            words = line[line.index(MARK) + len(MARK):].split()
+            if not words:
+                return
+            if words[0] == "kernel" and len(words) > 1:
+                self.kernel = words[1]
+                log(f"guest kernel {self.kernel} up")
+            elif words[0] == "begin":
+                self.current, self.output = words[1], []
+            elif words[0] == "end" and self.current is not None:
+                fields = dict(w.split("=", 1) for w in words[2:] if "=" in w)
+                while self.output and not self.output[-1].strip():
+                    self.output.pop()
+                self.results[self.current] = (int(fields.get("rc", "1")), int(fields.get("seconds", "0")),
+                                              "\n".join(self.output) + "\n")
+                name = self.names.get(self.current, self.current)
+                log(f"{name}: rc={fields.get('rc')} ({fields.get('seconds')} s)")
+                self.current = None
+            elif words[0] == "note":
+                self.notes.append(" ".join(words[1:]))
+            elif words[0] == "done":
+                self.done = True
+        elif self.current is not None:
+            self.output.append(line)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("build")
+    ap.add_argument("--out")
+    ap.add_argument("--kernel-dir", help="an unpacked linux-image package (default: scripts/vm/fetch-kernel.sh)")
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("LIBBPFCPP_VM_TIMEOUT", "1200")),
+                    help="bound of the whole guest run in seconds")
+    ap.add_argument("--test-timeout", type=int, default=0,
+                    help="bound of each test in the guest (default: the test's meson timeout)")
+    ap.add_argument("--verbose", action="store_true", help="echo the guest console")
+    args = ap.parse_args()
+
+    build = os.path.abspath(args.build)
+    out = os.path.abspath(args.out or build.rstrip("/") + "-vm")
+    started = time.monotonic()
+    try:
+        if not os.path.isfile(os.path.join(build, "build.ninja")):
+            raise RunError(f"{build} is not a configured meson build directory")
+        kernel_dir = args.kernel_dir
+        if kernel_dir is None:
+            r = subprocess.run(["bash", os.path.join(HERE, "fetch-kernel.sh")], stdout=subprocess.PIPE, text=True)
+            if r.returncode != 0:
+                raise RunError("could not get the guest kernel (see the message above)")
+            kernel_dir = r.stdout.strip().splitlines()[-1]
+        kernels = sorted(f for f in os.listdir(os.path.join(kernel_dir, "boot")) if f.startswith("vmlinuz-"))
+        if not kernels:
+            raise RunError(f"no boot/vmlinuz-* in {kernel_dir}")
+        kernel = os.path.join(kernel_dir, "boot", kernels[-1])
+        kver = kernels[-1][len("vmlinuz-"):]
+        modules = module_load_order(os.path.join(kernel_dir, "lib", "modules", kver), WANTED_MODULES)
+
+        tests = introspect(build)
+        runnable, skipped = plan(build, tests, 300)
+        if args.test_timeout:
+            runnable = [(t, f, min(to, args.test_timeout)) for t, f, to in runnable]
+        os.makedirs(os.path.join(out, "meson-logs"), exist_ok=True)
+        initrd = os.path.join(out, "initramfs.cpio")
+        build_initramfs(initrd, build, runnable, kernel_dir, modules)
+        log(f"{len(runnable)} tests in the guest, {len(skipped)} not runnable there; "
+            f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}")
+
+        names = {f"{i:03d}": t["name"] for i, (t, _, _) in enumerate(runnable)}
+        console = Console(names)
+        boot_start = time.monotonic()
+        timed_out = boot(kernel, initrd, os.path.join(out, "console.log"), args.timeout, args.verbose, console)
+        boot_seconds = time.monotonic() - boot_start
+    except RunError as e:
+        print(f"vm: {e}", file=sys.stderr)
+        return 2
+
+    if console.kernel is None:
+        print(f"vm: the guest did not start (no marker on the console); see {out}/console.log:", file=sys.stderr)
+        with open(os.path.join(out, "console.log"), "rb") as f:
+            sys.stderr.write(f.read()[-3000:].decode("utf-8", "replace"))
+        return 2
+    for n in console.notes:
+        log(f"guest: {n}")
+
+    failed = 0
+    kernel_label = console.kernel
+    with open(os.path.join(out, "meson-logs", "testlog.json"), "w") as logf:
+        def record(name, result, stdout, duration=0.0, rc=None):
+            logf.write(json.dumps({"name": name, "result": result, "stdout": stdout, "duration": duration,
+                                   "returncode": rc, "kernel": kernel_label}) + "\n")
+
+        for i, (t, _, timeout) in enumerate(runnable):
+            res = console.results.get(f"{i:03d}")
+            if res is None:
+                why = "the guest run hit its time limit" if timed_out else "the guest stopped"
+                partial = "\n".join(console.output) + "\n" if console.current == f"{i:03d}" else ""
+                record(t["name"], "TIMEOUT" if timed_out else "ERROR", partial + f"({why} before this test ended)\n")
+                failed += 1
+                continue
+            rc, seconds, stdout = res
+            if rc == 0:
+                result = "OK"
+            elif rc == 77:
+                result = "SKIP"
+            elif rc == 137 and seconds >= timeout:
+                result = "TIMEOUT"
+            else:
+                result = "FAIL"
+            if result not in ("OK", "SKIP"):
+                failed += 1
+            record(t["name"], result, stdout, float(seconds), rc)
+        for t, reason in skipped:
+            record(t["name"], "SKIP", f"skipped: {t['name']}: not run on {kernel_label}: {reason}\n")
+
+    log(f"guest run took {boot_seconds:.0f} s (whole leg {time.monotonic() - started:.0f} s); "
+        f"results in {out}/meson-logs/testlog.json")
+    if timed_out:
+        log(f"the guest run hit its time limit of {args.timeout} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
