@@ -1,16 +1,29 @@
 // bpf::Prog: a handle to a program of a Module (wraps bpf_program).
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "detail/fd.hpp"
 #include "detail/module_state.hpp"
 #include "error.hpp"
 #include "link.hpp"
@@ -27,6 +40,96 @@ struct KprobeOptions {
 struct UprobeOptions {
     std::uint64_t cookie = 0;          ///< read with bpf_get_attach_cookie()
     std::uint64_t ref_ctr_offset = 0;  ///< USDT-style semaphore offset, if any
+};
+
+// ---- parity: options and results of the attach kinds below ----------------------------
+
+/// Flags of Prog::attach_xdp_legacy (the netlink XDP_FLAGS_*), combinable with `|`.
+enum class XdpFlag : std::uint32_t {
+    None = 0,
+    UpdateIfNoExist = XDP_FLAGS_UPDATE_IF_NOEXIST,  ///< fail when a program is already attached
+    SkbMode = XDP_FLAGS_SKB_MODE,                   ///< generic XDP (any device)
+    DrvMode = XDP_FLAGS_DRV_MODE,                   ///< native driver XDP
+    HwMode = XDP_FLAGS_HW_MODE,                     ///< offloaded to the NIC
+};
+constexpr XdpFlag operator|(XdpFlag a, XdpFlag b) noexcept {
+    return static_cast<XdpFlag>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
+
+/// Flags of the program-attach API (cgroup legacy attach, attach_generic_fd).
+enum class AttachFlag : std::uint32_t {
+    None = 0,
+    AllowOverride = BPF_F_ALLOW_OVERRIDE,  ///< a descendant cgroup may override this program
+    AllowMulti = BPF_F_ALLOW_MULTI,        ///< several programs at this hook, all run
+    Replace = BPF_F_REPLACE,               ///< replace the program given in the options
+};
+constexpr AttachFlag operator|(AttachFlag a, AttachFlag b) noexcept {
+    return static_cast<AttachFlag>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
+
+/// What an iterator program walks (Prog::attach_iter). Zero fields mean "all".
+struct IterOptions {
+    int map_fd = -1;                                          ///< for iter/bpf_map_elem and friends
+    int cgroup_fd = -1;                                       ///< for iter/cgroup
+    std::uint64_t cgroup_id = 0;                              ///< for iter/cgroup, instead of cgroup_fd
+    bpf_cgroup_iter_order cgroup_order = BPF_CGROUP_ITER_ORDER_UNSPEC;  ///< walk order of iter/cgroup
+    std::uint32_t tid = 0;     ///< iter/task*: only this thread
+    std::uint32_t pid = 0;     ///< iter/task*: only this process
+    int pid_fd = -1;           ///< iter/task*: the process behind this pidfd
+};
+
+/// Input of Prog::test_run (BPF_PROG_TEST_RUN). Every field is optional.
+///
+/// ```cpp
+/// bpf::TestRunOptions o;
+/// o.data_in = packet_bytes;  o.data_out_size = 1500;  o.repeat = 100;
+/// auto r = mod.program("xdp_count").test_run(o);
+/// if (r.retval == XDP_PASS) use(r.data_out, r.duration);
+/// ```
+struct TestRunOptions {
+    std::span<const std::byte> data_in;  ///< packet (skb/xdp programs)
+    std::size_t data_out_size = 0;       ///< room for the packet after the run (0: do not return it)
+    std::span<const std::byte> ctx_in;   ///< context (e.g. struct xdp_md, __sk_buff, raw_tp args)
+    std::size_t ctx_out_size = 0;        ///< room for the context after the run
+    int repeat = 0;                      ///< run this many times (0 and 1 both run once)
+    std::uint32_t flags = 0;             ///< BPF_F_TEST_RUN_ON_CPU, BPF_F_TEST_XDP_LIVE_FRAMES, ...
+    std::uint32_t cpu = 0;               ///< with BPF_F_TEST_RUN_ON_CPU: where to run
+    std::uint32_t batch_size = 0;        ///< with BPF_F_TEST_XDP_LIVE_FRAMES
+};
+
+/// Output of Prog::test_run.
+struct TestRunResult {
+    std::uint32_t retval = 0;              ///< the program's return value
+    std::uint32_t duration = 0;            ///< mean run time per repetition, in ns
+    std::vector<std::byte> data_out;       ///< the packet after the run (resized to its length)
+    std::vector<std::byte> ctx_out;        ///< the context after the run
+};
+
+/// An attachment made without a bpf_link (legacy XDP over netlink, cgroup
+/// BPF_PROG_ATTACH). The Module owns it like a Link: it is undone when the Module is
+/// destroyed, or earlier with detach().
+class LegacyAttachment : public detail::Resource {
+public:
+    LegacyAttachment(std::string description, std::function<int()> undo)
+        : description_(std::move(description)), undo_(std::move(undo)) {}
+    LegacyAttachment(const LegacyAttachment&) = delete;
+    LegacyAttachment& operator=(const LegacyAttachment&) = delete;
+    ~LegacyAttachment() override {
+        if (undo_) undo_();
+    }
+
+    /// Undoes the attachment now; throws when the kernel refuses.
+    void detach() {
+        if (!undo_) return;
+        int ret = std::exchange(undo_, nullptr)();
+        if (ret < 0) detail::throw_errno(-ret, "detaching", description_);
+    }
+    [[nodiscard]] bool attached() const noexcept { return static_cast<bool>(undo_); }
+    [[nodiscard]] const std::string& description() const noexcept { return description_; }
+
+private:
+    std::string description_;
+    std::function<int()> undo_;
 };
 
 /// A program of a Module. Cheap to copy; valid while its Module lives. Every attach_*
@@ -140,7 +243,277 @@ public:
         return mod_->keep(link, std::move(description) + " (prog '" + std::string(name()) + "')");
     }
 
+    // ---- parity: more attach kinds, pinning, test runs ---------------------------------
+    /// Attaches an XDP program to interface `ifindex` through a bpf_link (kernel >= 5.9).
+    Link& attach_xdp(int ifindex) {
+        bpf_link* l = bpf_program__attach_xdp(prog_, ifindex);
+        int err = errno;
+        return keep(l, err, "xdp on ifindex " + std::to_string(ifindex));
+    }
+    /// Attaches an XDP program to the interface called `ifname` (libbpfgo's AttachXDP).
+    Link& attach_xdp(const std::string& ifname) {
+        return attach_xdp(ifindex_of(ifname, "attaching xdp to"));
+    }
+
+    /// Attaches an XDP program the legacy way (netlink, no bpf_link), with XDP_FLAGS_*;
+    /// works on kernels before 5.9 and lets the mode be chosen. Undone when the Module
+    /// goes, or with LegacyAttachment::detach().
+    LegacyAttachment& attach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag::None) {
+        return attach_xdp_legacy(ifindex_of(ifname, "attaching xdp to"), flags);
+    }
+    LegacyAttachment& attach_xdp_legacy(int ifindex, XdpFlag flags = XdpFlag::None) {
+        const std::string what = "xdp (legacy) on ifindex " + std::to_string(ifindex);
+        require_fd(what);
+        const auto f = static_cast<std::uint32_t>(flags);
+        if (int ret = bpf_xdp_attach(ifindex, fd(), f, nullptr); ret < 0) {
+            int err = -ret;
+            std::string cause = what + ": ";
+            if (err == EBUSY || err == EEXIST)
+                cause += "another XDP program is attached (drop XdpFlag::UpdateIfNoExist to replace it)";
+            else
+                cause += detail::explain_errno(err);
+            throw Error(err, detail::describe("attaching program", std::string(name()), cause));
+        }
+        const int prog_fd = fd();
+        const std::uint32_t mode = f & XDP_FLAGS_MODES;
+        return keep_legacy(what, [ifindex, prog_fd, mode] {
+            // Detach only if our program is still the one attached.
+            LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = prog_fd);
+            return bpf_xdp_attach(ifindex, -1, mode | XDP_FLAGS_REPLACE, &o);
+        });
+    }
+
+    /// Attaches a cgroup program to the cgroup v2 directory `path` through a bpf_link.
+    Link& attach_cgroup(const std::string& path) {
+        detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
+        bpf_link* l = bpf_program__attach_cgroup(prog_, cg.get());
+        int err = errno;
+        return keep(l, err, "cgroup " + path);
+    }
+
+    /// Attaches a cgroup program with BPF_PROG_ATTACH (no link; the way of kernels before
+    /// 5.7), with `flags` such as AttachFlag::AllowMulti. Undone when the Module goes.
+    LegacyAttachment& attach_cgroup_legacy(const std::string& path, bpf_attach_type type,
+                                           AttachFlag flags = AttachFlag::None) {
+        const std::string what = "cgroup (legacy) " + path;
+        require_fd(what);
+        detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
+        if (bpf_prog_attach(fd(), cg.get(), type, static_cast<std::uint32_t>(flags)) != 0)
+            throw Error(errno, detail::describe("attaching program", std::string(name()),
+                                                what + ": " + detail::explain_errno(errno)));
+        const int prog_fd = fd();
+        return keep_legacy(what, [path, prog_fd, type] {
+            int cgfd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (cgfd < 0) return -errno;
+            int ret = bpf_prog_detach2(prog_fd, cgfd, type);
+            int err = errno;
+            ::close(cgfd);
+            return ret == 0 ? 0 : -err;
+        });
+    }
+
+    /// Detaches this program from the cgroup `path` at `type` (libbpfgo's
+    /// DetachCgroupLegacy), for attachments made elsewhere.
+    void detach_cgroup_legacy(const std::string& path, bpf_attach_type type) {
+        detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
+        if (bpf_prog_detach2(fd(), cg.get(), type) != 0)
+            detail::throw_errno(errno, "detaching program", name(), "from cgroup " + path + ": " +
+                                                                        detail::explain_errno(errno));
+    }
+
+    /// Attaches a flow_dissector or sk_lookup program to the network namespace at `path`
+    /// (e.g. "/proc/self/ns/net").
+    Link& attach_netns(const std::string& path) {
+        detail::Fd ns = open_path(path, O_RDONLY, "network namespace");
+        bpf_link* l = bpf_program__attach_netns(prog_, ns.get());
+        int err = errno;
+        return keep(l, err, "netns " + path);
+    }
+
+    /// Attaches an iterator program; read its output with bpf::IterReader (iter.hpp).
+    Link& attach_iter(const IterOptions& o = {}) {
+        bpf_iter_link_info info{};
+        if (o.map_fd >= 0) info.map.map_fd = static_cast<std::uint32_t>(o.map_fd);
+        if (o.cgroup_fd >= 0 || o.cgroup_id != 0 || o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC) {
+            info.cgroup.order = o.cgroup_order;
+            if (o.cgroup_fd >= 0) info.cgroup.cgroup_fd = static_cast<std::uint32_t>(o.cgroup_fd);
+            info.cgroup.cgroup_id = o.cgroup_id;
+        }
+        if (o.tid != 0 || o.pid != 0 || o.pid_fd >= 0) {
+            info.task.tid = o.tid;
+            info.task.pid = o.pid;
+            if (o.pid_fd >= 0) info.task.pid_fd = static_cast<std::uint32_t>(o.pid_fd);
+        }
+        const bool any = o.map_fd >= 0 || o.cgroup_fd >= 0 || o.cgroup_id != 0 ||
+                         o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC || o.tid != 0 || o.pid != 0 ||
+                         o.pid_fd >= 0;
+        LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+        if (any) {
+            opts.link_info = &info;
+            opts.link_info_len = sizeof info;
+        }
+        bpf_link* l = bpf_program__attach_iter(prog_, &opts);
+        int err = errno;
+        return keep(l, err, "iterator " + std::string(section()));
+    }
+
+    /// Attaches an LSM program (SEC("lsm/...")); needs CONFIG_BPF_LSM and "bpf" in the
+    /// kernel's lsm= list.
+    Link& attach_lsm() {
+        bpf_link* l = bpf_program__attach_lsm(prog_);
+        int err = errno;
+        return keep(l, err, "lsm " + std::string(section()));
+    }
+
+    /// Attaches a BTF-typed tracing program: fentry/fexit/fmod_ret/tp_btf (target from
+    /// its section or from set_attach_target()). `cookie` is read with bpf_get_attach_cookie().
+    Link& attach_trace(std::uint64_t cookie = 0) {
+        LIBBPF_OPTS(bpf_trace_opts, opts, .cookie = cookie);
+        bpf_link* l = bpf_program__attach_trace_opts(prog_, &opts);
+        int err = errno;
+        return keep(l, err, "trace " + std::string(section()));
+    }
+
+    /// Attaches to USDT probe `provider`:`probe` of `binary` in process `pid` (-1: all),
+    /// e.g. a DTRACE_PROBE of <sys/sdt.h>; the program reads arguments with bpf_usdt_arg().
+    Link& attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
+                      const std::string& probe, std::uint64_t cookie = 0) {
+        std::string what = "usdt " + binary + ":" + provider + ":" + probe;
+        if (access(binary.c_str(), R_OK) != 0)
+            throw Error(errno, detail::describe("attaching program", std::string(name()),
+                                                what + ": cannot read '" + binary + "'"));
+        LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
+        bpf_link* l = bpf_program__attach_usdt(prog_, pid, binary.c_str(), provider.c_str(), probe.c_str(), &opts);
+        int err = errno;
+        if (l == nullptr && err == ENOENT && fd() >= 0)
+            throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
+                                                 what + ": no such USDT probe in '" + binary +
+                                                     "' (list them with: readelf -n)"));
+        return keep(l, err, what);
+    }
+
+    /// Attaches one uprobe program to every function of `binary` matching `pattern`
+    /// (glob), in one kernel link. Needs libbpf >= 1.3 at build time and kernel >= 6.6.
+    Link& attach_uprobe_multi(pid_t pid, const std::string& binary, const std::string& pattern,
+                              bool retprobe = false) {
+        std::string what = "uprobe_multi " + binary + ":" + pattern;
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+        LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .retprobe = retprobe);
+        bpf_link* l = bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), pattern.c_str(), &opts);
+        int err = errno;
+        return keep(l, err, what);
+#else
+        (void)pid;
+        (void)retprobe;
+        throw Error(EOPNOTSUPP,
+                    detail::describe("attaching program", std::string(name()),
+                                     what + ": uprobe_multi needs libbpf >= 1.3, this program was built with "
+                                            "libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
+                                         std::to_string(LIBBPF_MINOR_VERSION) +
+                                         "; attach one uprobe per function with attach_uprobe()"));
+#endif
+    }
+
+    /// BPF_PROG_ATTACH to an arbitrary fd (e.g. a sockmap for sk_msg/sk_skb programs);
+    /// no link: undo it with detach_generic_fd().
+    void attach_generic_fd(int target_fd, bpf_attach_type type, AttachFlag flags = AttachFlag::None) {
+        require_fd("attaching to fd " + std::to_string(target_fd));
+        if (bpf_prog_attach(fd(), target_fd, type, static_cast<std::uint32_t>(flags)) != 0)
+            detail::throw_errno(errno, "attaching program", name(),
+                                "to fd " + std::to_string(target_fd) + ": " + detail::explain_errno(errno));
+    }
+    void detach_generic_fd(int target_fd, bpf_attach_type type) {
+        if (bpf_prog_detach2(fd(), target_fd, type) != 0)
+            detail::throw_errno(errno, "detaching program", name(),
+                                "from fd " + std::to_string(target_fd) + ": " + detail::explain_errno(errno));
+    }
+
+    /// Pins the loaded program at `path` (on a bpffs).
+    void pin(const std::string& path) {
+        detail::require_bpffs(path, "pinning program", name());
+        if (int err = bpf_program__pin(prog_, path.c_str()); err != 0)
+            detail::throw_errno(detail::positive_errno(err), "pinning program", name(), "at '" + path + "'");
+    }
+    void unpin(const std::string& path) {
+        if (int err = bpf_program__unpin(prog_, path.c_str()); err != 0)
+            detail::throw_errno(detail::positive_errno(err), "unpinning program", name(), "at '" + path + "'");
+    }
+
+    /// Runs the loaded program once (or `repeat` times) on the given input in the kernel
+    /// (BPF_PROG_TEST_RUN) and returns what it produced (libbpfgo's Run).
+    TestRunResult test_run(const TestRunOptions& o = {}) const {
+        TestRunResult r;
+        r.data_out.resize(o.data_out_size);
+        r.ctx_out.resize(o.ctx_out_size);
+        LIBBPF_OPTS(bpf_test_run_opts, opts);
+        opts.data_in = o.data_in.empty() ? nullptr : o.data_in.data();
+        opts.data_size_in = static_cast<std::uint32_t>(o.data_in.size());
+        opts.data_out = r.data_out.empty() ? nullptr : r.data_out.data();
+        opts.data_size_out = static_cast<std::uint32_t>(r.data_out.size());
+        opts.ctx_in = o.ctx_in.empty() ? nullptr : o.ctx_in.data();
+        opts.ctx_size_in = static_cast<std::uint32_t>(o.ctx_in.size());
+        opts.ctx_out = r.ctx_out.empty() ? nullptr : r.ctx_out.data();
+        opts.ctx_size_out = static_cast<std::uint32_t>(r.ctx_out.size());
+        opts.repeat = o.repeat;
+        opts.flags = o.flags;
+        opts.cpu = o.cpu;
+        opts.batch_size = o.batch_size;
+        if (fd() < 0)
+            throw Error(EBADF, detail::describe("test-running program", std::string(name()),
+                                                "the program is not loaded; call Module::load() first"));
+        if (int ret = bpf_prog_test_run_opts(fd(), &opts); ret != 0) {
+            int err = detail::positive_errno(ret);
+            std::string cause;
+            if (err == ENOTSUPP_ || err == EOPNOTSUPP)
+                cause = "this program type cannot be test-run on this kernel";
+            else if (err == ENOSPC)
+                cause = "data_out_size/ctx_out_size is too small for the output";
+            else if (err == EINVAL)
+                cause = "the kernel rejected the input (data/ctx sizes or flags do not fit this program type)";
+            else
+                cause = detail::explain_errno(err);
+            throw Error(err, detail::describe("test-running program", std::string(name()), cause));
+        }
+        r.retval = opts.retval;
+        r.duration = opts.duration;
+        r.data_out.resize(std::min<std::size_t>(r.data_out.size(), opts.data_size_out));
+        r.ctx_out.resize(std::min<std::size_t>(r.ctx_out.size(), opts.ctx_size_out));
+        return r;
+    }
+
 private:
+    static constexpr int ENOTSUPP_ = 524;  // the kernel's internal ENOTSUPP, not in libc
+
+    static int ifindex_of(const std::string& ifname, std::string_view op) {
+        unsigned idx = if_nametoindex(ifname.c_str());
+        if (idx == 0)
+            throw Error(ENODEV, detail::describe(op, ifname, "no such network interface in this namespace"));
+        return static_cast<int>(idx);
+    }
+
+    detail::Fd open_path(const std::string& path, int flags, std::string_view kind) const {
+        int f = ::open(path.c_str(), flags | O_CLOEXEC);
+        if (f < 0)
+            throw Error(errno, detail::describe("attaching program", std::string(name()),
+                                                "cannot open " + std::string(kind) + " '" + path + "': " +
+                                                    std::strerror(errno)));
+        return detail::Fd(f);
+    }
+
+    void require_fd(const std::string& what) const {
+        if (fd() < 0)
+            throw Error(EBADF, detail::describe("attaching program", std::string(name()),
+                                                what + ": the program is not loaded (call Module::load() first, "
+                                                       "and check its autoload)"));
+    }
+
+    LegacyAttachment& keep_legacy(const std::string& what, std::function<int()> undo) {
+        auto a = std::make_unique<LegacyAttachment>(what + " (prog '" + std::string(name()) + "')", std::move(undo));
+        LegacyAttachment& ref = *a;
+        mod_->resources.push_back(std::move(a));
+        return ref;
+    }
+
     Link& kprobe(const std::string& function, const KprobeOptions& o, bool ret) {
         std::string what = std::string(ret ? "kretprobe " : "kprobe ") + function;
         if (o.offset != 0) what += "+" + std::to_string(o.offset);
