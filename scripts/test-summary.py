@@ -6,8 +6,12 @@ usage: test-summary.py BUILD_DIR [BUILD_DIR ...]
 Counts test cases: each test binary prints
 `libbpfcpp-test-cases: passed=N failed=N skipped=N`; a test that prints no such line counts
 as one case with meson's result. A binary that failed without reporting a failed case
-(a crash, a timeout) counts as one more failure. Prints one line per build directory,
-the skip reasons, the failures, and last the total line `N passed, N failed, N skipped`.
+(a crash, a timeout) counts as one more failure. Prints one line per build directory
+with the kernel it ran on, the counts per kernel, the skip reasons, the cases skipped in
+every directory given ("not covered": no kernel of the matrix exercised them), the
+failures, and last the total line `N passed, N failed, N skipped`.
+A result directory written by scripts/vm/run.py names its guest kernel in each line's
+"kernel" field; a meson build directory ran on this machine's kernel.
 Exits 1 if anything failed or a build directory has no test log.
 """
 import json
@@ -17,23 +21,32 @@ import sys
 
 CASES = re.compile(r"^libbpfcpp-test-cases: passed=(\d+) failed=(\d+) skipped=(\d+)$", re.M)
 SKIP = re.compile(r"^skipped: (.*)$", re.M)
+WHOLE = "all cases"  # the case name of a skip that covers a whole binary
 
 
 def summarise(build_dir):
     log = os.path.join(build_dir, "meson-logs", "testlog.json")
     counts = [0, 0, 0]
     skips, failures = [], []
+    kernel = os.uname().release
+    # test name -> names of its skipped cases, for the tests that ran at least one case
+    ran = {}
+    # (test, case) -> reason, for every skipped case
+    skipped_cases = {}
     if not os.path.exists(log):
-        return None, skips, [f"{build_dir}: no test log (build failed?)"]
+        return None, skips, [f"{build_dir}: no test log (build failed?)"], kernel, ran, skipped_cases
     with open(log) as f:
         for line in f:
             if not line.strip():
                 continue
             t = json.loads(line)
             name, result, out = t.get("name", "?"), t.get("result", "?"), t.get("stdout") or ""
+            kernel = t.get("kernel", kernel)
             found = CASES.findall(out)
+            ran_cases = result in ("OK", "FAIL")
             if found:
                 p, fl, s = (int(x) for x in found[-1])
+                ran_cases = p + fl > 0
                 if result not in ("OK", "SKIP") and fl == 0:
                     fl = 1  # crashed after reporting, or exited non-zero for another reason
                 counts[0] += p
@@ -45,10 +58,36 @@ def summarise(build_dir):
                 counts[2] += 1
             else:
                 counts[1] += 1
-            skips += [f"{name}: {r}" for r in SKIP.findall(out)]
+            reasons = SKIP.findall(out)
+            skips += [f"{name}: {r}" for r in reasons]
+            case_names = set()
+            for r in reasons:
+                case, _, why = r.partition(": ")
+                case_names.add(case)
+                skipped_cases.setdefault((name, case), why)
+            if ran_cases:
+                ran[name] = case_names
+            elif not reasons:
+                skipped_cases.setdefault((name, WHOLE), f"meson result {result}")
             if result not in ("OK", "SKIP"):
                 failures.append(f"{os.path.basename(build_dir)}/{name}: {result}")
-    return counts, skips, failures
+    return counts, skips, failures, kernel, ran, skipped_cases
+
+
+def not_covered(results):
+    """Cases skipped in every result directory: no kernel of the matrix ran them."""
+    candidates = {}
+    for _, _, skipped_cases in results:
+        for key, why in skipped_cases.items():
+            candidates.setdefault(key, why)
+
+    def covered(test, case):
+        for _, ran, _ in results:
+            if test in ran and (case == WHOLE or case not in ran[test]):
+                return True
+        return False
+
+    return [(t, c, why) for (t, c), why in candidates.items() if not covered(t, c)]
 
 
 def main():
@@ -58,23 +97,38 @@ def main():
         return 2
     total = [0, 0, 0]
     all_skips, all_failures = {}, []
+    per_kernel, coverage = {}, []
     bad = False
     for d in dirs:
-        counts, skips, failures = summarise(d)
+        counts, skips, failures, kernel, ran, skipped_cases = summarise(d)
         all_failures += failures
         label = os.path.basename(os.path.normpath(d))
         if counts is None:
             bad = True
             print(f"{label}: no results")
             continue
-        print(f"{label}: {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped")
+        print(f"{label} (kernel {kernel}): {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped")
         for s in skips:
             all_skips.setdefault(s, []).append(label)
         total = [a + b for a, b in zip(total, counts)]
+        k = per_kernel.setdefault(kernel, [[0, 0, 0], []])
+        k[0] = [a + b for a, b in zip(k[0], counts)]
+        k[1].append(label)
+        coverage.append((label, ran, skipped_cases))
+    if len(per_kernel) > 1:
+        print("per kernel:")
+        for kernel, (counts, labels) in per_kernel.items():
+            print(f"  {kernel}: {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped"
+                  f"  [{', '.join(labels)}]")
     if all_skips:
         print("skipped cases:")
         for s, where in all_skips.items():
             print(f"  {s}  [{', '.join(where)}]")
+    missing = not_covered(coverage)
+    if missing:
+        print(f"not covered (skipped on every kernel: {', '.join(per_kernel)}):")
+        for t, c, why in missing:
+            print(f"  {t}: {c}: {why}")
     if all_failures:
         print("failures:")
         for f in all_failures:

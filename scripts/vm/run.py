@@ -448,7 +448,7 @@ def main():
                 failed += 1
             record(t["name"], result, stdout, float(seconds), rc)
         for t, reason in skipped:
-            record(t["name"], "SKIP", f"skipped: {t['name']}: not run on {kernel_label}: {reason}\n")
+            record(t["name"], "SKIP", f"skipped: all cases: not run on {kernel_label}: {reason}\n")
 
     log(f"guest run took {boot_seconds:.0f} s (whole leg {time.monotonic() - started:.0f} s); "
         f"results in {out}/meson-logs/testlog.json")
