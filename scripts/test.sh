@@ -1,23 +1,51 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs the whole test suite in several
 # configurations: g++, clang++, g++ with AddressSanitizer+UndefinedBehaviorSanitizer,
-# and g++ with static linking. Ends with the line "N passed, N failed, N skipped".
+# g++ with static linking, and (vm) the static build run on Debian's 6.1 kernel under
+# qemu (scripts/vm/run.py; docs/kernel-matrix.md). Ends with the line
+# "N passed, N failed, N skipped".
 #
 #   sudo bash scripts/test.sh              # all configurations
 #   sudo bash scripts/test.sh gcc clang    # only some
+#   sudo bash scripts/test.sh vm           # only the 6.1 kernel
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup-host.sh || exit 1
-
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=(gcc clang sanitize static)
+
+for cfg in "${configs[@]}"; do
+  [ "$cfg" = vm ] && export LIBBPFCPP_EXTRA_PACKAGES="${LIBBPFCPP_EXTRA_PACKAGES:-} qemu-system-x86 busybox-static"
+done
+bash scripts/setup-host.sh || exit 1
 
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 
 dirs=()
+static_built=
 for cfg in "${configs[@]}"; do
+  if [ "$cfg" = vm ]; then
+    # The guest runs the static build; reuse the one the static configuration made.
+    if [ -z "$static_built" ]; then
+      echo "=== vm: building statically in build-test-static"
+      export CC=gcc CXX=g++
+      rm -rf build-test-static
+      if ! meson setup build-test-static -Dbench=false -Dstatic=true >build-test-static.setup.log 2>&1; then
+        cat build-test-static.setup.log; echo "=== vm: meson setup failed"; dirs+=(build-test-vm); continue
+      fi
+      if ! meson compile -C build-test-static >build-test-static/compile.log 2>&1; then
+        tail -50 build-test-static/compile.log; echo "=== vm: build failed"; dirs+=(build-test-vm); continue
+      fi
+    fi
+    echo "=== vm: the static build on Debian's cloud kernel under qemu"
+    rm -rf build-test-vm
+    dirs+=(build-test-vm)
+    start=$(date +%s)
+    python3 scripts/vm/run.py build-test-static --out build-test-vm
+    echo "=== vm: $(( $(date +%s) - start )) s"
+    continue
+  fi
   dir="build-test-$cfg"
   args=(-Dbench=false)
   suites=()
@@ -27,7 +55,7 @@ for cfg in "${configs[@]}"; do
     sanitize) export CC=gcc CXX=g++; args+=(-Db_sanitize=address,undefined -Db_lundef=false) ;;
     tsan)     export CC=gcc CXX=g++; args+=(-Db_sanitize=thread -Db_lundef=false); suites=(--suite events) ;;
     static)   export CC=gcc CXX=g++; args+=(-Dstatic=true) ;;
-    *) echo "unknown configuration '$cfg' (gcc, clang, sanitize, tsan, static)" >&2; exit 2 ;;
+    *) echo "unknown configuration '$cfg' (gcc, clang, sanitize, tsan, static, vm)" >&2; exit 2 ;;
   esac
   echo "=== $cfg: $CXX ${args[*]}"
   rm -rf "$dir"
@@ -39,6 +67,7 @@ for cfg in "${configs[@]}"; do
     tail -50 "$dir/compile.log"; echo "=== $cfg: build failed"; continue
   fi
   meson test -C "$dir" --print-errorlogs --num-processes 2 "${suites[@]}" | tail -n 30
+  [ "$cfg" = static ] && static_built=1
 done
 
 python3 scripts/test-summary.py "${dirs[@]}"
