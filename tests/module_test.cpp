@@ -154,7 +154,7 @@ TEST_CASE("attach_all attaches by section and detach_all detaches") {
 TEST_CASE("generic attach uses the SEC() name") {
     auto mod = loaded_basic();
     bpf::Link& l = mod.program("on_getppid").attach();
-    CHECK_THAT(l.description(), Contains("by section 'tracepoint/syscalls/sys_enter_getppid'"));
+    CHECK_THAT(l.description(), Contains("tracepoint syscalls:sys_enter_getppid (prog 'on_getppid')"));
     testing::trigger_getppid(2);
     CHECK(mod.global<std::uint64_t>("hits") == 2);
 }

@@ -179,6 +179,19 @@ public:
     // ---- attach -----------------------------------------------------------------------
     /// Attaches as its SEC() name says (libbpf auto-attach).
     Link& attach() {
+        // Tracepoint and kprobe sections go through the explicit calls for their diagnostics.
+        const std::string sec(section());
+        for (std::string_view prefix : {"tracepoint/", "tp/"}) {
+            if (sec.rfind(prefix, 0) != 0) continue;
+            const auto slash = sec.find('/', prefix.size());
+            if (slash != std::string::npos)
+                return attach_tracepoint(sec.substr(prefix.size(), slash - prefix.size()), sec.substr(slash + 1));
+        }
+        for (std::string_view prefix : {"kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/"}) {
+            if (sec.rfind(prefix, 0) == 0 && !detail::kernel_has_kprobes())
+                throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
+                                                         "section '" + sec + "': " + std::string(detail::kprobes_hint)));
+        }
         bpf_link* l = bpf_program__attach(prog_);
         int err = errno;
         return keep(l, err, "by section '" + std::string(section()) + "'");

@@ -1,0 +1,171 @@
+// Every error the library promises to explain, produced on purpose against the real
+// kernel, with its message checked.
+#include <catch2/catch.hpp>
+
+#include <libbpfcpp/libbpfcpp.hpp>
+
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
+#include "attach_fail.bpf.hpp"
+#include "basic.bpf.hpp"
+#include "harness.hpp"
+#include "rejected.bpf.hpp"
+
+using Catch::Matchers::Contains;
+
+TEST_CASE("a verifier rejection carries the program's verifier log") {
+    auto mod = bpf::Module::open_memory(bpf_objects::rejected());
+    try {
+        mod.load();
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EACCES);
+        CHECK_THAT(e.what(), Contains("loading object 'rejected'"));
+        CHECK_THAT(e.what(), Contains("the verifier rejected program 'unchecked_deref'"));
+        CHECK_THAT(e.what(), Contains("invalid mem access"));  // the log's tail is in what()
+        CHECK_THAT(e.verifier_log(), Contains("invalid mem access 'map_value_or_null'"));
+        CHECK_THAT(e.verifier_log(), Contains("R0"));
+    }
+}
+
+TEST_CASE("the rejected program can be left out with autoload") {
+    auto mod = bpf::Module::open_memory(bpf_objects::rejected());
+    mod.program("unchecked_deref").set_autoload(false);
+    mod.load();
+    CHECK(mod.program("fine").fd() >= 0);
+    CHECK(mod.program("unchecked_deref").fd() < 0);
+    try {
+        mod.program("unchecked_deref").attach_tracepoint("syscalls", "sys_enter_getppid");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK_THAT(e.what(), Contains("the program is not loaded"));
+    }
+}
+
+namespace {
+
+void drop_all_capabilities() {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    if (syscall(SYS_capset, &hdr, data) != 0) throw std::runtime_error("capset failed");
+}
+
+void load_without_privileges(std::string& out) {
+    drop_all_capabilities();
+    try {
+        auto mod = bpf::Module::open_memory(bpf_objects::basic());
+        mod.load();
+        out = "loaded without privileges";
+    } catch (const bpf::Error& e) {
+        out = std::to_string(e.error_number()) + "|" + e.what();
+    }
+}
+
+void attach_without_tracefs(std::string& out) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+        out = "SKIP: cannot make a private mount namespace";
+        return;
+    }
+    umount2("/sys/kernel/tracing", MNT_DETACH);
+    umount2("/sys/kernel/debug/tracing", MNT_DETACH);
+    umount2("/sys/kernel/debug", MNT_DETACH);
+    if (bpf::detail::tracefs_root() != nullptr) {
+        out = "SKIP: tracefs is still reachable after unmounting it";
+        return;
+    }
+    try {
+        auto mod = bpf::Module::open_memory(bpf_objects::basic());
+        mod.load();
+        mod.program("on_getppid").attach_tracepoint("syscalls", "sys_enter_getppid");
+        out = "attached without tracefs";
+    } catch (const bpf::Error& e) {
+        out = e.what();
+    }
+}
+
+}  // namespace
+
+TEST_CASE("missing privileges are named") {
+    std::string out = testing::in_child(load_without_privileges);
+    CHECK_THAT(out, Contains(std::to_string(EPERM) + "|"));
+    CHECK_THAT(out, Contains("loading object 'basic'"));
+    CHECK_THAT(out, Contains("needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"));
+}
+
+TEST_CASE("tracefs not mounted is named with the mount command") {
+    std::string out = testing::in_child(attach_without_tracefs);
+    if (out.rfind("SKIP: ", 0) == 0) SKIP_TEST(out.substr(6));
+    CHECK_THAT(out, Contains("attaching program 'on_getppid'"));
+    CHECK_THAT(out, Contains("tracefs is not mounted"));
+    CHECK_THAT(out, Contains("mount -t tracefs nodev /sys/kernel/tracing"));
+}
+
+TEST_CASE("a kernel without kprobes says so") {
+    if (testing::have_kprobes()) SKIP_TEST("this kernel has kprobes; the error path cannot be produced");
+    auto mod = bpf::Module::open_memory(bpf_objects::basic());
+    mod.load();
+    try {
+        mod.program("on_kprobe").attach_kprobe("do_nanosleep");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EOPNOTSUPP);
+        CHECK_THAT(e.what(), Contains("attaching program 'on_kprobe'"));
+        CHECK_THAT(e.what(), Contains("kprobe do_nanosleep"));
+        CHECK_THAT(e.what(), Contains("kprobes are not available in this kernel (CONFIG_KPROBES"));
+    }
+    CHECK_THROWS_WITH(mod.program("on_kretprobe").attach_kretprobe("do_nanosleep"), Contains("CONFIG_KPROBES"));
+}
+
+TEST_CASE("an unknown tracepoint or raw tracepoint is named") {
+    auto mod = bpf::Module::open_memory(bpf_objects::basic());
+    mod.load();
+    try {
+        mod.program("on_getppid").attach_tracepoint("syscalls", "sys_enter_no_such_call");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == ENOENT);
+        CHECK_THAT(e.what(), Contains("tracepoint syscalls:sys_enter_no_such_call does not exist in this kernel"));
+    }
+    try {
+        mod.program("on_sys_enter").attach_raw_tracepoint("no_such_raw_tp");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK_THAT(e.what(), Contains("attaching program 'on_sys_enter'"));
+        CHECK_THAT(e.what(), Contains("raw tracepoint no_such_raw_tp"));
+    }
+}
+
+TEST_CASE("attaching before load says to load first") {
+    auto mod = bpf::Module::open_memory(bpf_objects::basic());
+    try {
+        mod.program("on_sys_enter").attach_raw_tracepoint("sys_enter");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK_THAT(e.what(), Contains("the program is not loaded (call Module::load() first"));
+    }
+}
+
+TEST_CASE("attach_all fails as a whole and rolls back") {
+    auto mod = bpf::Module::open_memory(bpf_objects::attach_fail());
+    mod.load();
+    try {
+        mod.attach_all();
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK_THAT(e.what(), Contains("attaching program 'bad'"));
+        CHECK_THAT(e.what(), Contains("libbpfcpp_none:no_such_tracepoint"));
+    }
+    testing::trigger_getppid(3);
+    CHECK(mod.global<std::uint64_t>("good_hits") == 0);  // the good link was undone
+    mod.program("bad").set_autoattach(false);
+    mod.attach_all();
+    testing::trigger_getppid(3);
+    CHECK(mod.global<std::uint64_t>("good_hits") >= 3);  // every process's getppid counts
+}

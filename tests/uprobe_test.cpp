@@ -1,0 +1,113 @@
+// Kernel integration: uprobes and uretprobes on a function of this test binary, by symbol
+// name and by file offset, with cookies; arguments and return values read back.
+#include <catch2/catch.hpp>
+
+#include <libbpfcpp/libbpfcpp.hpp>
+
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "basic.bpf.hpp"
+#include "basic.h"
+#include "harness.hpp"
+
+using Catch::Matchers::Contains;
+
+// The probed function: not inlined, not optimised away, with a stable symbol name.
+extern "C" __attribute__((noinline, used)) int libbpfcpp_test_add(int a, int b) {
+    asm volatile("" ::: "memory");
+    return a + b;
+}
+
+namespace {
+
+// Calls through a volatile pointer so the compiler cannot fold the call.
+int (*volatile add_fn)(int, int) = libbpfcpp_test_add;
+
+std::int64_t slot(const bpf::Module& mod, std::uint32_t s) {
+    return static_cast<std::int64_t>(mod.map("arr").lookup<std::uint32_t, std::uint64_t>(s).value_or(0));
+}
+
+bpf::Module loaded() {
+    auto mod = bpf::Module::open_memory(bpf_objects::basic());
+    mod.load();
+    return mod;
+}
+
+}  // namespace
+
+TEST_CASE("uprobe by symbol captures the arguments") {
+    auto mod = loaded();
+    mod.program("on_add").attach_uprobe(0, testing::self_exe(), "libbpfcpp_test_add");
+    CHECK(add_fn(20, 22) == 42);
+    CHECK(slot(mod, SLOT_UPROBE_A) == 20);
+    CHECK(slot(mod, SLOT_UPROBE_B) == 22);
+    CHECK(add_fn(-5, 3) == -2);
+    CHECK(slot(mod, SLOT_UPROBE_A) == -5);
+    CHECK(slot(mod, SLOT_UPROBE_HITS) == 2);
+}
+
+TEST_CASE("uretprobe by symbol captures the return value") {
+    auto mod = loaded();
+    mod.program("on_add_ret").attach_uretprobe(0, testing::self_exe(), "libbpfcpp_test_add");
+    CHECK(add_fn(1000, 234) == 1234);
+    CHECK(slot(mod, SLOT_URETPROBE_RET) == 1234);
+    CHECK(add_fn(-100, 1) == -99);
+    CHECK(slot(mod, SLOT_URETPROBE_RET) == -99);
+}
+
+TEST_CASE("uprobe and uretprobe by file offset") {
+    auto mod = loaded();
+    const std::uint64_t off = testing::file_offset_of(reinterpret_cast<const void*>(&libbpfcpp_test_add));
+    mod.program("on_add").attach_uprobe(0, testing::self_exe(), off);
+    mod.program("on_add_ret").attach_uretprobe(0, testing::self_exe(), off);
+    CHECK(add_fn(7, 8) == 15);
+    CHECK(slot(mod, SLOT_UPROBE_A) == 7);
+    CHECK(slot(mod, SLOT_UPROBE_B) == 8);
+    CHECK(slot(mod, SLOT_URETPROBE_RET) == 15);
+}
+
+TEST_CASE("uprobe cookie reaches the program") {
+    auto mod = loaded();
+    bpf::UprobeOptions o;
+    o.cookie = 0xC00C1E;
+    mod.program("on_add").attach_uprobe(0, testing::self_exe(), "libbpfcpp_test_add", o);
+    add_fn(1, 1);
+    CHECK(slot(mod, SLOT_UPROBE_COOKIE) == 0xC00C1E);
+}
+
+TEST_CASE("uprobe on another pid does not fire for this process") {
+    auto mod = loaded();
+    mod.program("on_add").attach_uprobe(1, testing::self_exe(), "libbpfcpp_test_add");
+    add_fn(3, 4);
+    CHECK(slot(mod, SLOT_UPROBE_HITS) == 0);
+}
+
+TEST_CASE("destroying the uprobe link stops the counting") {
+    auto mod = loaded();
+    bpf::Link& l = mod.program("on_add").attach_uprobe(-1, testing::self_exe(), "libbpfcpp_test_add");
+    add_fn(1, 2);
+    CHECK(slot(mod, SLOT_UPROBE_HITS) == 1);
+    l.destroy();
+    add_fn(1, 2);
+    CHECK(slot(mod, SLOT_UPROBE_HITS) == 1);
+}
+
+TEST_CASE("uprobe errors name the symbol and the binary") {
+    auto mod = loaded();
+    try {
+        mod.program("on_add").attach_uprobe(0, testing::self_exe(), "no_such_function_xyz");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK_THAT(e.what(), Contains("attaching program 'on_add'"));
+        CHECK_THAT(e.what(), Contains("no_such_function_xyz"));
+    }
+    try {
+        mod.program("on_add").attach_uprobe(0, "/nonexistent/binary", "main");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == ENOENT);
+        CHECK_THAT(e.what(), Contains("cannot read '/nonexistent/binary'"));
+    }
+}
