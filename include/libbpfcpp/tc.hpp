@@ -1,0 +1,207 @@
+// bpf::TcHook: traffic-control (clsact) attachment of sched_cls programs (wraps bpf_tc_hook).
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <net/if.h>
+
+#include <bpf/libbpf.h>
+
+#include "error.hpp"
+#include "prog.hpp"
+
+namespace bpf {
+
+/// Where on an interface a TC program runs.
+enum class TcAttachPoint : std::uint32_t {
+    Ingress = BPF_TC_INGRESS,
+    Egress = BPF_TC_EGRESS,
+    /// A parent given with TcHook::set_parent() (e.g. a class of an existing qdisc).
+    Custom = BPF_TC_CUSTOM,
+};
+
+/// Options of TcHook::attach / the result it returns (handle and priority 0 on input
+/// let the kernel choose; the chosen ones are returned).
+struct TcFilter {
+    std::uint32_t handle = 0;
+    std::uint32_t priority = 0;
+    std::uint32_t flags = 0;     ///< BPF_TC_F_REPLACE to replace a filter at handle/priority
+    std::uint32_t prog_id = 0;   ///< output: the id of the attached program
+};
+
+/// A TC hook on one interface: creates the clsact qdisc if needed, attaches, detaches
+/// and queries direct-action BPF filters (libbpfgo's TcHook). Move-only. Destroying it
+/// (or destroy()) removes the filters it attached and, only when this hook created the
+/// clsact qdisc, the qdisc too; a qdisc that existed before is left as it was.
+///
+/// ```cpp
+/// bpf::TcHook hook("eth0", bpf::TcAttachPoint::Ingress);
+/// hook.create();
+/// auto f = hook.attach(mod.program("tc_count"));   // f.handle, f.priority, f.prog_id
+/// ...
+/// hook.detach(f);
+/// ```
+class TcHook {
+public:
+    TcHook() = default;
+    TcHook(const std::string& ifname, TcAttachPoint point) {
+        set_interface(ifname);
+        set_attach_point(point);
+    }
+    TcHook(int ifindex, TcAttachPoint point) {
+        set_interface(ifindex);
+        set_attach_point(point);
+    }
+    TcHook(TcHook&& o) noexcept
+        : hook_(o.hook_), created_(std::exchange(o.created_, false)), filters_(std::move(o.filters_)) {
+        o.filters_.clear();
+    }
+    TcHook& operator=(TcHook&& o) noexcept {
+        if (this != &o) {
+            cleanup();
+            hook_ = o.hook_;
+            created_ = std::exchange(o.created_, false);
+            filters_ = std::move(o.filters_);
+            o.filters_.clear();
+        }
+        return *this;
+    }
+    TcHook(const TcHook&) = delete;
+    TcHook& operator=(const TcHook&) = delete;
+    ~TcHook() { cleanup(); }
+
+    /// Selects the interface by name; throws when it does not exist in this namespace.
+    void set_interface(const std::string& ifname) {
+        unsigned idx = if_nametoindex(ifname.c_str());
+        if (idx == 0)
+            throw Error(ENODEV, detail::describe("selecting interface", ifname,
+                                                 "no such network interface in this namespace"));
+        hook_.ifindex = static_cast<int>(idx);
+    }
+    void set_interface(int ifindex) noexcept { hook_.ifindex = ifindex; }
+    [[nodiscard]] int interface_index() const noexcept { return hook_.ifindex; }
+
+    void set_attach_point(TcAttachPoint p) noexcept {
+        hook_.attach_point = static_cast<bpf_tc_attach_point>(p);
+    }
+    [[nodiscard]] TcAttachPoint attach_point() const noexcept {
+        return static_cast<TcAttachPoint>(hook_.attach_point);
+    }
+    /// The parent of a TcAttachPoint::Custom hook, as tc's MAJOR:MINOR.
+    void set_parent(std::uint16_t major, std::uint16_t minor) noexcept {
+        hook_.parent = (static_cast<std::uint32_t>(major) << 16) | minor;
+    }
+    [[nodiscard]] std::uint32_t parent() const noexcept { return hook_.parent; }
+
+    /// True when create() made the clsact qdisc (false when it already existed).
+    [[nodiscard]] bool created_qdisc() const noexcept { return created_; }
+
+    /// Creates the clsact qdisc on the interface; an existing one is reused.
+    void create() {
+        require_interface("creating tc hook");
+        int ret = bpf_tc_hook_create(&hook_);
+        if (ret == 0) {
+            created_ = true;
+            return;
+        }
+        if (ret == -EEXIST) return;
+        detail::throw_errno(-ret, "creating tc hook on", ifname(),
+                            detail::explain_errno(-ret) + " (a tc program needs CAP_NET_ADMIN)");
+    }
+
+    /// Attaches `prog` (a SEC("tc") / sched_cls program) as a direct-action filter.
+    TcFilter attach(const Prog& prog, TcFilter f = {}) {
+        require_interface("attaching tc program");
+        LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = prog.fd(), .flags = f.flags, .handle = f.handle,
+                    .priority = f.priority);
+        if (prog.fd() < 0)
+            throw Error(EBADF, detail::describe("attaching tc program", std::string(prog.name()),
+                                                "the program is not loaded; call Module::load() first"));
+        if (int ret = bpf_tc_attach(&hook_, &o); ret != 0) {
+            std::string cause = detail::explain_errno(-ret);
+            if (ret == -EINVAL && hook_.attach_point != BPF_TC_CUSTOM)
+                cause += " (is the clsact qdisc there? call create() first)";
+            if (ret == -EEXIST) cause = "a filter exists at this handle/priority; set BPF_TC_F_REPLACE to replace it";
+            detail::throw_errno(-ret, "attaching tc program", prog.name(), "on " + ifname() + ": " + cause);
+        }
+        f.handle = o.handle;
+        f.priority = o.priority;
+        f.prog_id = o.prog_id;
+        filters_.push_back(f);
+        return f;
+    }
+
+    /// Removes the filter at `f.handle`/`f.priority`.
+    void detach(const TcFilter& f) {
+        LIBBPF_OPTS(bpf_tc_opts, o, .handle = f.handle, .priority = f.priority);
+        if (int ret = bpf_tc_detach(&hook_, &o); ret != 0)
+            detail::throw_errno(-ret, "detaching tc filter on", ifname());
+        forget(f);
+    }
+
+    /// The filter at `f.handle`/`f.priority` with its program id, or nullopt when none.
+    [[nodiscard]] std::optional<TcFilter> query(const TcFilter& f) const {
+        LIBBPF_OPTS(bpf_tc_opts, o, .handle = f.handle, .priority = f.priority);
+        int ret = bpf_tc_query(&hook_, &o);
+        // With the last filter of a priority gone its chain goes too, and the kernel says
+        // EINVAL ("cannot find filter chain") rather than ENOENT.
+        if (ret == -ENOENT || (ret == -EINVAL && f.handle != 0 && f.priority != 0)) return std::nullopt;
+        if (ret != 0) detail::throw_errno(-ret, "querying tc filter on", ifname());
+        return TcFilter{o.handle, o.priority, o.flags, o.prog_id};
+    }
+
+    /// Detaches what this hook attached and removes the clsact qdisc if this hook made it.
+    void destroy() {
+        int err = cleanup();
+        if (err != 0) detail::throw_errno(err, "destroying tc hook on", ifname());
+    }
+
+    /// The raw libbpf hook, for what is not wrapped.
+    [[nodiscard]] const bpf_tc_hook& get() const noexcept { return hook_; }
+
+private:
+    int cleanup() noexcept {
+        int first = 0;
+        for (const TcFilter& f : filters_) {
+            LIBBPF_OPTS(bpf_tc_opts, o, .handle = f.handle, .priority = f.priority);
+            int ret = bpf_tc_detach(&hook_, &o);
+            if (ret != 0 && ret != -ENOENT && ret != -ENODEV && first == 0) first = -ret;
+        }
+        filters_.clear();
+        if (created_) {
+            created_ = false;
+            bpf_tc_hook h = hook_;
+            h.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+            int ret = bpf_tc_hook_destroy(&h);
+            if (ret != 0 && ret != -ENOENT && ret != -ENODEV && ret != -EINVAL && first == 0) first = -ret;
+        }
+        return first;
+    }
+
+    void forget(const TcFilter& f) noexcept {
+        std::erase_if(filters_, [&](const TcFilter& x) { return x.handle == f.handle && x.priority == f.priority; });
+    }
+
+    void require_interface(std::string_view op) const {
+        if (hook_.ifindex <= 0)
+            throw Error(EINVAL, detail::describe(op, "", "no interface selected; call set_interface() first"));
+    }
+
+    [[nodiscard]] std::string ifname() const {
+        char buf[IF_NAMESIZE] = {};
+        if (if_indextoname(static_cast<unsigned>(hook_.ifindex), buf) != nullptr) return buf;
+        return "ifindex " + std::to_string(hook_.ifindex);
+    }
+
+    bpf_tc_hook hook_{.sz = sizeof(bpf_tc_hook), .ifindex = 0, .attach_point = BPF_TC_INGRESS, .parent = 0};
+    bool created_ = false;
+    std::vector<TcFilter> filters_;
+};
+
+}  // namespace bpf
