@@ -258,12 +258,14 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
         e->family = ctx->family;
         e->sport = ctx->sport;
         e->dport = ctx->dport;
+        /* Helper reads: CO-RE turns a direct copy of these arrays into an access
+         * through a computed context pointer, which the verifier refuses. */
         if (ctx->family == AF_INET) {
-            __builtin_memcpy(e->saddr, ctx->saddr, 4);
-            __builtin_memcpy(e->daddr, ctx->daddr, 4);
+            bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
+            bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
         } else {
-            __builtin_memcpy(e->saddr, ctx->saddr_v6, 16);
-            __builtin_memcpy(e->daddr, ctx->daddr_v6, 16);
+            bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
+            bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
         }
         submit(ctx, e);
     }
