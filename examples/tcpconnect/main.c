@@ -156,7 +156,7 @@ static bool parse_ports(const char *list, struct options *o)
     char buf[512];
     char *save = NULL;
 
-    if (strlen(list) >= sizeof(buf) || list[0] == '\0' || list[strlen(list) - 1] == ',')
+    if (strlen(list) >= sizeof(buf) || list[0] == '\0' || list[0] == ',' || list[strlen(list) - 1] == ',')
         return false;
     strcpy(buf, list);
     o->nports = 0;
