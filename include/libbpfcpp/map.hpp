@@ -17,6 +17,8 @@
 #include <bpf/libbpf.h>
 
 #include "error.hpp"
+#include "link.hpp"
+#include "map_ops.hpp"
 
 namespace bpf {
 
@@ -59,7 +61,7 @@ class KeyRange;
 /// if (auto v = counts.lookup<std::uint32_t, std::uint64_t>(pid)) use(*v);
 /// for (std::uint32_t k : counts.keys<std::uint32_t>()) counts.erase(k);
 /// ```
-class Map {
+class Map : public MapOps<Map> {
 public:
     Map(bpf_map* map, std::string_view object_name) noexcept
         : map_(map), object_name_(object_name) {}
@@ -235,6 +237,29 @@ public:
             fail(detail::positive_errno(err), "unpinning");
     }
 
+    // ---- parity: map-in-map, fd reuse, struct_ops (batches, queues, items(), freeze,
+    // info() and mmap() come from MapOps) ------------------------------------------------
+    /// The inner-map prototype of a map-in-map, before load (libbpfgo's InnerMapInfo);
+    /// nullopt for other maps. libbpf frees the prototype once the outer map is created.
+    [[nodiscard]] std::optional<Map> inner_map() const {
+        bpf_map* inner = bpf_map__inner_map(map_);
+        if (inner == nullptr) return std::nullopt;
+        return Map(inner, object_name_);
+    }
+
+    /// Makes this map use the existing map `fd` (dup'ed) instead of creating one at load,
+    /// e.g. a map pinned or shared by another process (libbpfgo's ReuseFD).
+    void reuse_fd(int fd) { check_config(bpf_map__reuse_fd(map_, fd), "reusing an fd for"); }
+
+    /// Registers a struct_ops map (e.g. a tcp_congestion_ops) with the kernel; the
+    /// registration lasts as long as the returned Link (libbpfgo's AttachStructOps).
+    [[nodiscard]] Link attach_struct_ops() {
+        require_loaded("attaching struct_ops map");
+        bpf_link* l = bpf_map__attach_struct_ops(map_);
+        if (l == nullptr) fail(errno, "attaching struct_ops");
+        return Link(l, "struct_ops " + std::string(name()));
+    }
+
     // ---- used by the rest of the library ----------------------------------------------
     /// Throws unless the map exists in the kernel.
     void require_loaded(std::string_view op) const {
@@ -344,10 +369,10 @@ public:
 
     private:
         friend class KeyRange;
-        explicit iterator(const Map* map) : map_(map) { advance(nullptr); }
+        explicit iterator(const Map& map) : map_(map) { advance(nullptr); }
         void advance(const K* prev) {
             K next;
-            if (bpf_map_get_next_key(map_->fd(), prev, &next) == 0) {
+            if (bpf_map_get_next_key(map_.fd(), prev, &next) == 0) {
                 key_ = next;
                 return;
             }
@@ -355,16 +380,16 @@ public:
                 done_ = true;
                 return;
             }
-            map_->fail(errno, "iterating the keys of");
+            map_.fail(errno, "iterating the keys of");
         }
 
-        const Map* map_ = nullptr;
+        Map map_{nullptr, {}};  // a copy: the iterator may outlive the range object
         K key_{};
         bool done_ = false;
     };
 
     explicit KeyRange(Map map) : map_(map) {}
-    iterator begin() const { return iterator(&map_); }
+    iterator begin() const { return iterator(map_); }
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:

@@ -1,0 +1,283 @@
+// Pieces shared by PerfBuffer and RingBuffer: event decoding, callback signatures,
+// the wake-up eventfd, the epoll set and the background poll thread.
+#pragma once
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../error.hpp"
+#include "../log.hpp"
+
+namespace bpf {
+
+/// A struct that events are decoded into: copied byte for byte out of the buffer, so it
+/// must be trivially copyable (share its definition with the BPF side through a header).
+template <class T>
+concept EventType = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && std::is_object_v<T>;
+
+/// Copies the first sizeof(T) bytes of a record into a T, or returns nullopt when the
+/// record is shorter. Safe for any alignment of `record`.
+///
+/// ```cpp
+/// if (auto e = bpf::decode<Event>(bytes)) use(e->pid);
+/// ```
+template <EventType T>
+[[nodiscard]] inline std::optional<T> decode(std::span<const std::byte> record) noexcept {
+    if (record.size() < sizeof(T)) return std::nullopt;
+    T out;
+    std::memcpy(&out, record.data(), sizeof(T));
+    return out;
+}
+
+/// How long stop() may take, at most, beyond the user callback that is running when it
+/// is called: the loop checks the stop flag after every record and the wake-up eventfd
+/// interrupts a sleeping epoll_wait at once.
+inline constexpr std::string_view stop_guarantee =
+    "stop() returns once the callback in progress (if any) has returned";
+
+namespace detail {
+
+/// Writes one message through the library's libbpf logger (stderr by default).
+inline void log_warning(const std::string& text) {
+    auto& st = log_state();
+    std::lock_guard lock(st.mutex);
+    if (static_cast<int>(LogLevel::Warn) > static_cast<int>(st.threshold)) return;
+    if (st.logger) {
+        st.logger(LogLevel::Warn, text);
+    } else {
+        std::fputs(text.c_str(), stderr);
+    }
+}
+
+// ---- callback signatures ----------------------------------------------------------------
+template <class F>
+struct call_signature : call_signature<decltype(&F::operator())> {};
+template <class R, class C, class... A>
+struct call_signature<R (C::*)(A...) const> { using args = std::tuple<A...>; };
+template <class R, class C, class... A>
+struct call_signature<R (C::*)(A...) const noexcept> { using args = std::tuple<A...>; };
+template <class R, class C, class... A>
+struct call_signature<R (C::*)(A...)> { using args = std::tuple<A...>; };
+template <class R, class C, class... A>
+struct call_signature<R (C::*)(A...) noexcept> { using args = std::tuple<A...>; };
+template <class R, class... A>
+struct call_signature<R (*)(A...)> { using args = std::tuple<A...>; };
+template <class R, class... A>
+struct call_signature<R (*)(A...) noexcept> { using args = std::tuple<A...>; };
+template <class R, class... A>
+struct call_signature<R(A...)> { using args = std::tuple<A...>; };
+
+template <class F>
+using callback_args = typename call_signature<std::remove_cvref_t<F>>::args;
+
+/// The event type a typed callback takes as its last parameter (`const Event&`).
+template <class F>
+using typed_event_t =
+    std::remove_cvref_t<std::tuple_element_t<std::tuple_size_v<callback_args<F>> - 1, callback_args<F>>>;
+
+template <class F, class = void>
+struct has_call_signature : std::false_type {};
+template <class F>
+struct has_call_signature<F, std::void_t<callback_args<F>>> : std::true_type {};
+
+/// Counts records too short for the callback's event type; warns once per buffer.
+class ShortRecords {
+public:
+    void report(std::string_view buffer, std::size_t got, std::size_t want) noexcept {
+        if (count_.fetch_add(1, std::memory_order_relaxed) != 0) return;
+        try {
+            log_warning("libbpfcpp: buffer '" + std::string(buffer) + "': a " + std::to_string(got) +
+                        "-byte record is shorter than the " + std::to_string(want) +
+                        "-byte event type, so it was skipped; make the C++ struct match the one the "
+                        "BPF program submits (further short records are only counted, see "
+                        "short_records())\n");
+        } catch (...) {  // logging must not break the poll loop
+        }
+    }
+    [[nodiscard]] std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> count_{0};
+};
+
+// ---- file descriptors ------------------------------------------------------------------
+/// An eventfd that interrupts a blocked epoll_wait (stop(), a std::stop_token).
+class WakeFd {
+public:
+    WakeFd() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+        if (fd_ < 0) throw_errno(errno, "creating an eventfd for", "the event loop");
+    }
+    ~WakeFd() { close(fd_); }
+    WakeFd(const WakeFd&) = delete;
+    WakeFd& operator=(const WakeFd&) = delete;
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    void notify() const noexcept {
+        pending_.store(true, std::memory_order_release);
+        std::uint64_t one = 1;
+        [[maybe_unused]] auto r = write(fd_, &one, sizeof one);
+    }
+    /// Makes the fd unreadable again; a read() only when a notify() happened, so the hot
+    /// path (consume() from the user's own event loop) costs no syscall.
+    void drain() const noexcept {
+        if (!pending_.exchange(false, std::memory_order_acq_rel)) return;
+        std::uint64_t v;
+        [[maybe_unused]] auto r = read(fd_, &v, sizeof v);
+    }
+
+private:
+    int fd_;
+    mutable std::atomic<bool> pending_{false};
+};
+
+/// Owns an epoll instance.
+class Epoll {
+public:
+    static constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
+
+    explicit Epoll(std::string_view owner) : fd_(epoll_create1(EPOLL_CLOEXEC)) {
+        if (fd_ < 0) throw_errno(errno, "creating the epoll instance of", owner);
+    }
+    ~Epoll() { close(fd_); }
+    Epoll(const Epoll&) = delete;
+    Epoll& operator=(const Epoll&) = delete;
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+
+    void add(int fd, std::uint64_t tag, std::string_view owner) const {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = tag;
+        if (epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno(errno, "adding a descriptor to the epoll set of", owner);
+    }
+
+private:
+    int fd_;
+};
+
+inline int to_timeout_ms(std::chrono::milliseconds timeout) noexcept {
+    if (timeout.count() < 0) return -1;
+    if (timeout.count() > INT32_MAX) return INT32_MAX;
+    return static_cast<int>(timeout.count());
+}
+
+// ---- background loop ------------------------------------------------------------------
+/// The start()/stop() machinery: a thread that calls `poll_once` until stopped or until
+/// a callback throws. The exception ends the loop and is rethrown by the next stop()
+/// (or start()); the destructor stops the loop and logs an exception nobody collected.
+class LoopControl {
+public:
+    LoopControl() = default;
+    LoopControl(const LoopControl&) = delete;
+    LoopControl& operator=(const LoopControl&) = delete;
+    ~LoopControl() = default;
+
+    /// Set by stop(); the drain loops read it after every record.
+    [[nodiscard]] const std::atomic<bool>& stop_flag() const noexcept { return stop_; }
+    [[nodiscard]] bool stop_requested() const noexcept { return stop_.load(std::memory_order_relaxed); }
+    void clear_stop() noexcept { stop_.store(false, std::memory_order_relaxed); }
+    [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+    [[nodiscard]] bool on_loop_thread() const noexcept {
+        return loop_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
+    }
+
+    template <class PollOnce>
+    void start(std::string_view owner, PollOnce poll_once) {
+        std::lock_guard lock(mutex_);
+        if (running()) throw Error(EBUSY, describe("starting the poll loop of", owner, "it is already running"));
+        if (thread_.joinable()) thread_.join();
+        rethrow_pending();
+        stop_.store(false, std::memory_order_relaxed);
+        running_.store(true, std::memory_order_release);
+        try {
+            thread_ = std::thread([this, poll_once]() mutable {
+                loop_id_.store(std::this_thread::get_id(), std::memory_order_release);
+                try {
+                    while (!stop_.load(std::memory_order_relaxed)) poll_once();
+                } catch (...) {
+                    std::lock_guard err_lock(error_mutex_);
+                    error_ = std::current_exception();
+                }
+                running_.store(false, std::memory_order_release);
+            });
+        } catch (const std::system_error& e) {
+            running_.store(false, std::memory_order_release);
+            throw Error(e.code().value(), describe("starting the poll loop of", owner, e.what()));
+        }
+    }
+
+    /// Requests the stop, wakes the loop and, unless called from the loop itself,
+    /// joins it; then rethrows an exception a callback threw.
+    void stop(const WakeFd& wake) {
+        stop_.store(true, std::memory_order_relaxed);
+        wake.notify();
+        if (on_loop_thread()) return;  // the loop ends when this callback returns
+        std::lock_guard lock(mutex_);
+        if (thread_.joinable()) thread_.join();
+        rethrow_pending();
+    }
+
+    /// stop() for destructors: never throws, logs an uncollected callback exception.
+    void shutdown(const WakeFd& wake, std::string_view owner) noexcept {
+        stop_.store(true, std::memory_order_relaxed);
+        wake.notify();
+        if (on_loop_thread()) {
+            // The callback would return into a destroyed buffer: fail loudly instead.
+            log_warning("libbpfcpp: '" + std::string(owner) +
+                        "' was destroyed by its own callback; call stop() there and destroy it "
+                        "from another thread\n");
+            std::abort();
+        }
+        std::lock_guard lock(mutex_);
+        if (thread_.joinable()) thread_.join();
+        std::lock_guard err_lock(error_mutex_);
+        if (error_) {
+            try {
+                std::rethrow_exception(std::exchange(error_, nullptr));
+            } catch (const std::exception& e) {
+                log_warning("libbpfcpp: '" + std::string(owner) + "': a callback threw, the poll loop ended: " +
+                            e.what() + "\n");
+            } catch (...) {
+                log_warning("libbpfcpp: '" + std::string(owner) + "': a callback threw, the poll loop ended\n");
+            }
+        }
+    }
+
+private:
+    void rethrow_pending() {
+        std::exception_ptr e;
+        {
+            std::lock_guard err_lock(error_mutex_);
+            e = std::exchange(error_, nullptr);
+        }
+        if (e) std::rethrow_exception(e);
+    }
+
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> running_{false};
+    std::atomic<std::thread::id> loop_id_{};
+    std::mutex mutex_;  // thread_: start/stop/shutdown
+    std::mutex error_mutex_;
+    std::exception_ptr error_;
+    std::thread thread_;
+};
+
+}  // namespace detail
+}  // namespace bpf

@@ -1,0 +1,463 @@
+// bpf::PerfBuffer: consumes a BPF_MAP_TYPE_PERF_EVENT_ARRAY, one ring per CPU (libbpfgo's PerfBuffer).
+#pragma once
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <linux/perf_event.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "detail/event_common.hpp"
+#include "detail/module_state.hpp"
+#include "error.hpp"
+#include "map.hpp"
+
+namespace bpf {
+
+/// Options of a PerfBuffer.
+///
+/// Every wake-up of a perf buffer consumer is an interrupt; batching them
+/// (`wakeup_events` > 1 or `wakeup_bytes` > 0) raises the rate a producer can sustain
+/// many times. Records that wait for a batch to fill are delivered when poll() times
+/// out, so no record waits longer than the poll timeout (the background loop uses
+/// `flush_interval`).
+///
+/// ```cpp
+/// bpf::PerfBufferOptions o;
+/// o.pages = 64;             // per CPU, a power of two
+/// o.wakeup_events = 32;     // wake the consumer every 32 records per CPU
+/// auto& pb = mod.perf_buffer("events", on_event, on_lost, o);
+/// ```
+struct PerfBufferOptions {
+    std::size_t pages = 64;             ///< data pages per CPU, a power of two
+    std::uint32_t wakeup_events = 1;    ///< wake the consumer every N records (per CPU)
+    std::uint32_t wakeup_bytes = 0;     ///< if non-zero: wake when this many bytes wait instead
+    std::chrono::milliseconds flush_interval{100};  ///< start(): longest wait of a batched record
+};
+
+namespace detail {
+
+struct PerfState {
+    std::string_view owner;
+    const std::atomic<bool>* stop = nullptr;
+    ShortRecords shorts;
+    std::exception_ptr error;
+    std::size_t delivered = 0;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> lost;
+    std::size_t lost_slots = 0;
+    std::vector<std::byte>* collect = nullptr;  // set while events<T>() collects records
+};
+
+class PerfHandler {
+public:
+    virtual ~PerfHandler() = default;
+    [[nodiscard]] virtual perf_buffer_event_fn function() const noexcept = 0;
+};
+
+// Layout of the two record types a BPF output event produces.
+inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
+inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
+
+/// The record function libbpf calls, instantiated per callback pair so both inline.
+template <class F, class L>
+class PerfCallback final : public PerfHandler {
+public:
+    PerfCallback(F f, L l, PerfState* st) : f_(std::move(f)), l_(std::move(l)), st_(st) {}
+
+    [[nodiscard]] perf_buffer_event_fn function() const noexcept override { return &on_record; }
+
+private:
+    static bpf_perf_event_ret on_record(void* ctx, int cpu, perf_event_header* h) {
+        return static_cast<PerfCallback*>(ctx)->handle(cpu, h);
+    }
+
+    bpf_perf_event_ret handle(int cpu, const perf_event_header* h) {
+        const auto* base = reinterpret_cast<const std::byte*>(h);
+        if (h->type == PERF_RECORD_SAMPLE) {
+            std::uint32_t size;
+            std::memcpy(&size, base + sizeof(perf_event_header), sizeof size);
+            std::span<const std::byte> rec(base + perf_sample_data_offset, size);
+            if (st_->collect != nullptr) {
+                collect(cpu, rec);
+            } else {
+                try {
+                    deliver(cpu, rec);
+                } catch (...) {
+                    st_->error = std::current_exception();
+                    return LIBBPF_PERF_EVENT_DONE;
+                }
+            }
+        } else if (h->type == PERF_RECORD_LOST) {
+            std::uint64_t count;
+            std::memcpy(&count, base + perf_lost_count_offset, sizeof count);
+            if (cpu >= 0 && static_cast<std::size_t>(cpu) < st_->lost_slots)
+                st_->lost[static_cast<std::size_t>(cpu)].fetch_add(count, std::memory_order_relaxed);
+            if constexpr (!std::is_same_v<L, std::nullptr_t>) {
+                try {
+                    l_(cpu, count);
+                } catch (...) {
+                    st_->error = std::current_exception();
+                    return LIBBPF_PERF_EVENT_DONE;
+                }
+            }
+        }
+        return st_->stop->load(std::memory_order_relaxed) ? LIBBPF_PERF_EVENT_DONE : LIBBPF_PERF_EVENT_CONT;
+    }
+
+    void deliver(int cpu, std::span<const std::byte> rec) {
+        if constexpr (std::is_same_v<F, std::nullptr_t>) {
+            (void)cpu;
+            (void)rec;
+        } else if constexpr (std::is_invocable_v<F&, int, std::span<const std::byte>>) {
+            ++st_->delivered;
+            f_(cpu, rec);
+        } else if constexpr (std::is_invocable_v<F&, std::span<const std::byte>>) {
+            ++st_->delivered;
+            f_(rec);
+        } else {
+            using T = typed_event_t<F>;
+            static_assert(EventType<T>, "a typed perf buffer callback takes (int cpu, const Event&) or "
+                                        "(const Event&) of a trivially copyable Event");
+            if (rec.size() < sizeof(T)) {
+                st_->shorts.report(st_->owner, rec.size(), sizeof(T));
+                return;
+            }
+            T ev;
+            std::memcpy(&ev, rec.data(), sizeof(T));
+            ++st_->delivered;
+            if constexpr (std::tuple_size_v<callback_args<F>> == 2) {
+                f_(cpu, static_cast<const T&>(ev));
+            } else {
+                f_(static_cast<const T&>(ev));
+            }
+        }
+    }
+
+    void collect(int cpu, std::span<const std::byte> rec) {
+        // [u32 size][i32 cpu][bytes] per record, decoded by the iterator
+        auto& q = *st_->collect;
+        const std::uint32_t size = static_cast<std::uint32_t>(rec.size());
+        const std::size_t at = q.size();
+        q.resize(at + 8 + rec.size());
+        std::memcpy(q.data() + at, &size, 4);
+        std::memcpy(q.data() + at + 4, &cpu, 4);
+        std::memcpy(q.data() + at + 8, rec.data(), rec.size());
+        ++st_->delivered;
+    }
+
+    [[no_unique_address]] F f_;
+    [[no_unique_address]] L l_;
+    PerfState* st_;
+};
+
+}  // namespace detail
+
+/// Consumes a perf event array map (BPF_MAP_TYPE_PERF_EVENT_ARRAY): one ring per CPU,
+/// events carry their CPU, and records the kernel could not write are reported per CPU
+/// with their count. Create it with Module::perf_buffer() after load().
+///
+/// ```cpp
+/// auto& pb = mod.perf_buffer("events",
+///     [](int cpu, const Event& e) { print(cpu, e); },
+///     [](int cpu, std::uint64_t n) { warn(cpu, n, "lost"); },
+///     64);
+/// while (running) pb.poll(std::chrono::milliseconds(100));
+/// std::cout << pb.lost() << " events lost\n";
+/// ```
+///
+/// The event callback takes `(int cpu, std::span<const std::byte>)`, `(std::span<const
+/// std::byte>)`, `(int cpu, const Event&)` or `(const Event&)`; the lost callback
+/// `(int cpu, std::uint64_t count)` or nullptr. A record's bytes include the kernel's
+/// padding to 8 bytes, so a span may be longer than the struct the BPF side wrote.
+/// Exceptions, stop() and short records behave as for RingBuffer.
+class PerfBuffer : public detail::Resource {
+public:
+    template <class OnEvent, class OnLost = std::nullptr_t>
+    PerfBuffer(const Map& map, OnEvent&& on_event, OnLost&& on_lost = nullptr, const PerfBufferOptions& options = {})
+        : name_(map.name()), options_(options) {
+        using H = detail::PerfCallback<std::decay_t<OnEvent>, std::decay_t<OnLost>>;
+        handler_ = std::make_unique<H>(std::forward<OnEvent>(on_event), std::forward<OnLost>(on_lost), &state_);
+        open(map);
+    }
+
+    PerfBuffer(const PerfBuffer&) = delete;
+    PerfBuffer& operator=(const PerfBuffer&) = delete;
+    ~PerfBuffer() override {
+        loop_.shutdown(wake_, name_);
+        if (pb_ != nullptr) perf_buffer__free(pb_);
+    }
+
+    /// Waits up to `timeout` (negative: forever) for records and delivers them; on a
+    /// timeout with wake-up batching on, delivers what waits in partly filled batches.
+    /// Returns the number of records delivered.
+    int poll(std::chrono::milliseconds timeout) {
+        enter("polling");
+        return poll_once(detail::to_timeout_ms(timeout));
+    }
+
+    /// Delivers what is in every CPU's ring without waiting.
+    int consume() {
+        enter("consuming");
+        wake_.drain();
+        state_.delivered = 0;
+        consume_all();
+        return static_cast<int>(state_.delivered);
+    }
+
+    /// An epoll fd readable when a CPU ring has records (or stop() was called), for the
+    /// user's own event loop: wait on it, then call consume().
+    [[nodiscard]] int epoll_fd() const noexcept { return epoll_.fd(); }
+
+    /// Runs the poll loop on a background thread until stop().
+    void start() {
+        const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
+        loop_.start(name_, [this, timeout] { poll_once(timeout); });
+    }
+
+    /// Stops the background loop (or interrupts poll()/events()) and rethrows what a
+    /// callback threw on the background thread. Idempotent; callable from a callback.
+    void stop() { loop_.stop(wake_); }
+
+    [[nodiscard]] bool running() const noexcept { return loop_.running(); }
+
+    /// Records the kernel dropped because a CPU's ring was full, over all CPUs.
+    [[nodiscard]] std::uint64_t lost() const noexcept {
+        std::uint64_t n = 0;
+        for (std::size_t i = 0; i < state_.lost_slots; ++i) n += state_.lost[i].load(std::memory_order_relaxed);
+        return n;
+    }
+    /// Records lost on one CPU.
+    [[nodiscard]] std::uint64_t lost(int cpu) const noexcept {
+        if (cpu < 0 || static_cast<std::size_t>(cpu) >= state_.lost_slots) return 0;
+        return state_.lost[static_cast<std::size_t>(cpu)].load(std::memory_order_relaxed);
+    }
+
+    /// Records skipped because they were shorter than the typed callback's event.
+    [[nodiscard]] std::uint64_t short_records() const noexcept { return state_.shorts.count(); }
+
+    /// The number of per-CPU rings.
+    [[nodiscard]] std::size_t buffer_count() const noexcept { return perf_buffer__buffer_cnt(pb_); }
+
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    /// The raw libbpf perf buffer, for what is not wrapped.
+    [[nodiscard]] perf_buffer* get() const noexcept { return pb_; }
+
+    template <EventType T>
+    class EventRange;
+
+    /// Blocks and yields records as T until `token` or stop() asks to stop; the event
+    /// callback is not called for them (lost records are still counted and reported).
+    /// Records of one CPU arrive in order; CPUs interleave.
+    ///
+    /// ```cpp
+    /// for (const Event& e : pb.events<Event>(stop_source.get_token())) handle(e);
+    /// ```
+    template <EventType T>
+    [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
+        enter("iterating");
+        return EventRange<T>(*this, std::move(token));
+    }
+
+private:
+    [[nodiscard]] bool batching() const noexcept { return options_.wakeup_bytes > 0 || options_.wakeup_events > 1; }
+
+    void open(const Map& map) {
+        if (map.fd() < 0)
+            throw Error(EBADF, detail::describe("creating a perf buffer on map", name_,
+                                                "the map has no fd; call Module::load() first"));
+        if (map.type() != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+            throw Error(EINVAL, detail::describe("creating a perf buffer on map", name_,
+                                                 "the map is not a BPF_MAP_TYPE_PERF_EVENT_ARRAY (use "
+                                                 "RingBuffer for a BPF_MAP_TYPE_RINGBUF)"));
+        if (options_.pages == 0 || (options_.pages & (options_.pages - 1)) != 0)
+            throw Error(EINVAL, detail::describe("creating a perf buffer on map", name_,
+                                                 "pages must be a power of two, got " +
+                                                     std::to_string(options_.pages)));
+        const int cpus = num_possible_cpus();
+        state_.lost = std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(cpus));
+        state_.lost_slots = static_cast<std::size_t>(cpus);
+        state_.owner = name_;
+        state_.stop = &loop_.stop_flag();
+
+        perf_event_attr attr{};
+        attr.size = sizeof attr;
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+        attr.sample_type = PERF_SAMPLE_RAW;
+        attr.sample_period = 1;
+        if (options_.wakeup_bytes > 0) {
+            attr.watermark = 1;
+            attr.wakeup_watermark = options_.wakeup_bytes;
+        } else {
+            attr.wakeup_events = options_.wakeup_events == 0 ? 1 : options_.wakeup_events;
+        }
+        detail::install_print_router();
+        detail::LogCapture capture;
+        pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, handler_->function(), handler_.get(), nullptr);
+        if (pb_ == nullptr) {
+            int err = errno != 0 ? errno : EINVAL;
+            detail::throw_errno(err, "creating a perf buffer on map", name_,
+                                err == ENOMEM || err == EINVAL
+                                    ? detail::explain_errno(err) + " (pages=" + std::to_string(options_.pages) + ")"
+                                    : detail::explain_errno(err));
+        }
+        epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
+        const std::size_t n = perf_buffer__buffer_cnt(pb_);
+        for (std::size_t i = 0; i < n; ++i) epoll_.add(perf_buffer__buffer_fd(pb_, i), i, name_);
+    }
+
+    void enter(std::string_view what) {
+        if (loop_.on_loop_thread()) return;
+        if (loop_.running())
+            throw Error(EBUSY, detail::describe(std::string(what) + " perf buffer", name_,
+                                                "the background loop is running; stop() it first"));
+        loop_.clear_stop();
+    }
+
+    void consume_one(std::size_t idx) {
+        int ret = perf_buffer__consume_buffer(pb_, idx);
+        if (state_.error) std::rethrow_exception(std::exchange(state_.error, nullptr));
+        if (ret < 0) detail::throw_errno(-ret, "reading perf buffer", name_);
+    }
+
+    void consume_all() {
+        const std::size_t n = perf_buffer__buffer_cnt(pb_);
+        for (std::size_t i = 0; i < n && !loop_.stop_requested(); ++i) consume_one(i);
+    }
+
+    int poll_once(int timeout_ms) {
+        state_.delivered = 0;
+        epoll_event evs[64];
+        int n = epoll_wait(epoll_.fd(), evs, 64, timeout_ms);
+        if (n < 0) {
+            if (errno == EINTR) return 0;
+            detail::throw_errno(errno, "polling perf buffer", name_);
+        }
+        if (n == 0 && batching()) consume_all();  // flush batches that have not filled
+        for (int i = 0; i < n && !loop_.stop_requested(); ++i) {
+            if (evs[i].data.u64 == detail::Epoll::wake_tag) {
+                wake_.drain();
+                continue;
+            }
+            consume_one(evs[i].data.u64);
+        }
+        return static_cast<int>(state_.delivered);
+    }
+
+    // Iterator support: fills `queue` with at least one record; false when asked to stop.
+    bool refill(std::vector<std::byte>& queue, const std::stop_token& token, int timeout_ms) {
+        queue.clear();
+        state_.collect = &queue;
+        struct Reset {
+            detail::PerfState& s;
+            ~Reset() { s.collect = nullptr; }
+        } reset{state_};
+        consume_all();
+        while (queue.empty()) {
+            if (token.stop_requested() || loop_.stop_requested()) return false;
+            poll_once(timeout_ms);
+        }
+        return true;
+    }
+
+    std::string name_;
+    PerfBufferOptions options_;
+    detail::PerfState state_;
+    std::unique_ptr<detail::PerfHandler> handler_;
+    perf_buffer* pb_ = nullptr;
+    detail::Epoll epoll_{"perf buffer"};
+    detail::WakeFd wake_;
+    detail::LoopControl loop_;
+};
+
+/// The range returned by PerfBuffer::events<T>(): an input range of `const T&`.
+template <EventType T>
+class PerfBuffer::EventRange {
+public:
+    EventRange(PerfBuffer& pb, std::stop_token token)
+        : pb_(&pb), token_(std::move(token)), on_stop_(token_, StopWaker{&pb}) {}
+    EventRange(const EventRange&) = delete;
+    EventRange& operator=(const EventRange&) = delete;
+    ~EventRange() = default;
+
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using reference = const T&;
+        using iterator_category = std::input_iterator_tag;
+
+        iterator() = default;
+        explicit iterator(EventRange* r) : r_(r) { ++*this; }
+        const T& operator*() const noexcept { return r_->current_; }
+        const T* operator->() const noexcept { return &r_->current_; }
+        /// The CPU the current event was written on.
+        [[nodiscard]] int cpu() const noexcept { return r_->cpu_; }
+        iterator& operator++() {
+            if (!r_->next()) r_ = nullptr;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
+
+    private:
+        EventRange* r_ = nullptr;
+    };
+
+    iterator begin() { return iterator(this); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    struct StopWaker {
+        PerfBuffer* pb;
+        void operator()() const noexcept { pb->wake_.notify(); }
+    };
+
+    bool next() {
+        const int timeout = pb_->batching() ? detail::to_timeout_ms(pb_->options_.flush_interval) : -1;
+        for (;;) {
+            while (pos_ < queue_.size()) {
+                std::uint32_t size;
+                std::memcpy(&size, queue_.data() + pos_, 4);
+                std::memcpy(&cpu_, queue_.data() + pos_ + 4, 4);
+                const std::byte* rec = queue_.data() + pos_ + 8;
+                pos_ += 8 + size;
+                if (size >= sizeof(T)) {
+                    std::memcpy(&current_, rec, sizeof(T));
+                    return true;
+                }
+                pb_->state_.shorts.report(pb_->name_, size, sizeof(T));
+            }
+            pos_ = 0;
+            if (!pb_->refill(queue_, token_, timeout)) return false;
+        }
+    }
+
+    PerfBuffer* pb_;
+    std::stop_token token_;
+    std::stop_callback<StopWaker> on_stop_;
+    std::vector<std::byte> queue_;
+    std::size_t pos_ = 0;
+    int cpu_ = -1;
+    T current_{};
+};
+
+}  // namespace bpf

@@ -1,0 +1,525 @@
+// bpf::RingBuffer: consumes one or more BPF_MAP_TYPE_RINGBUF maps (libbpfgo's RingBuffer).
+#pragma once
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <linux/bpf.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "detail/event_common.hpp"
+#include "detail/module_state.hpp"
+#include "error.hpp"
+#include "map.hpp"
+
+namespace bpf {
+
+class RingBuffer;
+
+namespace detail {
+
+/// One BPF_MAP_TYPE_RINGBUF map mapped into this process, read without libbpf.
+///
+/// Memory ordering. The kernel producer reserves space by advancing producer_pos with a
+/// store-release after writing the record header with the BUSY bit set, and commits by
+/// clearing BUSY in the header with a release (xchg); it reads consumer_pos with a
+/// load-acquire to decide whether the space it wants is free.
+///  - The load-acquire of producer_pos makes the headers up to it visible; the
+///    load-acquire of a header without BUSY makes that record's contents visible.
+///  - consumer_pos is written with a store-release only after the record's bytes have
+///    been read (delivered to the callback or copied out), so the producer, whose
+///    load-acquire pairs with it, cannot overwrite bytes still being read.
+///  - Publishing consumer_pos late (batched) only makes the producer see less free
+///    space than there really is, never more: it is always safe, it costs capacity. The
+///    batch is bounded (publish_every, an eighth of the ring) so a busy ring keeps
+///    7/8 of its space, and everything is published before the consumer can go to
+///    sleep: the kernel only wakes a consumer whose published position equals the
+///    committed record's start, and epoll's ->poll re-checks producer_pos minus the
+///    published consumer_pos after queueing the waiter, so no wake-up is lost.
+/// libbpf stores consumer_pos after every record; the producer reads that cache line
+/// on every reserve, so with a live producer each record moves the line between CPUs.
+/// Batching is what makes this consumer cheaper per event than libbpf's.
+class RingMap {
+public:
+    RingMap(int map_fd, std::string name, int drops_fd) : fd_(map_fd), name_(std::move(name)), drops_fd_(drops_fd) {
+        bpf_map_info info{};
+        __u32 len = sizeof info;
+        if (bpf_obj_get_info_by_fd(map_fd, &info, &len) != 0)
+            throw_errno(errno, "reading the map info of ring buffer", name_);
+        if (info.type != BPF_MAP_TYPE_RINGBUF)
+            throw Error(EINVAL, describe("creating a ring buffer on map", name_,
+                                         "the map is not a BPF_MAP_TYPE_RINGBUF (use PerfBuffer for a "
+                                         "BPF_MAP_TYPE_PERF_EVENT_ARRAY, UserRingBuffer for a USER_RINGBUF)"));
+        page_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        size_ = info.max_entries;
+        mask_ = size_ - 1;
+        publish_every_ = size_ / 8;
+        void* c = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+        if (c == MAP_FAILED) throw_errno(errno, "mapping the consumer page of ring buffer", name_);
+        // The data pages are mapped twice in a row, so a record that wraps is contiguous.
+        void* p = mmap(nullptr, page_ + 2 * size_, PROT_READ, MAP_SHARED, map_fd, static_cast<off_t>(page_));
+        if (p == MAP_FAILED) {
+            int err = errno;
+            munmap(c, page_);
+            throw_errno(err, "mapping the data pages of ring buffer", name_);
+        }
+        consumer_ = static_cast<unsigned long*>(c);
+        producer_ = static_cast<unsigned long*>(p);
+        data_ = static_cast<const std::byte*>(p) + page_;
+        cons_ = std::atomic_ref(*consumer_).load(std::memory_order_acquire);
+        published_ = cons_;
+    }
+    ~RingMap() {
+        munmap(consumer_, page_);
+        munmap(producer_, page_ + 2 * size_);
+    }
+    RingMap(const RingMap&) = delete;
+    RingMap& operator=(const RingMap&) = delete;
+
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    [[nodiscard]] int drops_fd() const noexcept { return drops_fd_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+    /// Bytes committed or reserved by the producer and not yet consumed.
+    [[nodiscard]] std::size_t pending_bytes() const noexcept {
+        return std::atomic_ref(*producer_).load(std::memory_order_acquire) - cons_;
+    }
+
+    /// Takes the next committed record: advances the private position and returns its
+    /// bytes, which stay valid until publish(). Discarded records are skipped.
+    bool next(std::span<const std::byte>& out) noexcept {
+        for (;;) {
+            if (cons_ == prod_) {
+                prod_ = std::atomic_ref(*producer_).load(std::memory_order_acquire);
+                if (cons_ == prod_) return false;
+            }
+            const std::byte* hdr = data_ + (cons_ & mask_);
+            // The header is 8-byte aligned in the ring: a u32 length, then a page offset.
+            auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
+            const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
+            if ((len & BPF_RINGBUF_BUSY_BIT) != 0) return false;  // not committed yet
+            const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+            cons_ += (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+            if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) continue;
+            out = std::span<const std::byte>(hdr + BPF_RINGBUF_HDR_SZ, size);
+            return true;
+        }
+    }
+
+    /// Called after a record returned by next() has been read: publishes the position
+    /// when the unpublished part has grown to publish_every bytes.
+    void done() noexcept {
+        if (cons_ - published_ >= publish_every_) publish();
+    }
+
+    /// Hands everything read so far back to the producer.
+    void publish() noexcept {
+        if (published_ == cons_) return;
+        std::atomic_ref(*consumer_).store(cons_, std::memory_order_release);
+        published_ = cons_;
+    }
+
+    /// Reads records into `sink(span) -> bool` until the ring is empty, the sink returns
+    /// false, or one ring's worth of bytes has been read (so a call returns even while a
+    /// producer keeps the ring full). Returns the number of records delivered.
+    template <class Sink>
+    std::size_t drain(Sink&& sink) {
+        const unsigned long limit = cons_ + size_;
+        std::size_t n = 0;
+        std::span<const std::byte> rec;
+        while (cons_ < limit && next(rec)) {
+            ++n;
+            const bool more = sink(rec);
+            done();
+            if (!more) break;
+        }
+        publish();
+        return n;
+    }
+
+    /// The BPF side's count of failed reservations (include/libbpfcpp/bpf/ringbuf_drops.h).
+    [[nodiscard]] std::uint64_t drops() const {
+        if (drops_fd_ < 0) return 0;
+        const int cpus = libbpf_num_possible_cpus();
+        if (cpus <= 0) return 0;
+        std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+        std::uint32_t zero = 0;
+        if (bpf_map_lookup_elem(drops_fd_, &zero, per_cpu.data()) != 0) return 0;
+        std::uint64_t sum = 0;
+        for (auto v : per_cpu) sum += v;
+        return sum;
+    }
+
+private:
+    int fd_;
+    std::string name_;
+    int drops_fd_;
+    std::size_t page_ = 0;
+    std::size_t size_ = 0;
+    unsigned long mask_ = 0;
+    unsigned long publish_every_ = 0;
+    unsigned long* consumer_ = nullptr;
+    unsigned long* producer_ = nullptr;
+    const std::byte* data_ = nullptr;
+    unsigned long cons_ = 0;       // next byte to read (private)
+    unsigned long prod_ = 0;       // last producer position seen
+    unsigned long published_ = 0;  // last value stored to consumer_pos
+};
+
+/// What a callback drain needs from its RingBuffer.
+struct RingContext {
+    std::string_view owner;
+    const std::atomic<bool>* stop;
+    ShortRecords* shorts;
+    std::exception_ptr* error;
+};
+
+class RingHandler {
+public:
+    virtual ~RingHandler() = default;
+    virtual std::size_t drain(RingMap& ring, const RingContext& ctx) = 0;
+};
+
+/// A callback bound to a ring. The loop over records is instantiated per callback type,
+/// so the callback is inlined into it: one virtual call per drain, none per record.
+template <class F>
+class RingCallback final : public RingHandler {
+public:
+    explicit RingCallback(F f) : f_(std::move(f)) {}
+
+    std::size_t drain(RingMap& ring, const RingContext& ctx) override {
+        return ring.drain([&](std::span<const std::byte> rec) -> bool {
+            try {
+                if constexpr (std::is_invocable_v<F&, std::span<const std::byte>>) {
+                    f_(rec);
+                } else {
+                    using T = typed_event_t<F>;
+                    static_assert(EventType<T>, "a typed ring buffer callback takes (const Event&) of a "
+                                                "trivially copyable Event");
+                    if (rec.size() < sizeof(T)) {
+                        ctx.shorts->report(ctx.owner, rec.size(), sizeof(T));
+                    } else {
+                        T ev;
+                        std::memcpy(&ev, rec.data(), sizeof(T));
+                        f_(static_cast<const T&>(ev));
+                    }
+                }
+            } catch (...) {
+                *ctx.error = std::current_exception();
+                return false;
+            }
+            return !ctx.stop->load(std::memory_order_relaxed);
+        });
+    }
+
+private:
+    F f_;
+};
+
+}  // namespace detail
+
+/// Consumes BPF ring buffer maps (BPF_MAP_TYPE_RINGBUF). Create it with
+/// Module::ring_buffer() after load(); the Module owns it. Three ways to read:
+///
+/// ```cpp
+/// // 1. callbacks, driven by poll()/consume() or by your own loop on epoll_fd()
+/// auto& rb = mod.ring_buffer("events", [](const Event& e) { print(e); });
+/// while (running) rb.poll(std::chrono::milliseconds(100));
+/// // 2. a background thread (libbpfgo's Start/Stop)
+/// rb.start(); ...; rb.stop();
+/// // 3. an iterator that blocks and ends on stop() or a std::stop_token
+/// for (const Event& e : mod.ring_buffer("other").events<Event>(token)) print(e);
+/// ```
+///
+/// Records of one ring arrive in the order the BPF side committed them. A callback
+/// takes `std::span<const std::byte>` or `const Event&`; a typed callback receives a
+/// copy of the record's first sizeof(Event) bytes, and a record shorter than Event is
+/// skipped, counted in short_records() and reported once through the logger.
+///
+/// A callback that throws ends the poll: poll()/consume() rethrow the exception; on the
+/// background thread it ends the loop and stop() rethrows it. The record whose callback
+/// threw counts as consumed. stop() may be called from any thread, twice, or from a
+/// callback; it returns once the callback in progress has returned.
+class RingBuffer : public detail::Resource {
+public:
+    /// A buffer without a callback: read it with events<T>(), or add() rings with callbacks.
+    explicit RingBuffer(std::string name = "ring buffer") : name_(std::move(name)) {
+        epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
+    }
+
+    /// A buffer reading `ring` into `on_event`; `drops` is the map the BPF side counts
+    /// failed reservations in (see ringbuf_drops.h), if any.
+    template <class F>
+    RingBuffer(const Map& ring, F&& on_event, std::optional<Map> drops = std::nullopt)
+        : RingBuffer(std::string(ring.name())) {
+        add(ring, std::forward<F>(on_event), drops);
+    }
+
+    RingBuffer(const RingBuffer&) = delete;
+    RingBuffer& operator=(const RingBuffer&) = delete;
+    ~RingBuffer() override { loop_.shutdown(wake_, name_); }
+
+    /// Adds another ring map to this consumer, with its own callback (libbpfgo's AddRingBuf).
+    /// Not while the background loop runs.
+    template <class F>
+    RingBuffer& add(const Map& ring, F&& on_event, std::optional<Map> drops = std::nullopt) {
+        add_ring(ring, drops, std::make_unique<detail::RingCallback<std::decay_t<F>>>(std::forward<F>(on_event)));
+        return *this;
+    }
+
+    /// Adds a ring map without a callback (read by events<T>()).
+    RingBuffer& add(const Map& ring, std::optional<Map> drops = std::nullopt) {
+        add_ring(ring, drops, nullptr);
+        return *this;
+    }
+
+    /// Waits up to `timeout` (negative: forever) for records, then delivers what is there.
+    /// Returns the number of records delivered; 0 on timeout or when stop() interrupted it.
+    int poll(std::chrono::milliseconds timeout) {
+        enter("polling");
+        return poll_once(detail::to_timeout_ms(timeout));
+    }
+
+    /// Delivers the records that are there without waiting.
+    int consume() {
+        enter("consuming");
+        wake_.drain();
+        std::size_t n = 0;
+        for (auto& r : rings_) {
+            n += drain_ring(*r);
+            if (loop_.stop_requested()) break;
+        }
+        return static_cast<int>(n);
+    }
+
+    /// An epoll fd that is readable when a record is ready (or stop() was called), for
+    /// the user's own event loop: wait on it, then call consume().
+    [[nodiscard]] int epoll_fd() const noexcept { return epoll_.fd(); }
+
+    /// Runs the poll loop on a background thread until stop().
+    void start() {
+        if (rings_.empty())
+            throw Error(EINVAL, detail::describe("starting the poll loop of", name_, "no ring map was added"));
+        for (const auto& r : rings_)
+            if (!r->handler)
+                throw Error(EINVAL, detail::describe("starting the poll loop of", name_,
+                                                     "ring '" + r->map.name() +
+                                                         "' has no callback; read it with events<T>() instead"));
+        loop_.start(name_, [this] { poll_once(-1); });
+    }
+
+    /// Stops the background loop (and interrupts a poll() or an events() iteration) and
+    /// rethrows what a callback threw on the background thread. Idempotent.
+    void stop() { loop_.stop(wake_); }
+
+    /// True while the background loop runs.
+    [[nodiscard]] bool running() const noexcept { return loop_.running(); }
+
+    /// Failed reservations counted by the BPF side (ringbuf_drops.h), summed over rings.
+    [[nodiscard]] std::uint64_t drops() const {
+        std::uint64_t n = 0;
+        for (const auto& r : rings_) n += r->map.drops();
+        return n;
+    }
+
+    /// Records skipped because they were shorter than a typed callback's event.
+    [[nodiscard]] std::uint64_t short_records() const noexcept { return shorts_.count(); }
+
+    /// The number of ring maps this consumer reads.
+    [[nodiscard]] std::size_t ring_count() const noexcept { return rings_.size(); }
+
+    /// Name used in messages (the first ring's map name).
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+    template <EventType T>
+    class EventRange;
+
+    /// Blocks and yields the records of every ring as T, in commit order per ring, until
+    /// `token` or stop() asks to stop (records already read are not lost: the iteration
+    /// ends between records). Callbacks of the rings are not called for the records it
+    /// takes. Records shorter than T are skipped and counted like in callbacks.
+    ///
+    /// ```cpp
+    /// std::jthread t([&](std::stop_token st) {
+    ///     for (const Event& e : rb.events<Event>(st)) handle(e);
+    /// });
+    /// ```
+    template <EventType T>
+    [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
+        enter("iterating");
+        return EventRange<T>(*this, std::move(token));
+    }
+
+private:
+    struct Ring {
+        detail::RingMap map;
+        std::unique_ptr<detail::RingHandler> handler;
+        Ring(int fd, std::string name, int drops_fd, std::unique_ptr<detail::RingHandler> h)
+            : map(fd, std::move(name), drops_fd), handler(std::move(h)) {}
+    };
+
+    void add_ring(const Map& ring, const std::optional<Map>& drops, std::unique_ptr<detail::RingHandler> h) {
+        if (loop_.running())
+            throw Error(EBUSY, detail::describe("adding a ring to", name_, "stop() the background loop first"));
+        if (ring.fd() < 0)
+            throw Error(EBADF, detail::describe("creating a ring buffer on map", ring.name(),
+                                                "the map has no fd; call Module::load() first"));
+        int drops_fd = -1;
+        if (drops) {
+            if (drops->type() != BPF_MAP_TYPE_PERCPU_ARRAY || drops->value_size() != 8)
+                throw Error(EINVAL, detail::describe("using drop counter map", drops->name(),
+                                                     "expected a per-CPU array of u64 (declare it with "
+                                                     "RINGBUF_DROPS() from libbpfcpp/bpf/ringbuf_drops.h)"));
+            drops_fd = drops->fd();
+        }
+        auto r = std::make_unique<Ring>(ring.fd(), std::string(ring.name()), drops_fd, std::move(h));
+        epoll_.add(ring.fd(), rings_.size(), name_);
+        rings_.push_back(std::move(r));
+    }
+
+    void enter(std::string_view what) {
+        if (loop_.on_loop_thread()) return;
+        if (loop_.running())
+            throw Error(EBUSY, detail::describe(std::string(what) + " ring buffer", name_,
+                                                "the background loop is running; stop() it first"));
+        loop_.clear_stop();
+    }
+
+    std::size_t drain_ring(Ring& r) {
+        if (!r.handler) return 0;
+        std::exception_ptr error;
+        detail::RingContext ctx{name_, &loop_.stop_flag(), &shorts_, &error};
+        std::size_t n = r.handler->drain(r.map, ctx);
+        if (error) std::rethrow_exception(error);
+        return n;
+    }
+
+    int poll_once(int timeout_ms) {
+        epoll_event evs[16];
+        int n = epoll_wait(epoll_.fd(), evs, 16, timeout_ms);
+        if (n < 0) {
+            if (errno == EINTR) return 0;
+            detail::throw_errno(errno, "polling ring buffer", name_);
+        }
+        std::size_t total = 0;
+        for (int i = 0; i < n; ++i) {
+            if (evs[i].data.u64 == detail::Epoll::wake_tag) {
+                wake_.drain();
+                continue;
+            }
+            total += drain_ring(*rings_[evs[i].data.u64]);
+            if (loop_.stop_requested()) break;
+        }
+        return static_cast<int>(total);
+    }
+
+    // Iterator support: the next T of any ring, blocking; false when asked to stop.
+    template <EventType T>
+    bool next_event(T& out, const std::stop_token& token) {
+        for (;;) {
+            for (std::size_t k = 0; k < rings_.size(); ++k) {
+                auto& ring = rings_[(cursor_ + k) % rings_.size()]->map;
+                std::span<const std::byte> rec;
+                while (ring.next(rec)) {
+                    const bool fits = rec.size() >= sizeof(T);
+                    if (fits) std::memcpy(&out, rec.data(), sizeof(T));
+                    ring.done();
+                    if (fits) {
+                        cursor_ = (cursor_ + k) % rings_.size();
+                        return true;
+                    }
+                    shorts_.report(name_, rec.size(), sizeof(T));
+                }
+                ring.publish();  // empty: hand everything back before sleeping
+            }
+            if (token.stop_requested() || loop_.stop_requested()) return false;
+            epoll_event evs[16];
+            int n = epoll_wait(epoll_.fd(), evs, 16, -1);
+            if (n < 0 && errno != EINTR) detail::throw_errno(errno, "waiting on ring buffer", name_);
+            for (int i = 0; i < n; ++i)
+                if (evs[i].data.u64 == detail::Epoll::wake_tag) wake_.drain();
+        }
+    }
+
+    void finish_iteration() noexcept {
+        for (auto& r : rings_) r->map.publish();
+    }
+
+    std::string name_;
+    detail::Epoll epoll_{"ring buffer"};
+    detail::WakeFd wake_;
+    detail::ShortRecords shorts_;
+    std::vector<std::unique_ptr<Ring>> rings_;
+    std::size_t cursor_ = 0;
+    detail::LoopControl loop_;  // last member: its destructor runs after shutdown() joined
+};
+
+/// The range returned by RingBuffer::events<T>(): an input range of `const T&`.
+template <EventType T>
+class RingBuffer::EventRange {
+public:
+    EventRange(RingBuffer& rb, std::stop_token token)
+        : rb_(&rb), token_(std::move(token)), on_stop_(token_, StopWaker{&rb}) {}
+    EventRange(const EventRange&) = delete;
+    EventRange& operator=(const EventRange&) = delete;
+    ~EventRange() { rb_->finish_iteration(); }
+
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using reference = const T&;
+        using iterator_category = std::input_iterator_tag;
+
+        iterator() = default;
+        explicit iterator(EventRange* r) : r_(r) { ++*this; }
+        const T& operator*() const noexcept { return r_->current_; }
+        const T* operator->() const noexcept { return &r_->current_; }
+        iterator& operator++() {
+            if (!r_->rb_->next_event(r_->current_, r_->token_)) r_ = nullptr;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
+
+    private:
+        EventRange* r_ = nullptr;
+    };
+
+    iterator begin() { return iterator(this); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    struct StopWaker {
+        RingBuffer* rb;
+        void operator()() const noexcept { rb->wake_.notify(); }
+    };
+
+    RingBuffer* rb_;
+    std::stop_token token_;
+    std::stop_callback<StopWaker> on_stop_;
+    T current_{};
+};
+
+}  // namespace bpf
