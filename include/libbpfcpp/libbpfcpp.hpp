@@ -6,5 +6,8 @@
 #include "log.hpp"
 #include "map.hpp"
 #include "module.hpp"
+#include "perf_buffer.hpp"
 #include "prog.hpp"
+#include "ring_buffer.hpp"
+#include "user_ring_buffer.hpp"
 #include "version.hpp"

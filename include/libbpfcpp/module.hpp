@@ -26,7 +26,10 @@
 #include "link.hpp"
 #include "log.hpp"
 #include "map.hpp"
+#include "perf_buffer.hpp"
 #include "prog.hpp"
+#include "ring_buffer.hpp"
+#include "user_ring_buffer.hpp"
 
 namespace bpf {
 
@@ -260,6 +263,71 @@ public:
     /// Destroys every link this module holds (libbpfgo's DetachPrograms).
     void detach_all() noexcept { state().links.clear(); }
 
+    // ---- event buffers ----------------------------------------------------------------
+    /// A consumer of the ring buffer map `map` calling `on_event` with each record, as
+    /// `std::span<const std::byte>` or `const Event&` (libbpfgo's InitRingBuf). The Module
+    /// owns it (stopped and freed before the links and maps); add() more rings to it.
+    /// A per-CPU map named "<map>_drops" (RINGBUF_DROPS in libbpfcpp/bpf/ringbuf_drops.h)
+    /// becomes the ring's drop counter, read by RingBuffer::drops().
+    ///
+    /// ```cpp
+    /// auto& rb = mod.ring_buffer("events", [](const Event& e) { print(e); });
+    /// rb.poll(std::chrono::milliseconds(100));
+    /// ```
+    template <class OnEvent>
+    RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event) {
+        auto rb = std::make_unique<RingBuffer>(map(map_name), std::forward<OnEvent>(on_event),
+                                               find_map(std::string(map_name) + "_drops"));
+        return own(std::move(rb));
+    }
+
+    /// A ring buffer consumer without a callback, read with events<T>().
+    RingBuffer& ring_buffer(std::string_view map_name) {
+        auto rb = std::make_unique<RingBuffer>(std::string(map_name));
+        rb->add(map(map_name), find_map(std::string(map_name) + "_drops"));
+        return own(std::move(rb));
+    }
+
+    /// A consumer of the perf event array `map` (libbpfgo's InitPerfBuf): `on_event`
+    /// takes `(int cpu, std::span<const std::byte>)` or `(int cpu, const Event&)` (or
+    /// either without the cpu), `on_lost` takes `(int cpu, std::uint64_t count)` or is
+    /// nullptr; `pages` per CPU, a power of two. The Module owns it.
+    ///
+    /// ```cpp
+    /// auto& pb = mod.perf_buffer("events", on_event, on_lost, 64);
+    /// pb.start();
+    /// ```
+    template <class OnEvent, class OnLost = std::nullptr_t>
+    PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost = nullptr,
+                            std::size_t pages = 64) {
+        PerfBufferOptions o;
+        o.pages = pages;
+        return perf_buffer(map_name, std::forward<OnEvent>(on_event), std::forward<OnLost>(on_lost), o);
+    }
+
+    /// perf_buffer() with all options (wake-up batching).
+    template <class OnEvent, class OnLost>
+    PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost,
+                            const PerfBufferOptions& options) {
+        return own(std::make_unique<PerfBuffer>(map(map_name), std::forward<OnEvent>(on_event),
+                                                std::forward<OnLost>(on_lost), options));
+    }
+
+    /// A perf buffer consumer without a callback, read with events<T>().
+    PerfBuffer& perf_buffer(std::string_view map_name, const PerfBufferOptions& options = {}) {
+        return perf_buffer(map_name, nullptr, nullptr, options);
+    }
+
+    /// A producer into the user ring buffer map `map` (BPF_MAP_TYPE_USER_RINGBUF).
+    ///
+    /// ```cpp
+    /// auto& urb = mod.user_ring_buffer("commands");
+    /// urb.send(Command{...});
+    /// ```
+    UserRingBuffer& user_ring_buffer(std::string_view map_name) {
+        return own(std::make_unique<UserRingBuffer>(map(map_name)));
+    }
+
     // ---- global variables -------------------------------------------------------------
     /// Sets a global variable of .rodata/.data/.bss (libbpfgo's InitGlobalVariable).
     /// Before load any section; after load only writable, mmapable ones (.data/.bss).
@@ -309,6 +377,13 @@ public:
     }
 
 private:
+    template <class Buffer>
+    Buffer& own(std::unique_ptr<Buffer> buffer) {
+        Buffer& ref = *buffer;
+        state().resources.push_back(std::move(buffer));
+        return ref;
+    }
+
     explicit Module(std::unique_ptr<detail::ModuleState> s) noexcept : state_(std::move(s)) {}
 
     template <class OpenFn>
