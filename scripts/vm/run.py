@@ -211,6 +211,11 @@ def plan(build, tests, default_timeout):
                     reason = r
                     break
                 files.append(arg)
+        for value in (t.get("env") or {}).values():
+            if reason is None and os.path.isabs(value) and os.path.isfile(value):
+                if os.access(value, os.X_OK):
+                    reason = why_not_static(value)
+                files.append(value)
         if reason is not None:
             skipped.append((t, reason))
             continue
