@@ -173,6 +173,12 @@ TEST_CASE("keys() visits every key exactly once") {
     CHECK(empty_count == 0);
     // Ranges compose with the standard library.
     CHECK(std::ranges::distance(m.keys<std::uint32_t>()) == 50);
+
+    // An iterator taken from a temporary range stays usable.
+    auto it = m.keys<std::uint32_t>().begin();
+    std::size_t n = 0;
+    for (; it != std::default_sentinel; ++it) n += want.count(*it);
+    CHECK(n == 50);
 }
 
 TEST_CASE("per-CPU maps take and return one value per possible CPU") {
