@@ -223,7 +223,9 @@ public:
     }
 
     /// An epoll fd readable when a CPU ring has records (or stop() was called), for the
-    /// user's own event loop: wait on it, then call consume().
+    /// user's own event loop: wait on it, then call consume(), which reads every CPU's
+    /// ring. (A perf fd reports readable once per kernel wake-up, so register the fd
+    /// before records arrive, and after a readable report always consume().)
     [[nodiscard]] int epoll_fd() const noexcept { return epoll_.fd(); }
 
     /// Runs the poll loop on a background thread until stop().
@@ -334,6 +336,7 @@ private:
 
     void consume_one(std::size_t idx) {
         int ret = perf_buffer__consume_buffer(pb_, idx);
+        if (state_.error || loop_.stop_requested()) resume_ = true;
         if (state_.error) std::rethrow_exception(std::exchange(state_.error, nullptr));
         if (ret < 0) detail::throw_errno(-ret, "reading perf buffer", name_);
     }
@@ -345,6 +348,13 @@ private:
 
     int poll_once(int timeout_ms) {
         state_.delivered = 0;
+        if (std::exchange(resume_, false)) {
+            // A perf fd reports readable once per wake-up, so records left behind by a
+            // consumption that a callback's exception or stop() cut short would wait
+            // for the next wake-up: take them now.
+            consume_all();
+            if (state_.delivered > 0 || loop_.stop_requested()) return static_cast<int>(state_.delivered);
+        }
         epoll_event evs[64];
         int n = epoll_wait(epoll_.fd(), evs, 64, timeout_ms);
         if (n < 0) {
@@ -383,6 +393,7 @@ private:
     detail::PerfState state_;
     std::unique_ptr<detail::PerfHandler> handler_;
     perf_buffer* pb_ = nullptr;
+    bool resume_ = false;  // a consumption was cut short; see poll_once()
     detail::Epoll epoll_{"perf buffer"};
     detail::WakeFd wake_;
     detail::LoopControl loop_;
