@@ -33,6 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MARK = "@@libbpfcpp-vm "
 # Modules the suite needs that Debian's cloud kernel does not build in.
 WANTED_MODULES = ["veth", "dummy", "sch_ingress", "cls_bpf", "act_bpf"]
+# How much of a failed test's output is repeated on the host (all of it is in the log).
+FAILURE_LINES = 80
 
 
 class RunError(Exception):
@@ -228,7 +230,8 @@ def test_script(t, timeout, build):
     lines = ["cd " + shlex.quote(t.get("workdir") or os.path.abspath(build))]
     for k, v in sorted((t.get("env") or {}).items()):
         lines.append(f"export {k}={shlex.quote(v)}")
-    lines.append(f"exec timeout -s KILL {int(timeout)} " + " ".join(shlex.quote(c) for c in t["cmd"]))
+    # TERM first: Catch2 then names the case that hung; KILL if that does not end it.
+    lines.append(f"exec timeout -s TERM -k 10 {int(timeout)} " + " ".join(shlex.quote(c) for c in t["cmd"]))
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -400,6 +403,9 @@ def main():
 
         tests = introspect(build)
         runnable, skipped = plan(build, tests, 300)
+        if tests and not runnable:
+            raise RunError(f"none of the {len(tests)} tests of {build} can run in the guest "
+                           f"({skipped[0][1]}); configure it with -Dstatic=true")
         if args.test_timeout:
             runnable = [(t, f, min(to, args.test_timeout)) for t, f, to in runnable]
         os.makedirs(os.path.join(out, "meson-logs"), exist_ok=True)
@@ -424,6 +430,12 @@ def main():
         return 2
     for n in console.notes:
         log(f"guest: {n}")
+    if not console.done:
+        # A kernel panic, an oops that killed init, or the time limit: show how it ended.
+        with open(os.path.join(out, "console.log"), "rb") as f:
+            tail = f.read()[-4000:].decode("utf-8", "replace").replace("\r", "").splitlines()[-40:]
+        log("the guest did not finish the suite; the end of its console:")
+        print("\n".join("  | " + line for line in tail), flush=True)
 
     failed = 0
     kernel_label = console.kernel
@@ -445,12 +457,15 @@ def main():
                 result = "OK"
             elif rc == 77:
                 result = "SKIP"
-            elif rc == 137 and seconds >= timeout:
+            elif rc in (124, 137, 143) and seconds >= timeout:
                 result = "TIMEOUT"
             else:
                 result = "FAIL"
             if result not in ("OK", "SKIP"):
                 failed += 1
+                shown = stdout.splitlines()[-FAILURE_LINES:]
+                log(f"{t['name']} {result} on {kernel_label} (exit {rc}); its output:")
+                print("\n".join("  | " + line for line in shown), flush=True)
             record(t["name"], result, stdout, float(seconds), rc)
         for t, reason in skipped:
             record(t["name"], "SKIP", f"skipped: all cases: not run on {kernel_label}: {reason}\n")
