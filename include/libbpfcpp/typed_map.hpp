@@ -1,0 +1,321 @@
+// bpf::TypedMap<K, V> and bpf::TypedPerCpuMap<K, V>: a map whose key and value types
+// are checked once, with STL-like lookup/insert/erase and batch-backed iteration.
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <bpf/bpf.h>
+
+#include "error.hpp"
+#include "map.hpp"
+#include "map_ops.hpp"
+
+namespace bpf {
+
+namespace detail {
+
+inline std::string type_mismatch(std::string_view what, std::size_t have, std::size_t want) {
+    return std::string(what) + " is " + std::to_string(have) + " bytes, the map's are " + std::to_string(want);
+}
+
+/// Walks a map in chunks: batch lookups when the kernel has them, else get_next_key.
+/// Shared by the iterators of TypedMap and TypedPerCpuMap.
+template <class K, class Ops>
+class ChunkReader {
+public:
+    ChunkReader(const Ops& ops, std::size_t stride, std::size_t chunk)
+        : ops_(&ops), stride_(stride), chunk_(chunk), batch_(ops.batch_supported()) {}
+
+    /// Fills the next chunk; false at the end of the map.
+    bool next() {
+        keys_.resize(chunk_);
+        values_.resize(chunk_ * stride_);
+        n_ = 0;
+        if (batch_) {
+            while (n_ == 0 && !cursor_.done())
+                n_ = ops_->lookup_batch_bytes(std::as_writable_bytes(std::span(keys_)), values_, cursor_);
+        } else {
+            while (n_ < chunk_ && !end_) {
+                K k;
+                if (bpf_map_get_next_key(ops_->fd(), have_last_ ? &last_ : nullptr, &k) != 0) {
+                    if (errno != ENOENT) detail::throw_errno(errno, "iterating map", ops_->qualified_name());
+                    end_ = true;
+                    break;
+                }
+                last_ = k;
+                have_last_ = true;
+                if (bpf_map_lookup_elem(ops_->fd(), &k, values_.data() + n_ * stride_) == 0) keys_[n_++] = k;
+            }
+        }
+        return n_ != 0;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return n_; }
+    [[nodiscard]] const K& key(std::size_t i) const noexcept { return keys_[i]; }
+    [[nodiscard]] const std::byte* value(std::size_t i) const noexcept { return values_.data() + i * stride_; }
+
+private:
+    const Ops* ops_;
+    std::size_t stride_;
+    std::size_t chunk_;
+    bool batch_;
+    BatchCursor cursor_;
+    std::vector<K> keys_;
+    std::vector<std::byte> values_;
+    std::size_t n_ = 0;
+    K last_{};
+    bool have_last_ = false;
+    bool end_ = false;
+};
+
+}  // namespace detail
+
+/// A map with its key and value types checked once, at construction. `M` is bpf::Map
+/// (a handle into a Module) or bpf::StandaloneMap (owned here). Lookups go straight to
+/// the kernel with no per-call checks; iteration reads the map in batches.
+///
+/// ```cpp
+/// bpf::TypedMap<std::uint32_t, Stats> stats(mod.map("stats"));
+/// stats.insert_or_assign(pid, Stats{});
+/// if (auto s = stats.lookup(pid)) use(*s);
+/// for (const auto& [pid, s] : stats) print(pid, s);   // batched under the hood
+/// ```
+template <MapData K, MapData V, class M = Map>
+class TypedMap {
+public:
+    using key_type = K;
+    using mapped_type = V;
+    using value_type = std::pair<K, V>;
+
+    explicit TypedMap(M map) : map_(std::move(map)) {
+        if (map_.fd() < 0)
+            throw Error(EBADF, detail::describe("typing map", map_.qualified_name(),
+                                                "the map is not created yet; call Module::load() first"));
+        if (detail::is_per_cpu_map(map_.type()))
+            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
+                                                 "the map is per-CPU; use bpf::TypedPerCpuMap"));
+        if (sizeof(K) != map_.key_size())
+            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
+                                                 detail::type_mismatch("the key type", sizeof(K), map_.key_size())));
+        if (sizeof(V) != map_.value_size())
+            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
+                                                 detail::type_mismatch("the value type", sizeof(V), map_.value_size())));
+        fd_ = map_.fd();
+    }
+
+    /// The value at `key`, or nullopt.
+    [[nodiscard]] std::optional<V> lookup(const K& key) const {
+        V v;
+        if (bpf_map_lookup_elem(fd_, &key, &v) == 0) return v;
+        if (errno == ENOENT) return std::nullopt;
+        fail(errno, "looking up a key in");
+    }
+    [[nodiscard]] bool contains(const K& key) const { return lookup(key).has_value(); }
+
+    /// Adds `key` -> `value` unless the key exists; returns whether it was added.
+    bool insert(const K& key, const V& value) { return write(key, value, BPF_NOEXIST, EEXIST); }
+    /// Adds or replaces.
+    void insert_or_assign(const K& key, const V& value) { write(key, value, BPF_ANY, 0); }
+    /// Replaces the value of an existing key; returns false when the key is missing.
+    bool assign(const K& key, const V& value) { return write(key, value, BPF_EXIST, ENOENT); }
+
+    /// Removes `key`; returns whether it was there.
+    bool erase(const K& key) {
+        if (bpf_map_delete_elem(fd_, &key) == 0) return true;
+        if (errno == ENOENT) return false;
+        fail(errno, "deleting a key of");
+    }
+    /// Removes `key` and returns its value.
+    std::optional<V> take(const K& key) {
+        V v;
+        if (bpf_map_lookup_and_delete_elem(fd_, &key, &v) == 0) return v;
+        if (errno == ENOENT) return std::nullopt;
+        fail(errno, "looking up and deleting a key of");
+    }
+
+    /// Every key (batch lookups when possible).
+    [[nodiscard]] std::vector<K> keys() const { return map_.template all_keys<K>(); }
+    /// Every entry (batch lookups when possible).
+    [[nodiscard]] std::vector<value_type> items() const { return map_.template items<K, V>(); }
+    /// The number of entries (a walk of the map).
+    [[nodiscard]] std::size_t size() const { return keys().size(); }
+    /// Removes every entry.
+    void clear() {
+        auto ks = keys();
+        if (ks.empty()) return;
+        if (map_.batch_supported()) {
+            map_.template erase_batch<K>(ks);
+            return;
+        }
+        for (const K& k : ks) erase(k);
+    }
+
+    /// Input iterator over the entries, reading the map in chunks.
+    class iterator {
+    public:
+        using value_type = TypedMap::value_type;
+        using difference_type = std::ptrdiff_t;
+        using reference = const value_type&;
+        using pointer = const value_type*;
+        using iterator_category = std::input_iterator_tag;
+
+        iterator() = default;
+        reference operator*() const noexcept { return current_; }
+        pointer operator->() const noexcept { return &current_; }
+        iterator& operator++() {
+            ++i_;
+            load();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.reader_ == nullptr; }
+
+    private:
+        friend class TypedMap;
+        explicit iterator(const M& map)
+            : reader_(std::make_shared<detail::ChunkReader<K, M>>(map, sizeof(V), chunk_for(map))) {
+            i_ = 0;
+            if (!reader_->next()) {
+                reader_.reset();
+                return;
+            }
+            load();
+        }
+        static std::size_t chunk_for(const M& map) {
+            return std::min<std::size_t>(std::max<std::uint32_t>(map.max_entries(), 1), 4096);
+        }
+        void load() {
+            if (i_ >= reader_->size()) {
+                if (!reader_->next()) {
+                    reader_.reset();
+                    return;
+                }
+                i_ = 0;
+            }
+            current_.first = reader_->key(i_);
+            std::memcpy(&current_.second, reader_->value(i_), sizeof(V));
+        }
+        std::shared_ptr<detail::ChunkReader<K, M>> reader_;
+        std::size_t i_ = 0;
+        value_type current_{};
+    };
+
+    [[nodiscard]] iterator begin() const { return iterator(map_); }
+    [[nodiscard]] std::default_sentinel_t end() const noexcept { return {}; }
+
+    /// The underlying map, for what TypedMap does not offer (batches, pinning, ...).
+    [[nodiscard]] M& map() noexcept { return map_; }
+    [[nodiscard]] const M& map() const noexcept { return map_; }
+
+private:
+    bool write(const K& key, const V& value, std::uint64_t flags, int soft_errno) {
+        if (bpf_map_update_elem(fd_, &key, &value, flags) == 0) return true;
+        if (soft_errno != 0 && errno == soft_errno) return false;
+        const int err = errno;
+        fail(err, err == E2BIG ? "the map is full; writing" : "writing");
+    }
+    [[noreturn]] void fail(int err, std::string_view what) const {
+        detail::throw_errno(err, std::string(what) + " map", map_.qualified_name());
+    }
+
+    M map_;
+    int fd_ = -1;
+};
+
+/// A per-CPU map typed once: every value is one V per possible CPU.
+///
+/// ```cpp
+/// bpf::TypedPerCpuMap<std::uint32_t, std::uint64_t> hits(mod.map("pcpu_hits"));
+/// std::uint64_t total = hits.sum(key);
+/// ```
+template <MapData K, MapData V, class M = Map>
+class TypedPerCpuMap {
+public:
+    explicit TypedPerCpuMap(M map) : map_(std::move(map)) {
+        if (map_.fd() < 0)
+            throw Error(EBADF, detail::describe("typing map", map_.qualified_name(),
+                                                "the map is not created yet; call Module::load() first"));
+        if (!detail::is_per_cpu_map(map_.type()))
+            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
+                                                 "the map is not per-CPU; use bpf::TypedMap"));
+        if (sizeof(K) != map_.key_size())
+            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
+                                                 detail::type_mismatch("the key type", sizeof(K), map_.key_size())));
+        if (sizeof(V) != map_.value_size())
+            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
+                                                 detail::type_mismatch("the value type", sizeof(V), map_.value_size())));
+        fd_ = map_.fd();
+        ncpu_ = static_cast<std::size_t>(num_possible_cpus());
+        slot_ = (sizeof(V) + 7) & ~std::size_t{7};
+        buf_.resize(slot_ * ncpu_);
+    }
+
+    [[nodiscard]] std::size_t cpus() const noexcept { return ncpu_; }
+
+    /// One value per possible CPU, or nullopt.
+    [[nodiscard]] std::optional<std::vector<V>> lookup(const K& key) const {
+        if (bpf_map_lookup_elem(fd_, &key, buf_.data()) != 0) {
+            if (errno == ENOENT) return std::nullopt;
+            detail::throw_errno(errno, "looking up a key in map", map_.qualified_name());
+        }
+        return unpack(buf_.data());
+    }
+    /// The sum over CPUs (0 when the key is missing); V must support +.
+    [[nodiscard]] V sum(const K& key) const {
+        V total{};
+        if (auto vs = lookup(key))
+            for (const V& v : *vs) total = total + v;
+        return total;
+    }
+    /// Writes one value per possible CPU.
+    void insert_or_assign(const K& key, std::span<const V> values) {
+        if (values.size() != ncpu_)
+            throw Error(EINVAL, detail::describe("updating per-CPU map", map_.qualified_name(),
+                                                 "got " + std::to_string(values.size()) + " values, need " +
+                                                     std::to_string(ncpu_)));
+        for (std::size_t i = 0; i < ncpu_; ++i) std::memcpy(buf_.data() + i * slot_, &values[i], sizeof(V));
+        if (bpf_map_update_elem(fd_, &key, buf_.data(), BPF_ANY) != 0)
+            detail::throw_errno(errno, "updating map", map_.qualified_name());
+    }
+    bool erase(const K& key) {
+        if (bpf_map_delete_elem(fd_, &key) == 0) return true;
+        if (errno == ENOENT) return false;
+        detail::throw_errno(errno, "deleting a key of map", map_.qualified_name());
+    }
+
+    /// Every entry with its per-CPU values (batch lookups when possible).
+    [[nodiscard]] std::vector<std::pair<K, std::vector<V>>> items() const {
+        std::vector<std::pair<K, std::vector<V>>> out;
+        detail::ChunkReader<K, M> r(map_, slot_ * ncpu_, std::min<std::size_t>(std::max<std::uint32_t>(map_.max_entries(), 1), 4096));
+        while (r.next())
+            for (std::size_t i = 0; i < r.size(); ++i) out.emplace_back(r.key(i), unpack(r.value(i)));
+        return out;
+    }
+
+    [[nodiscard]] M& map() noexcept { return map_; }
+
+private:
+    std::vector<V> unpack(const std::byte* p) const {
+        std::vector<V> out(ncpu_);
+        for (std::size_t i = 0; i < ncpu_; ++i) std::memcpy(&out[i], p + i * slot_, sizeof(V));
+        return out;
+    }
+
+    M map_;
+    int fd_ = -1;
+    std::size_t ncpu_ = 0;
+    std::size_t slot_ = 0;
+    mutable std::vector<std::byte> buf_;
+};
+
+}  // namespace bpf
