@@ -414,6 +414,14 @@ def main():
         log(f"{len(runnable)} tests in the guest, {len(skipped)} not runnable there; "
             f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}")
 
+        # The names `meson test` gives in its log, so that one test's results on the host
+        # and in the guest line up in scripts/test-summary.py.
+        suites = {s for t in tests for s in t.get("suite") or []}
+        for t in tests:
+            if len(suites) > 1 and t.get("suite"):
+                project = t["suite"][0].split(":")[0]
+                parts = "+".join(s.split(":", 1)[1] for s in t["suite"] if ":" in s)
+                t["name"] = f"{project}:{parts} / {t['name']}" if parts else f"{project} / {t['name']}"
         names = {f"{i:03d}": t["name"] for i, (t, _, _) in enumerate(runnable)}
         console = Console(names)
         boot_start = time.monotonic()
