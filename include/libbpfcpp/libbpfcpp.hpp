@@ -2,6 +2,7 @@
 #pragma once
 
 #include "error.hpp"
+#include "event_loop.hpp"
 #include "link.hpp"
 #include "log.hpp"
 #include "map.hpp"

@@ -1,0 +1,94 @@
+// Kernel integration: bpf::EventLoop serving a ring buffer and a perf buffer together,
+// from its own thread and from the user's epoll loop, cancelled by stop() and tokens.
+#include <catch2/catch.hpp>
+
+#include <libbpfcpp/libbpfcpp.hpp>
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "stream_util.hpp"
+
+using namespace std::chrono_literals;
+using events_test::intact;
+using events_test::produce;
+
+TEST_CASE("event loop: one thread serves a ring buffer and a perf buffer until its token stops") {
+    auto mod = events_test::open_stream();
+    std::atomic<std::uint32_t> ring_n{0}, perf_n{0}, bad{0};
+    auto& rb = mod.ring_buffer("events", [&](const stream_event& e) {
+        if (e.target != TARGET_RING || !intact(e, e.seq)) bad.fetch_add(1);
+        ring_n.fetch_add(1);
+    });
+    auto& pb = mod.perf_buffer("perf_events", [&](int, const stream_event& e) {
+        if (e.target != TARGET_PERF || !intact(e, e.seq)) bad.fetch_add(1);
+        perf_n.fetch_add(1);
+    });
+    bpf::EventLoop loop;
+    loop.add(rb).add(pb);
+    CHECK(loop.size() == 2);
+    {
+        std::jthread t([&](std::stop_token st) { loop.run(st); });
+        produce(mod, 100, TARGET_RING);
+        produce(mod, 30, TARGET_PERF);
+        produce(mod, 100, TARGET_RING);
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while ((ring_n.load() < 200 || perf_n.load() < 30) && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(1ms);
+    }  // ~jthread requests the stop and joins: run() must return
+    CHECK(ring_n.load() == 200);
+    CHECK(perf_n.load() == 30);
+    CHECK(bad.load() == 0);
+}
+
+TEST_CASE("event loop: its fd in the user's epoll, and stop() from a callback") {
+    auto mod = events_test::open_stream();
+    std::vector<std::uint32_t> seqs;
+    bpf::EventLoop loop;
+    auto& rb = mod.ring_buffer("events", [&](const stream_event& e) {
+        seqs.push_back(e.seq);
+        if (e.seq == 9) loop.stop();
+    });
+    auto& pb = mod.perf_buffer("perf_events", [&](const stream_event& e) { seqs.push_back(e.seq); });
+    loop.add(rb).add(pb);
+
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    REQUIRE(epoll_ctl(ep, EPOLL_CTL_ADD, loop.fd(), &ev) == 0);
+    CHECK(epoll_wait(ep, &ev, 1, 0) == 0);
+    produce(mod, 5, TARGET_PERF);
+    CHECK(epoll_wait(ep, &ev, 1, 1000) == 1);
+    CHECK(loop.poll(0ms) == 5);
+    close(ep);
+
+    produce(mod, 10, TARGET_RING);  // seq 5..14; the callback of seq 9 stops run()
+    auto t0 = std::chrono::steady_clock::now();
+    loop.run();
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+    REQUIRE(seqs.size() >= 10);
+    for (std::uint32_t i = 0; i < seqs.size(); ++i) CHECK(seqs[i] == i);
+}
+
+TEST_CASE("event loop: a callback's exception leaves poll(); the next poll continues") {
+    auto mod = events_test::open_stream();
+    std::vector<std::uint32_t> seqs;
+    auto& pb = mod.perf_buffer("perf_events", [&](const stream_event& e) {
+        if (e.seq == 2) throw std::runtime_error("failed at 2");
+        seqs.push_back(e.seq);
+    });
+    bpf::EventLoop loop;
+    loop.add(pb);
+    produce(mod, 6, TARGET_PERF);
+    CHECK_THROWS_WITH(loop.poll(1000ms), "failed at 2");
+    CHECK(loop.poll(1000ms) == 3);
+    CHECK(seqs == std::vector<std::uint32_t>{0, 1, 3, 4, 5});
+}
