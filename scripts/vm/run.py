@@ -293,6 +293,8 @@ def boot(kernel, initrd, console_log, timeout, verbose, on_line):
            "-kernel", kernel, "-initrd", initrd,
            "-append", "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off",
            "-nographic", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-nodefaults"]
+    if verbose:
+        log("booting: " + " ".join(shlex.quote(c) for c in cmd))
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
