@@ -1,0 +1,255 @@
+// Parity, attach kinds: iterators read through IterReader, tp_btf, fentry/fexit/fmod_ret
+// and set_attach_target, LSM, USDT probes compiled into this binary, uprobe with a
+// cookie, uprobe_multi, kprobe by offset. Kinds this kernel refuses skip with the reason.
+#include <catch2/catch.hpp>
+
+#include <libbpfcpp/iter.hpp>
+#include <libbpfcpp/libbpfcpp.hpp>
+#include <libbpfcpp/version.hpp>
+
+#include <fcntl.h>
+#include <sys/sdt.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include "harness.hpp"
+#include "parity_attach.bpf.hpp"
+
+using Catch::Matchers::Contains;
+
+extern "C" __attribute__((noinline, used)) int parity_uprobe_target(int x) {
+    asm volatile("" ::: "memory");
+    return x + 1;
+}
+extern "C" __attribute__((noinline, used)) int parity_multi_a(int x) {
+    asm volatile("" ::: "memory");
+    return x * 2;
+}
+extern "C" __attribute__((noinline, used)) int parity_multi_b(int x) {
+    asm volatile("" ::: "memory");
+    return x * 3;
+}
+extern "C" __attribute__((noinline, used)) void parity_usdt_fire(long a, long b) {
+    DTRACE_PROBE2(parity, tick, a, b);
+    asm volatile("" ::: "memory");
+}
+
+namespace {
+
+int (*volatile uprobe_fn)(int) = parity_uprobe_target;
+int (*volatile multi_a)(int) = parity_multi_a;
+int (*volatile multi_b)(int) = parity_multi_b;
+void (*volatile usdt_fn)(long, long) = parity_usdt_fire;
+
+/// The attach object with only `progs` loaded (the others may need what this kernel lacks).
+bpf::Module open_only(std::initializer_list<std::string_view> progs) {
+    auto mod = bpf::Module::open_memory(bpf_objects::parity_attach());
+    mod.set_global("target_pid", static_cast<std::uint32_t>(getpid()));
+    mod.set_global("getppid_nr", static_cast<std::int64_t>(SYS_getppid));
+    for (bpf::Prog p : mod.programs()) {
+        bool keep = false;
+        for (auto n : progs) keep |= p.name() == n;
+        p.set_autoload(keep);
+    }
+    return mod;
+}
+
+/// True when the load failed because the kernel refuses this program kind.
+bool refused_by_kernel(const bpf::Error& e) {
+    const int err = e.error_number();
+    return err == EPERM || err == EOPNOTSUPP || err == 524 /* ENOTSUPP */ || err == EINVAL;
+}
+
+std::string comm_of_self() {
+    std::ifstream f("/proc/self/comm");
+    std::string c;
+    std::getline(f, c);
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("iter/task through IterReader lists this process; a second reader runs it again") {
+    auto mod = open_only({"dump_tasks"});
+    mod.load();
+    bpf::Link& l = mod.program("dump_tasks").attach_iter();
+    const std::string me = std::to_string(getpid()) + " " + comm_of_self();
+
+    bpf::IterReader r(l);
+    bool found = false;
+    int lines = 0;
+    while (auto line = r.next_line()) {
+        found |= *line == me;
+        ++lines;
+    }
+    CHECK(found);
+    CHECK(lines > 1);  // init and others too
+
+    bpf::IterReader again(l);
+    CHECK_THAT(again.read_all(), Contains(me));
+}
+
+TEST_CASE("iter/bpf_map_elem with IterOptions::map_fd dumps a map") {
+    auto mod = open_only({"dump_kv"});
+    mod.load();
+    auto kv = mod.map("kv");
+    kv.update(std::uint32_t{3}, std::uint64_t{30});
+    kv.update(std::uint32_t{4}, std::uint64_t{40});
+    bpf::IterOptions o;
+    o.map_fd = kv.fd();
+    bpf::Link& l = mod.program("dump_kv").attach_iter(o);
+    bpf::IterReader r(l);
+    std::set<std::string> lines;
+    while (auto line = r.next_line()) lines.insert(*line);
+    CHECK(lines == std::set<std::string>{"3 30", "4 40"});
+
+    // Without a map the kernel refuses a map-element iterator.
+    CHECK_THROWS_AS(mod.program("dump_kv").attach_iter(), bpf::Error);
+}
+
+TEST_CASE("iter/task restricted to one process with IterOptions::pid") {
+    auto mod = open_only({"dump_tasks"});
+    mod.load();
+    bpf::IterOptions o;
+    o.pid = static_cast<std::uint32_t>(getpid());
+    bpf::Link* l = nullptr;
+    try {
+        l = &mod.program("dump_tasks").attach_iter(o);
+    } catch (const bpf::Error& e) {
+        if (e.error_number() == EINVAL) SKIP_TEST(std::string("task iterator parameters need kernel >= 6.1: ") + e.what());
+        throw;
+    }
+    bpf::IterReader r(*l);
+    CHECK(r.read_all() == std::to_string(getpid()) + " " + comm_of_self() + "\n");
+}
+
+TEST_CASE("tp_btf program through attach_trace counts real syscalls") {
+    auto mod = open_only({"btf_sys_enter"});
+    mod.load();
+    mod.program("btf_sys_enter").attach_trace();
+    testing::trigger_getppid(6);
+    CHECK(mod.global<std::uint64_t>("btf_hits") == 6);
+}
+
+TEST_CASE("fentry, fexit and fmod_ret through attach_trace; set_attach_target") {
+    auto mod = open_only({"fentry_close", "fexit_close", "fmod_close", "fentry_dynamic"});
+    mod.program("fentry_dynamic").set_attach_target("__x64_sys_close");
+    try {
+        mod.load();
+    } catch (const bpf::Error& e) {
+        if (refused_by_kernel(e))
+            SKIP_TEST(std::string("fentry/fexit/fmod_ret programs cannot be loaded on this kernel: ") + e.what());
+        throw;
+    }
+    mod.program("fentry_close").attach_trace();
+    mod.program("fexit_close").attach_trace();
+    mod.program("fmod_close").attach_trace();
+    mod.program("fentry_dynamic").attach_trace();
+    for (int i = 0; i < 3; ++i) {
+        errno = 0;
+        CHECK(syscall(SYS_close, -1) == -1);  // fmod_ret returned 0: the real result is kept
+        CHECK(errno == EBADF);
+    }
+    CHECK(mod.global<std::uint64_t>("fentry_hits") == 3 * 101);
+    CHECK(mod.global<std::uint64_t>("fexit_hits") == 3);
+    CHECK(mod.global<std::uint64_t>("fmod_hits") == 3);
+}
+
+TEST_CASE("LSM program through attach_lsm sees file opens") {
+    auto mod = open_only({"lsm_open"});
+    try {
+        mod.load();
+        mod.program("lsm_open").attach_lsm();
+    } catch (const bpf::Error& e) {
+        if (refused_by_kernel(e) || e.error_number() == ENOENT)
+            SKIP_TEST(std::string("LSM programs are not available on this kernel (CONFIG_BPF_LSM and lsm=...,bpf): ") +
+                      e.what());
+        throw;
+    }
+    for (int i = 0; i < 3; ++i) close(open("/proc/self/stat", O_RDONLY));
+    CHECK(mod.global<std::uint64_t>("lsm_hits") >= 3);
+}
+
+TEST_CASE("USDT probe compiled into this binary: attach_usdt by provider and name, with cookie") {
+    auto mod = open_only({"on_tick"});
+    mod.load();
+    bpf::Link& l = mod.program("on_tick").attach_usdt(getpid(), testing::self_exe(), "parity", "tick", 0xc0ffee);
+    CHECK_THAT(l.description(), Contains("parity:tick"));
+    usdt_fn(3, 4);
+    usdt_fn(5, 6);
+    CHECK(mod.global<std::uint64_t>("usdt_sum") == 3 * 4 + 5 * 6);
+    CHECK(mod.global<std::uint64_t>("usdt_cookie") == 0xc0ffee);
+    CHECK_THROWS_WITH(mod.program("on_tick").attach_usdt(getpid(), testing::self_exe(), "parity", "nope"),
+                      Contains("no such USDT probe"));
+}
+
+TEST_CASE("uprobe with a cookie, by symbol and by offset") {
+    auto mod = open_only({"on_uprobe"});
+    mod.load();
+    bpf::UprobeOptions o;
+    o.cookie = 0xabc;
+    bpf::Link& l = mod.program("on_uprobe").attach_uprobe(getpid(), testing::self_exe(), "parity_uprobe_target", o);
+    CHECK(uprobe_fn(1) == 2);
+    CHECK(mod.global<std::uint64_t>("uprobe_hits") == 1);
+    CHECK(mod.global<std::uint64_t>("uprobe_cookie") == 0xabc);
+    l.destroy();
+    o.cookie = 0xdef;
+    mod.program("on_uprobe").attach_uprobe(getpid(), testing::self_exe(),
+                                          testing::file_offset_of(reinterpret_cast<const void*>(&parity_uprobe_target)), o);
+    CHECK(uprobe_fn(2) == 3);
+    CHECK(mod.global<std::uint64_t>("uprobe_hits") == 2);
+    CHECK(mod.global<std::uint64_t>("uprobe_cookie") == 0xdef);
+}
+
+TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming the libbpf version") {
+    auto mod = open_only({"on_multi"});
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+    mod.program("on_multi").set_expected_attach_type(BPF_TRACE_UPROBE_MULTI);
+    mod.load();
+    try {
+        mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*");
+    } catch (const bpf::Error& e) {
+        if (e.error_number() == EOPNOTSUPP || e.error_number() == EINVAL || e.error_number() == ENOSYS)
+            SKIP_TEST(std::string("uprobe_multi links need kernel >= 6.6: ") + e.what());
+        throw;
+    }
+    multi_a(1);
+    multi_b(1);
+    CHECK(mod.global<std::uint64_t>("multi_hits") == 2);
+#else
+    mod.load();
+    CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*"),
+                      Contains("uprobe_multi needs libbpf >= 1.3") &&
+                          Contains("built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
+                                   std::to_string(LIBBPF_MINOR_VERSION)));
+    (void)multi_a;
+    (void)multi_b;
+#endif
+}
+
+TEST_CASE("kprobe by offset into a kernel function") {
+    if (!testing::have_kprobes()) SKIP_TEST("kprobes are not available in this kernel (CONFIG_KPROBES is off)");
+    auto mod = open_only({"on_kprobe"});
+    mod.load();
+    // Past the entry's endbr64 (4 bytes) with IBT, past the 5-byte fentry call without.
+    bool attached = false;
+    for (std::uint64_t off : {4u, 5u}) {
+        try {
+            mod.program("on_kprobe").attach_kprobe("__x64_sys_getppid", {.offset = off, .cookie = 0});
+            attached = true;
+            break;
+        } catch (const bpf::Error&) {
+        }
+    }
+    REQUIRE(attached);
+    testing::trigger_getppid(4);
+    CHECK(mod.global<std::uint64_t>("kprobe_hits") == 4);
+}
