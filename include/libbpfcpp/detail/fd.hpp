@@ -34,3 +34,8 @@ private:
 };
 
 }  // namespace bpf::detail
+
+namespace bpf {
+/// An owned file descriptor returned by look-ups such as btf_fd_by_id(); closes on destruction.
+using OwnedFd = detail::Fd;
+}  // namespace bpf
