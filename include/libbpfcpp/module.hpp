@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <sys/mman.h>
@@ -298,6 +299,7 @@ public:
     /// pb.start();
     /// ```
     template <class OnEvent, class OnLost = std::nullptr_t>
+        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, PerfBufferOptions>)
     PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost = nullptr,
                             std::size_t pages = 64) {
         PerfBufferOptions o;

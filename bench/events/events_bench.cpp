@@ -1,0 +1,454 @@
+// Event streaming benchmark: every libbpfcpp consumer style against plain libbpf C
+// (ref_libbpf.c), on the same kernel producer (tests/events/bpf/stream.bpf.c, 84-byte
+// events), in the same run. Prints medians of 5 rounds and their ratios to libbpf C.
+//
+//   sudo ./build/bench/events/bench_events [--rounds N] [--live-ms MS]
+//
+// drain: the buffer is filled while nobody reads, then consumed from full; the figure
+//        is ns per event (ratio: libbpf ns / variant ns, higher is faster).
+// live:  a producer pinned to CPU 1 writes as fast as it can for --live-ms while the
+//        consumer runs pinned to CPU 0; figures are the delivered rate, the share of
+//        events dropped, and the consumer's CPU time per delivered event (getrusage;
+//        ratio: variant / libbpf, lower is cheaper).
+#include <libbpfcpp/libbpfcpp.hpp>
+
+#include <bpf/bpf.h>
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ref_libbpf.h"
+#include "stream.bpf.hpp"
+#include "stream.h"
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::uint32_t ring_bytes = 16u << 20;
+constexpr std::uint32_t ring_drain_events = 160000;  // 96-byte records: 15 MiB of 16
+constexpr std::size_t perf_pages = 1024;             // 4 MiB per CPU
+constexpr std::uint32_t perf_drain_events = 40000;   // 96-byte records: 3.7 MiB
+constexpr std::uint32_t live_chunk = 256;
+
+void pin(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        std::perror("sched_setaffinity");
+        std::exit(1);
+    }
+}
+
+void produce(const bpf::Module& mod, std::uint32_t count, stream_target target) {
+    std::uint64_t args[2] = {count, target};
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof args);
+    if (bpf_prog_test_run_opts(mod.program("produce").fd(), &opts) != 0) {
+        std::perror("BPF_PROG_TEST_RUN");
+        std::exit(1);
+    }
+}
+
+double cpu_seconds(int who) {
+    rusage ru{};
+    getrusage(who, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/// Counter written by the one consumer thread and read by others: a plain store, so
+/// the measured loop pays no locked instruction per event.
+struct Counter {
+    std::atomic<std::uint64_t> n{0};
+    std::uint64_t sum = 0;
+    void add(std::uint32_t seq) noexcept {
+        sum += seq;
+        n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::uint64_t get() const noexcept { return n.load(std::memory_order_relaxed); }
+    void reset() noexcept {
+        n.store(0, std::memory_order_relaxed);
+        sum = 0;
+    }
+};
+
+enum class Style { LibbpfC, Bytes, Typed, Iterator, Background, TypedBatched };
+
+const char* style_name(Style s) {
+    switch (s) {
+        case Style::LibbpfC: return "libbpf C callback";
+        case Style::Bytes: return "libbpfcpp byte callback";
+        case Style::Typed: return "libbpfcpp typed callback";
+        case Style::Iterator: return "libbpfcpp iterator";
+        case Style::Background: return "libbpfcpp start()/stop()";
+        case Style::TypedBatched: return "libbpfcpp typed, wakeup 64";
+    }
+    return "?";
+}
+
+/// One consumer under test: its own copy of the producer object and buffers.
+class Consumer {
+public:
+    virtual ~Consumer() = default;
+    virtual const bpf::Module& module() const = 0;
+    /// Consumes until `n` events were delivered since the last reset.
+    virtual void drain(std::uint64_t n) = 0;
+    /// Consumes while `producing` is set, then what is left.
+    virtual void live(const std::atomic<bool>& producing, std::stop_source& stop) = 0;
+    Counter counter;
+};
+
+bpf::Module open_stream() {
+    auto mod = bpf::Module::open_memory(bpf_objects::stream());
+    mod.map("events").set_max_entries(ring_bytes);
+    mod.load();
+    return mod;
+}
+
+// ---- ring buffer consumers ------------------------------------------------------------
+class RingRef : public Consumer {
+public:
+    RingRef() : mod_(open_stream()), r_(ref_ring_new(mod_.map("events").fd())) {}
+    ~RingRef() override { ref_ring_free(r_); }
+    const bpf::Module& module() const override { return mod_; }
+    void drain(std::uint64_t n) override {
+        auto* s = ref_ring_stats(r_);
+        while (s->count < n) ref_ring_consume(r_);
+    }
+    void live(const std::atomic<bool>& producing, std::stop_source&) override {
+        while (producing.load(std::memory_order_relaxed)) ref_ring_poll(r_, 100);
+        ref_ring_consume(r_);
+    }
+    std::uint64_t count() const { return ref_ring_stats(r_)->count; }
+    void reset() { *ref_ring_stats(r_) = {}; }
+
+private:
+    bpf::Module mod_;
+    ref_ring* r_;
+};
+
+class RingCpp : public Consumer {
+public:
+    explicit RingCpp(Style s) : style_(s), mod_(open_stream()) {
+        if (s == Style::Bytes) {
+            rb_ = &mod_.ring_buffer("events", [this](std::span<const std::byte> rec) {
+                std::uint32_t seq;
+                std::memcpy(&seq, rec.data(), sizeof seq);
+                counter.add(seq);
+            });
+        } else if (s == Style::Iterator) {
+            rb_ = &mod_.ring_buffer("events");
+        } else {
+            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { counter.add(e.seq); });
+        }
+    }
+    const bpf::Module& module() const override { return mod_; }
+    void drain(std::uint64_t n) override {
+        if (style_ == Style::Iterator) {
+            if (counter.get() >= n) return;
+            for (const stream_event& e : rb_->events<stream_event>()) {
+                counter.add(e.seq);
+                if (counter.get() >= n) break;
+            }
+        } else if (style_ == Style::Background) {
+            rb_->start();  // the loop thread inherits CPU 0; wait on the other CPU
+            pin(1);
+            while (counter.get() < n) std::this_thread::sleep_for(20us);
+            rb_->stop();
+            pin(0);
+        } else {
+            while (counter.get() < n) rb_->consume();
+        }
+    }
+    void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
+        if (style_ == Style::Iterator) {
+            for (const stream_event& e : rb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
+        } else if (style_ == Style::Background) {
+            rb_->start();
+            while (producing.load()) std::this_thread::sleep_for(1ms);
+            rb_->stop();
+            rb_->consume();
+        } else {
+            while (producing.load(std::memory_order_relaxed)) rb_->poll(100ms);
+            rb_->consume();
+        }
+    }
+
+private:
+    Style style_;
+    bpf::Module mod_;
+    bpf::RingBuffer* rb_ = nullptr;
+};
+
+// ---- perf buffer consumers ------------------------------------------------------------
+class PerfRef : public Consumer {
+public:
+    PerfRef() : mod_(open_stream()), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages)) {}
+    ~PerfRef() override { ref_perf_free(p_); }
+    const bpf::Module& module() const override { return mod_; }
+    void drain(std::uint64_t n) override {
+        auto* s = ref_perf_stats(p_);
+        while (s->count < n) ref_perf_consume(p_);
+    }
+    void live(const std::atomic<bool>& producing, std::stop_source&) override {
+        while (producing.load(std::memory_order_relaxed)) ref_perf_poll(p_, 100);
+        ref_perf_consume(p_);
+    }
+    std::uint64_t count() const { return ref_perf_stats(p_)->count; }
+    void reset() { *ref_perf_stats(p_) = {}; }
+
+private:
+    bpf::Module mod_;
+    ref_perf* p_;
+};
+
+class PerfCpp : public Consumer {
+public:
+    explicit PerfCpp(Style s) : style_(s), mod_(open_stream()) {
+        bpf::PerfBufferOptions o;
+        o.pages = perf_pages;
+        if (s == Style::TypedBatched) {
+            o.wakeup_events = 64;
+            o.flush_interval = 100ms;
+        }
+        if (s == Style::Bytes) {
+            pb_ = &mod_.perf_buffer(
+                "perf_events",
+                [this](int, std::span<const std::byte> rec) {
+                    std::uint32_t seq;
+                    std::memcpy(&seq, rec.data(), sizeof seq);
+                    counter.add(seq);
+                },
+                nullptr, o);
+        } else if (s == Style::Iterator) {
+            pb_ = &mod_.perf_buffer("perf_events", o);
+        } else {
+            pb_ = &mod_.perf_buffer("perf_events", [this](const stream_event& e) { counter.add(e.seq); }, nullptr, o);
+        }
+    }
+    const bpf::Module& module() const override { return mod_; }
+    void drain(std::uint64_t n) override {
+        if (style_ == Style::Iterator) {
+            if (counter.get() >= n) return;
+            for (const stream_event& e : pb_->events<stream_event>()) {
+                counter.add(e.seq);
+                if (counter.get() >= n) break;
+            }
+        } else if (style_ == Style::Background) {
+            pb_->start();
+            pin(1);
+            while (counter.get() < n) std::this_thread::sleep_for(20us);
+            pb_->stop();
+            pin(0);
+        } else {
+            while (counter.get() < n) pb_->consume();
+        }
+    }
+    void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
+        if (style_ == Style::Iterator) {
+            for (const stream_event& e : pb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
+        } else if (style_ == Style::Background) {
+            pb_->start();
+            while (producing.load()) std::this_thread::sleep_for(1ms);
+            pb_->stop();
+            pb_->consume();
+        } else {
+            while (producing.load(std::memory_order_relaxed)) pb_->poll(100ms);
+            pb_->consume();
+        }
+    }
+
+private:
+    Style style_;
+    bpf::Module mod_;
+    bpf::PerfBuffer* pb_ = nullptr;
+};
+
+// ---- measurements ---------------------------------------------------------------------
+struct Sample {
+    double drain_ns = 0;      // per event
+    double live_rate = 0;     // delivered events per second
+    double drop_ratio = 0;    // failed / attempted
+    double cpu_ns = 0;        // consumer CPU per delivered event
+    double produced_rate = 0; // attempted events per second
+};
+
+std::uint64_t delivered(Consumer& c, Style s) {
+    if (s == Style::LibbpfC) {
+        if (auto* r = dynamic_cast<RingRef*>(&c)) return r->count();
+        return dynamic_cast<PerfRef&>(c).count();
+    }
+    return c.counter.get();
+}
+
+void reset(Consumer& c, Style s) {
+    c.counter.reset();
+    if (s == Style::LibbpfC) {
+        if (auto* r = dynamic_cast<RingRef*>(&c)) return r->reset();
+        dynamic_cast<PerfRef&>(c).reset();
+    }
+}
+
+double measure_drain(Consumer& c, Style s, stream_target target, std::uint32_t events) {
+    reset(c, s);
+    produce(c.module(), events, target);
+    auto t0 = Clock::now();
+    c.drain(events);
+    auto t1 = Clock::now();
+    if (delivered(c, s) != events) {
+        std::fprintf(stderr, "%s: drained %llu of %u events\n", style_name(s),
+                     static_cast<unsigned long long>(delivered(c, s)), events);
+        std::exit(1);
+    }
+    return std::chrono::duration<double, std::nano>(t1 - t0).count() / events;
+}
+
+void measure_live(Consumer& c, Style s, stream_target target, std::chrono::milliseconds duration, Sample& out) {
+    reset(c, s);
+    const auto& mod = c.module();
+    const std::uint64_t attempts0 = mod.global<std::uint64_t>("attempts");
+    const std::uint64_t failures0 = mod.global<std::uint64_t>("failures");
+    std::atomic<bool> producing{true};
+    std::stop_source stop;
+    double producer_cpu = 0;
+    const double self0 = cpu_seconds(RUSAGE_SELF);
+    auto t0 = Clock::now();
+    std::thread producer([&] {
+        pin(1);
+        const double cpu0 = cpu_seconds(RUSAGE_THREAD);
+        const auto end = Clock::now() + duration;
+        while (Clock::now() < end) produce(mod, live_chunk, target);
+        producer_cpu = cpu_seconds(RUSAGE_THREAD) - cpu0;
+        producing.store(false);
+        stop.request_stop();
+    });
+    c.live(producing, stop);
+    producer.join();
+    auto t1 = Clock::now();
+    const double consumer_cpu = cpu_seconds(RUSAGE_SELF) - self0 - producer_cpu;
+    const double secs = std::chrono::duration<double>(t1 - t0).count();
+    const std::uint64_t attempts = mod.global<std::uint64_t>("attempts") - attempts0;
+    const std::uint64_t failures = mod.global<std::uint64_t>("failures") - failures0;
+    const std::uint64_t got = delivered(c, s);
+    out.live_rate = static_cast<double>(got) / secs;
+    out.drop_ratio = attempts == 0 ? 0 : static_cast<double>(failures) / static_cast<double>(attempts);
+    out.cpu_ns = got == 0 ? 0 : consumer_cpu * 1e9 / static_cast<double>(got);
+    out.produced_rate = static_cast<double>(attempts) / secs;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct Table {
+    std::vector<Style> styles;
+    std::vector<std::vector<Sample>> samples;  // [style][round]
+};
+
+void run_kind(const char* title, stream_target target, const std::vector<Style>& styles, int rounds,
+              std::chrono::milliseconds live_ms, std::uint32_t drain_events,
+              const std::function<std::unique_ptr<Consumer>(Style)>& make) {
+    std::vector<std::unique_ptr<Consumer>> consumers;
+    for (Style s : styles) consumers.push_back(make(s));
+    Table t{styles, std::vector<std::vector<Sample>>(styles.size())};
+    for (int r = 0; r < rounds; ++r) {
+        for (std::size_t i = 0; i < styles.size(); ++i) {
+            pin(0);
+            Sample smp;
+            if (styles[i] != Style::TypedBatched) smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_events);
+            measure_live(*consumers[i], styles[i], target, live_ms, smp);
+            t.samples[i].push_back(smp);
+        }
+    }
+    auto ratio_median = [&](std::size_t i, auto field, bool invert) {
+        std::vector<double> v;
+        for (int r = 0; r < rounds; ++r) {
+            double ref = field(t.samples[0][static_cast<std::size_t>(r)]);
+            double x = field(t.samples[i][static_cast<std::size_t>(r)]);
+            if (ref <= 0 || x <= 0) continue;
+            v.push_back(invert ? ref / x : x / ref);
+        }
+        return v.empty() ? 0.0 : median(v);
+    };
+    auto abs_median = [&](std::size_t i, auto field) {
+        std::vector<double> v;
+        for (const auto& s : t.samples[i]) v.push_back(field(s));
+        return median(v);
+    };
+    std::printf("\n%s (median of %d rounds; ratios are to libbpf C in the same round)\n", title, rounds);
+    std::printf("| consumer | drain ns/event | drain speed vs C | live delivered Mev/s | live drops | "
+                "live consumer CPU ns/event | CPU vs C | producer Mev/s |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (std::size_t i = 0; i < styles.size(); ++i) {
+        auto drain = [](const Sample& s) { return s.drain_ns; };
+        auto live = [](const Sample& s) { return s.live_rate; };
+        auto drops = [](const Sample& s) { return s.drop_ratio; };
+        auto cpu = [](const Sample& s) { return s.cpu_ns; };
+        auto prod = [](const Sample& s) { return s.produced_rate; };
+        char drain_col[32] = "-", drain_ratio[32] = "-";
+        if (styles[i] != Style::TypedBatched) {
+            std::snprintf(drain_col, sizeof drain_col, "%.2f", abs_median(i, drain));
+            std::snprintf(drain_ratio, sizeof drain_ratio, "%.2fx", ratio_median(i, drain, true));
+        }
+        std::printf("| %s | %s | %s | %.3f | %.2f%% | %.1f | %.2fx | %.3f |\n", style_name(styles[i]), drain_col,
+                    drain_ratio, abs_median(i, live) / 1e6, abs_median(i, drops) * 100, abs_median(i, cpu),
+                    ratio_median(i, cpu, false), abs_median(i, prod) / 1e6);
+    }
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int rounds = 5;
+    int live_ms = 400;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
+        else if (std::strcmp(argv[i], "--live-ms") == 0 && i + 1 < argc) live_ms = std::max(50, std::atoi(argv[++i]));
+        else {
+            std::fprintf(stderr, "usage: %s [--rounds N] [--live-ms MS]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (bpf::num_possible_cpus() < 2) {
+        std::fprintf(stderr, "needs two CPUs (producer and consumer pinned apart)\n");
+        return 1;
+    }
+    try {
+        const std::vector<Style> ring_styles{Style::LibbpfC, Style::Bytes, Style::Typed, Style::Iterator,
+                                             Style::Background};
+        run_kind("Ring buffer, 84-byte events (96-byte records)", TARGET_RING, ring_styles, rounds,
+                 std::chrono::milliseconds(live_ms), ring_drain_events, [](Style s) -> std::unique_ptr<Consumer> {
+                     if (s == Style::LibbpfC) return std::make_unique<RingRef>();
+                     return std::make_unique<RingCpp>(s);
+                 });
+        const std::vector<Style> perf_styles{Style::LibbpfC, Style::Bytes, Style::Typed,
+                                             Style::Iterator, Style::Background, Style::TypedBatched};
+        run_kind("Perf buffer, 84-byte events", TARGET_PERF, perf_styles, rounds, std::chrono::milliseconds(live_ms),
+                 perf_drain_events, [](Style s) -> std::unique_ptr<Consumer> {
+                     if (s == Style::LibbpfC) return std::make_unique<PerfRef>();
+                     return std::make_unique<PerfCpp>(s);
+                 });
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_events: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,98 @@
+/* Plain libbpf consumers: the reference every libbpfcpp figure is divided by. */
+#include "ref_libbpf.h"
+
+#include <stdlib.h>
+
+#include <bpf/libbpf.h>
+
+#include "stream.h"
+
+struct ref_ring {
+    struct ring_buffer *rb;
+    struct ref_stats stats;
+};
+
+static int on_ring_sample(void *ctx, void *data, size_t size)
+{
+    struct ref_stats *s = ctx;
+    const struct stream_event *e = data;
+
+    (void)size;
+    s->sum += e->seq;
+    s->count++;
+    return 0;
+}
+
+struct ref_ring *ref_ring_new(int map_fd)
+{
+    struct ref_ring *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    r->rb = ring_buffer__new(map_fd, on_ring_sample, &r->stats, NULL);
+    if (!r->rb) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int ref_ring_poll(struct ref_ring *r, int timeout_ms) { return ring_buffer__poll(r->rb, timeout_ms); }
+int ref_ring_consume(struct ref_ring *r) { return ring_buffer__consume(r->rb); }
+struct ref_stats *ref_ring_stats(struct ref_ring *r) { return &r->stats; }
+
+void ref_ring_free(struct ref_ring *r)
+{
+    ring_buffer__free(r->rb);
+    free(r);
+}
+
+struct ref_perf {
+    struct perf_buffer *pb;
+    struct ref_stats stats;
+};
+
+static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+    struct ref_stats *s = ctx;
+    struct stream_event e;
+
+    /* perf samples are only 4-byte aligned: copy, like a careful C tool does */
+    (void)cpu;
+    (void)size;
+    __builtin_memcpy(&e, data, sizeof(e));
+    s->sum += e.seq;
+    s->count++;
+}
+
+static void on_perf_lost(void *ctx, int cpu, __u64 n)
+{
+    struct ref_stats *s = ctx;
+
+    (void)cpu;
+    s->lost += n;
+}
+
+struct ref_perf *ref_perf_new(int map_fd, size_t pages)
+{
+    struct ref_perf *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    p->pb = perf_buffer__new(map_fd, pages, on_perf_sample, on_perf_lost, &p->stats, NULL);
+    if (!p->pb) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int ref_perf_poll(struct ref_perf *p, int timeout_ms) { return perf_buffer__poll(p->pb, timeout_ms); }
+int ref_perf_consume(struct ref_perf *p) { return perf_buffer__consume(p->pb); }
+struct ref_stats *ref_perf_stats(struct ref_perf *p) { return &p->stats; }
+
+void ref_perf_free(struct ref_perf *p)
+{
+    perf_buffer__free(p->pb);
+    free(p);
+}
