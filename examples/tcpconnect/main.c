@@ -113,7 +113,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
     char line[512];
     va_list copy;
 
-    if (level != LIBBPF_WARN)
+    if (level != LIBBPF_WARN || fmt == NULL)
         return 0;
     if (verbose_libbpf) {
         va_copy(copy, args);

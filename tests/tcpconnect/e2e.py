@@ -186,6 +186,7 @@ class Tracer:
                                      text=True, cwd=cwd)
         self.err_lines = []
         self.ready = threading.Event()
+        self.started = False
         self.reader = threading.Thread(target=self._read_err, daemon=True)
         self.reader.start()
         if expect_ready and not self.ready.wait(30):
@@ -197,6 +198,7 @@ class Tracer:
         for line in self.proc.stderr:
             self.err_lines.append(line.rstrip("\n"))
             if "tracing TCP connects" in line:
+                self.started = True
                 self.ready.set()
         self.ready.set()
 
@@ -522,10 +524,11 @@ def strategy_case(strategy):
         usable = {}
         for name, t in start:
             t.ready.wait(30)
-            if t.proc.poll() is None:
+            if t.started:
                 t.stop()
                 usable[name] = True
             else:
+                t.proc.wait(30)
                 t.reader.join(5)
                 usable[name] = False
                 msg = " ".join(t.err_lines)
