@@ -296,6 +296,16 @@ public:
         });
     }
 
+    /// Detaches whatever XDP program runs on `ifname` in the mode of `flags`, e.g. one
+    /// attached by another process (libbpfgo's DetachXDPLegacy). Own attachments are
+    /// better undone with LegacyAttachment::detach().
+    void detach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag::None) {
+        const int ifindex = ifindex_of(ifname, "detaching xdp from");
+        const std::uint32_t mode = static_cast<std::uint32_t>(flags) & XDP_FLAGS_MODES;
+        if (int ret = bpf_xdp_detach(ifindex, mode, nullptr); ret < 0)
+            detail::throw_errno(-ret, "detaching xdp from", ifname);
+    }
+
     /// Attaches a cgroup program to the cgroup v2 directory `path` through a bpf_link.
     Link& attach_cgroup(const std::string& path) {
         detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
@@ -424,6 +434,35 @@ public:
                                             "libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
                                          std::to_string(LIBBPF_MINOR_VERSION) +
                                          "; attach one uprobe per function with attach_uprobe()"));
+#endif
+    }
+
+    /// Attaches one uprobe program at several file offsets of `binary`, each with its
+    /// cookie (`cookies` empty or as long as `offsets`), in one kernel link (libbpfgo's
+    /// AttachUprobeMulti). Needs libbpf >= 1.3 at build time and kernel >= 6.6.
+    Link& attach_uprobe_multi(pid_t pid, const std::string& binary, std::span<const std::uint64_t> offsets,
+                              std::span<const std::uint64_t> cookies = {}, bool retprobe = false) {
+        std::string what = "uprobe_multi " + binary + " at " + std::to_string(offsets.size()) + " offsets";
+        if (!cookies.empty() && cookies.size() != offsets.size())
+            throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
+                                                 what + ": " + std::to_string(cookies.size()) +
+                                                     " cookies for " + std::to_string(offsets.size()) + " offsets"));
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+        std::vector<unsigned long> offs(offsets.begin(), offsets.end());
+        LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs.data(),
+                    .cookies = cookies.empty() ? nullptr : cookies.data(), .cnt = offs.size(), .retprobe = retprobe);
+        bpf_link* l = bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), nullptr, &opts);
+        int err = errno;
+        return keep(l, err, what);
+#else
+        (void)pid;
+        (void)retprobe;
+        throw Error(EOPNOTSUPP,
+                    detail::describe("attaching program", std::string(name()),
+                                     what + ": uprobe_multi needs libbpf >= 1.3, this program was built with "
+                                            "libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
+                                         std::to_string(LIBBPF_MINOR_VERSION) +
+                                         "; attach one uprobe per offset with attach_uprobe()"));
 #endif
     }
 

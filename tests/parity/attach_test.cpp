@@ -230,6 +230,14 @@ TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming
                       Contains("uprobe_multi needs libbpf >= 1.3") &&
                           Contains("built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
                                    std::to_string(LIBBPF_MINOR_VERSION)));
+    const std::uint64_t offs[] = {testing::file_offset_of(reinterpret_cast<const void*>(&parity_multi_a)),
+                                  testing::file_offset_of(reinterpret_cast<const void*>(&parity_multi_b))};
+    const std::uint64_t cookies[] = {1, 2};
+    CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), offs, cookies),
+                      Contains("uprobe_multi needs libbpf >= 1.3"));
+    CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), offs,
+                                                                  std::span(cookies).first(1)),
+                      Contains("1 cookies for 2 offsets"));
     (void)multi_a;
     (void)multi_b;
 #endif

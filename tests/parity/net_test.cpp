@@ -162,6 +162,12 @@ TEST_CASE("XDP legacy attach with flags, detach on request and on module destruc
         REQUIRE(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) == 0);
         CHECK(id == 0);
 
+        // Detaching by interface, as for an attachment made elsewhere.
+        mod2.program("xdp_count").attach_xdp_legacy(ifindex, bpf::XdpFlag::SkbMode);
+        mod.program("xdp_count").detach_xdp_legacy("pv1", bpf::XdpFlag::SkbMode);
+        REQUIRE(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) == 0);
+        CHECK(id == 0);
+
         mod.program("xdp_count").attach_xdp_legacy(ifindex, bpf::XdpFlag::SkbMode);
         REQUIRE(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) == 0);
         CHECK(id != 0);
