@@ -67,16 +67,16 @@ def elf_header(path):
 def why_not_static(path):
     """None when `path` is a static x86-64 executable the guest can run, else the reason."""
     if not os.path.isfile(path):
-        return f"{path} does not exist"
+        return f"runs {path}, which does not exist"
     types = elf_header(path)
     if types is None:
         with open(path, "rb") as f:
             first = f.readline(200).decode("utf-8", "replace").strip()
         if first.startswith("#!"):
-            return f"{os.path.basename(path)} is a script ({first}); the guest has busybox only"
-        return f"{path} is not an x86-64 ELF executable"
+            return f"runs {path}, a script ({first}); the guest has busybox only"
+        return f"runs {path}, not an x86-64 ELF executable"
     if 3 in types:  # PT_INTERP: needs the dynamic loader and shared libraries
-        return f"{os.path.basename(path)} is dynamically linked; the guest has no shared libraries (build with -Dstatic=true)"
+        return f"runs {path}, dynamically linked; the guest has no shared libraries (build with -Dstatic=true)"
     return None
 
 
@@ -224,6 +224,17 @@ def plan(build, tests, default_timeout):
         timeout = t.get("timeout") or default_timeout
         runnable.append((t, files, timeout))
     return runnable, skipped
+
+
+def meson_names(tests):
+    """Renames the tests as `meson test` names them in its log, so that one test's results
+    on the host and in the guest line up in scripts/test-summary.py."""
+    suites = {s for t in tests for s in t.get("suite") or []}
+    for t in tests:
+        if len(suites) > 1 and t.get("suite"):
+            project = t["suite"][0].split(":")[0]
+            parts = "+".join(s.split(":", 1)[1] for s in t["suite"] if ":" in s)
+            t["name"] = f"{project}:{parts} / {t['name']}" if parts else f"{project} / {t['name']}"
 
 
 def test_script(t, timeout, build):
@@ -381,6 +392,8 @@ def main():
                     help="bound of the whole guest run in seconds")
     ap.add_argument("--test-timeout", type=int, default=0,
                     help="bound of each test in the guest (default: the test's meson timeout)")
+    ap.add_argument("--only", action="append", default=[], metavar="NAME",
+                    help="run only the tests whose name contains NAME (repeatable)")
     ap.add_argument("--verbose", action="store_true", help="echo the guest console")
     args = ap.parse_args()
 
@@ -404,6 +417,9 @@ def main():
         modules = module_load_order(os.path.join(kernel_dir, "lib", "modules", kver), WANTED_MODULES)
 
         tests = introspect(build)
+        meson_names(tests)
+        if args.only:
+            tests = [t for t in tests if any(o in t["name"] for o in args.only)]
         runnable, skipped = plan(build, tests, 300)
         if tests and not runnable:
             raise RunError(f"none of the {len(tests)} tests of {build} can run in the guest "
@@ -416,14 +432,6 @@ def main():
         log(f"{len(runnable)} tests in the guest, {len(skipped)} not runnable there; "
             f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}")
 
-        # The names `meson test` gives in its log, so that one test's results on the host
-        # and in the guest line up in scripts/test-summary.py.
-        suites = {s for t in tests for s in t.get("suite") or []}
-        for t in tests:
-            if len(suites) > 1 and t.get("suite"):
-                project = t["suite"][0].split(":")[0]
-                parts = "+".join(s.split(":", 1)[1] for s in t["suite"] if ":" in s)
-                t["name"] = f"{project}:{parts} / {t['name']}" if parts else f"{project} / {t['name']}"
         names = {f"{i:03d}": t["name"] for i, (t, _, _) in enumerate(runnable)}
         console = Console(names)
         boot_start = time.monotonic()

@@ -188,7 +188,12 @@ public:
     int stop() {
         if (pid_ > 0) {
             kill(pid_, SIGINT);
-            for (int i = 0; i < 100 && running(); ++i) pump(std::chrono::milliseconds(50));
+            // Detaching kernel probes waits for RCU grace periods, slow under emulation.
+            auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            while (running() && std::chrono::steady_clock::now() < deadline) {
+                pump(std::chrono::milliseconds(50));
+                if (running()) usleep(10000);
+            }
             if (pid_ > 0) {
                 kill(pid_, SIGKILL);
                 waitpid(pid_, &status_, 0);
@@ -374,7 +379,13 @@ void check_strategy(const char* tool_variable, const std::string& strategy) {
     CHECK(field(*e6, "dport") == std::to_string(v6.port));
     CHECK(field(*e6, "sport") == std::to_string(sport6));
 
+    auto stopping = std::chrono::steady_clock::now();
     int status = tracer.stop();
+    const auto stop_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - stopping).count();
+    std::printf("%s --attach %s: %zu events, stopped %lld ms after SIGINT\n", exe.c_str(), strategy.c_str(),
+                ev.size(), static_cast<long long>(stop_ms));
+    INFO("stopping took " << stop_ms << " ms");
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
 }
