@@ -248,7 +248,8 @@ public:
     }
 
     /// Makes this map use the existing map `fd` (dup'ed) instead of creating one at load,
-    /// e.g. a map pinned or shared by another process (libbpfgo's ReuseFD).
+    /// e.g. a map pinned or shared by another process (libbpfgo's ReuseFD). libbpf takes
+    /// the reused map's name too, so give both the same name to keep finding it by name.
     void reuse_fd(int fd) { check_config(bpf_map__reuse_fd(map_, fd), "reusing an fd for"); }
 
     /// Registers a struct_ops map (e.g. a tcp_congestion_ops) with the kernel; the

@@ -7,6 +7,9 @@
 #include <libbpfcpp/standalone_map.hpp>
 #include <libbpfcpp/version.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 
 #include "harness.hpp"
 #include "parity_attach.bpf.hpp"
+#include "parity_cc.bpf.hpp"
 #include "parity_maps.bpf.hpp"
 
 using Catch::Matchers::Contains;
@@ -96,4 +100,65 @@ TEST_CASE("libbpf version, at compile time and at run time") {
     CHECK(bpf::libbpf_minor_version() >= 0);
     CHECK(std::string(bpf::libbpf_version_string()) ==
           "v" + std::to_string(bpf::libbpf_major_version()) + "." + std::to_string(bpf::libbpf_minor_version()));
+}
+
+TEST_CASE("program pin and unpin on a bpffs the test mounts") {
+    testing::TempBpffs fs;
+    auto mod = bpf::Module::open_memory(bpf_objects::parity_attach());
+    for (bpf::Prog p : mod.programs()) p.set_autoload(p.name() == "btf_sys_enter");
+    mod.load();
+    auto prog = mod.program("btf_sys_enter");
+    const std::string path = fs.path() + "/prog";
+    prog.pin(path);
+    bpf::OwnedFd pinned(bpf_obj_get(path.c_str()));
+    REQUIRE(pinned.get() >= 0);
+    bpf_prog_info a{}, b{};
+    std::uint32_t la = sizeof a, lb = sizeof b;
+    REQUIRE(bpf_obj_get_info_by_fd(pinned.get(), &a, &la) == 0);
+    REQUIRE(bpf_obj_get_info_by_fd(prog.fd(), &b, &lb) == 0);
+    CHECK(a.id == b.id);
+    prog.unpin(path);
+    CHECK(access(path.c_str(), F_OK) != 0);
+    CHECK_THROWS_WITH(prog.pin("/tmp/not-a-bpffs-prog"), Contains("not on a BPF filesystem"));
+}
+
+TEST_CASE("Map::reuse_fd makes an object map use an existing map") {
+    // libbpf renames the object map after the reused one: keep the name.
+    auto shared = bpf::StandaloneMap::create(BPF_MAP_TYPE_HASH, "h", 4, 8, 100000);
+    shared.update(std::uint32_t{5}, std::uint64_t{55});
+    auto tpl = bpf::StandaloneMap::create(BPF_MAP_TYPE_ARRAY, "inner_tpl", 4, 8, 4);
+    auto mod = bpf::Module::open_memory(bpf_objects::parity_maps());
+    mod.map("outer2").set_inner_map_fd(tpl.fd());
+    mod.map("h").reuse_fd(shared.fd());
+    mod.load();
+    CHECK(mod.map("h").lookup<std::uint32_t, std::uint64_t>(5) == 55u);
+    CHECK(mod.map("h").info().id == shared.id());
+}
+
+TEST_CASE("struct_ops: a TCP congestion control registered with attach_struct_ops") {
+    auto mod = bpf::Module::open_memory(bpf_objects::parity_cc());
+    try {
+        mod.load();
+    } catch (const bpf::Error& e) {
+        const int err = e.error_number();
+        if (err == EPERM || err == EOPNOTSUPP || err == 524 || err == EINVAL || err == ENOENT)
+            SKIP_TEST(std::string("struct_ops programs cannot be loaded on this kernel (BPF trampolines): ") + e.what());
+        throw;
+    }
+    auto available = [] {
+        std::ifstream f("/proc/sys/net/ipv4/tcp_available_congestion_control");
+        std::string all;
+        std::getline(f, all);
+        return all;
+    };
+    {
+        bpf::Link reg = mod.map("parity_cc").attach_struct_ops();
+        CHECK(reg.attached());
+        CHECK_THAT(available(), Contains("parity_cc"));
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(s >= 0);
+        CHECK(setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, "parity_cc", 9) == 0);
+        close(s);
+    }
+    CHECK_THAT(available(), !Contains("parity_cc"));  // the Link's end unregistered it
 }
