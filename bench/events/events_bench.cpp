@@ -2,7 +2,7 @@
 // (ref_libbpf.c), on the same kernel producer (tests/events/bpf/stream.bpf.c, 84-byte
 // events), in the same run. Prints medians of 5 rounds and their ratios to libbpf C.
 //
-//   sudo ./build/bench/events/bench_events [--rounds N] [--live-ms MS]
+//   sudo ./build/bench/events/bench_events [--rounds N] [--live-ms MS] [--only typed]
 //
 // drain: the buffer is filled while nobody reads, then consumed from full; the figure
 //        is ns per event (ratio: libbpf ns / variant ns, higher is faster).
@@ -110,7 +110,17 @@ public:
     virtual void drain(std::uint64_t n) = 0;
     /// Consumes while `producing` is set, then what is left.
     virtual void live(const std::atomic<bool>& producing, std::stop_source& stop) = 0;
+    /// The background loop's drain is timed from its first to its last event, so the
+    /// thread's start (reported separately) does not count as draining.
+    void add_timed(std::uint32_t seq) {
+        const std::uint64_t k = counter.get();
+        if (k == 0) first = Clock::now();
+        counter.add(seq);
+        if (k + 1 == target) last = Clock::now();
+    }
     Counter counter;
+    std::uint64_t target = 0;
+    Clock::time_point first{}, last{};
 };
 
 bpf::Module open_stream() {
@@ -153,6 +163,8 @@ public:
             });
         } else if (s == Style::Iterator) {
             rb_ = &mod_.ring_buffer("events");
+        } else if (s == Style::Background) {
+            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { add_timed(e.seq); });
         } else {
             rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { counter.add(e.seq); });
         }
@@ -180,7 +192,7 @@ public:
             for (const stream_event& e : rb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
         } else if (style_ == Style::Background) {
             rb_->start();
-            while (producing.load()) std::this_thread::sleep_for(1ms);
+            producing.wait(true);  // no periodic wake-ups: they would count as consumer CPU
             rb_->stop();
             rb_->consume();
         } else {
@@ -237,6 +249,8 @@ public:
                 nullptr, o);
         } else if (s == Style::Iterator) {
             pb_ = &mod_.perf_buffer("perf_events", o);
+        } else if (s == Style::Background) {
+            pb_ = &mod_.perf_buffer("perf_events", [this](const stream_event& e) { add_timed(e.seq); }, nullptr, o);
         } else {
             pb_ = &mod_.perf_buffer("perf_events", [this](const stream_event& e) { counter.add(e.seq); }, nullptr, o);
         }
@@ -264,7 +278,7 @@ public:
             for (const stream_event& e : pb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
         } else if (style_ == Style::Background) {
             pb_->start();
-            while (producing.load()) std::this_thread::sleep_for(1ms);
+            producing.wait(true);  // no periodic wake-ups: they would count as consumer CPU
             pb_->stop();
             pb_->consume();
         } else {
@@ -282,6 +296,7 @@ private:
 // ---- measurements ---------------------------------------------------------------------
 struct Sample {
     double drain_ns = 0;      // per event
+    double startup_us = 0;    // background loop: start() to its first event
     double live_rate = 0;     // delivered events per second
     double drop_ratio = 0;    // failed / attempted
     double cpu_ns = 0;        // consumer CPU per delivered event
@@ -304,12 +319,20 @@ void reset(Consumer& c, Style s) {
     }
 }
 
-double measure_drain(Consumer& c, Style s, stream_target target, std::uint32_t events) {
+double measure_drain(Consumer& c, Style s, stream_target target, std::uint32_t events, Sample& out) {
     reset(c, s);
+    c.target = events;
     produce(c.module(), events, target);
     auto t0 = Clock::now();
     c.drain(events);
     auto t1 = Clock::now();
+    c.target = 0;
+    if (s == Style::Background) {
+        out.startup_us = std::chrono::duration<double, std::micro>(c.first - t0).count();
+        t0 = c.first;
+        t1 = c.last;
+        return std::chrono::duration<double, std::nano>(t1 - t0).count() / (events - 1);
+    }
     if (delivered(c, s) != events) {
         std::fprintf(stderr, "%s: drained %llu of %u events\n", style_name(s),
                      static_cast<unsigned long long>(delivered(c, s)), events);
@@ -335,6 +358,7 @@ void measure_live(Consumer& c, Style s, stream_target target, std::chrono::milli
         while (Clock::now() < end) produce(mod, live_chunk, target);
         producer_cpu = cpu_seconds(RUSAGE_THREAD) - cpu0;
         producing.store(false);
+        producing.notify_all();
         stop.request_stop();
     });
     c.live(producing, stop);
@@ -362,9 +386,14 @@ struct Table {
     std::vector<std::vector<Sample>> samples;  // [style][round]
 };
 
-void run_kind(const char* title, stream_target target, const std::vector<Style>& styles, int rounds,
+std::string only;  // --only: run libbpf C and the styles whose name contains this
+
+void run_kind(const char* title, stream_target target, std::vector<Style> styles, int rounds,
               std::chrono::milliseconds live_ms, std::uint32_t drain_events,
               const std::function<std::unique_ptr<Consumer>(Style)>& make) {
+    std::erase_if(styles, [](Style s) {
+        return s != Style::LibbpfC && std::string(style_name(s)).find(only) == std::string::npos;
+    });
     std::vector<std::unique_ptr<Consumer>> consumers;
     for (Style s : styles) consumers.push_back(make(s));
     Table t{styles, std::vector<std::vector<Sample>>(styles.size())};
@@ -372,7 +401,8 @@ void run_kind(const char* title, stream_target target, const std::vector<Style>&
         for (std::size_t i = 0; i < styles.size(); ++i) {
             pin(0);
             Sample smp;
-            if (styles[i] != Style::TypedBatched) smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_events);
+            if (styles[i] != Style::TypedBatched)
+                smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_events, smp);
             measure_live(*consumers[i], styles[i], target, live_ms, smp);
             t.samples[i].push_back(smp);
         }
@@ -411,6 +441,11 @@ void run_kind(const char* title, stream_target target, const std::vector<Style>&
                     drain_ratio, abs_median(i, live) / 1e6, abs_median(i, drops) * 100, abs_median(i, cpu),
                     ratio_median(i, cpu, false), abs_median(i, prod) / 1e6);
     }
+    for (std::size_t i = 0; i < styles.size(); ++i)
+        if (styles[i] == Style::Background)
+            std::printf("(start()/stop() drain: timed from the loop's first to its last event; start() to "
+                        "first event took %.0f us, median)\n",
+                        abs_median(i, [](const Sample& s) { return s.startup_us; }));
     std::fflush(stdout);
 }
 
@@ -422,8 +457,9 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--live-ms") == 0 && i + 1 < argc) live_ms = std::max(50, std::atoi(argv[++i]));
+        else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: %s [--rounds N] [--live-ms MS]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING]\n", argv[0]);
             return 2;
         }
     }
