@@ -3,10 +3,11 @@
 
 usage: bench.py TCPCONNECT TCPCONNECT_C CONNECT_LOAD [--rate N] [--seconds S] [--rounds R]
 
-1. Fixed rate: each tool traces the same connect_load run (N connects/s for S seconds,
-   loopback, ring buffer and perf buffer, text output to /dev/null). The figure is the
-   tracer's CPU time (user + system, from /proc/PID/task/*/schedstat) while the load runs,
-   summed over R alternating rounds; the ratio C++/C is the result (target <= 1.05).
+1. Fixed rate: both tools trace the same connect_load run at the same time (N connects/s
+   for S seconds, loopback, ring buffer and perf buffer, text output to /dev/null). The
+   figure is each tracer's CPU time (user + system, from /proc/PID/task/*/schedstat)
+   while the load runs, summed over R rounds that alternate the start order; the ratio
+   C++/C is the result (target <= 1.05).
 2. Highest rate: one and then two connect_load processes as fast as they go; the highest
    total rate each tool traced with zero loss.
 Needs root. Absolute numbers on a shared machine are noise; the ratio is the figure.
@@ -87,21 +88,23 @@ def load(exe, ports, rate, seconds):
 
 
 def fixed_rate(tools, loader, rate, seconds, rounds, extra):
+    """Both tools trace the same connects at the same time, so whatever else the machine
+    does weighs on both alike."""
     cpu = {name: 0 for name, _ in tools}
     events = {name: 0 for name, _ in tools}
     for r in range(rounds):
         order = tools if r % 2 == 0 else list(reversed(tools))
-        for name, exe in order:
-            port, = free_ports(1)
-            t = Tracer(exe, ["-P", str(port), *extra])
-            before = cpu_ns(t.proc.pid)
-            connects, _ = load(loader, [port], rate, seconds)
-            time.sleep(0.3)  # let it drain what the last connects produced
-            used = cpu_ns(t.proc.pid) - before
+        port, = free_ports(1)
+        tracers = [(name, Tracer(exe, ["-P", str(port), *extra])) for name, exe in order]
+        before = {name: cpu_ns(t.proc.pid) for name, t in tracers}
+        connects, _ = load(loader, [port], rate, seconds)
+        time.sleep(0.3)  # let them drain what the last connects produced
+        for name, t in tracers:
+            cpu[name] += cpu_ns(t.proc.pid) - before[name]
+        for name, t in tracers:
             ev, lost = t.stop()
             if ev + lost != connects or lost:
                 raise SystemExit(f"{name}: {ev} events, {lost} lost for {connects} connects at {rate}/s")
-            cpu[name] += used
             events[name] += ev
     return cpu, events
 
