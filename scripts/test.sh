@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs the whole test suite in several
 # configurations: g++, clang++, g++ with AddressSanitizer+UndefinedBehaviorSanitizer,
-# g++ with static linking, and (vm) the static build run on Debian's 6.1 kernel under
-# qemu (scripts/vm/run.py; docs/kernel-matrix.md). Ends with the line
+# g++ with static linking, (consumer) a project outside this build using the installed
+# package and the subproject (scripts/test-consumer.sh), and (vm) the static build run on
+# Debian's 6.1 kernel under qemu (scripts/vm/run.py; docs/kernel-matrix.md). Ends with the line
 # "N passed, N failed, N skipped".
 #
 #   sudo bash scripts/test.sh              # all configurations
@@ -12,10 +13,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(gcc clang sanitize static)
+[ ${#configs[@]} -gt 0 ] || configs=(gcc clang sanitize static consumer)
 
 for cfg in "${configs[@]}"; do
   [ "$cfg" = vm ] && export LIBBPFCPP_EXTRA_PACKAGES="${LIBBPFCPP_EXTRA_PACKAGES:-} qemu-system-x86 busybox-static"
+  [ "$cfg" = consumer ] && export LIBBPFCPP_EXTRA_PACKAGES="${LIBBPFCPP_EXTRA_PACKAGES:-} cmake make"
 done
 bash scripts/setup-host.sh || exit 1
 
@@ -25,6 +27,12 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 dirs=()
 static_built=
 for cfg in "${configs[@]}"; do
+  if [ "$cfg" = consumer ]; then
+    echo "=== consumer: tests/consumer/project via pkg-config, CMake and a meson subproject"
+    dirs+=(build-test-consumer)
+    CC=gcc CXX=g++ bash scripts/test-consumer.sh build-test-consumer | grep '^===\|^libbpfcpp-test-cases'
+    continue
+  fi
   if [ "$cfg" = vm ]; then
     # The guest runs the static build; reuse the one the static configuration made.
     if [ -z "$static_built" ]; then
@@ -55,7 +63,7 @@ for cfg in "${configs[@]}"; do
     sanitize) export CC=gcc CXX=g++; args+=(-Db_sanitize=address,undefined -Db_lundef=false) ;;
     tsan)     export CC=gcc CXX=g++; args+=(-Db_sanitize=thread -Db_lundef=false); suites=(--suite events) ;;
     static)   export CC=gcc CXX=g++; args+=(-Dstatic=true) ;;
-    *) echo "unknown configuration '$cfg' (gcc, clang, sanitize, tsan, static, vm)" >&2; exit 2 ;;
+    *) echo "unknown configuration '$cfg' (gcc, clang, sanitize, tsan, static, consumer, vm)" >&2; exit 2 ;;
   esac
   echo "=== $cfg: $CXX ${args[*]}"
   rm -rf "$dir"

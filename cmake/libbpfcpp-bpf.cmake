@@ -1,0 +1,67 @@
+# libbpfcpp_bpf_object(<target> <name> <source.bpf.c> [VMLINUX] [INCLUDES dir...])
+#
+# Compiles <source.bpf.c> with clang -target bpf into <name>.bpf.o and turns it into the
+# header <name>.bpf.hpp (bpf_objects::<name>() -> bpf::EmbeddedObject, for
+# bpf::Module::open_memory), added to <target>'s sources and include path, so the tool
+# ships as one executable. VMLINUX generates vmlinux.h from the running kernel's BTF
+# (bpftool) for CO-RE sources that #include "vmlinux.h".
+# Settings: LIBBPFCPP_BPF_CLANG (default: clang), LIBBPFCPP_BPFTOOL (default: bpftool).
+include_guard(GLOBAL)
+
+function(libbpfcpp_bpf_object target name source)
+  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX" "" "INCLUDES")
+  if(NOT LIBBPFCPP_BPF_CLANG)
+    find_program(LIBBPFCPP_BPF_CLANG clang REQUIRED)
+  endif()
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+
+  set(out "${CMAKE_CURRENT_BINARY_DIR}/libbpfcpp-bpf")
+  file(MAKE_DIRECTORY "${out}")
+  string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" arch)
+  if(arch MATCHES "x86_64|amd64|i.86")
+    set(arch x86)
+  elseif(arch MATCHES "aarch64|arm64")
+    set(arch arm64)
+  endif()
+
+  # BPF sources that include UAPI headers (<linux/bpf.h>) need the multiarch directory
+  # of the host's asm/ headers, which clang -target bpf does not search by itself.
+  execute_process(COMMAND "${CMAKE_C_COMPILER}" -print-multiarch
+                  OUTPUT_VARIABLE multiarch OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  set(flags -target bpf -g -O2 -Wall "-D__TARGET_ARCH_${arch}" -I "${out}")
+  if(multiarch)
+    list(APPEND flags -idirafter "/usr/include/${multiarch}")
+  endif()
+  foreach(dir IN LISTS arg_INCLUDES)
+    list(APPEND flags -I "${dir}")
+  endforeach()
+
+  set(deps "")
+  if(arg_VMLINUX)
+    # One vmlinux.h per directory, however many objects use it.
+    get_property(have_vmlinux DIRECTORY PROPERTY LIBBPFCPP_VMLINUX_H)
+    if(NOT have_vmlinux)
+      if(NOT LIBBPFCPP_BPFTOOL)
+        find_program(LIBBPFCPP_BPFTOOL bpftool PATHS /usr/sbin /sbin REQUIRED)
+      endif()
+      add_custom_command(OUTPUT "${out}/vmlinux.h"
+        COMMAND "${LIBBPFCPP_BPFTOOL}" btf dump file /sys/kernel/btf/vmlinux format c > "${out}/vmlinux.h"
+        COMMENT "Generating vmlinux.h from the running kernel's BTF")
+      set_property(DIRECTORY PROPERTY LIBBPFCPP_VMLINUX_H TRUE)
+    endif()
+    list(APPEND deps "${out}/vmlinux.h")
+  endif()
+
+  get_filename_component(src "${source}" ABSOLUTE)
+  add_custom_command(OUTPUT "${out}/${name}.bpf.o"
+    COMMAND "${LIBBPFCPP_BPF_CLANG}" ${flags} -c "${src}" -o "${out}/${name}.bpf.o"
+    DEPENDS "${src}" ${deps}
+    IMPLICIT_DEPENDS C "${src}"
+    COMMENT "Compiling BPF object ${name}.bpf.o")
+  add_custom_command(OUTPUT "${out}/${name}.bpf.hpp"
+    COMMAND Python3::Interpreter "${LIBBPFCPP_EMBED}" "${out}/${name}.bpf.o" "${out}/${name}.bpf.hpp" "${name}"
+    DEPENDS "${out}/${name}.bpf.o" "${LIBBPFCPP_EMBED}"
+    COMMENT "Embedding ${name}.bpf.o")
+  target_sources(${target} PRIVATE "${out}/${name}.bpf.hpp")
+  target_include_directories(${target} PRIVATE "${out}")
+endfunction()

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builds the consumer project (tests/consumer/project, outside the main build) against
+# libbpfcpp three ways and runs each binary as root against the running kernel:
+#   pkgconfig  installed libbpfcpp, make + pkg-config (libbpfcpp.pc, libbpfcpp-embed)
+#   cmake      installed libbpfcpp, find_package(libbpfcpp) -> libbpfcpp::libbpfcpp
+#   subproject libbpfcpp as a meson subproject, dependency('libbpfcpp')
+# Everything lands in OUT (default build-consumer). Writes OUT/meson-logs/testlog.json
+# (one line per way, as `meson test` writes it) for scripts/test-summary.py and ends
+# with "libbpfcpp-test-cases: passed=N failed=N skipped=N".
+#
+#   sudo bash scripts/test-consumer.sh [OUT]
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$(realpath -m "${1:-$root/build-consumer}")
+project="$root/tests/consumer/project"
+
+rm -rf "$out"
+mkdir -p "$out/meson-logs"
+log="$out/meson-logs/testlog.json"
+: >"$log"
+passed=0 failed=0 skipped=0
+
+# record NAME RESULT OUTPUT-FILE: one testlog line, and the case counts.
+record() {
+  python3 - "$1" "$2" "$3" >>"$log" <<'PY'
+import json, sys
+name, result, path = sys.argv[1:4]
+print(json.dumps({"name": name, "result": result, "stdout": open(path, errors="replace").read()}))
+PY
+  local counts
+  counts=$(sed -n 's/^libbpfcpp-test-cases: passed=\([0-9]*\) failed=\([0-9]*\) skipped=\([0-9]*\)$/\1 \2 \3/p' "$3" | tail -1)
+  if [ -n "$counts" ]; then
+    read -r p f s <<<"$counts"
+    [ "$2" = OK ] || [ "$2" = SKIP ] || [ "$f" -gt 0 ] || f=1
+  else
+    p=0 f=0 s=0
+    case "$2" in OK) p=1 ;; SKIP) s=1 ;; *) f=1 ;; esac
+  fi
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  echo "=== consumer/$1: $2"
+}
+
+# run NAME BINARY: runs one built consumer and records its result.
+run() {
+  local name=$1 bin=$2 rc
+  "$bin" >>"$out/$name.log" 2>&1
+  rc=$?
+  case $rc in 0) record "$name" OK "$out/$name.log" ;; 77) record "$name" SKIP "$out/$name.log" ;;
+              *) echo "(exit status $rc)" >>"$out/$name.log"; record "$name" FAIL "$out/$name.log" ;; esac
+}
+
+# fail NAME WHAT: a build step failed; its log is in OUT/NAME.log.
+fail() {
+  echo "$2 failed" >>"$out/$1.log"
+  tail -30 "$out/$1.log"
+  record "$1" ERROR "$out/$1.log"
+}
+
+# Install libbpfcpp into a prefix of its own; only the headers and packaging matter.
+prefix="$out/prefix"
+if meson setup "$out/libbpfcpp" "$root" --prefix="$prefix" --libdir=lib \
+       -Dtests=false -Dexamples=false -Dbench=false >"$out/install.log" 2>&1 &&
+   meson install -C "$out/libbpfcpp" >>"$out/install.log" 2>&1; then
+  export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+  export PATH="$prefix/bin:$PATH"
+
+  mkdir -p "$out/pkgconfig"
+  if make -C "$project" O="$out/pkgconfig" >"$out/pkgconfig.log" 2>&1; then
+    run pkgconfig "$out/pkgconfig/consumer"
+  else
+    fail pkgconfig "make with pkg-config"
+  fi
+
+  if cmake -S "$project" -B "$out/cmake" -DCMAKE_PREFIX_PATH="$prefix" >"$out/cmake.log" 2>&1 &&
+     cmake --build "$out/cmake" >>"$out/cmake.log" 2>&1; then
+    run cmake "$out/cmake/consumer"
+  else
+    fail cmake "cmake with find_package(libbpfcpp)"
+  fi
+else
+  cp "$out/install.log" "$out/pkgconfig.log"
+  cp "$out/install.log" "$out/cmake.log"
+  fail pkgconfig "meson install"
+  fail cmake "meson install"
+fi
+
+# The subproject build sees only a copy of the project with libbpfcpp's sources under
+# subprojects/, and no installed libbpfcpp.
+src="$out/subproject-src"
+mkdir -p "$src/subprojects/libbpfcpp"
+cp "$project/meson.build" "$project/main.cpp" "$project/count.bpf.c" "$src/"
+cp -r "$root/meson.build" "$root/meson_options.txt" "$root/include" "$root/bpf" "$root/scripts" \
+      "$root/cmake" "$src/subprojects/libbpfcpp/"
+if env -u PKG_CONFIG_PATH meson setup "$out/subproject" "$src" --force-fallback-for=libbpfcpp \
+       >"$out/subproject.log" 2>&1 &&
+   meson compile -C "$out/subproject" consumer >>"$out/subproject.log" 2>&1; then
+  run subproject "$out/subproject/consumer"
+else
+  fail subproject "meson with libbpfcpp as a subproject"
+fi
+
+echo "libbpfcpp-test-cases: passed=$passed failed=$failed skipped=$skipped"
+[ "$failed" -eq 0 ]
