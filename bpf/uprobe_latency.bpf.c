@@ -2,7 +2,6 @@
 // uretprobe on the same function turns it into a log2 histogram of microseconds.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
 
 #include "uprobe_latency.h"
 
@@ -29,7 +28,7 @@ struct {
 } histogram SEC(".maps");
 
 SEC("uprobe")
-int BPF_UPROBE(on_entry)
+int on_entry(struct pt_regs *ctx)
 {
     __u64 id = bpf_get_current_pid_tgid();
     __u32 tid = (__u32)id;
@@ -42,7 +41,7 @@ int BPF_UPROBE(on_entry)
 }
 
 SEC("uretprobe")
-int BPF_URETPROBE(on_return)
+int on_return(struct pt_regs *ctx)
 {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     __u64 *start = bpf_map_lookup_elem(&starts, &tid);
