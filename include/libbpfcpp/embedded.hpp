@@ -15,7 +15,9 @@ namespace bpf {
 /// auto mod = bpf::Module::open_memory(bpf_objects::tcpconnect());
 /// ```
 struct EmbeddedObject {
+    /// The object's name (its file name without .bpf.o), used in error messages.
     std::string_view name;
+    /// The ELF object's bytes, static for the program's lifetime.
     std::span<const std::byte> bytes;
 };
 

@@ -70,6 +70,7 @@ public:
     /// An fd readable when one of the buffers has records (or stop() was called).
     [[nodiscard]] int fd() const noexcept { return epoll_.fd(); }
 
+    /// The number of buffers this loop serves.
     [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
 
 private:

@@ -24,15 +24,19 @@ namespace bpf {
 
 /// One way to attach one program of a Module; AttachPlan tries them in order.
 struct AttachCandidate {
+    /// The attach mechanism of a candidate.
     enum class Kind { Kprobe, Kretprobe, Fentry, Fexit, Tracepoint, RawTracepoint, TpBtf };
+    /// How this candidate attaches.
     Kind kind = Kind::Tracepoint;
     std::string program;   ///< the program of the Module that does this
     std::string target;    ///< kernel function, or tracepoint name
     std::string category;  ///< tracepoint category (Kind::Tracepoint only)
 
+    /// A kprobe program on kernel function `function`.
     static AttachCandidate kprobe(std::string prog, std::string function) {
         return {Kind::Kprobe, std::move(prog), std::move(function), {}};
     }
+    /// A kretprobe program on the return of kernel function `function`.
     static AttachCandidate kretprobe(std::string prog, std::string function) {
         return {Kind::Kretprobe, std::move(prog), std::move(function), {}};
     }
@@ -40,15 +44,19 @@ struct AttachCandidate {
     static AttachCandidate fentry(std::string prog, std::string function) {
         return {Kind::Fentry, std::move(prog), std::move(function), {}};
     }
+    /// An fexit program; its attach target is set to `function` before load.
     static AttachCandidate fexit(std::string prog, std::string function) {
         return {Kind::Fexit, std::move(prog), std::move(function), {}};
     }
+    /// A tracepoint program on `category`:`name` (e.g. "sock", "inet_sock_set_state").
     static AttachCandidate tracepoint(std::string prog, std::string category, std::string name) {
         return {Kind::Tracepoint, std::move(prog), std::move(name), std::move(category)};
     }
+    /// A raw tracepoint program on tracepoint `name`.
     static AttachCandidate raw_tracepoint(std::string prog, std::string name) {
         return {Kind::RawTracepoint, std::move(prog), std::move(name), {}};
     }
+    /// A BTF-typed tracepoint (tp_btf) program on tracepoint `name`.
     static AttachCandidate tp_btf(std::string prog, std::string name) {
         return {Kind::TpBtf, std::move(prog), std::move(name), {}};
     }
@@ -136,7 +144,9 @@ inline std::string why_not(const AttachCandidate& c) {
 /// ```
 class AttachPlan {
 public:
+    /// The candidate this kernel supports and that attach() uses.
     [[nodiscard]] const AttachCandidate& chosen() const noexcept { return candidates_[chosen_]; }
+    /// The chosen candidate's position in the list given to plan_attach().
     [[nodiscard]] std::size_t chosen_index() const noexcept { return chosen_; }
     /// "candidate: reason" for every candidate tried before the chosen one.
     [[nodiscard]] const std::vector<std::string>& rejected() const noexcept { return rejected_; }

@@ -24,10 +24,13 @@ namespace bpf {
 class Link {
 public:
     Link() noexcept = default;
+    /// Takes ownership of `link` (may be nullptr); `description` names it in errors.
     explicit Link(bpf_link* link, std::string description = {}) noexcept
         : link_(link), description_(std::move(description)) {}
+    /// Moves the ownership; `other` is left empty.
     Link(Link&& other) noexcept
         : link_(std::exchange(other.link_, nullptr)), description_(std::move(other.description_)) {}
+    /// Destroys the link held, then takes over `other`'s.
     Link& operator=(Link&& other) noexcept {
         if (this != &other) {
             destroy();
@@ -50,6 +53,7 @@ public:
 
     /// True while attached.
     [[nodiscard]] bool attached() const noexcept { return link_ != nullptr; }
+    /// Same as attached().
     explicit operator bool() const noexcept { return attached(); }
 
     /// The link's file descriptor, or -1 for a destroyed link or a legacy attachment.

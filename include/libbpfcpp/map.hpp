@@ -63,26 +63,37 @@ class KeyRange;
 /// ```
 class Map : public MapOps<Map> {
 public:
+    /// A handle to `map` of object `object_name`; Module::map() makes these.
     Map(bpf_map* map, std::string_view object_name) noexcept
         : map_(map), object_name_(object_name) {}
 
     // ---- properties -------------------------------------------------------------------
+    /// The map's name as libbpf reports it (the name in the BPF source for declared maps).
     [[nodiscard]] std::string_view name() const noexcept { return bpf_map__name(map_); }
+    /// The map type, e.g. BPF_MAP_TYPE_HASH.
     [[nodiscard]] bpf_map_type type() const noexcept { return bpf_map__type(map_); }
     /// The map's fd, or -1 before load.
     [[nodiscard]] int fd() const noexcept { return bpf_map__fd(map_); }
+    /// Key size in bytes.
     [[nodiscard]] std::uint32_t key_size() const noexcept { return bpf_map__key_size(map_); }
+    /// Value size in bytes (of one CPU's value for per-CPU maps).
     [[nodiscard]] std::uint32_t value_size() const noexcept { return bpf_map__value_size(map_); }
+    /// Capacity (for a ring buffer: its size in bytes).
     [[nodiscard]] std::uint32_t max_entries() const noexcept { return bpf_map__max_entries(map_); }
+    /// The map's BPF_F_* creation flags.
     [[nodiscard]] std::uint32_t flags() const noexcept { return bpf_map__map_flags(map_); }
+    /// True for per-CPU maps: use lookup_percpu()/update_percpu().
     [[nodiscard]] bool per_cpu() const noexcept { return detail::is_per_cpu_type(type()); }
+    /// Whether load() creates this map.
     [[nodiscard]] bool autocreate() const noexcept { return bpf_map__autocreate(map_); }
     /// True for the maps libbpf makes of .data/.rodata/.bss/.kconfig.
     [[nodiscard]] bool internal() const noexcept { return bpf_map__is_internal(map_); }
+    /// Where the map is (or will be) pinned; empty when it is not.
     [[nodiscard]] std::string_view pin_path() const noexcept {
         const char* p = bpf_map__pin_path(map_);
         return p != nullptr ? std::string_view(p) : std::string_view();
     }
+    /// True when the map is pinned on a BPF filesystem.
     [[nodiscard]] bool pinned() const noexcept { return bpf_map__is_pinned(map_); }
     /// The raw libbpf map, for what is not wrapped.
     [[nodiscard]] bpf_map* get() const noexcept { return map_; }
@@ -90,11 +101,15 @@ public:
     // ---- before load ------------------------------------------------------------------
     /// libbpfgo's Resize.
     void set_max_entries(std::uint32_t n) { check_config(bpf_map__set_max_entries(map_, n), "resizing"); }
+    /// Changes the map type before load (e.g. ring buffer to perf event array).
     void set_type(bpf_map_type t) { check_config(bpf_map__set_type(map_, t), "setting the type of"); }
+    /// Changes the key size before load.
     void set_key_size(std::uint32_t n) { check_config(bpf_map__set_key_size(map_, n), "setting the key size of"); }
+    /// Changes the value size before load.
     void set_value_size(std::uint32_t n) {
         check_config(bpf_map__set_value_size(map_, n), "setting the value size of");
     }
+    /// Sets the BPF_F_* creation flags before load.
     void set_flags(std::uint32_t f) { check_config(bpf_map__set_map_flags(map_, f), "setting the flags of"); }
     /// Whether load() creates this map (false: skip it, e.g. a feature this kernel lacks).
     void set_autocreate(bool on) { check_config(bpf_map__set_autocreate(map_, on), "setting autocreate of"); }
@@ -124,6 +139,7 @@ public:
     /// Uses `inner`'s definition for the inner maps of this map-in-map; `inner` must
     /// already exist in the kernel (loaded, or a standalone map).
     void set_inner_map(const Map& inner) { set_inner_map_fd(inner.fd()); }
+    /// Like set_inner_map(), with the fd of any existing map as the template.
     void set_inner_map_fd(int inner_fd) {
         check_config(bpf_map__set_inner_map_fd(map_, inner_fd), "setting the inner map of");
     }
@@ -157,6 +173,7 @@ public:
             fail_update(errno, flag);
     }
 
+    /// update() with raw bytes, for layouts known only at run time; sizes are checked.
     void update_bytes(std::span<const std::byte> key, std::span<const std::byte> value,
                       UpdateFlag flag = UpdateFlag::Any) {
         check_sizes(key.size(), value.size(), "update_bytes", true);
@@ -171,6 +188,7 @@ public:
         return erase_raw(&key);
     }
 
+    /// erase() with a raw key; false when it was not there.
     bool erase_bytes(std::span<const std::byte> key) {
         check_key(key.size(), "erase_bytes");
         return erase_raw(key.data());
@@ -269,6 +287,7 @@ public:
                                                 "the map is not created yet; call Module::load() first"));
     }
 
+    /// Throws an Error for `what` on this map with errno `err`.
     [[noreturn]] void fail(int err, std::string_view what) const {
         detail::throw_errno(err, std::string(what) + " map", qualified_name());
     }
@@ -389,8 +408,11 @@ public:
         bool done_ = false;
     };
 
+    /// The keys of `map`, walked with get_next_key as the loop advances.
     explicit KeyRange(Map map) : map_(map) {}
+    /// Reads the first key.
     iterator begin() const { return iterator(map_); }
+    /// Reached after the last key.
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:

@@ -28,20 +28,35 @@ namespace bpf {
 
 /// What the kernel says about a map (bpf_map_info; libbpfgo's BPFMapInfo).
 struct MapInfo {
+    /// The map type.
     bpf_map_type type = BPF_MAP_TYPE_UNSPEC;
+    /// The kernel's id of the map (bpftool map show id N).
     std::uint32_t id = 0;
+    /// Key size in bytes.
     std::uint32_t key_size = 0;
+    /// Value size in bytes.
     std::uint32_t value_size = 0;
+    /// Capacity.
     std::uint32_t max_entries = 0;
+    /// BPF_F_* creation flags.
     std::uint32_t map_flags = 0;
+    /// The name given at creation (at most 15 characters).
     std::string name;
+    /// The device of an offloaded map, else 0.
     std::uint32_t ifindex = 0;
+    /// The kernel BTF type of a struct_ops map's value.
     std::uint32_t btf_vmlinux_value_type_id = 0;
+    /// Network namespace device of an offloaded map.
     std::uint64_t netns_dev = 0;
+    /// Network namespace inode of an offloaded map.
     std::uint64_t netns_ino = 0;
+    /// The id of the BTF describing keys and values, or 0.
     std::uint32_t btf_id = 0;
+    /// The key's type in that BTF.
     std::uint32_t btf_key_type_id = 0;
+    /// The value's type in that BTF.
     std::uint32_t btf_value_type_id = 0;
+    /// Type-specific extra (e.g. a bloom filter's number of hashes).
     std::uint64_t map_extra = 0;
 };
 
@@ -107,6 +122,7 @@ enum class ReadMethod {
 /// default-constructed cursor; done() turns true once the walk reached the end.
 class BatchCursor {
 public:
+    /// True once the walk has read the last batch.
     [[nodiscard]] bool done() const noexcept { return done_; }
     /// Starts the walk over from the beginning.
     void reset() noexcept {
@@ -135,10 +151,13 @@ template <class T>
 class MappedArray {
 public:
     MappedArray() = default;
+    /// Takes ownership of a mapping of `bytes` bytes holding `count` elements.
     MappedArray(void* addr, std::size_t bytes, std::size_t count) noexcept
         : addr_(addr), bytes_(bytes), count_(count) {}
+    /// Moves the mapping; `o` becomes empty.
     MappedArray(MappedArray&& o) noexcept
         : addr_(std::exchange(o.addr_, nullptr)), bytes_(o.bytes_), count_(std::exchange(o.count_, 0)) {}
+    /// Unmaps the mapping held, then takes over `o`'s.
     MappedArray& operator=(MappedArray&& o) noexcept {
         if (this != &o) {
             unmap();
@@ -152,8 +171,11 @@ public:
     MappedArray& operator=(const MappedArray&) = delete;
     ~MappedArray() { unmap(); }
 
+    /// The elements, shared live with the BPF side.
     [[nodiscard]] std::span<T> span() const noexcept { return {static_cast<T*>(addr_), count_}; }
+    /// The number of elements.
     [[nodiscard]] std::size_t size() const noexcept { return count_; }
+    /// Element `i` (unchecked).
     T& operator[](std::size_t i) const noexcept { return static_cast<T*>(addr_)[i]; }
 
 private:
@@ -387,10 +409,13 @@ public:
     }
 
 protected:
+    /// The derived map (CRTP).
     [[nodiscard]] const D& self() const noexcept { return static_cast<const D&>(*this); }
 
+    /// The creation flags as the kernel reports them.
     std::uint32_t map_flags() const { return info().map_flags; }
 
+    /// Throws unless the map exists and its keys are `k` bytes.
     void check_key_size(std::size_t k, std::string_view op) const {
         const auto& d = self();
         if (d.fd() < 0)
@@ -402,6 +427,7 @@ protected:
                                                      std::to_string(d.key_size())));
     }
 
+    /// Throws unless keys are `k` bytes and values (all CPUs' for per-CPU maps) `v` bytes.
     void check_kv(std::size_t k, std::size_t v, std::string_view op) const {
         check_key_size(k, op);
         const std::size_t want = value_stride();
@@ -414,6 +440,7 @@ protected:
                                                           : "")));
     }
 
+    /// Throws unless this is a queue, stack or bloom filter with `v`-byte values.
     void check_queue(std::size_t v, std::string_view op) const {
         const auto& d = self();
         if (d.type() != BPF_MAP_TYPE_QUEUE && d.type() != BPF_MAP_TYPE_STACK && d.type() != BPF_MAP_TYPE_BLOOM_FILTER)
@@ -426,6 +453,7 @@ protected:
                                                      std::to_string(d.value_size())));
     }
 
+    /// Reads (and with `and_delete` removes) up to `n` entries from cursor `c`; returns how many.
     std::size_t batch_read(void* keys, void* values, std::size_t n, BatchCursor& c, bool and_delete) const {
         if (c.done_ || n == 0) return 0;
         auto count = static_cast<std::uint32_t>(n);
@@ -450,6 +478,7 @@ protected:
     }
 
     template <class K, class VBuf>
+    /// Reads every entry into `keys` and `values`; true when batches were used.
     bool read_all_raw(std::vector<K>& keys, std::vector<VBuf>& values, ReadMethod how = ReadMethod::Auto) const {
         const auto& d = self();
         const std::size_t stride = value_stride();

@@ -154,7 +154,9 @@ public:
         return open_memory(object.bytes, options);
     }
 
+    /// Moves the object and everything it owns; the source becomes empty.
     Module(Module&&) noexcept = default;
+    /// Releases what this module owns, then takes over the other's.
     Module& operator=(Module&&) noexcept = default;
     Module(const Module&) = delete;
     Module& operator=(const Module&) = delete;
@@ -162,6 +164,7 @@ public:
 
     /// The object's name (file name without ".o", or OpenOptions::object_name).
     [[nodiscard]] std::string_view name() const { return state().name; }
+    /// True after load() (even a failed one: libbpf refuses a second load).
     [[nodiscard]] bool loaded() const { return state().loaded; }
     /// The raw libbpf object, for what is not wrapped.
     [[nodiscard]] bpf_object* get() const { return state().obj; }
@@ -207,11 +210,13 @@ public:
         throw Error(ENOENT, "map '" + std::string(name) + "' not found in object '" + state().name +
                                 "'; maps in this object: " + (names.empty() ? "(none)" : names));
     }
+    /// The map called `name`, or nullopt (no exception) when there is none.
     [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
         bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
         if (m == nullptr) return std::nullopt;
         return Map(m, state().name);
     }
+    /// Every map of the object, global-variable sections included (libbpfgo's NextMap).
     [[nodiscard]] std::vector<Map> maps() const {
         std::vector<Map> out;
         bpf_map* m = nullptr;
@@ -227,11 +232,13 @@ public:
         throw Error(ENOENT, "program '" + std::string(name) + "' not found in object '" + state().name +
                                 "'; programs in this object: " + (names.empty() ? "(none)" : names));
     }
+    /// The program called `name`, or nullopt when there is none.
     [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
         bpf_program* p = bpf_object__find_program_by_name(state().obj, std::string(name).c_str());
         if (p == nullptr) return std::nullopt;
         return Prog(p, state_.get());
     }
+    /// Every program of the object (libbpfgo's NextProgram).
     [[nodiscard]] std::vector<Prog> programs() const {
         std::vector<Prog> out;
         bpf_program* p = nullptr;
@@ -347,6 +354,7 @@ public:
         return out;
     }
 
+    /// set_global() with raw bytes; their size must be the variable's.
     void set_global_bytes(std::string_view name, std::span<const std::byte> value) {
         auto& s = state();
         auto loc = locate_global(name, value.size(), "setting global");
