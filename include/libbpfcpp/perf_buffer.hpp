@@ -191,6 +191,7 @@ private:
 class PerfBuffer : public detail::Resource {
 public:
     template <class OnEvent, class OnLost = std::nullptr_t>
+    /// A consumer of perf event array `map`; Module::perf_buffer() makes and owns these.
     PerfBuffer(const Map& map, OnEvent&& on_event, OnLost&& on_lost = nullptr, const PerfBufferOptions& options = {})
         : name_(map.name()), options_(options) {
         using H = detail::PerfCallback<std::decay_t<OnEvent>, std::decay_t<OnLost>>;
@@ -238,6 +239,7 @@ public:
     /// callback threw on the background thread. Idempotent; callable from a callback.
     void stop() { loop_.stop(wake_); }
 
+    /// True while start()'s background loop runs.
     [[nodiscard]] bool running() const noexcept { return loop_.running(); }
 
     /// Records the kernel dropped because a CPU's ring was full, over all CPUs.
@@ -258,6 +260,7 @@ public:
     /// The number of per-CPU rings.
     [[nodiscard]] std::size_t buffer_count() const noexcept { return perf_buffer__buffer_cnt(pb_); }
 
+    /// The name of the map this buffer reads.
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     /// The raw libbpf perf buffer, for what is not wrapped.
     [[nodiscard]] perf_buffer* get() const noexcept { return pb_; }
@@ -403,6 +406,7 @@ private:
 template <EventType T>
 class PerfBuffer::EventRange {
 public:
+    /// Events of `pb` until its stop() or a stop request on `token`.
     EventRange(PerfBuffer& pb, std::stop_token token)
         : pb_(&pb), token_(std::move(token)), on_stop_(token_, StopWaker{&pb}) {}
     EventRange(const EventRange&) = delete;
@@ -433,7 +437,9 @@ public:
         EventRange* r_ = nullptr;
     };
 
+    /// Waits for the first event.
     iterator begin() { return iterator(this); }
+    /// Reached when the buffer is stopped.
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:

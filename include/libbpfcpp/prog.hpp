@@ -110,6 +110,7 @@ struct TestRunResult {
 /// destroyed, or earlier with detach().
 class LegacyAttachment : public detail::Resource {
 public:
+    /// An attachment described by `description`, undone by calling `undo` (returns 0 or -errno).
     LegacyAttachment(std::string description, std::function<int()> undo)
         : description_(std::move(description)), undo_(std::move(undo)) {}
     LegacyAttachment(const LegacyAttachment&) = delete;
@@ -124,7 +125,9 @@ public:
         int ret = std::exchange(undo_, nullptr)();
         if (ret < 0) detail::throw_errno(-ret, "detaching", description_);
     }
+    /// True until detach() (or the destructor) undid it.
     [[nodiscard]] bool attached() const noexcept { return static_cast<bool>(undo_); }
+    /// What is attached where, e.g. "xdp (legacy) on ifindex 3".
     [[nodiscard]] const std::string& description() const noexcept { return description_; }
 
 private:
@@ -143,19 +146,25 @@ private:
 /// ```
 class Prog {
 public:
+    /// A handle to `prog` of module state `mod`; Module::program() makes these.
     Prog(bpf_program* prog, detail::ModuleState* mod) noexcept : prog_(prog), mod_(mod) {}
 
     // ---- properties -------------------------------------------------------------------
+    /// The program's function name in the BPF source.
     [[nodiscard]] std::string_view name() const noexcept { return bpf_program__name(prog_); }
     /// The ELF section, e.g. "tracepoint/sched/sched_switch".
     [[nodiscard]] std::string_view section() const noexcept { return bpf_program__section_name(prog_); }
+    /// The program type, e.g. BPF_PROG_TYPE_TRACEPOINT (from the section name).
     [[nodiscard]] bpf_prog_type type() const noexcept { return bpf_program__type(prog_); }
+    /// The attach type the kernel expects at load (from the section name).
     [[nodiscard]] bpf_attach_type expected_attach_type() const noexcept {
         return bpf_program__expected_attach_type(prog_);
     }
     /// The program's fd, or -1 before load (or when autoload is off).
     [[nodiscard]] int fd() const noexcept { return bpf_program__fd(prog_); }
+    /// Whether load() loads this program.
     [[nodiscard]] bool autoload() const noexcept { return bpf_program__autoload(prog_); }
+    /// Whether Module::attach_all() attaches this program.
     [[nodiscard]] bool autoattach() const noexcept { return bpf_program__autoattach(prog_); }
     /// The raw libbpf program, for what is not wrapped.
     [[nodiscard]] bpf_program* get() const noexcept { return prog_; }
@@ -165,7 +174,9 @@ public:
     void set_autoload(bool on) { check_config(bpf_program__set_autoload(prog_, on), "setting autoload of"); }
     /// Whether Module::attach_all() attaches it.
     void set_autoattach(bool on) { bpf_program__set_autoattach(prog_, on); }
+    /// Overrides the program type before load (for sections libbpf does not know).
     void set_type(bpf_prog_type t) { check_config(bpf_program__set_type(prog_, t), "setting the type of"); }
+    /// Overrides the expected attach type before load.
     void set_expected_attach_type(bpf_attach_type t) {
         check_config(bpf_program__set_expected_attach_type(prog_, t), "setting the attach type of");
     }
@@ -197,6 +208,7 @@ public:
         return keep(l, err, "by section '" + std::string(section()) + "'");
     }
 
+    /// Attaches to tracepoint `category`:`name` (see /sys/kernel/tracing/events/); needs tracefs.
     Link& attach_tracepoint(const std::string& category, const std::string& name) {
         std::string what = "tracepoint " + category + ":" + name;
         if (detail::tracefs_root() == nullptr)
@@ -211,15 +223,18 @@ public:
         return keep(l, err, what);
     }
 
+    /// Attaches to raw tracepoint `name` (e.g. "sys_enter"); the program gets the raw arguments.
     Link& attach_raw_tracepoint(const std::string& name) {
         bpf_link* l = bpf_program__attach_raw_tracepoint(prog_, name.c_str());
         int err = errno;
         return keep(l, err, "raw tracepoint " + name);
     }
 
+    /// Attaches to the entry of kernel function `function` (libbpfgo's AttachKprobe).
     Link& attach_kprobe(const std::string& function, const KprobeOptions& o = {}) {
         return kprobe(function, o, false);
     }
+    /// Attaches to the return of kernel function `function` (libbpfgo's AttachKretprobe).
     Link& attach_kretprobe(const std::string& function, const KprobeOptions& o = {}) {
         return kprobe(function, o, true);
     }
@@ -235,10 +250,12 @@ public:
                         const UprobeOptions& o = {}) {
         return uprobe(pid, binary, {}, offset, o, false);
     }
+    /// Attaches to the return of `symbol` of `binary` in process `pid` (-1: every process).
     Link& attach_uretprobe(pid_t pid, const std::string& binary, const std::string& symbol,
                            const UprobeOptions& o = {}) {
         return uprobe(pid, binary, symbol, 0, o, true);
     }
+    /// Attaches to the return of the function at file offset `offset` of `binary`.
     Link& attach_uretprobe(pid_t pid, const std::string& binary, std::uint64_t offset,
                            const UprobeOptions& o = {}) {
         return uprobe(pid, binary, {}, offset, o, true);
@@ -274,6 +291,7 @@ public:
     LegacyAttachment& attach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag::None) {
         return attach_xdp_legacy(ifindex_of(ifname, "attaching xdp to"), flags);
     }
+    /// attach_xdp_legacy() by interface index.
     LegacyAttachment& attach_xdp_legacy(int ifindex, XdpFlag flags = XdpFlag::None) {
         const std::string what = "xdp (legacy) on ifindex " + std::to_string(ifindex);
         require_fd(what);
@@ -474,6 +492,7 @@ public:
             detail::throw_errno(errno, "attaching program", name(),
                                 "to fd " + std::to_string(target_fd) + ": " + detail::explain_errno(errno));
     }
+    /// Undoes attach_generic_fd() (BPF_PROG_DETACH).
     void detach_generic_fd(int target_fd, bpf_attach_type type) {
         if (bpf_prog_detach2(fd(), target_fd, type) != 0)
             detail::throw_errno(errno, "detaching program", name(),
@@ -486,6 +505,7 @@ public:
         if (int err = bpf_program__pin(prog_, path.c_str()); err != 0)
             detail::throw_errno(detail::positive_errno(err), "pinning program", name(), "at '" + path + "'");
     }
+    /// Removes the pin at `path`.
     void unpin(const std::string& path) {
         if (int err = bpf_program__unpin(prog_, path.c_str()); err != 0)
             detail::throw_errno(detail::positive_errno(err), "unpinning program", name(), "at '" + path + "'");

@@ -505,6 +505,7 @@ private:
 template <EventType T>
 class RingBuffer::EventRange {
 public:
+    /// Events of `rb` until its stop() or a stop request on `token`.
     EventRange(RingBuffer& rb, std::stop_token token)
         : rb_(&rb), token_(std::move(token)), on_stop_(token_, StopWaker{&rb}) {}
     EventRange(const EventRange&) = delete;
@@ -533,7 +534,9 @@ public:
         EventRange* r_ = nullptr;
     };
 
+    /// Waits for the first event.
     iterator begin() { return iterator(this); }
+    /// Reached when the buffer is stopped.
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:

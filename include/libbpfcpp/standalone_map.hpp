@@ -27,9 +27,13 @@ namespace bpf {
 struct MapCreateOptions {
     std::uint32_t map_flags = 0;      ///< BPF_F_NO_PREALLOC, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, ...
     int inner_map_fd = -1;            ///< template of the inner maps of an array/hash of maps
+    /// BTF object describing keys and values (fd), or 0.
     std::uint32_t btf_fd = 0;
+    /// The key's type id in that BTF.
     std::uint32_t btf_key_type_id = 0;
+    /// The value's type id in that BTF.
     std::uint32_t btf_value_type_id = 0;
+    /// The kernel BTF type of a struct_ops map's value.
     std::uint32_t btf_vmlinux_value_type_id = 0;
     std::uint64_t map_extra = 0;      ///< e.g. the number of hash functions of a bloom filter
     std::uint32_t numa_node = 0;      ///< with BPF_F_NUMA_NODE
@@ -107,14 +111,23 @@ public:
         return from_fd(m.fd());
     }
 
+    /// The map's fd, owned by this handle.
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    /// The map's name as the kernel knows it.
     [[nodiscard]] const std::string& name() const noexcept { return info_.name; }
+    /// The name used in error messages.
     [[nodiscard]] std::string qualified_name() const { return info_.name; }
+    /// The map type.
     [[nodiscard]] bpf_map_type type() const noexcept { return info_.type; }
+    /// The kernel's id of the map.
     [[nodiscard]] std::uint32_t id() const noexcept { return info_.id; }
+    /// Key size in bytes.
     [[nodiscard]] std::uint32_t key_size() const noexcept { return info_.key_size; }
+    /// Value size in bytes.
     [[nodiscard]] std::uint32_t value_size() const noexcept { return info_.value_size; }
+    /// Capacity.
     [[nodiscard]] std::uint32_t max_entries() const noexcept { return info_.max_entries; }
+    /// BPF_F_* creation flags.
     [[nodiscard]] std::uint32_t flags() const noexcept { return info_.map_flags; }
     /// The info read when this handle was made (info() asks the kernel again).
     [[nodiscard]] const MapInfo& cached_info() const noexcept { return info_; }
@@ -178,6 +191,7 @@ public:
         if (errno == ENOENT) return false;
         detail::throw_errno(errno, "looking up a key in map", name());
     }
+    /// update() with raw bytes; sizes are checked.
     void update_bytes(std::span<const std::byte> key, std::span<const std::byte> value,
                       UpdateFlag flag = UpdateFlag::Any) {
         check_bytes(key.size(), value.size(), "update_bytes");

@@ -29,7 +29,9 @@ enum class TcAttachPoint : std::uint32_t {
 /// Options of TcHook::attach / the result it returns (handle and priority 0 on input
 /// let the kernel choose; the chosen ones are returned).
 struct TcFilter {
+    /// The filter's handle (0 on input: the kernel picks one).
     std::uint32_t handle = 0;
+    /// The filter's priority (0 on input: the kernel picks one).
     std::uint32_t priority = 0;
     std::uint32_t flags = 0;     ///< BPF_TC_F_REPLACE to replace a filter at handle/priority
     std::uint32_t prog_id = 0;   ///< output: the id of the attached program
@@ -50,18 +52,22 @@ struct TcFilter {
 class TcHook {
 public:
     TcHook() = default;
+    /// A hook at `point` of interface `ifname` (in this network namespace).
     TcHook(const std::string& ifname, TcAttachPoint point) {
         set_interface(ifname);
         set_attach_point(point);
     }
+    /// A hook at `point` of the interface with index `ifindex`.
     TcHook(int ifindex, TcAttachPoint point) {
         set_interface(ifindex);
         set_attach_point(point);
     }
+    /// Takes over `o`'s interface, filters and qdisc.
     TcHook(TcHook&& o) noexcept
         : hook_(o.hook_), created_(std::exchange(o.created_, false)), filters_(std::move(o.filters_)) {
         o.filters_.clear();
     }
+    /// Cleans up what this hook attached, then takes over `o`'s.
     TcHook& operator=(TcHook&& o) noexcept {
         if (this != &o) {
             cleanup();
@@ -84,12 +90,16 @@ public:
                                                  "no such network interface in this namespace"));
         hook_.ifindex = static_cast<int>(idx);
     }
+    /// Selects the interface by index.
     void set_interface(int ifindex) noexcept { hook_.ifindex = ifindex; }
+    /// The interface's index.
     [[nodiscard]] int interface_index() const noexcept { return hook_.ifindex; }
 
+    /// Ingress, egress or a custom parent.
     void set_attach_point(TcAttachPoint p) noexcept {
         hook_.attach_point = static_cast<bpf_tc_attach_point>(p);
     }
+    /// Where on the interface the hook is.
     [[nodiscard]] TcAttachPoint attach_point() const noexcept {
         return static_cast<TcAttachPoint>(hook_.attach_point);
     }
@@ -97,6 +107,7 @@ public:
     void set_parent(std::uint16_t major, std::uint16_t minor) noexcept {
         hook_.parent = (static_cast<std::uint32_t>(major) << 16) | minor;
     }
+    /// The parent set with set_parent(), as (major << 16) | minor.
     [[nodiscard]] std::uint32_t parent() const noexcept { return hook_.parent; }
 
     /// True when create() made the clsact qdisc (false when it already existed).

@@ -93,10 +93,14 @@ private:
 template <MapData K, MapData V, class M = Map>
 class TypedMap {
 public:
+    /// The key type.
     using key_type = K;
+    /// The value type.
     using mapped_type = V;
+    /// What iteration yields: a key and its value.
     using value_type = std::pair<K, V>;
 
+    /// Wraps a loaded `map`; throws unless its key and value sizes are those of K and V.
     explicit TypedMap(M map) : map_(std::move(map)) {
         if (map_.fd() < 0)
             throw Error(EBADF, detail::describe("typing map", map_.qualified_name(),
@@ -120,6 +124,7 @@ public:
         if (errno == ENOENT) return std::nullopt;
         fail(errno, "looking up a key in");
     }
+    /// True when `key` is in the map.
     [[nodiscard]] bool contains(const K& key) const { return lookup(key).has_value(); }
 
     /// Adds `key` -> `value` unless the key exists; returns whether it was added.
@@ -210,11 +215,14 @@ public:
         value_type current_{};
     };
 
+    /// Reads the first chunk of entries.
     [[nodiscard]] iterator begin() const { return iterator(map_); }
+    /// Reached after the last entry.
     [[nodiscard]] std::default_sentinel_t end() const noexcept { return {}; }
 
     /// The underlying map, for what TypedMap does not offer (batches, pinning, ...).
     [[nodiscard]] M& map() noexcept { return map_; }
+    /// The underlying map (const).
     [[nodiscard]] const M& map() const noexcept { return map_; }
 
 private:
@@ -241,6 +249,7 @@ private:
 template <MapData K, MapData V, class M = Map>
 class TypedPerCpuMap {
 public:
+    /// Wraps a loaded per-CPU `map`; throws unless K and V fit it.
     explicit TypedPerCpuMap(M map) : map_(std::move(map)) {
         if (map_.fd() < 0)
             throw Error(EBADF, detail::describe("typing map", map_.qualified_name(),
@@ -260,6 +269,7 @@ public:
         buf_.resize(slot_ * ncpu_);
     }
 
+    /// The number of possible CPUs: the length of every value vector.
     [[nodiscard]] std::size_t cpus() const noexcept { return ncpu_; }
 
     /// One value per possible CPU, or nullopt.
@@ -287,6 +297,7 @@ public:
         if (bpf_map_update_elem(fd_, &key, buf_.data(), BPF_ANY) != 0)
             detail::throw_errno(errno, "updating map", map_.qualified_name());
     }
+    /// Removes `key` (all CPUs' values); false when it was not there.
     bool erase(const K& key) {
         if (bpf_map_delete_elem(fd_, &key) == 0) return true;
         if (errno == ENOENT) return false;
@@ -302,6 +313,7 @@ public:
         return out;
     }
 
+    /// The underlying map.
     [[nodiscard]] M& map() noexcept { return map_; }
 
 private:

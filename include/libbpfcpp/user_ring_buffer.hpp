@@ -43,8 +43,11 @@ public:
     class Sample {
     public:
         Sample() = default;
+        /// A reservation `p` in `owner`'s ring; UserRingBuffer::reserve() makes these.
         Sample(UserRingBuffer* owner, T* p) noexcept : owner_(owner), p_(p) {}
+        /// Takes over `o`'s reservation.
         Sample(Sample&& o) noexcept : owner_(o.owner_), p_(std::exchange(o.p_, nullptr)) {}
+        /// Discards the reservation held, then takes over `o`'s.
         Sample& operator=(Sample&& o) noexcept {
             if (this != &o) {
                 discard();
@@ -57,9 +60,13 @@ public:
         Sample& operator=(const Sample&) = delete;
         ~Sample() { discard(); }
 
+        /// False when the reservation failed (ring full).
         explicit operator bool() const noexcept { return p_ != nullptr; }
+        /// The record, to fill in before submit().
         T& operator*() const noexcept { return *p_; }
+        /// The record's members.
         T* operator->() const noexcept { return p_; }
+        /// The record, or nullptr.
         T* get() const noexcept { return p_; }
 
         /// Hands the record to the kernel.
@@ -76,6 +83,7 @@ public:
         T* p_ = nullptr;
     };
 
+    /// A producer into the loaded user ring buffer `map`; Module::user_ring_buffer() makes these.
     explicit UserRingBuffer(const Map& map) : name_(map.name()) {
         if (map.fd() < 0)
             throw Error(EBADF, detail::describe("creating a user ring buffer on map", name_,
@@ -149,6 +157,7 @@ public:
         return true;
     }
 
+    /// The name of the map this buffer writes.
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     /// The raw libbpf user ring buffer, for what is not wrapped.
     [[nodiscard]] user_ring_buffer* get() const noexcept { return urb_; }
