@@ -75,6 +75,8 @@ public:
 // Layout of the two record types a BPF output event produces.
 inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
 inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
+/// How many bytes of records the iterator takes out of the rings at a time.
+inline constexpr std::size_t collect_chunk = 32 * 1024;
 
 /// The record function libbpf calls, instantiated per callback pair so both inline.
 template <class F, class L>
@@ -97,6 +99,9 @@ private:
             std::span<const std::byte> rec(base + perf_sample_data_offset, size);
             if (st_->collect != nullptr) {
                 collect(cpu, rec);
+                // A bounded chunk: a small reused buffer instead of a copy of every ring;
+                // the rest stays in the ring for the next refill.
+                if (st_->collect->size() >= collect_chunk) return LIBBPF_PERF_EVENT_DONE;
             } else {
                 try {
                     deliver(cpu, rec);
@@ -378,6 +383,7 @@ private:
     // Iterator support: fills `queue` with at least one record; false when asked to stop.
     bool refill(std::vector<std::byte>& queue, const std::stop_token& token, int timeout_ms) {
         queue.clear();
+        queue.reserve(detail::collect_chunk + 4096);
         state_.collect = &queue;
         struct Reset {
             detail::PerfState& s;

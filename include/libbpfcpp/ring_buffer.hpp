@@ -464,20 +464,19 @@ private:
     template <EventType T>
     bool next_event(T& out, const std::stop_token& token) {
         for (;;) {
+            // The ring that yielded last is tried first; an empty one passes to the next.
             for (std::size_t k = 0; k < rings_.size(); ++k) {
-                auto& ring = rings_[(cursor_ + k) % rings_.size()]->map;
+                auto& ring = rings_[cursor_]->map;
                 std::span<const std::byte> rec;
                 while (ring.next(rec)) {
                     const bool fits = rec.size() >= sizeof(T);
                     if (fits) std::memcpy(&out, rec.data(), sizeof(T));
                     ring.done();
-                    if (fits) {
-                        cursor_ = (cursor_ + k) % rings_.size();
-                        return true;
-                    }
+                    if (fits) return true;
                     shorts_.report(name_, rec.size(), sizeof(T));
                 }
                 ring.publish();  // empty: hand everything back before sleeping
+                if (++cursor_ == rings_.size()) cursor_ = 0;
             }
             if (token.stop_requested() || loop_.stop_requested()) return false;
             epoll_event evs[16];
