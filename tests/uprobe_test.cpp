@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include "basic.bpf.hpp"
 #include "basic.h"
@@ -92,6 +95,20 @@ TEST_CASE("destroying the uprobe link stops the counting") {
     l.destroy();
     add_fn(1, 2);
     CHECK(slot(mod, SLOT_UPROBE_HITS) == 1);
+}
+
+extern "C" int libbpfcpp_test_getpid_wrapper() { return static_cast<int>(getpid()); }
+
+TEST_CASE("a library named without a path is found through the search path") {
+    std::ifstream maps("/proc/self/maps");
+    std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+    if (text.find("libc.so.6") == std::string::npos) SKIP_TEST("statically linked: this process maps no libc.so.6");
+    auto mod = loaded();
+    // getpid lives in libc; libbpf resolves "libc.so.6" like the dynamic loader would.
+    bpf::Link& l = mod.program("on_add").attach_uprobe(0, "libc.so.6", "getpid");
+    CHECK(l.attached());
+    libbpfcpp_test_getpid_wrapper();
+    CHECK(slot(mod, SLOT_UPROBE_HITS) >= 1);
 }
 
 TEST_CASE("uprobe errors name the symbol and the binary") {

@@ -605,7 +605,8 @@ private:
                  const UprobeOptions& o, bool ret) {
         std::string what = std::string(ret ? "uretprobe " : "uprobe ") + binary + ":" +
                            (symbol.empty() ? "+" + std::to_string(offset) : symbol);
-        if (access(binary.c_str(), R_OK) != 0)
+        // A bare name ("libc.so.6") is resolved by libbpf through the library search path.
+        if (binary.find('/') != std::string::npos && access(binary.c_str(), R_OK) != 0)
             throw Error(errno, detail::describe("attaching program", std::string(name()),
                                                 what + ": cannot read '" + binary + "'"));
         LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = o.ref_ctr_offset, .bpf_cookie = o.cookie,
