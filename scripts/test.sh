@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(gcc clang sanitize static consumer)
+[ ${#configs[@]} -gt 0 ] || configs=(gcc clang sanitize static vm consumer)
 
 for cfg in "${configs[@]}"; do
   [ "$cfg" = vm ] && export LIBBPFCPP_EXTRA_PACKAGES="${LIBBPFCPP_EXTRA_PACKAGES:-} qemu-system-x86 busybox-static"
