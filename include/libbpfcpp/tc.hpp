@@ -64,14 +64,20 @@ public:
     }
     /// Takes over `o`'s interface, filters and qdisc.
     TcHook(TcHook&& o) noexcept
-        : hook_(o.hook_), created_(std::exchange(o.created_, false)), filters_(std::move(o.filters_)) {
+        : ifindex_(o.ifindex_),
+          point_(o.point_),
+          parent_(o.parent_),
+          created_(std::exchange(o.created_, false)),
+          filters_(std::move(o.filters_)) {
         o.filters_.clear();
     }
     /// Cleans up what this hook attached, then takes over `o`'s.
     TcHook& operator=(TcHook&& o) noexcept {
         if (this != &o) {
             cleanup();
-            hook_ = o.hook_;
+            ifindex_ = o.ifindex_;
+            point_ = o.point_;
+            parent_ = o.parent_;
             created_ = std::exchange(o.created_, false);
             filters_ = std::move(o.filters_);
             o.filters_.clear();
@@ -88,27 +94,27 @@ public:
         if (idx == 0)
             throw Error(ENODEV, detail::describe("selecting interface", ifname,
                                                  "no such network interface in this namespace"));
-        hook_.ifindex = static_cast<int>(idx);
+        ifindex_ = static_cast<int>(idx);
     }
     /// Selects the interface by index.
-    void set_interface(int ifindex) noexcept { hook_.ifindex = ifindex; }
+    void set_interface(int ifindex) noexcept { ifindex_ = ifindex; }
     /// The interface's index.
-    [[nodiscard]] int interface_index() const noexcept { return hook_.ifindex; }
+    [[nodiscard]] int interface_index() const noexcept { return ifindex_; }
 
     /// Ingress, egress or a custom parent.
     void set_attach_point(TcAttachPoint p) noexcept {
-        hook_.attach_point = static_cast<bpf_tc_attach_point>(p);
+        point_ = static_cast<bpf_tc_attach_point>(p);
     }
     /// Where on the interface the hook is.
     [[nodiscard]] TcAttachPoint attach_point() const noexcept {
-        return static_cast<TcAttachPoint>(hook_.attach_point);
+        return static_cast<TcAttachPoint>(point_);
     }
     /// The parent of a TcAttachPoint::Custom hook, as tc's MAJOR:MINOR.
     void set_parent(std::uint16_t major, std::uint16_t minor) noexcept {
-        hook_.parent = (static_cast<std::uint32_t>(major) << 16) | minor;
+        parent_ = (static_cast<std::uint32_t>(major) << 16) | minor;
     }
     /// The parent set with set_parent(), as (major << 16) | minor.
-    [[nodiscard]] std::uint32_t parent() const noexcept { return hook_.parent; }
+    [[nodiscard]] std::uint32_t parent() const noexcept { return parent_; }
 
     /// True when create() made the clsact qdisc (false when it already existed).
     [[nodiscard]] bool created_qdisc() const noexcept { return created_; }
@@ -116,7 +122,9 @@ public:
     /// Creates the clsact qdisc on the interface; an existing one is reused.
     void create() {
         require_interface("creating tc hook");
-        int ret = bpf_tc_hook_create(&hook_);
+        LIBBPF_OPTS(bpf_tc_hook, h);
+        fill(h);
+        int ret = bpf_tc_hook_create(&h);
         if (ret == 0) {
             created_ = true;
             return;
@@ -134,9 +142,11 @@ public:
         if (prog.fd() < 0)
             throw Error(EBADF, detail::describe("attaching tc program", std::string(prog.name()),
                                                 "the program is not loaded; call Module::load() first"));
-        if (int ret = bpf_tc_attach(&hook_, &o); ret != 0) {
+        LIBBPF_OPTS(bpf_tc_hook, h);
+        fill(h);
+        if (int ret = bpf_tc_attach(&h, &o); ret != 0) {
             std::string cause = detail::explain_errno(-ret);
-            if (ret == -EINVAL && hook_.attach_point != BPF_TC_CUSTOM)
+            if (ret == -EINVAL && point_ != BPF_TC_CUSTOM)
                 cause += " (is the clsact qdisc there? call create() first)";
             if (ret == -EEXIST) cause = "a filter exists at this handle/priority; set BPF_TC_F_REPLACE to replace it";
             detail::throw_errno(-ret, "attaching tc program", prog.name(), "on " + ifname() + ": " + cause);
@@ -151,7 +161,9 @@ public:
     /// Removes the filter at `f.handle`/`f.priority`.
     void detach(const TcFilter& f) {
         LIBBPF_OPTS(bpf_tc_opts, o, .handle = f.handle, .priority = f.priority);
-        if (int ret = bpf_tc_detach(&hook_, &o); ret != 0)
+        LIBBPF_OPTS(bpf_tc_hook, h);
+        fill(h);
+        if (int ret = bpf_tc_detach(&h, &o); ret != 0)
             detail::throw_errno(-ret, "detaching tc filter on", ifname());
         forget(f);
     }
@@ -159,7 +171,9 @@ public:
     /// The filter at `f.handle`/`f.priority` with its program id, or nullopt when none.
     [[nodiscard]] std::optional<TcFilter> query(const TcFilter& f) const {
         LIBBPF_OPTS(bpf_tc_opts, o, .handle = f.handle, .priority = f.priority);
-        int ret = bpf_tc_query(&hook_, &o);
+        LIBBPF_OPTS(bpf_tc_hook, h);
+        fill(h);
+        int ret = bpf_tc_query(&h, &o);
         // With the last filter of a priority gone its chain goes too, and the kernel says
         // EINVAL ("cannot find filter chain") rather than ENOENT.
         if (ret == -ENOENT || (ret == -EINVAL && f.handle != 0 && f.priority != 0)) return std::nullopt;
@@ -173,21 +187,22 @@ public:
         if (err != 0) detail::throw_errno(err, "destroying tc hook on", ifname());
     }
 
-    /// The raw libbpf hook, for what is not wrapped.
-    [[nodiscard]] const bpf_tc_hook& get() const noexcept { return hook_; }
 
 private:
     int cleanup() noexcept {
         int first = 0;
         for (const TcFilter& f : filters_) {
             LIBBPF_OPTS(bpf_tc_opts, o, .handle = f.handle, .priority = f.priority);
-            int ret = bpf_tc_detach(&hook_, &o);
+            LIBBPF_OPTS(bpf_tc_hook, h);
+            fill(h);
+            int ret = bpf_tc_detach(&h, &o);
             if (ret != 0 && ret != -ENOENT && ret != -ENODEV && first == 0) first = -ret;
         }
         filters_.clear();
         if (created_) {
             created_ = false;
-            bpf_tc_hook h = hook_;
+            LIBBPF_OPTS(bpf_tc_hook, h);
+            fill(h);
             h.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
             int ret = bpf_tc_hook_destroy(&h);
             if (ret != 0 && ret != -ENOENT && ret != -ENODEV && ret != -EINVAL && first == 0) first = -ret;
@@ -200,17 +215,27 @@ private:
     }
 
     void require_interface(std::string_view op) const {
-        if (hook_.ifindex <= 0)
+        if (ifindex_ <= 0)
             throw Error(EINVAL, detail::describe(op, "", "no interface selected; call set_interface() first"));
     }
 
     [[nodiscard]] std::string ifname() const {
         char buf[IF_NAMESIZE] = {};
-        if (if_indextoname(static_cast<unsigned>(hook_.ifindex), buf) != nullptr) return buf;
-        return "ifindex " + std::to_string(hook_.ifindex);
+        if (if_indextoname(static_cast<unsigned>(ifindex_), buf) != nullptr) return buf;
+        return "ifindex " + std::to_string(ifindex_);
     }
 
-    bpf_tc_hook hook_{.sz = sizeof(bpf_tc_hook), .ifindex = 0, .attach_point = BPF_TC_INGRESS, .parent = 0};
+    // libbpf rejects options whose padding is not zero; LIBBPF_OPTS zeroes it, so the
+    // hook is built afresh for every call rather than kept (and copied) as a member.
+    void fill(bpf_tc_hook& h) const noexcept {
+        h.ifindex = ifindex_;
+        h.attach_point = point_;
+        h.parent = parent_;
+    }
+
+    int ifindex_ = 0;
+    bpf_tc_attach_point point_ = BPF_TC_INGRESS;
+    std::uint32_t parent_ = 0;
     bool created_ = false;
     std::vector<TcFilter> filters_;
 };
