@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run a build's test suite on Debian's cloud kernel under qemu.
 
-usage: run.py BUILD_DIR [--out DIR] [--kernel-dir DIR] [--timeout SECONDS] [--verbose]
+usage: run.py BUILD_DIR [--out DIR] [--kernel-dir DIR] [--timeout SECONDS]
+              [--test-timeout SECONDS] [--only NAME] [--verbose]
 
 BUILD_DIR must be configured with -Dstatic=true and compiled. Every test that meson
 registers (`meson introspect --tests`) is put into an initramfs at the same absolute
@@ -49,7 +50,8 @@ def log(msg):
 
 
 def elf_header(path):
-    """(class64, program headers) of an ELF file, or None if it is not one."""
+    """The segment types (p_type) of a 64-bit little-endian ELF file, or None if `path`
+    is not one."""
     try:
         with open(path, "rb") as f:
             ident = f.read(64)
@@ -246,16 +248,23 @@ def test_script(t, timeout, build):
     return ("\n".join(lines) + "\n").encode()
 
 
-def build_initramfs(path, build, runnable, kernel_dir, modules):
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def build_initramfs(path, build, runnable, modules):
     build = os.path.abspath(build)
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    if why_not_static(busybox) is not None:
+        raise RunError(f"{busybox} is not a static busybox; the guest needs one (apt-get install busybox-static)")
     with open(path, "wb") as out:
         c = Cpio(out)
         for d in ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/proc", "/sys", "/tmp", "/run", "/root", "/etc"):
             c.mkdir(d)
         c.chardev("/dev/console", 5, 1)
         c.chardev("/dev/null", 1, 3)
-        with open(shutil.which("busybox") or "/bin/busybox", "rb") as f:
-            c.file("/bin/busybox", f.read())
+        c.file("/bin/busybox", read_bytes(busybox))
         with open(os.path.join(HERE, "init"), "rb") as f:
             c.file("/init", f.read())
         c.file("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644)
@@ -267,7 +276,7 @@ def build_initramfs(path, build, runnable, kernel_dir, modules):
             for f in files:
                 if f not in added:
                     added.add(f)
-                    c.file(f, stripped(f) if elf_header(f) is not None else open(f, "rb").read())
+                    c.file(f, stripped(f) if elf_header(f) is not None else read_bytes(f))
             if t.get("workdir"):
                 c.mkdir(t["workdir"])
             c.file(f"/vm/tests/{i:03d}.sh", test_script(t, timeout, build), 0o644)
@@ -428,7 +437,7 @@ def main():
             runnable = [(t, f, min(to, args.test_timeout)) for t, f, to in runnable]
         os.makedirs(os.path.join(out, "meson-logs"), exist_ok=True)
         initrd = os.path.join(out, "initramfs.cpio")
-        build_initramfs(initrd, build, runnable, kernel_dir, modules)
+        build_initramfs(initrd, build, runnable, modules)
         log(f"{len(runnable)} tests in the guest, {len(skipped)} not runnable there; "
             f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}")
 
