@@ -630,8 +630,19 @@ def flood(name, exe, extra, seconds=3, stall=False):
     try:
         if stall:
             t.proc.send_signal(signal.SIGSTOP)
-        p = subprocess.run([LOAD, str(port), "0", str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=seconds + 30)
+        stats = {"connects": 0, "failed": 0, "seconds": 0.0}
+        deadline = time.monotonic() + 30
+        # A stopped tracer must see more connects than its buffer holds (a 1 MiB ring
+        # is 10924 events): on a slow machine that takes more than one run.
+        while True:
+            p = subprocess.run([LOAD, str(port), "0", str(seconds)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=seconds + 30)
+            check(p.returncode == 0, f"connect_load: {p.stderr}")
+            run = dict(kv.split("=") for kv in p.stdout.split())
+            for k in stats:
+                stats[k] += type(stats[k])(run[k])
+            if not stall or stats["connects"] >= 15000 or time.monotonic() > deadline:
+                break
         if stall:
             t.proc.send_signal(signal.SIGCONT)
             # A perf buffer reports a loss with the next record written on that CPU:
@@ -640,8 +651,6 @@ def flood(name, exe, extra, seconds=3, stall=False):
                 subprocess.run(["taskset", "-c", str(cpu), "bash", "-c",
                                 f"exec 3<>/dev/tcp/127.0.0.1/{after.port}; exec 3>&-"], check=True, timeout=20)
                 extra_connects += 1
-        check(p.returncode == 0, f"connect_load: {p.stderr}")
-        stats = dict(kv.split("=") for kv in p.stdout.split())
         time.sleep(0.5)
         out = t.stop()
     finally:
@@ -654,7 +663,7 @@ def flood(name, exe, extra, seconds=3, stall=False):
     rows = out.splitlines()[1:]
     table = sum(int(r.split()[-1]) for r in rows)
     label = f"{name} {' '.join(extra) or 'ring buffer'}{' stalled' if stall else ''}"
-    print(f"  flood {label}: {connects} connects in {stats['seconds']}s ({rate:.0f}/s), "
+    print(f"  flood {label}: {connects} connects in {stats['seconds']:.3f}s ({rate:.0f}/s), "
           f"{t.events} events, {t.lost} lost", flush=True)
     check(failed == 0, f"{label}: {failed} connects failed")
     check(rate >= 1000, f"{label}: only {rate:.0f} connects/s; the flood needs thousands per second")
