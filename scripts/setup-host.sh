@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ clang llvm libclang-rt-14-dev meson ninja-build pkg-config python3
-          libbpf-dev bpftool libelf-dev zlib1g-dev catch2 iproute2 curl systemtap-sdt-dev)
+          libbpf-dev bpftool libelf-dev zlib1g-dev catch2 iproute2 curl systemtap-sdt-dev doxygen)
 if [ -n "${LIBBPFCPP_EXTRA_PACKAGES:-}" ]; then
   read -r -a extra <<< "$LIBBPFCPP_EXTRA_PACKAGES"
   packages+=("${extra[@]}")

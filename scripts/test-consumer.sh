@@ -90,7 +90,7 @@ src="$out/subproject-src"
 mkdir -p "$src/subprojects/libbpfcpp"
 cp "$project/meson.build" "$project/main.cpp" "$project/count.bpf.c" "$src/"
 cp -r "$root/meson.build" "$root/meson_options.txt" "$root/include" "$root/bpf" "$root/scripts" \
-      "$root/cmake" "$src/subprojects/libbpfcpp/"
+      "$root/cmake" "$root/docs" "$src/subprojects/libbpfcpp/"
 if env -u PKG_CONFIG_PATH meson setup "$out/subproject" "$src" --force-fallback-for=libbpfcpp \
        >"$out/subproject.log" 2>&1 &&
    meson compile -C "$out/subproject" consumer >>"$out/subproject.log" 2>&1; then
