@@ -23,6 +23,11 @@
 namespace bpf {
 
 /// One way to attach one program of a Module; AttachPlan tries them in order.
+///
+/// ```cpp
+/// auto plan = bpf::plan_attach(mod, {bpf::AttachCandidate::kprobe("kp_open", "do_sys_openat2"),
+///                                    bpf::AttachCandidate::tracepoint("tp_open", "syscalls", "sys_enter_openat")});
+/// ```
 struct AttachCandidate {
     /// The attach mechanism of a candidate.
     enum class Kind { Kprobe, Kretprobe, Fentry, Fexit, Tracepoint, RawTracepoint, TpBtf };

@@ -15,6 +15,10 @@ namespace bpf {
 
 /// libbpf's three message levels; a logger receives those at or below its threshold
 /// (`Off` as a threshold silences libbpf entirely).
+///
+/// ```cpp
+/// bpf::set_log_level(bpf::LogLevel::Debug);   // everything libbpf says, e.g. while debugging a load
+/// ```
 enum class LogLevel { Off = -1, Warn = LIBBPF_WARN, Info = LIBBPF_INFO, Debug = LIBBPF_DEBUG };
 
 /// Receives one libbpf message at a time, trailing newline included.

@@ -23,6 +23,10 @@
 namespace bpf {
 
 /// Flags of Map::update (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).
+///
+/// ```cpp
+/// mod.map("counts").update(key, value, bpf::UpdateFlag::NoExist);   // throws if key exists
+/// ```
 enum class UpdateFlag : std::uint64_t {
     Any = BPF_ANY,          ///< create or replace
     NoExist = BPF_NOEXIST,  ///< create only; fails when the key exists
@@ -366,6 +370,10 @@ private:
 };
 
 /// Input range over the keys of a map; see Map::keys().
+///
+/// ```cpp
+/// for (std::uint32_t pid : mod.map("execs").keys<std::uint32_t>()) print(pid);
+/// ```
 template <MapData K>
 class KeyRange {
 public:

@@ -27,6 +27,11 @@
 namespace bpf {
 
 /// What the kernel says about a map (bpf_map_info; libbpfgo's BPFMapInfo).
+///
+/// ```cpp
+/// bpf::MapInfo info = mod.map("counts").info();
+/// std::printf("map %u: %s, %u entries max\n", info.id, info.name.c_str(), info.max_entries);
+/// ```
 struct MapInfo {
     /// The map type.
     bpf_map_type type = BPF_MAP_TYPE_UNSPEC;
@@ -112,6 +117,11 @@ inline std::vector<std::uint32_t> map_ids_by_name(std::string_view name) {
 }
 
 /// How MapOps::read_all() walks a map.
+///
+/// ```cpp
+/// std::vector<Key> keys; std::vector<Value> values;
+/// bool batched = map.read_all(keys, values, bpf::ReadMethod::PerKey);   // force the per-key walk
+/// ```
 enum class ReadMethod {
     Auto,    ///< batches when the kernel has them for this map type, else per key
     Batch,   ///< batch lookups only (throws where unsupported)
@@ -120,6 +130,12 @@ enum class ReadMethod {
 
 /// Position of a batch walk over a map (Map::lookup_batch and friends). Start with a
 /// default-constructed cursor; done() turns true once the walk reached the end.
+///
+/// ```cpp
+/// bpf::BatchCursor c;
+/// std::vector<Key> k(512); std::vector<Value> v(512);
+/// while (!c.done()) use(k, v, map.lookup_batch<Key, Value>(k, v, c));
+/// ```
 class BatchCursor {
 public:
     /// True once the walk has read the last batch.
@@ -206,6 +222,11 @@ inline bool is_batch_unsupported(int err) noexcept {
 /// The operations of a map that need only its fd and sizes; inherited by bpf::Map and
 /// bpf::StandaloneMap. `D` provides fd(), type(), key_size(), value_size(),
 /// max_entries(), name() and qualified_name().
+///
+/// ```cpp
+/// auto all = mod.map("counts").items<Key, Value>();                      // a map of a Module
+/// auto same = bpf::StandaloneMap::from_pin("/sys/fs/bpf/counts").items<Key, Value>();   // or any map
+/// ```
 template <class D>
 class MapOps {
 public:

@@ -35,6 +35,12 @@
 namespace bpf {
 
 /// Options of Module::open_file / open_memory (bpf_object_open_opts).
+///
+/// ```cpp
+/// bpf::OpenOptions o;
+/// o.btf_path = "/boot/vmlinux-6.1.btf";   // a kernel without /sys/kernel/btf/vmlinux
+/// auto mod = bpf::Module::open_file("tool.bpf.o", o);
+/// ```
 struct OpenOptions {
     std::string object_name;    ///< overrides the name taken from the file name
     std::string btf_path;       ///< BTF for CO-RE relocations instead of /sys/kernel/btf/vmlinux

@@ -31,12 +31,24 @@
 namespace bpf {
 
 /// Options of Prog::attach_kprobe / attach_kretprobe.
+///
+/// ```cpp
+/// bpf::KprobeOptions o;
+/// o.cookie = 42;   // bpf_get_attach_cookie(ctx) returns 42 in the program
+/// mod.program("kp").attach_kprobe("tcp_v4_connect", o);
+/// ```
 struct KprobeOptions {
     std::uint64_t offset = 0;  ///< offset inside the function
     std::uint64_t cookie = 0;  ///< read by the program with bpf_get_attach_cookie()
 };
 
 /// Options of Prog::attach_uprobe / attach_uretprobe.
+///
+/// ```cpp
+/// bpf::UprobeOptions o;
+/// o.cookie = 7;
+/// mod.program("up").attach_uprobe(-1, "/usr/bin/bash", "readline", o);
+/// ```
 struct UprobeOptions {
     std::uint64_t cookie = 0;          ///< read with bpf_get_attach_cookie()
     std::uint64_t ref_ctr_offset = 0;  ///< USDT-style semaphore offset, if any
@@ -45,6 +57,10 @@ struct UprobeOptions {
 // ---- parity: options and results of the attach kinds below ----------------------------
 
 /// Flags of Prog::attach_xdp_legacy (the netlink XDP_FLAGS_*), combinable with `|`.
+///
+/// ```cpp
+/// mod.program("xdp_pass").attach_xdp_legacy("veth0", bpf::XdpFlag::SkbMode | bpf::XdpFlag::UpdateIfNoExist);
+/// ```
 enum class XdpFlag : std::uint32_t {
     None = 0,
     UpdateIfNoExist = XDP_FLAGS_UPDATE_IF_NOEXIST,  ///< fail when a program is already attached
@@ -57,6 +73,11 @@ constexpr XdpFlag operator|(XdpFlag a, XdpFlag b) noexcept {
 }
 
 /// Flags of the program-attach API (cgroup legacy attach, attach_generic_fd).
+///
+/// ```cpp
+/// mod.program("egress").attach_cgroup_legacy("/sys/fs/cgroup/app", BPF_CGROUP_INET_EGRESS,
+///                                           bpf::AttachFlag::AllowMulti);
+/// ```
 enum class AttachFlag : std::uint32_t {
     None = 0,
     AllowOverride = BPF_F_ALLOW_OVERRIDE,  ///< a descendant cgroup may override this program
@@ -68,6 +89,12 @@ constexpr AttachFlag operator|(AttachFlag a, AttachFlag b) noexcept {
 }
 
 /// What an iterator program walks (Prog::attach_iter). Zero fields mean "all".
+///
+/// ```cpp
+/// bpf::IterOptions o;
+/// o.pid = static_cast<std::uint32_t>(getpid());   // only this process's tasks
+/// bpf::IterReader r(mod.program("dump_task").attach_iter(o));
+/// ```
 struct IterOptions {
     int map_fd = -1;                                          ///< for iter/bpf_map_elem and friends
     int cgroup_fd = -1;                                       ///< for iter/cgroup
@@ -98,6 +125,11 @@ struct TestRunOptions {
 };
 
 /// Output of Prog::test_run.
+///
+/// ```cpp
+/// auto r = mod.program("xdp_drop_udp").test_run({.data_in = packet});
+/// if (r.retval == XDP_DROP) report(r.duration);
+/// ```
 struct TestRunResult {
     std::uint32_t retval = 0;              ///< the program's return value
     std::uint32_t duration = 0;            ///< mean run time per repetition, in ns
@@ -108,6 +140,11 @@ struct TestRunResult {
 /// An attachment made without a bpf_link (legacy XDP over netlink, cgroup
 /// BPF_PROG_ATTACH). The Module owns it like a Link: it is undone when the Module is
 /// destroyed, or earlier with detach().
+///
+/// ```cpp
+/// auto& a = mod.program("xdp_pass").attach_xdp_legacy("veth0");
+/// a.detach();   // or leave it to the Module
+/// ```
 class LegacyAttachment : public detail::Resource {
 public:
     /// An attachment described by `description`, undone by calling `undo` (returns 0 or -errno).

@@ -24,6 +24,12 @@
 namespace bpf {
 
 /// Options of StandaloneMap::create (bpf_map_create_opts; libbpfgo's BPFMapCreateOpts).
+///
+/// ```cpp
+/// bpf::MapCreateOptions o;
+/// o.map_flags = BPF_F_NO_PREALLOC;
+/// auto m = bpf::StandaloneMap::create(BPF_MAP_TYPE_HASH, "sessions", 8, 16, 4096, o);
+/// ```
 struct MapCreateOptions {
     std::uint32_t map_flags = 0;      ///< BPF_F_NO_PREALLOC, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, ...
     int inner_map_fd = -1;            ///< template of the inner maps of an array/hash of maps

@@ -19,6 +19,10 @@
 namespace bpf {
 
 /// Where on an interface a TC program runs.
+///
+/// ```cpp
+/// bpf::TcHook egress("eth0", bpf::TcAttachPoint::Egress);
+/// ```
 enum class TcAttachPoint : std::uint32_t {
     Ingress = BPF_TC_INGRESS,
     Egress = BPF_TC_EGRESS,
@@ -28,6 +32,11 @@ enum class TcAttachPoint : std::uint32_t {
 
 /// Options of TcHook::attach / the result it returns (handle and priority 0 on input
 /// let the kernel choose; the chosen ones are returned).
+///
+/// ```cpp
+/// bpf::TcFilter f = hook.attach(mod.program("tc_count"));   // f.handle, f.priority chosen
+/// hook.detach(f);
+/// ```
 struct TcFilter {
     /// The filter's handle (0 on input: the kernel picks one).
     std::uint32_t handle = 0;
