@@ -534,7 +534,8 @@ def strategy_case(strategy):
                 msg = " ".join(t.err_lines)
                 check("verifier" not in msg, f"{name}: the verifier rejected the {strategy} programs: {msg}")
         if not any(usable.values()):
-            raise Skip(f"kernel lacks {strategy} ({start[0][1].err_lines[-1] if start[0][1].err_lines else ''})")
+            why = min((t.err_lines[-1] for _, t in start if t.err_lines), key=len, default="")
+            raise Skip(f"the kernel lacks {strategy}: {why.removeprefix('tcpconnect: ')}")
         check(all(usable.values()), f"{strategy} usable by one tool only: {usable}")
         s4, s6 = Server(4), Server(6)
         tracers = start_all("--json", "--attach", strategy, "-P", f"{s4.port},{s6.port}")
