@@ -437,8 +437,13 @@ static int tracer_setup(struct tracer *t, enum attach_mode mode, bool ringbuf, c
     err = bpf_object__load(t->obj);
     if (err != 0) {
         err = err < 0 ? err : -EINVAL;
-        snprintf(why, why_len, "loading object 'tcpconnect': %s (%s)",
-                 libbpf_last[0] ? libbpf_last : "failed", strerror(-err));
+        /* libbpf blames the memlock limit for any EPERM; a kernel that refuses the
+         * whole program type says it better. */
+        if (mode == ATTACH_FENTRY && err == -EPERM && libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACING, NULL) == 0)
+            snprintf(why, why_len, "this kernel refuses fentry/fexit programs (BPF trampolines unavailable)");
+        else
+            snprintf(why, why_len, "loading object 'tcpconnect': %s (%s)",
+                     libbpf_last[0] ? libbpf_last : "failed", strerror(-err));
         goto fail;
     }
     bpf_object__for_each_program(prog, t->obj) {

@@ -435,9 +435,23 @@ volatile std::sig_atomic_t stop_requested = 0;
 
 void on_signal(int) { stop_requested = 1; }
 
+/// Why strategy `a` failed: libbpf's words, unless the kernel refuses the whole program
+/// type, which says it better (libbpf blames the memlock limit for any EPERM).
+std::string why_unusable(Attach a, const bpf::Error& e) {
+    if (a == Attach::Fentry && e.error_number() == EPERM) {
+        try {
+            if (!bpf::prog_type_supported(BPF_PROG_TYPE_TRACING))
+                return "this kernel refuses fentry/fexit programs (BPF trampolines unavailable)";
+        } catch (const bpf::Error&) {
+            // The probe itself failed: keep the load's own error.
+        }
+    }
+    return e.what();
+}
+
 int run(const Options& o) {
     bpf::set_log_level(o.verbose ? bpf::LogLevel::Warn : bpf::LogLevel::Off);
-    const bool ringbuf = !o.perf && libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
+    const bool ringbuf = !o.perf && bpf::map_type_supported(BPF_MAP_TYPE_RINGBUF);
 
     std::optional<bpf::Module> mod;
     Attach chosen = Attach::Auto;
@@ -449,8 +463,9 @@ int run(const Options& o) {
                 chosen = a;
                 break;
             } catch (const bpf::Error& e) {
-                if (o.verbose) message(std::string(name_of(a)) + ": not usable: " + e.what());
-                reasons += (reasons.empty() ? "" : "; ") + std::string(name_of(a)) + ": " + e.what();
+                const std::string why = why_unusable(a, e);
+                if (o.verbose) message(std::string(name_of(a)) + ": not usable: " + why);
+                reasons += (reasons.empty() ? "" : "; ") + std::string(name_of(a)) + ": " + why;
             }
         }
         if (!mod) {
@@ -462,7 +477,7 @@ int run(const Options& o) {
             mod.emplace(open_tracer(o, o.attach, ringbuf));
             chosen = o.attach;
         } catch (const bpf::Error& e) {
-            message("--attach " + std::string(name_of(o.attach)) + ": " + e.what());
+            message("--attach " + std::string(name_of(o.attach)) + ": " + why_unusable(o.attach, e));
             return 1;
         }
     }
