@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iterator>
@@ -63,20 +65,20 @@ struct PerfState {
     std::size_t delivered = 0;
     std::unique_ptr<std::atomic<std::uint64_t>[]> lost;
     std::size_t lost_slots = 0;
-    std::vector<std::byte>* collect = nullptr;  // set while events<T>() collects records
 };
 
 class PerfHandler {
 public:
     virtual ~PerfHandler() = default;
     [[nodiscard]] virtual perf_buffer_event_fn function() const noexcept = 0;
+    /// Counts `count` lost records of `cpu` and calls the lost callback (the iterator
+    /// reads the rings itself and reports through this).
+    virtual void lost(int cpu, std::uint64_t count) = 0;
 };
 
 // Layout of the two record types a BPF output event produces.
 inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
 inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
-/// How many bytes of records the iterator takes out of the rings at a time.
-inline constexpr std::size_t collect_chunk = 32 * 1024;
 
 /// The record function libbpf calls, instantiated per callback pair so both inline.
 template <class F, class L>
@@ -97,31 +99,20 @@ private:
             std::uint32_t size;
             std::memcpy(&size, base + sizeof(perf_event_header), sizeof size);
             std::span<const std::byte> rec(base + perf_sample_data_offset, size);
-            if (st_->collect != nullptr) {
-                collect(cpu, rec);
-                // A bounded chunk: a small reused buffer instead of a copy of every ring;
-                // the rest stays in the ring for the next refill.
-                if (st_->collect->size() >= collect_chunk) return LIBBPF_PERF_EVENT_DONE;
-            } else {
-                try {
-                    deliver(cpu, rec);
-                } catch (...) {
-                    st_->error = std::current_exception();
-                    return LIBBPF_PERF_EVENT_DONE;
-                }
+            try {
+                deliver(cpu, rec);
+            } catch (...) {
+                st_->error = std::current_exception();
+                return LIBBPF_PERF_EVENT_DONE;
             }
         } else if (h->type == PERF_RECORD_LOST) {
             std::uint64_t count;
             std::memcpy(&count, base + perf_lost_count_offset, sizeof count);
-            if (cpu >= 0 && static_cast<std::size_t>(cpu) < st_->lost_slots)
-                st_->lost[static_cast<std::size_t>(cpu)].fetch_add(count, std::memory_order_relaxed);
-            if constexpr (!std::is_same_v<L, std::nullptr_t>) {
-                try {
-                    l_(cpu, count);
-                } catch (...) {
-                    st_->error = std::current_exception();
-                    return LIBBPF_PERF_EVENT_DONE;
-                }
+            try {
+                lost(cpu, count);
+            } catch (...) {
+                st_->error = std::current_exception();
+                return LIBBPF_PERF_EVENT_DONE;
             }
         }
         return st_->stop->load(std::memory_order_relaxed) ? LIBBPF_PERF_EVENT_DONE : LIBBPF_PERF_EVENT_CONT;
@@ -156,22 +147,64 @@ private:
         }
     }
 
-    void collect(int cpu, std::span<const std::byte> rec) {
-        // [u32 size][i32 cpu][bytes] per record, decoded by the iterator
-        auto& q = *st_->collect;
-        const std::uint32_t size = static_cast<std::uint32_t>(rec.size());
-        const std::size_t at = q.size();
-        q.resize(at + 8 + rec.size());
-        std::memcpy(q.data() + at, &size, 4);
-        std::memcpy(q.data() + at + 4, &cpu, 4);
-        std::memcpy(q.data() + at + 8, rec.data(), rec.size());
-        ++st_->delivered;
+    void lost(int cpu, std::uint64_t count) override {
+        if (cpu >= 0 && static_cast<std::size_t>(cpu) < st_->lost_slots)
+            st_->lost[static_cast<std::size_t>(cpu)].fetch_add(count, std::memory_order_relaxed);
+        if constexpr (!std::is_same_v<L, std::nullptr_t>) l_(cpu, count);
     }
 
     [[no_unique_address]] F f_;
     [[no_unique_address]] L l_;
     PerfState* st_;
 };
+
+/// One CPU's perf ring, read directly by the iterator (the callback styles go through
+/// libbpf's reader). The kernel writes a record, then data_head with release semantics
+/// (smp_wmb before the store); the load-acquire of data_head makes the records up to it
+/// visible. data_tail is stored with a release after the record was copied out, so the
+/// kernel (which reads data_tail before writing) cannot overwrite it while it is read.
+/// As for ring buffers, data_tail is published in batches and always before sleeping.
+struct PerfCpuRing {
+    perf_event_mmap_page* header = nullptr;
+    const std::byte* data = nullptr;
+    std::uint64_t size = 0;  // bytes of data, a power of two
+    int cpu = -1;
+    std::uint64_t head = 0;       // data_head as last read
+    std::uint64_t tail = 0;       // private position
+    std::uint64_t published = 0;  // last value stored to data_tail
+
+    void publish() noexcept {
+        if (published == tail) return;
+        std::atomic_ref(header->data_tail).store(tail, std::memory_order_release);
+        published = tail;
+    }
+};
+
+/// The CPUs that are online, from /sys/devices/system/cpu/online ("0-3,5").
+inline std::vector<int> online_cpus() {
+    std::vector<int> out;
+    FILE* f = std::fopen("/sys/devices/system/cpu/online", "r");
+    if (f == nullptr) return out;
+    char buf[4096] = {};
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    const char* p = buf;
+    while (*p != 0 && *p != '\n') {
+        char* end = nullptr;
+        long a = std::strtol(p, &end, 10);
+        if (end == p) break;
+        long b = a;
+        p = end;
+        if (*p == '-') {
+            b = std::strtol(p + 1, &end, 10);
+            p = end;
+        }
+        for (long c = a; c <= b; ++c) out.push_back(static_cast<int>(c));
+        if (*p == ',') ++p;
+    }
+    return out;
+}
 
 }  // namespace detail
 
@@ -283,6 +316,7 @@ public:
     template <EventType T>
     [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
         enter("iterating");
+        start_iteration();
         return EventRange<T>(*this, std::move(token));
     }
 
@@ -321,7 +355,17 @@ private:
         }
         detail::install_print_router();
         detail::LogCapture capture;
-        pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, handler_->function(), handler_.get(), nullptr);
+        // The CPUs are named explicitly (libbpf's default: the online ones the map has a
+        // slot for) so that buffer index i is known to be cpus_[i].
+        for (int c : detail::online_cpus())
+            if (c < cpus && static_cast<std::uint32_t>(c) < map.max_entries()) cpus_.push_back(c);
+        LIBBPF_OPTS(perf_buffer_raw_opts, raw);
+        if (!cpus_.empty()) {
+            raw.cpu_cnt = static_cast<int>(cpus_.size());
+            raw.cpus = cpus_.data();
+            raw.map_keys = cpus_.data();
+        }
+        pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, handler_->function(), handler_.get(), &raw);
         if (pb_ == nullptr) {
             int err = errno != 0 ? errno : EINVAL;
             detail::throw_errno(err, "creating a perf buffer on map", name_,
@@ -331,7 +375,21 @@ private:
         }
         epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
         const std::size_t n = perf_buffer__buffer_cnt(pb_);
-        for (std::size_t i = 0; i < n; ++i) epoll_.add(perf_buffer__buffer_fd(pb_, i), i, name_);
+        const long page = sysconf(_SC_PAGESIZE);
+        for (std::size_t i = 0; i < n; ++i) {
+            epoll_.add(perf_buffer__buffer_fd(pb_, i), i, name_);
+            void* base = nullptr;
+            std::size_t size = 0;
+            if (perf_buffer__buffer(pb_, static_cast<int>(i), &base, &size) != 0)
+                detail::throw_errno(EINVAL, "mapping a CPU ring of perf buffer", name_);
+            detail::PerfCpuRing r;
+            r.header = static_cast<perf_event_mmap_page*>(base);
+            r.data = static_cast<const std::byte*>(base) + page;
+            r.size = size;
+            r.cpu = i < cpus_.size() ? cpus_[i] : static_cast<int>(i);
+            r.head = r.tail = r.published = std::atomic_ref(r.header->data_tail).load(std::memory_order_relaxed);
+            rings_.push_back(r);
+        }
     }
 
     void enter(std::string_view what) {
@@ -380,21 +438,67 @@ private:
         return static_cast<int>(state_.delivered);
     }
 
-    // Iterator support: fills `queue` with at least one record; false when asked to stop.
-    bool refill(std::vector<std::byte>& queue, const std::stop_token& token, int timeout_ms) {
-        queue.clear();
-        queue.reserve(detail::collect_chunk + 4096);
-        state_.collect = &queue;
-        struct Reset {
-            detail::PerfState& s;
-            ~Reset() { s.collect = nullptr; }
-        } reset{state_};
-        consume_all();
-        while (queue.empty()) {
-            if (token.stop_requested() || loop_.stop_requested()) return false;
-            poll_once(timeout_ms);
+    // ---- iterator support: direct reading of the CPU rings ---------------------------
+    // Copies the next sample of `r` that fits T into `out`; reports lost records on the
+    // way. False when the ring is empty (after publishing the position).
+    template <EventType T>
+    bool read_next(detail::PerfCpuRing& r, T& out) {
+        if (r.tail == r.head) r.head = std::atomic_ref(r.header->data_head).load(std::memory_order_acquire);
+        const std::uint64_t head = r.head;
+        const std::uint64_t mask = r.size - 1;
+        while (r.tail != head) {
+            const std::uint64_t off = r.tail & mask;
+            const std::byte* rec = r.data + off;
+            perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
+            std::memcpy(&h, rec, sizeof h);
+            if (off + h.size > r.size) {  // the record wraps: make it contiguous
+                scratch_.resize(h.size);
+                const std::size_t first = static_cast<std::size_t>(r.size - off);
+                std::memcpy(scratch_.data(), rec, first);
+                std::memcpy(scratch_.data() + first, r.data, h.size - first);
+                rec = scratch_.data();
+            }
+            r.tail += h.size;
+            bool got = false;
+            if (h.type == PERF_RECORD_SAMPLE) {
+                std::uint32_t size;
+                std::memcpy(&size, rec + sizeof(perf_event_header), sizeof size);
+                if (size >= sizeof(T)) {
+                    std::memcpy(&out, rec + detail::perf_sample_data_offset, sizeof(T));
+                    got = true;
+                } else {
+                    state_.shorts.report(name_, size, sizeof(T));
+                }
+            } else if (h.type == PERF_RECORD_LOST) {
+                std::uint64_t count;
+                std::memcpy(&count, rec + detail::perf_lost_count_offset, sizeof count);
+                handler_->lost(r.cpu, count);
+            }
+            if (r.tail - r.published >= r.size / 8) r.publish();
+            if (got) return true;
         }
-        return true;
+        r.publish();
+        return false;
+    }
+
+    // Blocks until a ring may have records, stop() or the flush timeout.
+    void wait_for_records(int timeout_ms) {
+        epoll_event evs[64];
+        int n = epoll_wait(epoll_.fd(), evs, 64, timeout_ms);
+        if (n < 0 && errno != EINTR) detail::throw_errno(errno, "waiting on perf buffer", name_);
+        for (int i = 0; i < n; ++i)
+            if (evs[i].data.u64 == detail::Epoll::wake_tag) wake_.drain();
+    }
+
+    void start_iteration() noexcept {
+        // poll()/consume() may have moved the tails through libbpf since the last time.
+        for (auto& r : rings_)
+            r.head = r.tail = r.published = std::atomic_ref(r.header->data_tail).load(std::memory_order_relaxed);
+    }
+
+    void finish_iteration() noexcept {
+        for (auto& r : rings_) r.publish();
+        resume_ = true;  // readiness the iterator consumed must not strand records for poll()
     }
 
     std::string name_;
@@ -403,6 +507,9 @@ private:
     std::unique_ptr<detail::PerfHandler> handler_;
     perf_buffer* pb_ = nullptr;
     bool resume_ = false;  // a consumption was cut short; see poll_once()
+    std::vector<int> cpus_;                   // buffer index -> CPU
+    std::vector<detail::PerfCpuRing> rings_;  // for the iterator
+    std::vector<std::byte> scratch_;          // a wrapped record, made contiguous
     detail::Epoll epoll_{"perf buffer"};
     detail::WakeFd wake_;
     detail::LoopControl loop_;
@@ -417,7 +524,7 @@ public:
         : pb_(&pb), token_(std::move(token)), on_stop_(token_, StopWaker{&pb}) {}
     EventRange(const EventRange&) = delete;
     EventRange& operator=(const EventRange&) = delete;
-    ~EventRange() = default;
+    ~EventRange() { pb_->finish_iteration(); }
 
     class iterator {
     public:
@@ -456,29 +563,25 @@ private:
 
     bool next() {
         const int timeout = pb_->batching() ? detail::to_timeout_ms(pb_->options_.flush_interval) : -1;
+        auto& rings = pb_->rings_;
         for (;;) {
-            while (pos_ < queue_.size()) {
-                std::uint32_t size;
-                std::memcpy(&size, queue_.data() + pos_, 4);
-                std::memcpy(&cpu_, queue_.data() + pos_ + 4, 4);
-                const std::byte* rec = queue_.data() + pos_ + 8;
-                pos_ += 8 + size;
-                if (size >= sizeof(T)) {
-                    std::memcpy(&current_, rec, sizeof(T));
+            for (std::size_t k = 0; k < rings.size(); ++k) {
+                auto& r = rings[cursor_];
+                if (pb_->read_next(r, current_)) {
+                    cpu_ = r.cpu;
                     return true;
                 }
-                pb_->state_.shorts.report(pb_->name_, size, sizeof(T));
+                if (++cursor_ == rings.size()) cursor_ = 0;
             }
-            pos_ = 0;
-            if (!pb_->refill(queue_, token_, timeout)) return false;
+            if (token_.stop_requested() || pb_->loop_.stop_requested()) return false;
+            pb_->wait_for_records(timeout);
         }
     }
 
     PerfBuffer* pb_;
     std::stop_token token_;
     std::stop_callback<StopWaker> on_stop_;
-    std::vector<std::byte> queue_;
-    std::size_t pos_ = 0;
+    std::size_t cursor_ = 0;
     int cpu_ = -1;
     T current_{};
 };
