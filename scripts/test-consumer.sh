@@ -2,6 +2,7 @@
 # Builds the consumer project (tests/consumer/project, outside the main build) against
 # libbpfcpp three ways and runs each binary as root against the running kernel:
 #   pkgconfig  installed libbpfcpp, make + pkg-config (libbpfcpp.pc, libbpfcpp-embed)
+#   pkgconfig-static  the same, linked with -static (pkg-config --static)
 #   cmake      installed libbpfcpp, find_package(libbpfcpp) -> libbpfcpp::libbpfcpp
 #   subproject libbpfcpp as a meson subproject, dependency('libbpfcpp')
 # Everything lands in OUT (default build-consumer). Writes OUT/meson-logs/testlog.json
@@ -71,6 +72,13 @@ if meson setup "$out/libbpfcpp" "$root" --prefix="$prefix" --libdir=lib \
     fail pkgconfig "make with pkg-config"
   fi
 
+  mkdir -p "$out/pkgconfig-static"
+  if make -C "$project" O="$out/pkgconfig-static" STATIC=1 >"$out/pkgconfig-static.log" 2>&1; then
+    run pkgconfig-static "$out/pkgconfig-static/consumer"
+  else
+    fail pkgconfig-static "make with pkg-config --static"
+  fi
+
   if cmake -S "$project" -B "$out/cmake" -DCMAKE_PREFIX_PATH="$prefix" >"$out/cmake.log" 2>&1 &&
      cmake --build "$out/cmake" >>"$out/cmake.log" 2>&1; then
     run cmake "$out/cmake/consumer"
@@ -80,7 +88,9 @@ if meson setup "$out/libbpfcpp" "$root" --prefix="$prefix" --libdir=lib \
 else
   cp "$out/install.log" "$out/pkgconfig.log"
   cp "$out/install.log" "$out/cmake.log"
+  cp "$out/install.log" "$out/pkgconfig-static.log"
   fail pkgconfig "meson install"
+  fail pkgconfig-static "meson install"
   fail cmake "meson install"
 fi
 
