@@ -22,12 +22,17 @@ for port in ({OPEN_PORT}, {BLOCKED_PORT}):
     socks[s] = port
 counts = {{p: 0 for p in socks.values()}}
 print("ready", flush=True)
-end = time.monotonic() + 4
-while time.monotonic() < end:
+# Until every datagram to the open port is in (the sender may start slowly on a busy
+# machine), then a little longer for any stray one to the blocked port.
+end = time.monotonic() + 60
+linger = None
+while time.monotonic() < (linger or end):
     r, _, _ = select.select(list(socks), [], [], 0.1)
     for s in r:
         s.recv(2048)
         counts[socks[s]] += 1
+    if linger is None and counts[{OPEN_PORT}] >= {N}:
+        linger = time.monotonic() + 0.5
 print(" ".join(f"{{p}}={{n}}" for p, n in counts.items()), flush=True)
 """
 
@@ -46,7 +51,7 @@ try:
                              f"    for port in ({OPEN_PORT}, {BLOCKED_PORT}):\n"
                              f"        s.sendto(b'x' * 16, ('{net.addr_b}', port))\n"
                              "    time.sleep(0.02)\n")
-        received = rx.communicate(timeout=30)[0]
+        received = rx.communicate(timeout=90)[0]
         print("receiver: " + received.strip())
     status, out, _ = tool.finish()
     qdiscs = subprocess.run(["ip", "netns", "exec", net.ns_b, "tc", "qdisc", "show", "dev", net.if_b],

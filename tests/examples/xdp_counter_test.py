@@ -21,7 +21,7 @@ try:
                              f"for _ in range({N}):\n"
                              f"    s.sendto(b'x' * {PAYLOAD}, ('{net.addr_b}', 9000))\n"
                              "    time.sleep(0.02)\n")
-        time.sleep(0.5)
+        time.sleep(1)  # veth delivers through NAPI: let the last frames reach XDP
     status, out, _ = tool.finish()
 finally:
     net.close()
