@@ -269,6 +269,13 @@ TEST_CASE("map-in-map: outer from the object with standalone inner maps; set_inn
     CHECK(*id == inner.id());
     CHECK(bpf::StandaloneMap::from_id(*id).lookup<std::uint32_t, std::uint64_t>(0) == 4242u);
 
+    // Outer and inner both from the object.
+    mod.map("inner_obj").update(std::uint32_t{0}, std::uint64_t{515});
+    mod.map("outer").update(std::uint32_t{0}, static_cast<std::uint32_t>(mod.map("inner_obj").fd()));
+    testing::trigger_getppid(1);
+    CHECK(mod.global<std::uint64_t>("inner_seen") == 515);
+
+    // Outer and inner both standalone.
     bpf::MapCreateOptions o;
     o.inner_map_fd = inner.fd();
     auto outer = bpf::StandaloneMap::create(BPF_MAP_TYPE_HASH_OF_MAPS, "parity_outer", 4, 4, 4, o);

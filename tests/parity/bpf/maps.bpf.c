@@ -23,6 +23,9 @@ struct {
     __array(values, struct inner_arr);
 } outer SEC(".maps");
 
+/* An ordinary map of the object that also serves as an inner map of `outer`. */
+struct inner_arr inner_obj SEC(".maps");
+
 /* No inner definition: the inner template comes from Map::set_inner_map() before load. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
