@@ -464,7 +464,7 @@ private:
                 std::uint32_t size;
                 std::memcpy(&size, rec + sizeof(perf_event_header), sizeof size);
                 if (size >= sizeof(T)) {
-                    std::memcpy(&out, rec + detail::perf_sample_data_offset, sizeof(T));
+                    detail::copy_record(out, rec + detail::perf_sample_data_offset);
                     got = true;
                 } else {
                     state_.shorts.report(name_, size, sizeof(T));

@@ -56,6 +56,26 @@ inline constexpr std::string_view stop_guarantee =
 
 namespace detail {
 
+template <std::size_t... I>
+inline void copy_words(unsigned char* dst, const std::byte* src, std::index_sequence<I...>) noexcept {
+    // Straight-line 8-byte moves (not a loop the compiler would turn back into a call).
+    ((std::memcpy(dst + 8 * I, src + 8 * I, 8)), ...);
+}
+
+/// memcpy of a record into an event, inlined for events up to 256 bytes: a libc call
+/// per event costs the iterators as much as the rest of their work.
+template <EventType T>
+inline void copy_record(T& out, const std::byte* src) noexcept {
+    if constexpr (sizeof(T) <= 256) {
+        auto* dst = reinterpret_cast<unsigned char*>(&out);
+        constexpr std::size_t words = sizeof(T) / 8;
+        copy_words(dst, src, std::make_index_sequence<words>{});
+        if constexpr (sizeof(T) % 8 != 0) std::memcpy(dst + 8 * words, src + 8 * words, sizeof(T) % 8);
+    } else {
+        std::memcpy(&out, src, sizeof(T));
+    }
+}
+
 /// Writes one message through the library's libbpf logger (stderr by default).
 inline void log_warning(const std::string& text) {
     auto& st = log_state();
