@@ -83,8 +83,9 @@ int BPF_PROG(fexit_close)
     return 0;
 }
 
-SEC("fmod_ret/__x64_sys_close")
-int BPF_PROG(fmod_close)
+/* fmod_ret needs an error-injectable function or a security_ hook. */
+SEC("fmod_ret/security_file_open")
+int BPF_PROG(fmod_file_open, struct file *file)
 {
     if (mine())
         __sync_fetch_and_add(&fmod_hits, 1);
