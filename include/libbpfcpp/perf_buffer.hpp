@@ -565,6 +565,8 @@ private:
         const int timeout = pb_->batching() ? detail::to_timeout_ms(pb_->options_.flush_interval) : -1;
         auto& rings = pb_->rings_;
         for (;;) {
+            // Checked before every record: a flooding producer must not delay the end.
+            if (token_.stop_requested() || pb_->loop_.stop_requested()) return finish();
             for (std::size_t k = 0; k < rings.size(); ++k) {
                 auto& r = rings[cursor_];
                 if (pb_->read_next(r, current_)) {
@@ -573,9 +575,15 @@ private:
                 }
                 if (++cursor_ == rings.size()) cursor_ = 0;
             }
-            if (token_.stop_requested() || pb_->loop_.stop_requested()) return false;
+            if (token_.stop_requested() || pb_->loop_.stop_requested()) return finish();  // before sleeping
             pb_->wait_for_records(timeout);
         }
+    }
+
+    // The end of the iteration hands the rings back at once, not when the range dies.
+    bool finish() noexcept {
+        pb_->finish_iteration();
+        return false;
     }
 
     PerfBuffer* pb_;

@@ -389,9 +389,10 @@ public:
     class EventRange;
 
     /// Blocks and yields the records of every ring as T, in commit order per ring, until
-    /// `token` or stop() asks to stop (records already read are not lost: the iteration
-    /// ends between records). Callbacks of the rings are not called for the records it
-    /// takes. Records shorter than T are skipped and counted like in callbacks.
+    /// `token` or stop() asks to stop. Records are taken from the ring 32 at a time and
+    /// a stop request ends the loop after the ones already taken (so none is lost), even
+    /// while a producer keeps the ring full. Callbacks of the rings are not called for the
+    /// records it takes. Records shorter than T are skipped and counted like in callbacks.
     ///
     /// ```cpp
     /// std::jthread t([&](std::stop_token st) {
@@ -473,6 +474,7 @@ private:
     template <EventType T, std::size_t N>
     std::size_t next_batch(std::array<T, N>& out, const std::stop_token& token) {
         for (;;) {
+            if (token.stop_requested() || loop_.stop_requested()) return 0;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
                 std::size_t n = 0;
                 rings_[cursor_]->map.drain([&](std::span<const std::byte> rec) {
@@ -486,7 +488,7 @@ private:
                 if (n > 0) return n;  // stay on this ring while it has records
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
-            if (token.stop_requested() || loop_.stop_requested()) return 0;
+            if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
             epoll_event evs[16];
             int n = epoll_wait(epoll_.fd(), evs, 16, -1);
             if (n < 0 && errno != EINTR) detail::throw_errno(errno, "waiting on ring buffer", name_);

@@ -336,6 +336,36 @@ TEST_CASE("ring buffer: events<T>() yields in order and ends on a stop_token or 
     CHECK(seqs == std::vector<std::uint32_t>{1000, 1001, 1002});
 }
 
+TEST_CASE("ring buffer: events<T>() ends promptly on its token while a producer floods the ring") {
+    auto mod = events_test::open_stream();
+    auto& rb = mod.ring_buffer("events");
+    std::atomic<bool> flood{true};
+    std::thread producer([&] {
+        while (flood.load()) produce(mod, 2000, TARGET_RING);
+    });
+    std::stop_source source;
+    std::uint64_t n = 0;
+    std::int64_t last = -1;
+    std::uint64_t disorder = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration took{};
+    for (const stream_event& e : rb.events<stream_event>(source.get_token())) {
+        if (static_cast<std::int64_t>(e.seq) <= last) ++disorder;
+        last = e.seq;
+        if (++n == 20000) {
+            source.request_stop();
+            t0 = std::chrono::steady_clock::now();
+        }
+    }
+    took = std::chrono::steady_clock::now() - t0;
+    flood = false;
+    producer.join();
+    CHECK(n >= 20000);
+    CHECK(n < 20000 + 32);  // at most the rest of the batch in hand
+    CHECK(disorder == 0);
+    CHECK(took < 100ms);
+}
+
 TEST_CASE("ring buffer: errors say what to do") {
     auto mod = events_test::open_stream();
     CHECK_THROWS_WITH(mod.ring_buffer("perf_events", [](std::span<const std::byte>) {}),
