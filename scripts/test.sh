@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs the whole test suite in several
 # configurations: g++, clang++, g++ with AddressSanitizer+UndefinedBehaviorSanitizer,
-# g++ with static linking, (consumer) a project outside this build using the installed
+# g++ with static linking, (tsan) g++ with ThreadSanitizer over the event-streaming tests, (consumer) a project outside this build using the installed
 # package and the subproject (scripts/test-consumer.sh), and (vm) the static build run on
 # Debian's 6.1 kernel under qemu (scripts/vm/run.py; docs/kernel-matrix.md). Ends with the line
 # "N passed, N failed, N skipped".
@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(gcc clang sanitize static vm consumer)
+[ ${#configs[@]} -gt 0 ] || configs=(gcc clang sanitize tsan static vm consumer)
 
 for cfg in "${configs[@]}"; do
   [ "$cfg" = vm ] && export LIBBPFCPP_EXTRA_PACKAGES="${LIBBPFCPP_EXTRA_PACKAGES:-} qemu-system-x86 busybox-static"
@@ -61,7 +61,7 @@ for cfg in "${configs[@]}"; do
     gcc)      export CC=gcc CXX=g++ ;;
     clang)    export CC=clang CXX=clang++ ;;
     sanitize) export CC=gcc CXX=g++; args+=(-Db_sanitize=address,undefined -Db_lundef=false) ;;
-    tsan)     export CC=gcc CXX=g++; args+=(-Db_sanitize=thread -Db_lundef=false); suites=(--suite events) ;;
+    tsan)     export CC=gcc CXX=g++; args+=(-Db_sanitize=thread -Db_lundef=false -Dtest_areas=events -Dexamples=false); suites=(--suite events) ;;
     static)   export CC=gcc CXX=g++; args+=(-Dstatic=true) ;;
     *) echo "unknown configuration '$cfg' (gcc, clang, sanitize, tsan, static, consumer, vm)" >&2; exit 2 ;;
   esac
