@@ -3,7 +3,8 @@
 # configurations: g++, clang++, g++ with AddressSanitizer+UndefinedBehaviorSanitizer,
 # (tsan) g++ with ThreadSanitizer over the event-streaming tests, g++ with static linking,
 # (consumer) a project outside this build using the installed package and the subproject
-# (scripts/test-consumer.sh), and (vm) the static build run on Debian's 6.1 kernel under qemu (scripts/vm/run.py; docs/kernel-matrix.md). Ends with the line
+# (scripts/test-consumer.sh), and (vm) the static build run on Debian's 6.1 kernel under
+# qemu (scripts/vm/run.py; docs/kernel-matrix.md). Ends with the line
 # "N passed, N failed, N skipped".
 #
 #   sudo bash scripts/test.sh              # all configurations
