@@ -17,6 +17,7 @@
 #include "basic.bpf.hpp"
 #include "harness.hpp"
 #include "rejected.bpf.hpp"
+#include "trampoline.bpf.hpp"
 
 using Catch::Matchers::Contains;
 
@@ -168,4 +169,18 @@ TEST_CASE("attach_all fails as a whole and rolls back") {
     mod.attach_all();
     testing::trigger_getppid(3);
     CHECK(mod.global<std::uint64_t>("good_hits") >= 3);  // every process's getppid counts
+}
+
+TEST_CASE("a kernel refusing fentry programs is named, without memlock advice") {
+    auto mod = bpf::Module::open_memory(bpf_objects::trampoline());
+    try {
+        mod.load();
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EPERM);
+        CHECK_THAT(e.what(), Contains("the kernel refused program 'on_nanosleep' (section 'fentry/do_nanosleep')"));
+        CHECK_THAT(e.what(), Contains("does not allow BPF trampoline programs"));
+        CHECK_THAT(e.what(), !Contains("ulimit"));
+        return;
+    }
+    SKIP_TEST("this kernel loads fentry programs; the refusal cannot be produced");
 }

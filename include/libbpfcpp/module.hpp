@@ -106,6 +106,32 @@ inline std::string libbpf_warnings(const std::string& captured, std::size_t n = 
     return out;
 }
 
+/// The program libbpf reported as failing to load ("prog 'NAME': BPF program load failed").
+inline std::optional<std::string> failed_program(const std::string& text) {
+    static constexpr std::string_view marker = "': BPF program load failed";
+    auto m = text.rfind(marker);
+    if (m == std::string::npos) return std::nullopt;
+    auto start = text.rfind("prog '", m);
+    if (start == std::string::npos) return std::nullopt;
+    return text.substr(start + 6, m - start - 6);
+}
+
+/// libbpf suggests raising RLIMIT_MEMLOCK on any EPERM; kernels since 5.11 account BPF
+/// memory to cgroups instead, so the hint misleads. Drops those lines.
+inline std::string without_memlock_hints(const std::string& text) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        auto end = nl == std::string::npos ? text.size() : nl + 1;
+        std::string_view line(text.data() + start, end - start);
+        if (line.find("ulimit -l") == std::string_view::npos && line.find("RLIMIT_MEMLOCK") == std::string_view::npos)
+            out.append(line);
+        start = end;
+    }
+    return out;
+}
+
 /// Where a global variable lives: which internal map and where in its value.
 struct GlobalLocation {
     bpf_map* map = nullptr;
@@ -202,7 +228,21 @@ public:
                                              "\n(full log in Error::verifier_log())"),
                         log);
         }
-        std::string why = detail::libbpf_warnings(capture.text());
+        std::string why = detail::libbpf_warnings(detail::without_memlock_hints(capture.text()));
+        if (auto prog = detail::failed_program(capture.text())) {
+            // Refused without a verifier verdict: name the program and what its hook needs.
+            std::string cause = "the kernel refused program '" + *prog + "'";
+            if (bpf_program* p = bpf_object__find_program_by_name(s.obj, prog->c_str())) {
+                const std::string sec = bpf_program__section_name(p);
+                cause += " (section '" + sec + "')";
+                for (std::string_view tramp : {"fentry", "fexit", "fmod_ret", "lsm", "freplace"})
+                    if (sec.rfind(tramp, 0) == 0 && err == EPERM)
+                        cause += ": this kernel does not allow BPF trampoline programs "
+                                 "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead";
+            }
+            if (cause.find("trampoline") == std::string::npos) cause += ": " + detail::explain_errno(err);
+            throw Error(err, detail::describe("loading object", s.name, cause));
+        }
         throw Error(err, detail::describe("loading object", s.name,
                                           why.empty() ? detail::explain_errno(err) : why));
     }
