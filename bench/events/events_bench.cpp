@@ -422,7 +422,7 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
         for (const auto& s : t.samples[i]) v.push_back(field(s));
         return median(v);
     };
-    std::printf("\n%s (median of %d rounds; ratios are to libbpf C in the same round)\n", title, rounds);
+    std::printf("\n%s (median of %d rounds; ratios are to libbpf C in the same round)\n\n", title, rounds);
     std::printf("| consumer | drain ns/event | drain speed vs C | live delivered Mev/s | live drops | "
                 "live consumer CPU ns/event | CPU vs C | producer Mev/s |\n");
     std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -443,7 +443,7 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
     }
     for (std::size_t i = 0; i < styles.size(); ++i)
         if (styles[i] == Style::Background)
-            std::printf("(start()/stop() drain: timed from the loop's first to its last event; start() to "
+            std::printf("\n(start()/stop() drain: timed from the loop's first to its last event; start() to "
                         "first event took %.0f us, median)\n",
                         abs_median(i, [](const Sample& s) { return s.startup_us; }));
     std::fflush(stdout);
