@@ -87,8 +87,9 @@ public:
         consumer_ = static_cast<unsigned long*>(c);
         producer_ = static_cast<unsigned long*>(p);
         data_ = static_cast<const std::byte*>(p) + page_;
+        // Start where an earlier consumer of this map stopped (its records are gone).
         cons_ = std::atomic_ref(*consumer_).load(std::memory_order_acquire);
-        published_ = cons_;
+        prod_ = published_ = cons_;
     }
     ~RingMap() {
         munmap(consumer_, page_);
@@ -102,41 +103,6 @@ public:
     [[nodiscard]] int drops_fd() const noexcept { return drops_fd_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
-    /// Bytes committed or reserved by the producer and not yet consumed.
-    [[nodiscard]] std::size_t pending_bytes() const noexcept {
-        return std::atomic_ref(*producer_).load(std::memory_order_acquire) - cons_;
-    }
-
-    /// Takes the next committed record: advances the private position and returns its
-    /// bytes, which stay valid until publish(). Discarded records are skipped.
-    bool next(std::span<const std::byte>& out) noexcept {
-        for (;;) {
-            if (cons_ == prod_) {
-                prod_ = std::atomic_ref(*producer_).load(std::memory_order_acquire);
-                if (cons_ == prod_) return false;
-            }
-            const std::byte* hdr = data_ + (cons_ & mask_);
-            // Records are read in order, so the lines a few records ahead are wanted soon;
-            // asking for them now overlaps the memory latency with this record's work.
-            __builtin_prefetch(data_ + ((cons_ + prefetch_distance) & mask_));
-            // The header is 8-byte aligned in the ring: a u32 length, then a page offset.
-            auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
-            const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
-            if ((len & BPF_RINGBUF_BUSY_BIT) != 0) return false;  // not committed yet
-            const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-            cons_ += (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
-            if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) continue;
-            out = std::span<const std::byte>(hdr + BPF_RINGBUF_HDR_SZ, size);
-            return true;
-        }
-    }
-
-    /// Called after a record returned by next() has been read: publishes the position
-    /// when the unpublished part has grown to publish_every bytes.
-    void done() noexcept {
-        if (cons_ - published_ >= publish_every_) publish();
-    }
-
     /// Hands everything read so far back to the producer.
     void publish() noexcept {
         if (published_ == cons_) return;
@@ -147,8 +113,8 @@ public:
     /// Reads records into `sink(span) -> bool` until the ring is empty, the sink returns
     /// false, or one ring's worth of bytes has been read (so a call returns even while a
     /// producer keeps the ring full). Returns the number of records delivered.
-    /// The same steps as next()/done(), with the positions in locals: the sink is user
-    /// code the compiler cannot see through, and members would be reloaded after it.
+    /// The positions live in locals during the loop: the sink is user code the compiler
+    /// cannot see through, and members would be reloaded after every call of it.
     template <class Sink>
     std::size_t drain(Sink&& sink) {
         unsigned long cons = cons_;
@@ -202,6 +168,8 @@ public:
     }
 
 private:
+    // Records are read in order, so the lines a few records ahead are wanted soon;
+    // asking for them early overlaps the memory latency with the work on this record.
     static constexpr unsigned long prefetch_distance = 512;
 
     int fd_;

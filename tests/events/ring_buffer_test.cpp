@@ -366,6 +366,22 @@ TEST_CASE("ring buffer: events<T>() ends promptly on its token while a producer 
     CHECK(took < 100ms);
 }
 
+TEST_CASE("ring buffer: a second consumer of a map starts where the first one stopped") {
+    auto mod = events_test::open_stream();
+    std::vector<std::uint32_t> first, second;
+    {
+        bpf::RingBuffer rb(mod.map("events"), [&](const stream_event& e) { first.push_back(e.seq); });
+        produce(mod, 10, TARGET_RING);
+        CHECK(rb.poll(1000ms) == 10);
+    }
+    bpf::RingBuffer rb2(mod.map("events"), [&](const stream_event& e) { second.push_back(e.seq); });
+    CHECK(rb2.poll(50ms) == 0);  // nothing new: the first consumer's records are not replayed
+    produce(mod, 3, TARGET_RING);
+    CHECK(rb2.poll(1000ms) == 3);
+    CHECK(first.size() == 10);
+    CHECK(second == std::vector<std::uint32_t>{10, 11, 12});
+}
+
 TEST_CASE("ring buffer: errors say what to do") {
     auto mod = events_test::open_stream();
     CHECK_THROWS_WITH(mod.ring_buffer("perf_events", [](std::span<const std::byte>) {}),

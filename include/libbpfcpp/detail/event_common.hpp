@@ -48,12 +48,6 @@ template <EventType T>
     return out;
 }
 
-/// How long stop() may take, at most, beyond the user callback that is running when it
-/// is called: the loop checks the stop flag after every record and the wake-up eventfd
-/// interrupts a sleeping epoll_wait at once.
-inline constexpr std::string_view stop_guarantee =
-    "stop() returns once the callback in progress (if any) has returned";
-
 namespace detail {
 
 template <std::size_t... I>
