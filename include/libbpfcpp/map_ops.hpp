@@ -385,6 +385,7 @@ public:
     // ---- state --------------------------------------------------------------------------
     /// Makes the map read-only for user space from now on (BPF programs still write it).
     void freeze() {
+        require_fd("freezing");
         if (bpf_map_freeze(self().fd()) != 0)
             detail::throw_errno(errno, "freezing map", self().qualified_name(),
                                 errno == EBUSY ? "the map is mmap'ed writable or already frozen"
@@ -392,7 +393,10 @@ public:
     }
 
     /// The kernel's view of the map (id, flags, BTF ids, ...).
-    [[nodiscard]] MapInfo info() const { return map_info_by_fd(self().fd()); }
+    [[nodiscard]] MapInfo info() const {
+        require_fd("reading the info of");
+        return map_info_by_fd(self().fd());
+    }
 
     /// Maps a BPF_F_MMAPABLE array into memory: element access with no system call.
     /// sizeof(T) must equal the value size rounded up to 8 (the kernel's element stride).
@@ -400,6 +404,7 @@ public:
     [[nodiscard]] MappedArray<T> mmap() const {
         static_assert(std::is_trivially_copyable_v<T>, "mapped elements must be trivially copyable");
         const auto& d = self();
+        require_fd("mmap of");
         if (d.type() != BPF_MAP_TYPE_ARRAY)
             throw Error(EINVAL, detail::describe("mmap of map", d.qualified_name(), "only array maps can be mmap'ed"));
         if ((map_flags() & BPF_F_MMAPABLE) == 0)
@@ -437,6 +442,12 @@ protected:
     std::uint32_t map_flags() const { return info().map_flags; }
 
     /// Throws unless the map exists and its keys are `k` bytes.
+    void require_fd(std::string_view op) const {
+        if (self().fd() < 0)
+            throw Error(EBADF, detail::describe(std::string(op) + " map", self().qualified_name(),
+                                                "the map is not created yet; call Module::load() first"));
+    }
+
     void check_key_size(std::size_t k, std::string_view op) const {
         const auto& d = self();
         if (d.fd() < 0)

@@ -323,6 +323,9 @@ TEST_CASE("autocreate off leaves a map out; initial value of a global section") 
     auto tpl = inner_array();
     auto mod = open_maps();
     mod.map("outer2").set_inner_map_fd(tpl.fd());
+    CHECK_THROWS_WITH(mod.map("mm").mmap<std::uint64_t>(), Contains("not created yet"));
+    CHECK_THROWS_WITH(mod.map("h").info(), Contains("not created yet"));
+    CHECK_THROWS_WITH(mod.map("frozen").freeze(), Contains("not created yet"));
     CHECK(mod.map("maybe").autocreate());
     mod.map("maybe").set_autocreate(false);
     CHECK_FALSE(mod.map("maybe").autocreate());
