@@ -441,13 +441,14 @@ protected:
     /// The creation flags as the kernel reports them.
     std::uint32_t map_flags() const { return info().map_flags; }
 
-    /// Throws unless the map exists and its keys are `k` bytes.
+    /// Throws unless the map exists in the kernel (after Module::load()).
     void require_fd(std::string_view op) const {
         if (self().fd() < 0)
             throw Error(EBADF, detail::describe(std::string(op) + " map", self().qualified_name(),
                                                 "the map is not created yet; call Module::load() first"));
     }
 
+    /// Throws unless the map exists and its keys are `k` bytes.
     void check_key_size(std::size_t k, std::string_view op) const {
         const auto& d = self();
         if (d.fd() < 0)
