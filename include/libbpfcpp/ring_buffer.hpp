@@ -132,7 +132,8 @@ public:
                 if (cons == prod) break;
             }
             const std::byte* hdr = data + (cons & mask);
-            __builtin_prefetch(data + ((cons + prefetch_distance) & mask));
+            // Only behind the producer: a line it is still writing would bounce.
+            if (prod - cons > prefetch_distance) __builtin_prefetch(data + ((cons + prefetch_distance) & mask));
             auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
             const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
             if ((len & BPF_RINGBUF_BUSY_BIT) != 0) break;
