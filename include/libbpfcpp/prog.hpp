@@ -483,12 +483,7 @@ public:
 #else
         (void)pid;
         (void)retprobe;
-        throw Error(EOPNOTSUPP,
-                    detail::describe("attaching program", std::string(name()),
-                                     what + ": uprobe_multi needs libbpf >= 1.3, this program was built with "
-                                            "libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-                                         std::to_string(LIBBPF_MINOR_VERSION) +
-                                         "; attach one uprobe per function with attach_uprobe()"));
+        uprobe_multi_unavailable(what, "function");
 #endif
     }
 
@@ -512,12 +507,7 @@ public:
 #else
         (void)pid;
         (void)retprobe;
-        throw Error(EOPNOTSUPP,
-                    detail::describe("attaching program", std::string(name()),
-                                     what + ": uprobe_multi needs libbpf >= 1.3, this program was built with "
-                                            "libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-                                         std::to_string(LIBBPF_MINOR_VERSION) +
-                                         "; attach one uprobe per offset with attach_uprobe()"));
+        uprobe_multi_unavailable(what, "offset");
 #endif
     }
 
@@ -592,6 +582,14 @@ public:
 
 private:
     static constexpr int ENOTSUPP_ = 524;  // the kernel's internal ENOTSUPP, not in libc
+
+    [[noreturn]] void uprobe_multi_unavailable(const std::string& what, std::string_view unit) const {
+        throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
+                                                 what + ": uprobe_multi needs libbpf >= 1.3, this program was built "
+                                                        "with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
+                                                     std::to_string(LIBBPF_MINOR_VERSION) + "; attach one uprobe per " +
+                                                     std::string(unit) + " with attach_uprobe()"));
+    }
 
     static int ifindex_of(const std::string& ifname, std::string_view op) {
         unsigned idx = if_nametoindex(ifname.c_str());
