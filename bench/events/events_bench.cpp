@@ -64,6 +64,12 @@ void produce(const bpf::Module& mod, std::uint32_t count, stream_target target) 
     }
 }
 
+long sleeps(int who) {
+    rusage ru{};
+    getrusage(who, &ru);
+    return ru.ru_nvcsw;
+}
+
 double cpu_seconds(int who) {
     rusage ru{};
     getrusage(who, &ru);
@@ -87,7 +93,7 @@ struct Counter {
     }
 };
 
-enum class Style { LibbpfC, Bytes, Typed, Iterator, Background, TypedBatched };
+enum class Style { LibbpfC, Bytes, Typed, Iterator, Background, TypedBatched, TypedCoalesced };
 
 const char* style_name(Style s) {
     switch (s) {
@@ -97,6 +103,7 @@ const char* style_name(Style s) {
         case Style::Iterator: return "libbpfcpp iterator";
         case Style::Background: return "libbpfcpp start()/stop()";
         case Style::TypedBatched: return "libbpfcpp typed, wakeup 64";
+        case Style::TypedCoalesced: return "libbpfcpp typed, coalesce 200us";
     }
     return "?";
 }
@@ -194,6 +201,10 @@ public:
             rb_->start();
             producing.wait(true);  // no periodic wake-ups: they would count as consumer CPU
             rb_->stop();
+            rb_->consume();
+        } else if (style_ == Style::TypedCoalesced) {
+            while (producing.load(std::memory_order_relaxed))
+                if (rb_->poll(100ms) > 0) std::this_thread::sleep_for(200us);
             rb_->consume();
         } else {
             while (producing.load(std::memory_order_relaxed)) rb_->poll(100ms);
@@ -301,6 +312,7 @@ struct Sample {
     double drop_ratio = 0;    // failed / attempted
     double cpu_ns = 0;        // consumer CPU per delivered event
     double produced_rate = 0; // attempted events per second
+    double sleeps_per_k = 0;  // consumer's voluntary context switches per 1000 delivered events
 };
 
 std::uint64_t delivered(Consumer& c, Style s) {
@@ -349,14 +361,18 @@ void measure_live(Consumer& c, Style s, stream_target target, std::chrono::milli
     std::atomic<bool> producing{true};
     std::stop_source stop;
     double producer_cpu = 0;
+    long producer_sleeps = 0;
     const double self0 = cpu_seconds(RUSAGE_SELF);
+    const long sleeps0 = sleeps(RUSAGE_SELF);
     auto t0 = Clock::now();
     std::thread producer([&] {
         pin(1);
         const double cpu0 = cpu_seconds(RUSAGE_THREAD);
+        const long s0 = sleeps(RUSAGE_THREAD);
         const auto end = Clock::now() + duration;
         while (Clock::now() < end) produce(mod, live_chunk, target);
         producer_cpu = cpu_seconds(RUSAGE_THREAD) - cpu0;
+        producer_sleeps = sleeps(RUSAGE_THREAD) - s0;
         producing.store(false);
         producing.notify_all();
         stop.request_stop();
@@ -365,6 +381,7 @@ void measure_live(Consumer& c, Style s, stream_target target, std::chrono::milli
     producer.join();
     auto t1 = Clock::now();
     const double consumer_cpu = cpu_seconds(RUSAGE_SELF) - self0 - producer_cpu;
+    const long consumer_sleeps = sleeps(RUSAGE_SELF) - sleeps0 - producer_sleeps;
     const double secs = std::chrono::duration<double>(t1 - t0).count();
     const std::uint64_t attempts = mod.global<std::uint64_t>("attempts") - attempts0;
     const std::uint64_t failures = mod.global<std::uint64_t>("failures") - failures0;
@@ -373,6 +390,7 @@ void measure_live(Consumer& c, Style s, stream_target target, std::chrono::milli
     out.drop_ratio = attempts == 0 ? 0 : static_cast<double>(failures) / static_cast<double>(attempts);
     out.cpu_ns = got == 0 ? 0 : consumer_cpu * 1e9 / static_cast<double>(got);
     out.produced_rate = static_cast<double>(attempts) / secs;
+    out.sleeps_per_k = got == 0 ? 0 : static_cast<double>(consumer_sleeps) * 1000.0 / static_cast<double>(got);
 }
 
 double median(std::vector<double> v) {
@@ -387,6 +405,7 @@ struct Table {
 };
 
 std::string only;  // --only: run libbpf C and the styles whose name contains this
+std::string kind;  // --kind ring|perf: only that buffer type
 
 void run_kind(const char* title, stream_target target, std::vector<Style> styles, int rounds,
               std::chrono::milliseconds live_ms, std::uint32_t drain_events,
@@ -401,7 +420,7 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
         for (std::size_t i = 0; i < styles.size(); ++i) {
             pin(0);
             Sample smp;
-            if (styles[i] != Style::TypedBatched)
+            if (styles[i] != Style::TypedBatched && styles[i] != Style::TypedCoalesced)
                 smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_events, smp);
             measure_live(*consumers[i], styles[i], target, live_ms, smp);
             t.samples[i].push_back(smp);
@@ -424,8 +443,8 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
     };
     std::printf("\n%s (median of %d rounds; ratios are to libbpf C in the same round)\n\n", title, rounds);
     std::printf("| consumer | drain ns/event | drain speed vs C | live delivered Mev/s | live drops | "
-                "live consumer CPU ns/event | CPU vs C | producer Mev/s |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+                "live consumer CPU ns/event | CPU vs C | producer Mev/s | consumer sleeps per 1k events |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (std::size_t i = 0; i < styles.size(); ++i) {
         auto drain = [](const Sample& s) { return s.drain_ns; };
         auto live = [](const Sample& s) { return s.live_rate; };
@@ -433,13 +452,14 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
         auto cpu = [](const Sample& s) { return s.cpu_ns; };
         auto prod = [](const Sample& s) { return s.produced_rate; };
         char drain_col[32] = "-", drain_ratio[32] = "-";
-        if (styles[i] != Style::TypedBatched) {
+        if (styles[i] != Style::TypedBatched && styles[i] != Style::TypedCoalesced) {
             std::snprintf(drain_col, sizeof drain_col, "%.2f", abs_median(i, drain));
             std::snprintf(drain_ratio, sizeof drain_ratio, "%.2fx", ratio_median(i, drain, true));
         }
-        std::printf("| %s | %s | %s | %.3f | %.2f%% | %.1f | %.2fx | %.3f |\n", style_name(styles[i]), drain_col,
-                    drain_ratio, abs_median(i, live) / 1e6, abs_median(i, drops) * 100, abs_median(i, cpu),
-                    ratio_median(i, cpu, false), abs_median(i, prod) / 1e6);
+        auto slp = [](const Sample& s) { return s.sleeps_per_k; };
+        std::printf("| %s | %s | %s | %.3f | %.2f%% | %.1f | %.2fx | %.3f | %.1f |\n", style_name(styles[i]),
+                    drain_col, drain_ratio, abs_median(i, live) / 1e6, abs_median(i, drops) * 100,
+                    abs_median(i, cpu), ratio_median(i, cpu, false), abs_median(i, prod) / 1e6, abs_median(i, slp));
     }
     for (std::size_t i = 0; i < styles.size(); ++i)
         if (styles[i] == Style::Background)
@@ -458,8 +478,9 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--live-ms") == 0 && i + 1 < argc) live_ms = std::max(50, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+        else if (std::strcmp(argv[i], "--kind") == 0 && i + 1 < argc) kind = argv[++i];
         else {
-            std::fprintf(stderr, "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING] [--kind ring|perf]\n", argv[0]);
             return 2;
         }
     }
@@ -469,15 +490,15 @@ int main(int argc, char** argv) {
     }
     try {
         const std::vector<Style> ring_styles{Style::LibbpfC, Style::Bytes, Style::Typed, Style::Iterator,
-                                             Style::Background};
-        run_kind("Ring buffer, 84-byte events (96-byte records)", TARGET_RING, ring_styles, rounds,
+                                             Style::Background, Style::TypedCoalesced};
+        if (kind != "perf") run_kind("Ring buffer, 84-byte events (96-byte records)", TARGET_RING, ring_styles, rounds,
                  std::chrono::milliseconds(live_ms), ring_drain_events, [](Style s) -> std::unique_ptr<Consumer> {
                      if (s == Style::LibbpfC) return std::make_unique<RingRef>();
                      return std::make_unique<RingCpp>(s);
                  });
         const std::vector<Style> perf_styles{Style::LibbpfC, Style::Bytes, Style::Typed,
                                              Style::Iterator, Style::Background, Style::TypedBatched};
-        run_kind("Perf buffer, 84-byte events", TARGET_PERF, perf_styles, rounds, std::chrono::milliseconds(live_ms),
+        if (kind != "ring") run_kind("Perf buffer, 84-byte events", TARGET_PERF, perf_styles, rounds, std::chrono::milliseconds(live_ms),
                  perf_drain_events, [](Style s) -> std::unique_ptr<Consumer> {
                      if (s == Style::LibbpfC) return std::make_unique<PerfRef>();
                      return std::make_unique<PerfCpp>(s);

@@ -1,6 +1,7 @@
 // bpf::PerfBuffer: consumes a BPF_MAP_TYPE_PERF_EVENT_ARRAY, one ring per CPU (libbpfgo's PerfBuffer).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -67,57 +68,151 @@ struct PerfState {
     std::size_t lost_slots = 0;
 };
 
-class PerfHandler {
-public:
-    virtual ~PerfHandler() = default;
-    [[nodiscard]] virtual perf_buffer_event_fn function() const noexcept = 0;
-    /// Counts `count` lost records of `cpu` and calls the lost callback (the iterator
-    /// reads the rings itself and reports through this).
-    virtual void lost(int cpu, std::uint64_t count) = 0;
-};
-
 // Layout of the two record types a BPF output event produces.
 inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
 inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
 
-/// The record function libbpf calls, instantiated per callback pair so both inline.
+/// One CPU's perf ring, mapped by libbpf's perf_buffer__new_raw() and read here (libbpf
+/// only sets the buffer up). The kernel writes a record, then data_head with release
+/// semantics (smp_wmb before the store); the load-acquire of data_head makes the
+/// records up to it visible. data_tail is stored with a release after the record was
+/// delivered or copied out, so the kernel (which reads data_tail before writing) cannot
+/// overwrite it while it is read. As for ring buffers, data_tail is published in
+/// batches (an eighth of the ring) and always before the reader returns, so it is
+/// never stale while the consumer sleeps.
+struct PerfCpuRing {
+    perf_event_mmap_page* header = nullptr;
+    const std::byte* data = nullptr;
+    std::uint64_t size = 0;  // bytes of data, a power of two
+    int cpu = -1;
+    std::uint64_t head = 0;       // data_head as last read
+    std::uint64_t tail = 0;       // private position
+    std::uint64_t published = 0;  // last value stored to data_tail
+    bool pending = false;         // the last read stopped before the ring was empty
+
+    void publish() noexcept {
+        if (published == tail) return;
+        std::atomic_ref(header->data_tail).store(tail, std::memory_order_release);
+        published = tail;
+    }
+};
+
+/// Reads the records of `r`: each sample's bytes go to `sample(span) -> bool`, each
+/// lost-records count to `lost(count) -> bool` (false from either: stop after this
+/// record). Reads at most one ring's worth of bytes, so it returns while a producer
+/// keeps the ring full. The positions live in locals during the loop: the callbacks are
+/// code the compiler cannot see through, and members would be reloaded after each.
+/// `scratch` makes a record that wraps around the end of the ring contiguous.
+template <class Sample, class Lost>
+inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Sample&& sample, Lost&& lost) {
+    std::uint64_t head = r.head;
+    std::uint64_t tail = r.tail;
+    std::uint64_t published = r.published;
+    const std::uint64_t size = r.size;
+    const std::uint64_t mask = size - 1;
+    const std::uint64_t limit = tail + size;
+    const std::uint64_t every = size / 8;
+    const std::byte* const data = r.data;
+    bool pending = true;
+    while (tail < limit) {
+        if (tail == head) {
+            head = std::atomic_ref(r.header->data_head).load(std::memory_order_acquire);
+            if (tail == head) {
+                pending = false;
+                break;
+            }
+        }
+        const std::uint64_t off = tail & mask;
+        const std::byte* rec = data + off;
+        // Records are read in order; only lines the kernel has finished are prefetched.
+        if (head - tail > 512) __builtin_prefetch(data + ((tail + 512) & mask));
+        perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
+        std::memcpy(&h, rec, sizeof h);
+        if (h.size < sizeof h || h.size > head - tail) {  // not a record the kernel writes
+            tail = head;
+            break;
+        }
+        if (off + h.size > size) {
+            scratch.resize(h.size);
+            const std::size_t first = static_cast<std::size_t>(size - off);
+            std::memcpy(scratch.data(), rec, first);
+            std::memcpy(scratch.data() + first, data, h.size - first);
+            rec = scratch.data();
+        }
+        tail += h.size;
+        bool more = true;
+        if (h.type == PERF_RECORD_SAMPLE) {
+            std::uint32_t len;
+            std::memcpy(&len, rec + sizeof(perf_event_header), sizeof len);
+            if (len > h.size - perf_sample_data_offset) len = static_cast<std::uint32_t>(h.size - perf_sample_data_offset);
+            more = sample(std::span<const std::byte>(rec + perf_sample_data_offset, len));
+        } else if (h.type == PERF_RECORD_LOST) {
+            std::uint64_t count;
+            std::memcpy(&count, rec + perf_lost_count_offset, sizeof count);
+            more = lost(count);
+        }
+        if (tail - published >= every) {
+            std::atomic_ref(r.header->data_tail).store(tail, std::memory_order_release);
+            published = tail;
+        }
+        if (!more) break;
+    }
+    r.head = head;
+    r.tail = tail;
+    r.published = published;
+    r.pending = pending;
+    r.publish();
+}
+
+class PerfHandler {
+public:
+    virtual ~PerfHandler() = default;
+    /// Delivers the records of `r` to the callbacks.
+    virtual void drain(PerfCpuRing& r, std::vector<std::byte>& scratch) = 0;
+    /// Counts `count` lost records of `cpu` and calls the lost callback (the iterator
+    /// reports through this).
+    virtual void lost(int cpu, std::uint64_t count) = 0;
+};
+
+/// A callback pair bound to the perf rings. The read loop is instantiated per callback
+/// type, so both callbacks are inlined into it: one virtual call per CPU ring read.
 template <class F, class L>
 class PerfCallback final : public PerfHandler {
 public:
     PerfCallback(F f, L l, PerfState* st) : f_(std::move(f)), l_(std::move(l)), st_(st) {}
 
-    [[nodiscard]] perf_buffer_event_fn function() const noexcept override { return &on_record; }
+    void drain(PerfCpuRing& r, std::vector<std::byte>& scratch) override {
+        const int cpu = r.cpu;
+        const std::atomic<bool>& stop = *st_->stop;
+        read_perf_ring(
+            r, scratch,
+            [&](std::span<const std::byte> rec) -> bool {
+                try {
+                    deliver(cpu, rec);
+                } catch (...) {
+                    st_->error = std::current_exception();
+                    return false;
+                }
+                return !stop.load(std::memory_order_relaxed);
+            },
+            [&](std::uint64_t count) -> bool {
+                try {
+                    lost(cpu, count);
+                } catch (...) {
+                    st_->error = std::current_exception();
+                    return false;
+                }
+                return !stop.load(std::memory_order_relaxed);
+            });
+    }
+
+    void lost(int cpu, std::uint64_t count) override {
+        if (cpu >= 0 && static_cast<std::size_t>(cpu) < st_->lost_slots)
+            st_->lost[static_cast<std::size_t>(cpu)].fetch_add(count, std::memory_order_relaxed);
+        if constexpr (!std::is_same_v<L, std::nullptr_t>) l_(cpu, count);
+    }
 
 private:
-    static bpf_perf_event_ret on_record(void* ctx, int cpu, perf_event_header* h) {
-        return static_cast<PerfCallback*>(ctx)->handle(cpu, h);
-    }
-
-    bpf_perf_event_ret handle(int cpu, const perf_event_header* h) {
-        const auto* base = reinterpret_cast<const std::byte*>(h);
-        if (h->type == PERF_RECORD_SAMPLE) {
-            std::uint32_t size;
-            std::memcpy(&size, base + sizeof(perf_event_header), sizeof size);
-            std::span<const std::byte> rec(base + perf_sample_data_offset, size);
-            try {
-                deliver(cpu, rec);
-            } catch (...) {
-                st_->error = std::current_exception();
-                return LIBBPF_PERF_EVENT_DONE;
-            }
-        } else if (h->type == PERF_RECORD_LOST) {
-            std::uint64_t count;
-            std::memcpy(&count, base + perf_lost_count_offset, sizeof count);
-            try {
-                lost(cpu, count);
-            } catch (...) {
-                st_->error = std::current_exception();
-                return LIBBPF_PERF_EVENT_DONE;
-            }
-        }
-        return st_->stop->load(std::memory_order_relaxed) ? LIBBPF_PERF_EVENT_DONE : LIBBPF_PERF_EVENT_CONT;
-    }
-
     void deliver(int cpu, std::span<const std::byte> rec) {
         if constexpr (std::is_same_v<F, std::nullptr_t>) {
             (void)cpu;
@@ -137,7 +232,7 @@ private:
                 return;
             }
             T ev;
-            std::memcpy(&ev, rec.data(), sizeof(T));
+            copy_record(ev, rec.data());
             ++st_->delivered;
             if constexpr (std::tuple_size_v<callback_args<F>> == 2) {
                 f_(cpu, static_cast<const T&>(ev));
@@ -147,37 +242,9 @@ private:
         }
     }
 
-    void lost(int cpu, std::uint64_t count) override {
-        if (cpu >= 0 && static_cast<std::size_t>(cpu) < st_->lost_slots)
-            st_->lost[static_cast<std::size_t>(cpu)].fetch_add(count, std::memory_order_relaxed);
-        if constexpr (!std::is_same_v<L, std::nullptr_t>) l_(cpu, count);
-    }
-
     [[no_unique_address]] F f_;
     [[no_unique_address]] L l_;
     PerfState* st_;
-};
-
-/// One CPU's perf ring, read directly by the iterator (the callback styles go through
-/// libbpf's reader). The kernel writes a record, then data_head with release semantics
-/// (smp_wmb before the store); the load-acquire of data_head makes the records up to it
-/// visible. data_tail is stored with a release after the record was copied out, so the
-/// kernel (which reads data_tail before writing) cannot overwrite it while it is read.
-/// As for ring buffers, data_tail is published in batches and always before sleeping.
-struct PerfCpuRing {
-    perf_event_mmap_page* header = nullptr;
-    const std::byte* data = nullptr;
-    std::uint64_t size = 0;  // bytes of data, a power of two
-    int cpu = -1;
-    std::uint64_t head = 0;       // data_head as last read
-    std::uint64_t tail = 0;       // private position
-    std::uint64_t published = 0;  // last value stored to data_tail
-
-    void publish() noexcept {
-        if (published == tail) return;
-        std::atomic_ref(header->data_tail).store(tail, std::memory_order_release);
-        published = tail;
-    }
 };
 
 /// The CPUs that are online, from /sys/devices/system/cpu/online ("0-3,5").
@@ -300,7 +367,8 @@ public:
 
     /// The name of the map this buffer reads.
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
-    /// The raw libbpf perf buffer, for what is not wrapped.
+    /// The raw libbpf perf buffer, for what is not wrapped (its fds and mappings). This
+    /// object reads the rings itself: consuming through libbpf would discard records.
     [[nodiscard]] perf_buffer* get() const noexcept { return pb_; }
 
     template <EventType T>
@@ -316,7 +384,6 @@ public:
     template <EventType T>
     [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
         enter("iterating");
-        start_iteration();
         return EventRange<T>(*this, std::move(token));
     }
 
@@ -365,7 +432,10 @@ private:
             raw.cpus = cpus_.data();
             raw.map_keys = cpus_.data();
         }
-        pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, handler_->function(), handler_.get(), &raw);
+        // libbpf creates the perf events, maps the rings and fills the map; the rings are
+        // read here (detail::read_perf_ring), so libbpf's record function is never called.
+        auto unused = [](void*, int, perf_event_header*) { return LIBBPF_PERF_EVENT_CONT; };
+        pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, unused, nullptr, &raw);
         if (pb_ == nullptr) {
             int err = errno != 0 ? errno : EINVAL;
             detail::throw_errno(err, "creating a perf buffer on map", name_,
@@ -401,15 +471,14 @@ private:
     }
 
     void consume_one(std::size_t idx) {
-        int ret = perf_buffer__consume_buffer(pb_, idx);
-        if (state_.error || loop_.stop_requested()) resume_ = true;
+        detail::PerfCpuRing& r = rings_[idx];
+        handler_->drain(r, scratch_);
+        if (r.pending) resume_ = true;
         if (state_.error) std::rethrow_exception(std::exchange(state_.error, nullptr));
-        if (ret < 0) detail::throw_errno(-ret, "reading perf buffer", name_);
     }
 
     void consume_all() {
-        const std::size_t n = perf_buffer__buffer_cnt(pb_);
-        for (std::size_t i = 0; i < n && !loop_.stop_requested(); ++i) consume_one(i);
+        for (std::size_t i = 0; i < rings_.size() && !loop_.stop_requested(); ++i) consume_one(i);
     }
 
     int poll_once(int timeout_ms) {
@@ -438,48 +507,48 @@ private:
         return static_cast<int>(state_.delivered);
     }
 
-    // ---- iterator support: direct reading of the CPU rings ---------------------------
-    // Copies the next sample of `r` that fits T into `out`; reports lost records on the
-    // way. False when the ring is empty (after publishing the position).
-    template <EventType T>
-    bool read_next(detail::PerfCpuRing& r, T& out) {
-        if (r.tail == r.head) r.head = std::atomic_ref(r.header->data_head).load(std::memory_order_acquire);
-        const std::uint64_t head = r.head;
-        const std::uint64_t mask = r.size - 1;
-        while (r.tail != head) {
-            const std::uint64_t off = r.tail & mask;
-            const std::byte* rec = r.data + off;
-            __builtin_prefetch(r.data + ((r.tail + 512) & mask));  // records are read in order
-            perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
-            std::memcpy(&h, rec, sizeof h);
-            if (off + h.size > r.size) {  // the record wraps: make it contiguous
-                scratch_.resize(h.size);
-                const std::size_t first = static_cast<std::size_t>(r.size - off);
-                std::memcpy(scratch_.data(), rec, first);
-                std::memcpy(scratch_.data() + first, r.data, h.size - first);
-                rec = scratch_.data();
+    // ---- iterator support ----------------------------------------------------------------
+    // Fills `out` (and the CPU of each in `cpus`) with up to N events, blocking while
+    // every ring is empty; 0 when asked to stop. A batch goes through the same read
+    // loop as callbacks, so the iterator pays that loop once per batch, not per event.
+    template <EventType T, std::size_t N>
+    std::size_t next_batch(std::array<T, N>& out, std::array<int, N>& cpus, const std::stop_token& token) {
+        const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
+        for (;;) {
+            if (token.stop_requested() || loop_.stop_requested()) return 0;
+            for (std::size_t k = 0; k < rings_.size(); ++k) {
+                detail::PerfCpuRing& r = rings_[cursor_];
+                const int cpu = r.cpu;
+                std::size_t n = 0;
+                std::exception_ptr error;
+                detail::read_perf_ring(
+                    r, scratch_,
+                    [&](std::span<const std::byte> rec) {
+                        if (rec.size() >= sizeof(T)) {
+                            detail::copy_record(out[n], rec.data());
+                            cpus[n++] = cpu;
+                        } else {
+                            state_.shorts.report(name_, rec.size(), sizeof(T));
+                        }
+                        return n < N;
+                    },
+                    [&](std::uint64_t count) {
+                        try {
+                            handler_->lost(cpu, count);
+                        } catch (...) {
+                            error = std::current_exception();
+                            return false;
+                        }
+                        return true;
+                    });
+                if (error) std::rethrow_exception(error);
+                if (n == N) return n;  // stay on this CPU while it has records
+                if (++cursor_ == rings_.size()) cursor_ = 0;
+                if (n > 0) return n;
             }
-            r.tail += h.size;
-            bool got = false;
-            if (h.type == PERF_RECORD_SAMPLE) {
-                std::uint32_t size;
-                std::memcpy(&size, rec + sizeof(perf_event_header), sizeof size);
-                if (size >= sizeof(T)) {
-                    detail::copy_record(out, rec + detail::perf_sample_data_offset);
-                    got = true;
-                } else {
-                    state_.shorts.report(name_, size, sizeof(T));
-                }
-            } else if (h.type == PERF_RECORD_LOST) {
-                std::uint64_t count;
-                std::memcpy(&count, rec + detail::perf_lost_count_offset, sizeof count);
-                handler_->lost(r.cpu, count);
-            }
-            if (r.tail - r.published >= r.size / 8) r.publish();
-            if (got) return true;
+            if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
+            wait_for_records(timeout);
         }
-        r.publish();
-        return false;
     }
 
     // Blocks until a ring may have records, stop() or the flush timeout.
@@ -489,12 +558,6 @@ private:
         if (n < 0 && errno != EINTR) detail::throw_errno(errno, "waiting on perf buffer", name_);
         for (int i = 0; i < n; ++i)
             if (evs[i].data.u64 == detail::Epoll::wake_tag) wake_.drain();
-    }
-
-    void start_iteration() noexcept {
-        // poll()/consume() may have moved the tails through libbpf since the last time.
-        for (auto& r : rings_)
-            r.head = r.tail = r.published = std::atomic_ref(r.header->data_tail).load(std::memory_order_relaxed);
     }
 
     void finish_iteration() noexcept {
@@ -509,7 +572,8 @@ private:
     perf_buffer* pb_ = nullptr;
     bool resume_ = false;  // a consumption was cut short; see poll_once()
     std::vector<int> cpus_;                   // buffer index -> CPU
-    std::vector<detail::PerfCpuRing> rings_;  // for the iterator
+    std::vector<detail::PerfCpuRing> rings_;  // buffer index -> its ring
+    std::size_t cursor_ = 0;                  // the iterator's next ring
     std::vector<std::byte> scratch_;          // a wrapped record, made contiguous
     detail::Epoll epoll_{"perf buffer"};
     detail::WakeFd wake_;
@@ -535,19 +599,28 @@ public:
         using iterator_category = std::input_iterator_tag;
 
         iterator() = default;
-        explicit iterator(EventRange* r) : r_(r) { ++*this; }
-        const T& operator*() const noexcept { return r_->current_; }
-        const T* operator->() const noexcept { return &r_->current_; }
+        explicit iterator(EventRange* r) : r_(r) { refill(); }
+        const T& operator*() const noexcept { return r_->batch_[r_->pos_]; }
+        const T* operator->() const noexcept { return &r_->batch_[r_->pos_]; }
         /// The CPU the current event was written on.
-        [[nodiscard]] int cpu() const noexcept { return r_->cpu_; }
+        [[nodiscard]] int cpu() const noexcept { return r_->cpus_[r_->pos_]; }
         iterator& operator++() {
-            if (!r_->next()) r_ = nullptr;
+            if (++r_->pos_ < r_->count_) return *this;
+            refill();
             return *this;
         }
         void operator++(int) { ++*this; }
         friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
 
     private:
+        void refill() {
+            r_->pos_ = 0;
+            r_->count_ = r_->pb_->next_batch(r_->batch_, r_->cpus_, r_->token_);
+            if (r_->count_ == 0) {
+                r_->pb_->finish_iteration();  // hand the rings back at once, not when the range dies
+                r_ = nullptr;
+            }
+        }
         EventRange* r_ = nullptr;
     };
 
@@ -562,41 +635,16 @@ private:
         void operator()() const noexcept { pb->wake_.notify(); }
     };
 
-    bool next() {
-        const int timeout = pb_->batching() ? detail::to_timeout_ms(pb_->options_.flush_interval) : -1;
-        auto& rings = pb_->rings_;
-        for (;;) {
-            // Checked every 32 records: a flooding producer must not delay the end.
-            if (++since_check_ == 32) {
-                since_check_ = 0;
-                if (token_.stop_requested() || pb_->loop_.stop_requested()) return finish();
-            }
-            for (std::size_t k = 0; k < rings.size(); ++k) {
-                auto& r = rings[cursor_];
-                if (pb_->read_next(r, current_)) {
-                    cpu_ = r.cpu;
-                    return true;
-                }
-                if (++cursor_ == rings.size()) cursor_ = 0;
-            }
-            if (token_.stop_requested() || pb_->loop_.stop_requested()) return finish();  // before sleeping
-            pb_->wait_for_records(timeout);
-        }
-    }
-
-    // The end of the iteration hands the rings back at once, not when the range dies.
-    bool finish() noexcept {
-        pb_->finish_iteration();
-        return false;
-    }
-
     PerfBuffer* pb_;
     std::stop_token token_;
     std::stop_callback<StopWaker> on_stop_;
-    std::size_t cursor_ = 0;
-    unsigned since_check_ = 31;  // the first call checks
-    int cpu_ = -1;
-    T current_{};
+    // Events are taken from the rings in small batches; between two batches a stop
+    // request is honoured, and everything taken is yielded first.
+    static constexpr std::size_t batch_size = 32;
+    std::array<T, batch_size> batch_{};
+    std::array<int, batch_size> cpus_{};
+    std::size_t pos_ = 0;    // the current event
+    std::size_t count_ = 0;  // events in batch_
 };
 
 }  // namespace bpf

@@ -289,6 +289,29 @@ TEST_CASE("perf buffer: the iterator reads wrapped rings and reports lost record
     CHECK(reported == failures);
 }
 
+TEST_CASE("perf buffer: callbacks read wrapped rings in order, one ring's worth per call at most") {
+    auto mod = events_test::open_stream();
+    std::vector<std::uint32_t> seqs;
+    bool bad = false;
+    auto& pb = mod.perf_buffer(
+        "perf_events",
+        [&](int cpu, const stream_event& e) {
+            if (cpu != 0 || !intact(e, e.seq)) bad = true;
+            seqs.push_back(e.seq);
+        },
+        nullptr, bpf::PerfBufferOptions{.pages = 1});
+    PinToCpu pin(0);
+    for (int round = 0; round < 20; ++round) {  // 20 x 30 records of 96 bytes wrap a 4 KiB ring
+        produce(mod, 30, TARGET_PERF);
+        CHECK(pb.consume() == 30);
+    }
+    CHECK_FALSE(bad);
+    REQUIRE(seqs.size() == 600);
+    for (std::uint32_t i = 0; i < 600; ++i) CHECK(seqs[i] == i);
+    CHECK(pb.lost() == 0);
+    CHECK(pb.consume() == 0);
+}
+
 TEST_CASE("perf buffer: errors say what to do") {
     auto mod = events_test::open_stream();
     CHECK_THROWS_WITH(mod.perf_buffer("events", [](int, std::span<const std::byte>) {}),
