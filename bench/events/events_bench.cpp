@@ -3,6 +3,7 @@
 // events), in the same run. Prints medians of 5 rounds and their ratios to libbpf C.
 //
 //   sudo ./build/bench/events/bench_events [--rounds N] [--live-ms MS] [--only typed]
+//                                          [--kind ring|perf] [--interval-us 200]
 //
 // drain: the buffer is filled while nobody reads, then consumed from full; the figure
 //        is ns per event (ratio: libbpf ns / variant ns, higher is faster).
@@ -44,6 +45,7 @@ constexpr std::uint32_t ring_drain_events = 160000;  // 96-byte records: 15 MiB 
 constexpr std::size_t perf_pages = 1024;             // 4 MiB per CPU
 constexpr std::uint32_t perf_drain_events = 40000;   // 96-byte records: 3.7 MiB
 constexpr std::uint32_t live_chunk = 256;
+int wakeup_interval_us = 200;  // --interval-us: RingBufferOptions::min_wakeup_interval of the paced style
 
 void pin(int cpu) {
     cpu_set_t set;
@@ -103,7 +105,11 @@ const char* style_name(Style s) {
         case Style::Iterator: return "libbpfcpp iterator";
         case Style::Background: return "libbpfcpp start()/stop()";
         case Style::TypedBatched: return "libbpfcpp typed, wakeup 64";
-        case Style::TypedCoalesced: return "libbpfcpp typed, coalesce 200us";
+        case Style::TypedCoalesced: {
+            static char name[64];
+            std::snprintf(name, sizeof name, "libbpfcpp typed, min_wakeup_interval %dus", wakeup_interval_us);
+            return name;
+        }
     }
     return "?";
 }
@@ -172,6 +178,10 @@ public:
             rb_ = &mod_.ring_buffer("events");
         } else if (s == Style::Background) {
             rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { add_timed(e.seq); });
+        } else if (s == Style::TypedCoalesced) {
+            bpf::RingBufferOptions o;
+            o.min_wakeup_interval = std::chrono::microseconds(wakeup_interval_us);
+            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { counter.add(e.seq); }, o);
         } else {
             rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { counter.add(e.seq); });
         }
@@ -201,10 +211,6 @@ public:
             rb_->start();
             producing.wait(true);  // no periodic wake-ups: they would count as consumer CPU
             rb_->stop();
-            rb_->consume();
-        } else if (style_ == Style::TypedCoalesced) {
-            while (producing.load(std::memory_order_relaxed))
-                if (rb_->poll(100ms) > 0) std::this_thread::sleep_for(200us);
             rb_->consume();
         } else {
             while (producing.load(std::memory_order_relaxed)) rb_->poll(100ms);
@@ -479,8 +485,13 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[i], "--live-ms") == 0 && i + 1 < argc) live_ms = std::max(50, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else if (std::strcmp(argv[i], "--kind") == 0 && i + 1 < argc) kind = argv[++i];
+        else if (std::strcmp(argv[i], "--interval-us") == 0 && i + 1 < argc)
+            wakeup_interval_us = std::max(1, std::atoi(argv[++i]));
         else {
-            std::fprintf(stderr, "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING] [--kind ring|perf]\n", argv[0]);
+            std::fprintf(stderr,
+                         "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING] [--kind ring|perf] "
+                         "[--interval-us US]\n",
+                         argv[0]);
             return 2;
         }
     }

@@ -322,22 +322,24 @@ public:
     /// `std::span<const std::byte>` or `const Event&` (libbpfgo's InitRingBuf). The Module
     /// owns it (stopped and freed before the links and maps); add() more rings to it.
     /// A per-CPU map named "<map>_drops" (RINGBUF_DROPS in libbpfcpp/bpf/ringbuf_drops.h)
-    /// becomes the ring's drop counter, read by RingBuffer::drops().
+    /// becomes the ring's drop counter, read by RingBuffer::drops(). `options` trade
+    /// latency for fewer wake-ups under load (RingBufferOptions::min_wakeup_interval).
     ///
     /// ```cpp
     /// auto& rb = mod.ring_buffer("events", [](const Event& e) { print(e); });
     /// rb.poll(std::chrono::milliseconds(100));
     /// ```
     template <class OnEvent>
-    RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event) {
+        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions>)
+    RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event, const RingBufferOptions& options = {}) {
         auto rb = std::make_unique<RingBuffer>(map(map_name), std::forward<OnEvent>(on_event),
-                                               find_map(std::string(map_name) + "_drops"));
+                                               find_map(std::string(map_name) + "_drops"), options);
         return own(std::move(rb));
     }
 
     /// A ring buffer consumer without a callback, read with events<T>().
-    RingBuffer& ring_buffer(std::string_view map_name) {
-        auto rb = std::make_unique<RingBuffer>(std::string(map_name));
+    RingBuffer& ring_buffer(std::string_view map_name, const RingBufferOptions& options = {}) {
+        auto rb = std::make_unique<RingBuffer>(std::string(map_name), options);
         rb->add(map(map_name), find_map(std::string(map_name) + "_drops"));
         return own(std::move(rb));
     }

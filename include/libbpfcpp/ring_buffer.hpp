@@ -1,6 +1,7 @@
 // bpf::RingBuffer: consumes one or more BPF_MAP_TYPE_RINGBUF maps (libbpfgo's RingBuffer).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include <linux/bpf.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -36,6 +38,29 @@
 namespace bpf {
 
 class RingBuffer;
+
+/// Options of a RingBuffer.
+///
+/// With a live producer most of a consumer's CPU goes to being woken: it drains the
+/// ring, sleeps, and the next record wakes it again. The kernel wakes a ring buffer
+/// consumer only when its published position has caught up with the producer, so a
+/// consumer that sleeps a little before reading again gets the records of that
+/// interval in one pass, for one wake-up.
+///
+/// ```cpp
+/// bpf::RingBufferOptions o;
+/// o.min_wakeup_interval = std::chrono::microseconds(200);  // at most ~5000 wake-ups/s
+/// auto& rb = mod.ring_buffer("events", on_event, o);
+/// ```
+struct RingBufferOptions {
+    /// poll(), start() and events() wait at least this long after a wake-up that found
+    /// records before they wait for records again. 0 (the default): no pause, each
+    /// record is read as soon as the kernel signals it. Otherwise a record that arrives
+    /// after a quiet period is still read at once, and one that follows it waits at most
+    /// this long; the ring must hold the records of one interval, or the BPF side's
+    /// reservations fail (count them with RINGBUF_DROPS). consume() never waits.
+    std::chrono::microseconds min_wakeup_interval{0};
+};
 
 namespace detail {
 
@@ -266,15 +291,20 @@ private:
 class RingBuffer : public detail::Resource {
 public:
     /// A buffer without a callback: read it with events<T>(), or add() rings with callbacks.
-    explicit RingBuffer(std::string name = "ring buffer") : name_(std::move(name)) {
+    explicit RingBuffer(std::string name = "ring buffer", const RingBufferOptions& options = {})
+        : name_(std::move(name)), options_(options) {
+        if (options_.min_wakeup_interval.count() < 0)
+            throw Error(EINVAL, detail::describe("creating ring buffer", name_,
+                                                 "min_wakeup_interval is negative; use 0 for no pause"));
         epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
     }
 
     /// A buffer reading `ring` into `on_event`; `drops` is the map the BPF side counts
     /// failed reservations in (see ringbuf_drops.h), if any.
     template <class F>
-    RingBuffer(const Map& ring, F&& on_event, std::optional<Map> drops = std::nullopt)
-        : RingBuffer(std::string(ring.name())) {
+    RingBuffer(const Map& ring, F&& on_event, std::optional<Map> drops = std::nullopt,
+               const RingBufferOptions& options = {})
+        : RingBuffer(std::string(ring.name()), options) {
         add(ring, std::forward<F>(on_event), drops);
     }
 
@@ -419,6 +449,7 @@ private:
     }
 
     int poll_once(int timeout_ms) {
+        if (!hold_off(timeout_ms)) return 0;
         epoll_event evs[16];
         int n = epoll_wait(epoll_.fd(), evs, 16, timeout_ms);
         if (n < 0) {
@@ -434,7 +465,42 @@ private:
             total += drain_ring(*rings_[evs[i].data.u64]);
             if (loop_.stop_requested()) break;
         }
+        if (total > 0) woken_with_records();
         return static_cast<int>(total);
+    }
+
+    // ---- wake-up pacing (RingBufferOptions::min_wakeup_interval) ---------------------
+    void woken_with_records() noexcept {
+        if (options_.min_wakeup_interval.count() > 0) last_wakeup_ = std::chrono::steady_clock::now();
+    }
+
+    // Sleeps out the rest of the interval since the last wake-up that found records,
+    // taking it from `timeout_ms` (-1: none). False when the timeout or stop() ended the
+    // pause first (a pause cut by the timeout goes on in the next call). While it
+    // sleeps the consumer position is published, so the kernel marks the ring ready for
+    // the next record but wakes nobody: the records of the pause are read in one pass.
+    bool hold_off(int& timeout_ms) {
+        using namespace std::chrono;
+        if (last_wakeup_ == steady_clock::time_point{}) return true;
+        const auto now = steady_clock::now();
+        const auto left = last_wakeup_ + options_.min_wakeup_interval - now;
+        if (left <= steady_clock::duration::zero()) {
+            last_wakeup_ = {};
+            return true;
+        }
+        const bool cut = timeout_ms >= 0 && left > milliseconds(timeout_ms);
+        const auto ns = duration_cast<nanoseconds>(cut ? milliseconds(timeout_ms) : left).count();
+        if (ns > 0) {
+            timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+            pollfd pfd{wake_.fd(), POLLIN, 0};
+            if (ppoll(&pfd, 1, &ts, nullptr) < 0 && errno != EINTR)
+                detail::throw_errno(errno, "pausing ring buffer", name_);
+        }
+        if (cut || loop_.stop_requested()) return false;
+        last_wakeup_ = {};
+        if (timeout_ms > 0)
+            timeout_ms = std::max(0, timeout_ms - static_cast<int>(duration_cast<milliseconds>(steady_clock::now() - now).count()));
+        return true;
     }
 
     // Iterator support: fills `out` with up to out.size() events of the rings (blocking
@@ -458,8 +524,11 @@ private:
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
             if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
+            int timeout = -1;
+            if (!hold_off(timeout) || token.stop_requested()) return 0;
             epoll_event evs[16];
             int n = epoll_wait(epoll_.fd(), evs, 16, -1);
+            woken_with_records();  // the next loop reads the rings
             if (n < 0 && errno != EINTR) detail::throw_errno(errno, "waiting on ring buffer", name_);
             for (int i = 0; i < n; ++i)
                 if (evs[i].data.u64 == detail::Epoll::wake_tag) wake_.drain();
@@ -471,6 +540,8 @@ private:
     }
 
     std::string name_;
+    RingBufferOptions options_;
+    std::chrono::steady_clock::time_point last_wakeup_{};  // see hold_off()
     detail::Epoll epoll_{"ring buffer"};
     detail::WakeFd wake_;
     detail::ShortRecords shorts_;

@@ -438,3 +438,135 @@ TEST_CASE("ring buffer: a live producer on another CPU wraps a small ring thousa
     CHECK(rb.drops() == failures);
     CHECK(count.load() > 16384 / 96 * 100);  // the ring wrapped at least a hundred times
 }
+
+TEST_CASE("ring buffer: min_wakeup_interval reads a lone record at once and paces the ones after it") {
+    auto mod = events_test::open_stream();
+    std::vector<stream_event> got;
+    bpf::RingBufferOptions o;
+    o.min_wakeup_interval = 300ms;
+    auto& rb = mod.ring_buffer("events", [&](const stream_event& e) { got.push_back(e); }, o);
+    using Clock = std::chrono::steady_clock;
+
+    // After a quiet period the first record is delivered without a pause.
+    produce(mod, 1, TARGET_RING);
+    auto t0 = Clock::now();
+    CHECK(rb.poll(5000ms) == 1);
+    CHECK(Clock::now() - t0 < 150ms);
+
+    // Records that follow wait out the interval, then arrive together in one pass.
+    produce(mod, 10, TARGET_RING);
+    produce(mod, 10, TARGET_RING);
+    t0 = Clock::now();
+    CHECK(rb.poll(5000ms) == 20);
+    const auto paused = Clock::now() - t0;
+    CHECK(paused >= 250ms);
+    CHECK(paused < 2000ms);
+    check_sequence(got, 0, 21);
+
+    // The pause counts against poll()'s timeout and goes on in the next poll().
+    produce(mod, 1, TARGET_RING);
+    t0 = Clock::now();
+    CHECK(rb.poll(50ms) == 0);
+    CHECK(rb.poll(0ms) == 0);
+    CHECK(Clock::now() - t0 < 250ms);
+    CHECK(rb.poll(5000ms) == 1);
+    CHECK(Clock::now() - t0 >= 250ms);
+    // consume() never pauses.
+    produce(mod, 2, TARGET_RING);
+    t0 = Clock::now();
+    CHECK(rb.consume() == 2);
+    CHECK(Clock::now() - t0 < 150ms);
+    check_sequence(got, 0, 24);
+    CHECK(rb.drops() == 0);
+
+    bpf::RingBufferOptions bad;
+    bad.min_wakeup_interval = -1ms;
+    CHECK_THROWS_WITH(mod.ring_buffer("events2", bad), Contains("min_wakeup_interval is negative"));
+}
+
+TEST_CASE("ring buffer: stop() cuts a min_wakeup_interval pause short, in start() and in events()") {
+    auto mod = events_test::open_stream();
+    bpf::RingBufferOptions o;
+    o.min_wakeup_interval = std::chrono::seconds(30);
+    std::atomic<std::uint32_t> count{0};
+    auto& rb = mod.ring_buffer("events", [&](const stream_event&) { count.fetch_add(1); }, o);
+    rb.start();
+    produce(mod, 1, TARGET_RING);
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (count.load() < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+    REQUIRE(count.load() == 1);  // the loop now pauses for 30 s
+    produce(mod, 5, TARGET_RING);
+    std::this_thread::sleep_for(50ms);
+    CHECK(count.load() == 1);  // still paused: the five wait
+    auto t0 = std::chrono::steady_clock::now();
+    rb.stop();
+    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+    CHECK(rb.consume() == 5);  // nothing was lost
+    CHECK(count.load() == 6);
+
+    auto& it = mod.ring_buffer("events2", o);
+    produce(mod, 1, TARGET_RING2);
+    std::stop_source source;
+    std::vector<std::uint32_t> seqs;
+    std::thread stopper;
+    t0 = std::chrono::steady_clock::now();
+    for (const stream_event& e : it.events<stream_event>(source.get_token())) {
+        seqs.push_back(e.seq);
+        if (seqs.size() == 1) {  // the iterator pauses for 30 s before waiting again
+            t0 = std::chrono::steady_clock::now();
+            stopper = std::thread([&] {
+                std::this_thread::sleep_for(100ms);
+                source.request_stop();
+            });
+        }
+    }
+    stopper.join();
+    CHECK(seqs.size() == 1);
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+}
+
+TEST_CASE("ring buffer: with min_wakeup_interval a live producer's events all arrive, in order, in fewer passes") {
+    if (bpf::num_possible_cpus() < 2) SKIP_TEST("needs two CPUs for producer and consumer");
+    auto mod = events_test::open_stream([](bpf::Module& m) { m.map("events").set_max_entries(4u << 20); });
+    bpf::RingBufferOptions o;
+    o.min_wakeup_interval = 2ms;
+    std::atomic<std::uint64_t> count{0};
+    std::uint64_t torn = 0, disorder = 0;
+    std::int64_t last = -1;
+    auto& rb = mod.ring_buffer(
+        "events",
+        [&](const stream_event& e) {
+            if (!intact(e, e.seq)) ++torn;
+            if (static_cast<std::int64_t>(e.seq) <= last) ++disorder;
+            last = e.seq;
+            count.fetch_add(1, std::memory_order_relaxed);
+        },
+        o);
+    std::atomic<bool> producing{true};
+    std::thread producer([&] {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(1, &set);
+        sched_setaffinity(0, sizeof set, &set);
+        for (int i = 0; i < 400; ++i) {  // 400 x 100 events, about 10 us apart in bursts
+            produce(mod, 100, TARGET_RING);
+            std::this_thread::sleep_for(200us);
+        }
+        producing = false;
+    });
+    std::uint64_t passes = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (producing.load()) passes += static_cast<std::uint64_t>(rb.poll(10ms) > 0);
+    producer.join();
+    while (rb.poll(10ms) > 0) ++passes;
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    CHECK(torn == 0);
+    CHECK(disorder == 0);
+    CHECK(count.load() == 40000);
+    CHECK(rb.drops() == 0);
+    CHECK(events_test::global(mod, "failures") == 0);
+    // Passes that found records are at least 2 ms apart (a consumer reading each burst as
+    // it comes makes ~400 passes in ~150 ms).
+    INFO("passes " << passes << " in " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms");
+    CHECK(passes <= static_cast<std::uint64_t>(elapsed / 2ms) + 1);
+}
