@@ -371,8 +371,10 @@ public:
     /// object reads the rings itself: consuming through libbpf would discard records.
     [[nodiscard]] perf_buffer* get() const noexcept { return pb_; }
 
+    /// What events<T>() returns: an input range of `const T&` whose iterator also has cpu().
     template <EventType T>
-    class EventRange;
+    using EventRange = detail::BatchedEventRange<PerfBuffer, T>;
+    static constexpr bool events_have_cpu = true;
 
     /// Blocks and yields records as T until `token` or stop() asks to stop; the event
     /// callback is not called for them (lost records are still counted and reported).
@@ -388,6 +390,11 @@ public:
     }
 
 private:
+    template <class, EventType>
+    friend class detail::BatchedEventRange;
+
+    void wake_for_stop() const noexcept { wake_.notify(); }
+
     [[nodiscard]] bool batching() const noexcept { return options_.wakeup_bytes > 0 || options_.wakeup_events > 1; }
 
     void open(const Map& map) {
@@ -578,73 +585,6 @@ private:
     detail::Epoll epoll_{"perf buffer"};
     detail::WakeFd wake_;
     detail::LoopControl loop_;
-};
-
-/// The range returned by PerfBuffer::events<T>(): an input range of `const T&`.
-template <EventType T>
-class PerfBuffer::EventRange {
-public:
-    /// Events of `pb` until its stop() or a stop request on `token`.
-    EventRange(PerfBuffer& pb, std::stop_token token)
-        : pb_(&pb), token_(std::move(token)), on_stop_(token_, StopWaker{&pb}) {}
-    EventRange(const EventRange&) = delete;
-    EventRange& operator=(const EventRange&) = delete;
-    ~EventRange() { pb_->finish_iteration(); }
-
-    class iterator {
-    public:
-        using value_type = T;
-        using difference_type = std::ptrdiff_t;
-        using reference = const T&;
-        using iterator_category = std::input_iterator_tag;
-
-        iterator() = default;
-        explicit iterator(EventRange* r) : r_(r) { refill(); }
-        const T& operator*() const noexcept { return r_->batch_[r_->pos_]; }
-        const T* operator->() const noexcept { return &r_->batch_[r_->pos_]; }
-        /// The CPU the current event was written on.
-        [[nodiscard]] int cpu() const noexcept { return r_->cpus_[r_->pos_]; }
-        iterator& operator++() {
-            if (++r_->pos_ < r_->count_) return *this;
-            refill();
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
-
-    private:
-        void refill() {
-            r_->pos_ = 0;
-            r_->count_ = r_->pb_->next_batch(r_->batch_, r_->cpus_, r_->token_);
-            if (r_->count_ == 0) {
-                r_->pb_->finish_iteration();  // hand the rings back at once, not when the range dies
-                r_ = nullptr;
-            }
-        }
-        EventRange* r_ = nullptr;
-    };
-
-    /// Waits for the first event.
-    iterator begin() { return iterator(this); }
-    /// Reached when the buffer is stopped.
-    std::default_sentinel_t end() const noexcept { return {}; }
-
-private:
-    struct StopWaker {
-        PerfBuffer* pb;
-        void operator()() const noexcept { pb->wake_.notify(); }
-    };
-
-    PerfBuffer* pb_;
-    std::stop_token token_;
-    std::stop_callback<StopWaker> on_stop_;
-    // Events are taken from the rings in small batches; between two batches a stop
-    // request is honoured, and everything taken is yielded first.
-    static constexpr std::size_t batch_size = 32;
-    std::array<T, batch_size> batch_{};
-    std::array<int, batch_size> cpus_{};
-    std::size_t pos_ = 0;    // the current event
-    std::size_t count_ = 0;  // events in batch_
 };
 
 }  // namespace bpf

@@ -384,8 +384,10 @@ public:
     /// Name used in messages (the first ring's map name).
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
+    /// What events<T>() returns: an input range of `const T&`.
     template <EventType T>
-    class EventRange;
+    using EventRange = detail::BatchedEventRange<RingBuffer, T>;
+    static constexpr bool events_have_cpu = false;
 
     /// Blocks and yields the records of every ring as T, in commit order per ring, until
     /// `token` or stop() asks to stop. Records are taken from the ring 32 at a time and
@@ -405,6 +407,11 @@ public:
     }
 
 private:
+    template <class, EventType>
+    friend class detail::BatchedEventRange;
+
+    void wake_for_stop() const noexcept { wake_.notify(); }
+
     struct Ring {
         detail::RingMap map;
         std::unique_ptr<detail::RingHandler> handler;
@@ -507,7 +514,7 @@ private:
     // while all are empty); 0 when asked to stop. A batch goes through the same drain
     // loop as callbacks, so the iterator pays that loop once per batch, not per event.
     template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<T, N>& out, const std::stop_token& token) {
+    std::size_t next_batch(std::array<T, N>& out, std::array<int, N>& /*cpus: none here*/, const std::stop_token& token) {
         for (;;) {
             if (token.stop_requested() || loop_.stop_requested()) return 0;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
@@ -548,68 +555,6 @@ private:
     std::vector<std::unique_ptr<Ring>> rings_;
     std::size_t cursor_ = 0;
     detail::LoopControl loop_;  // last member: its destructor runs after shutdown() joined
-};
-
-/// The range returned by RingBuffer::events<T>(): an input range of `const T&`.
-template <EventType T>
-class RingBuffer::EventRange {
-public:
-    /// Events of `rb` until its stop() or a stop request on `token`.
-    EventRange(RingBuffer& rb, std::stop_token token)
-        : rb_(&rb), token_(std::move(token)), on_stop_(token_, StopWaker{&rb}) {}
-    EventRange(const EventRange&) = delete;
-    EventRange& operator=(const EventRange&) = delete;
-    ~EventRange() { rb_->finish_iteration(); }
-
-    class iterator {
-    public:
-        using value_type = T;
-        using difference_type = std::ptrdiff_t;
-        using reference = const T&;
-        using iterator_category = std::input_iterator_tag;
-
-        iterator() = default;
-        explicit iterator(EventRange* r) : r_(r) {
-            r_->pos_ = 0;
-            r_->count_ = r_->rb_->next_batch(r_->batch_, r_->token_);
-            if (r_->count_ == 0) r_ = nullptr;
-        }
-        const T& operator*() const noexcept { return r_->batch_[r_->pos_]; }
-        const T* operator->() const noexcept { return &r_->batch_[r_->pos_]; }
-        iterator& operator++() {
-            if (++r_->pos_ < r_->count_) return *this;
-            r_->pos_ = 0;
-            r_->count_ = r_->rb_->next_batch(r_->batch_, r_->token_);
-            if (r_->count_ == 0) r_ = nullptr;
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
-
-    private:
-        EventRange* r_ = nullptr;
-    };
-
-    /// Waits for the first event.
-    iterator begin() { return iterator(this); }
-    /// Reached when the buffer is stopped.
-    std::default_sentinel_t end() const noexcept { return {}; }
-
-private:
-    struct StopWaker {
-        RingBuffer* rb;
-        void operator()() const noexcept { rb->wake_.notify(); }
-    };
-
-    RingBuffer* rb_;
-    std::stop_token token_;
-    std::stop_callback<StopWaker> on_stop_;
-    // Events are taken from the ring in small batches; between two batches a
-    // stop request is honoured, and everything taken is yielded first.
-    static constexpr std::size_t batch_size = 32;
-    std::array<T, batch_size> batch_{};
-    std::size_t pos_ = 0;    // the current event
-    std::size_t count_ = 0;  // events in batch_
 };
 
 }  // namespace bpf

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <stdexcept>
 #include <stop_token>
 #include <thread>
@@ -292,6 +293,13 @@ TEST_CASE("ring buffer: destroying the module while the loop runs and events flo
     CHECK(count.load() > 0);
     CHECK(testing::count_open_fds() == fds_before);
 }
+
+// A ring buffer's records carry no CPU; a perf buffer's iterator tells it.
+template <class It>
+concept tells_cpu = requires(It it) { it.cpu(); };
+static_assert(!tells_cpu<bpf::RingBuffer::EventRange<stream_event>::iterator>);
+static_assert(tells_cpu<bpf::PerfBuffer::EventRange<stream_event>::iterator>);
+static_assert(std::input_iterator<bpf::RingBuffer::EventRange<stream_event>::iterator>);
 
 TEST_CASE("ring buffer: events<T>() yields in order and ends on a stop_token or stop()") {
     auto mod = events_test::open_stream();

@@ -2,6 +2,7 @@
 // the wake-up eventfd, the epoll set and the background poll thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -11,9 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -291,6 +294,81 @@ private:
     std::mutex error_mutex_;
     std::exception_ptr error_;
     std::thread thread_;
+};
+
+// ---- iterator style --------------------------------------------------------------------
+/// The input range of `const T&` that RingBuffer::events<T>() and PerfBuffer::events<T>()
+/// return. Events are taken from the buffer `Source` in batches (its next_batch()), so
+/// the read loop runs once per batch; between two batches a stop request is honoured,
+/// and everything taken is yielded first. When the events end, the buffer gets its
+/// rings back at once (finish_iteration()), not when the range dies.
+template <class Source, EventType T>
+class BatchedEventRange {
+public:
+    static constexpr std::size_t batch_size = 32;
+
+    /// Events of `src` until its stop() or a stop request on `token`.
+    BatchedEventRange(Source& src, std::stop_token token)
+        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}) {}
+    BatchedEventRange(const BatchedEventRange&) = delete;
+    BatchedEventRange& operator=(const BatchedEventRange&) = delete;
+    ~BatchedEventRange() { src_->finish_iteration(); }
+
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using reference = const T&;
+        using iterator_category = std::input_iterator_tag;
+
+        iterator() = default;
+        explicit iterator(BatchedEventRange* r) : r_(r) { refill(); }
+        const T& operator*() const noexcept { return r_->batch_[r_->pos_]; }
+        const T* operator->() const noexcept { return &r_->batch_[r_->pos_]; }
+        /// The CPU the current event was written on (perf buffers).
+        [[nodiscard]] int cpu() const noexcept
+            requires Source::events_have_cpu
+        {
+            return r_->cpus_[r_->pos_];
+        }
+        iterator& operator++() {
+            if (++r_->pos_ < r_->count_) return *this;
+            refill();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
+
+    private:
+        void refill() {
+            r_->pos_ = 0;
+            r_->count_ = r_->src_->next_batch(r_->batch_, r_->cpus_, r_->token_);
+            if (r_->count_ == 0) {
+                r_->src_->finish_iteration();
+                r_ = nullptr;
+            }
+        }
+        BatchedEventRange* r_ = nullptr;
+    };
+
+    /// Waits for the first event.
+    iterator begin() { return iterator(this); }
+    /// Reached when the buffer is stopped.
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    struct StopWaker {
+        Source* src;
+        void operator()() const noexcept { src->wake_for_stop(); }
+    };
+
+    Source* src_;
+    std::stop_token token_;
+    std::stop_callback<StopWaker> on_stop_;
+    std::array<T, batch_size> batch_{};
+    std::array<int, batch_size> cpus_{};
+    std::size_t pos_ = 0;    // the current event
+    std::size_t count_ = 0;  // events in batch_
 };
 
 }  // namespace detail
