@@ -374,6 +374,7 @@ public:
     /// What events<T>() returns: an input range of `const T&` whose iterator also has cpu().
     template <EventType T>
     using EventRange = detail::BatchedEventRange<PerfBuffer, T>;
+    /// The iterator of events<T>() tells each event's CPU (EventRange<T>::iterator::cpu()).
     static constexpr bool events_have_cpu = true;
 
     /// Blocks and yields records as T until `token` or stop() asks to stop; the event

@@ -387,6 +387,7 @@ public:
     /// What events<T>() returns: an input range of `const T&`.
     template <EventType T>
     using EventRange = detail::BatchedEventRange<RingBuffer, T>;
+    /// Ring buffer records carry no CPU: the iterator of events<T>() has no cpu().
     static constexpr bool events_have_cpu = false;
 
     /// Blocks and yields the records of every ring as T, in commit order per ring, until
