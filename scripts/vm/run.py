@@ -36,6 +36,9 @@ MARK = "@@libbpfcpp-vm "
 WANTED_MODULES = ["veth", "dummy", "sch_ingress", "cls_bpf", "act_bpf"]
 # How much of a failed test's output is repeated on the host (all of it is in the log).
 FAILURE_LINES = 80
+# LIBBPFCPP_TEST_TIME_SCALE in the guest under software emulation (10-50x slower than the
+# host): the tests multiply the time bounds they assert by it (tests/harness).
+TCG_TIME_SCALE = "20"
 
 
 class RunError(Exception):
@@ -239,8 +242,19 @@ def meson_names(tests):
             t["name"] = f"{project}:{parts} / {t['name']}" if parts else f"{project} / {t['name']}"
 
 
+def accel():
+    return os.environ.get("LIBBPFCPP_VM_ACCEL", "tcg")
+
+
+def time_scale():
+    """LIBBPFCPP_TEST_TIME_SCALE for the guest's tests: LIBBPFCPP_VM_TIME_SCALE when it is
+    set, else TCG_TIME_SCALE under software emulation and 1 with KVM."""
+    return os.environ.get("LIBBPFCPP_VM_TIME_SCALE") or (TCG_TIME_SCALE if accel() == "tcg" else "1")
+
+
 def test_script(t, timeout, build):
-    lines = ["cd " + shlex.quote(t.get("workdir") or os.path.abspath(build))]
+    lines = ["cd " + shlex.quote(t.get("workdir") or os.path.abspath(build)),
+             "export LIBBPFCPP_TEST_TIME_SCALE=" + shlex.quote(time_scale())]
     for k, v in sorted((t.get("env") or {}).items()):
         lines.append(f"export {k}={shlex.quote(v)}")
     # TERM first: Catch2 then names the case that hung; KILL if that does not end it.
@@ -307,7 +321,7 @@ def boot(kernel, initrd, console_log, timeout, verbose, on_line):
     qemu = shutil.which("qemu-system-x86_64")
     if qemu is None:
         raise RunError("qemu-system-x86_64 not found (apt-get install qemu-system-x86)")
-    cmd = [qemu, "-accel", os.environ.get("LIBBPFCPP_VM_ACCEL", "tcg"), "-cpu", "max",
+    cmd = [qemu, "-accel", accel(), "-cpu", "max",
            "-m", os.environ.get("LIBBPFCPP_VM_MEMORY", "2G"),
            "-smp", os.environ.get("LIBBPFCPP_VM_CPUS", "2"),
            "-kernel", kernel, "-initrd", initrd,
@@ -439,7 +453,8 @@ def main():
         initrd = os.path.join(out, "initramfs.cpio")
         build_initramfs(initrd, build, runnable, modules)
         log(f"{len(runnable)} tests in the guest, {len(skipped)} not runnable there; "
-            f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}")
+            f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}; "
+            f"LIBBPFCPP_TEST_TIME_SCALE={time_scale()}")
 
         names = {f"{i:03d}": t["name"] for i, (t, _, _) in enumerate(runnable)}
         console = Console(names)

@@ -26,10 +26,42 @@ int count_open_fds();
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 namespace testing {
+
+/// How many times slower than an ordinary machine this one is taken to be: the number in
+/// the environment variable LIBBPFCPP_TEST_TIME_SCALE (1 when unset; values below 1 count
+/// as 1). scripts/vm/run.py sets it in the qemu guest under software emulation, and it
+/// can be set for a slow host. Upper bounds on durations that a test asserts ("stop()
+/// returns within 100 ms") are multiplied by it; lower bounds ("poll() waited for its
+/// timeout") are not, and neither are the deadlines of wait_until().
+double time_scale();
+
+/// `d` multiplied by time_scale(), e.g. `CHECK(took < testing::scaled(100ms))`.
+template <class Rep, class Period>
+std::chrono::nanoseconds scaled(std::chrono::duration<Rep, Period> d) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double, std::nano>(d) * time_scale());
+}
+
+/// Calls `done` about every millisecond until it returns true or `timeout` has passed;
+/// returns its last result. For what the kernel or another process completes after the
+/// triggering call returned (packets handled in softirq context, a tool's output), which
+/// a slow or emulated machine completes late: wait for it, then assert. The deadline is
+/// generous on purpose; it only matters when the test fails.
+template <class Predicate>
+bool wait_until(Predicate done, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) return done();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
 
 /// Makes `n` real getppid() syscalls (not cached by libc), the tests' trigger.
 inline void trigger_getppid(int n) {

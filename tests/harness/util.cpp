@@ -5,8 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -14,6 +17,21 @@
 #include "harness.hpp"
 
 namespace testing {
+
+double time_scale() {
+    static const double scale = [] {
+        const char* v = std::getenv("LIBBPFCPP_TEST_TIME_SCALE");
+        if (v == nullptr || *v == '\0') return 1.0;
+        char* end = nullptr;
+        const double s = std::strtod(v, &end);
+        if (end == v || *end != '\0' || !std::isfinite(s)) {
+            std::fprintf(stderr, "LIBBPFCPP_TEST_TIME_SCALE='%s' is not a number; using 1\n", v);
+            return 1.0;
+        }
+        return std::max(s, 1.0);
+    }();
+    return scale;
+}
 
 std::string self_exe() {
     char buf[PATH_MAX];
