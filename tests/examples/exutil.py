@@ -29,6 +29,16 @@ class Cases:
         sys.exit(0 if self.failed == 0 else 1)
 
 
+def time_scale():
+    """How many times slower than an ordinary machine this one is taken to be
+    (LIBBPFCPP_TEST_TIME_SCALE, at least 1; see docs/kernel-matrix.md): upper bounds on
+    durations that a test asserts are multiplied by it."""
+    try:
+        return max(float(os.environ.get("LIBBPFCPP_TEST_TIME_SCALE", "1")), 1.0)
+    except ValueError:
+        return 1.0
+
+
 def skip(reason):
     print(f"skipped: all cases: {reason}", flush=True)
     print("libbpfcpp-test-cases: passed=0 failed=0 skipped=1", flush=True)

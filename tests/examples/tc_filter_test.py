@@ -5,36 +5,54 @@ port arrives; the filter and the clsact qdisc are gone after the tool exits."""
 import re
 import subprocess
 import sys
-import time
 
 from exutil import Cases, Tool, VethPair, require_root
 
 tool_exe = sys.argv[1]
 require_root()
-N, OPEN_PORT, BLOCKED_PORT = 10, 9000, 9001
+N, OPEN_PORT, BLOCKED_PORT, ECHO_PORT = 10, 9000, 9001, 9002
 
 RECEIVER = f"""
 import socket, select, time
 socks = {{}}
-for port in ({OPEN_PORT}, {BLOCKED_PORT}):
+for port in ({OPEN_PORT}, {BLOCKED_PORT}, {ECHO_PORT}):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", port))
     socks[s] = port
-counts = {{p: 0 for p in socks.values()}}
+counts = {{{OPEN_PORT}: 0, {BLOCKED_PORT}: 0}}
 print("ready", flush=True)
 # Until every datagram to the open port is in (the sender may start slowly on a busy
-# machine), then a little longer for any stray one to the blocked port.
+# machine). The sender's datagrams are filtered in the order sent, each blocked one
+# before an open one: one to the blocked port that got through would be in by then.
 end = time.monotonic() + 60
-linger = None
-while time.monotonic() < (linger or end):
+while counts[{OPEN_PORT}] < {N} and time.monotonic() < end:
     r, _, _ = select.select(list(socks), [], [], 0.1)
     for s in r:
-        s.recv(2048)
-        counts[socks[s]] += 1
-    if linger is None and counts[{OPEN_PORT}] >= {N}:
-        linger = time.monotonic() + 0.5
+        data, peer = s.recvfrom(2048)
+        if socks[s] == {ECHO_PORT}:
+            s.sendto(data, peer)
+        else:
+            counts[socks[s]] += 1
 print(" ".join(f"{{p}}={{n}}" for p, n in counts.items()), flush=True)
 """
+
+# From one CPU, so that the datagrams go through one receive backlog and the filter in
+# the order sent; after an echo, so that no datagram waits for address resolution and
+# overtakes another when it is resolved.
+def sender(addr):
+    return f"""
+import os, socket, time
+os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(60)
+s.sendto(b"echo", ("{addr}", {ECHO_PORT}))
+s.recvfrom(16)
+for _ in range({N}):
+    for port in ({BLOCKED_PORT}, {OPEN_PORT}):
+        s.sendto(b"x" * 16, ("{addr}", port))
+    time.sleep(0.02)
+"""
+
 
 net = VethPair().open()
 try:
@@ -45,12 +63,7 @@ try:
         rx = subprocess.Popen(["ip", "netns", "exec", net.ns_b, sys.executable, "-c", RECEIVER],
                               stdout=subprocess.PIPE, text=True)
         rx.stdout.readline()
-        net.run_in(net.ns_a, "import socket, time\n"
-                             "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-                             f"for _ in range({N}):\n"
-                             f"    for port in ({OPEN_PORT}, {BLOCKED_PORT}):\n"
-                             f"        s.sendto(b'x' * 16, ('{net.addr_b}', port))\n"
-                             "    time.sleep(0.02)\n")
+        net.run_in(net.ns_a, sender(net.addr_b), timeout=90)
         received = rx.communicate(timeout=90)[0]
         print("receiver: " + received.strip())
     status, out, _ = tool.finish()

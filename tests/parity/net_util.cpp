@@ -11,6 +11,7 @@
 #include <linux/veth.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -196,6 +197,73 @@ void send_udp_loopback(std::uint16_t port, int count) {
             fail("sendto 127.0.0.1");
         }
     close(s);
+}
+
+int receive_datagrams(int fd, int count, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int got = 0;
+    while (got < count) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(left.count()) + 1) < 0 && errno != EINTR) fail("poll");
+        char buf[2048];
+        while (got < count && recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0) ++got;
+    }
+    return got;
+}
+
+OneCpuScope::OneCpuScope() {
+    const int cpu = sched_getcpu();
+    if (cpu < 0 || sched_getaffinity(0, sizeof saved_, &saved_) != 0) fail("sched_getcpu/sched_getaffinity");
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) fail("sched_setaffinity");
+    pinned_ = true;
+}
+
+OneCpuScope::~OneCpuScope() {
+    if (pinned_ && sched_setaffinity(0, sizeof saved_, &saved_) != 0) std::perror("restoring the CPU affinity");
+}
+
+ArrivingFrames::ArrivingFrames(const std::string& ifname) {
+    fd_ = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+    if (fd_ < 0) fail("AF_PACKET socket");
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_IP);
+    addr.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (addr.sll_ifindex == 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        close(fd_);
+        fail("binding an AF_PACKET socket to " + ifname);
+    }
+}
+
+ArrivingFrames::~ArrivingFrames() { close(fd_); }
+
+int ArrivingFrames::wait_udp(std::uint16_t port, int count, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        unsigned char ip[128];  // SOCK_DGRAM: the frame from its IPv4 header on
+        sockaddr_ll from{};
+        socklen_t len = sizeof from;
+        const ssize_t n = recvfrom(fd_, ip, sizeof ip, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n >= 0) {
+            const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
+            if (from.sll_pkttype != PACKET_OUTGOING && n >= 20 && (ip[0] >> 4) == 4 && ip[9] == 17 &&
+                static_cast<std::size_t>(n) >= ihl + 4)
+                ++udp_[static_cast<std::uint16_t>(ip[ihl + 2] << 8 | ip[ihl + 3])];
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) fail("receiving frames");
+        if (udp_[port] >= count) break;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(left.count()) + 1) < 0 && errno != EINTR) fail("poll");
+    }
+    return udp_[port];
 }
 
 }  // namespace testing
