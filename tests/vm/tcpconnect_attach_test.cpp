@@ -189,7 +189,7 @@ public:
         if (pid_ > 0) {
             kill(pid_, SIGINT);
             // Detaching kernel probes waits for RCU grace periods, slow under emulation.
-            auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
             while (running() && std::chrono::steady_clock::now() < deadline) {
                 pump(std::chrono::milliseconds(50));
                 if (running()) usleep(10000);
@@ -354,11 +354,15 @@ void check_strategy(const char* tool_variable, const std::string& strategy) {
     const std::map<std::string, std::string>* e4 = nullptr;
     const std::map<std::string, std::string>* e6 = nullptr;
     std::vector<std::map<std::string, std::string>> ev;
-    for (int i = 0; i < 200 && (e4 == nullptr || e6 == nullptr); ++i) {
-        tracer.pump(std::chrono::milliseconds(50));
+    // Until both events are in, however much else the tracer reports meanwhile (other
+    // processes' connections end pump() early): a deadline, not a number of rounds.
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (e4 == nullptr || e6 == nullptr) {
+        const bool running = tracer.pump(std::chrono::milliseconds(50));
         ev = tracer.events();
         e4 = find_event(ev, "pid", std::to_string(pid4));
         e6 = find_event(ev, "pid", std::to_string(pid6));
+        if (!running || std::chrono::steady_clock::now() >= deadline) break;
     }
     REQUIRE(e4 != nullptr);
     REQUIRE(e6 != nullptr);
