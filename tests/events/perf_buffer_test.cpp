@@ -189,7 +189,8 @@ TEST_CASE("perf buffer: stop() during a flood, from a callback, and a callback's
         while (flood.load()) produce(mod, 2000, TARGET_PERF);
     });
     pb.start();
-    std::this_thread::sleep_for(200ms);
+    CHECK(testing::wait_until([&] { return count.load() > 0; }));  // the flood reaches the loop
+    std::this_thread::sleep_for(100ms);
     auto t0 = std::chrono::steady_clock::now();
     pb.stop();
     CHECK(std::chrono::steady_clock::now() - t0 < testing::scaled(100ms));
