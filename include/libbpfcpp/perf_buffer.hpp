@@ -487,6 +487,7 @@ private:
 
     void consume_all() {
         for (std::size_t i = 0; i < rings_.size() && !loop_.stop_requested(); ++i) consume_one(i);
+        if (loop_.stop_requested()) resume_ = true;  // rings not visited may hold records
     }
 
     int poll_once(int timeout_ms) {
@@ -512,6 +513,9 @@ private:
             }
             consume_one(evs[i].data.u64);
         }
+        // A stop can leave reported rings unread; their readiness was used up here, and a
+        // full ring gets no new wake-up, so the next poll must read them without waiting.
+        if (loop_.stop_requested()) resume_ = true;
         return static_cast<int>(state_.delivered);
     }
 
