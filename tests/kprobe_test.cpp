@@ -22,8 +22,6 @@ constexpr const char* getppid_function = "__arm64_sys_getppid";
 constexpr const char* getppid_function = nullptr;
 #endif
 
-constexpr const char* no_kprobes = "this kernel has no kprobes (CONFIG_KPROBES is off)";
-
 bpf::Module loaded() {
     auto mod = bpf::Module::open_memory(bpf_objects::basic());
     mod.set_global("target_pid", static_cast<std::uint32_t>(getpid()));
@@ -38,7 +36,7 @@ std::uint64_t slot(const bpf::Module& mod, std::uint32_t s) {
 }  // namespace
 
 TEST_CASE("kprobe and kretprobe by symbol count real syscalls") {
-    if (!testing::have_kprobes()) SKIP_TEST(no_kprobes);
+    REQUIRE_FEATURE(Kprobes);
     if (getppid_function == nullptr) SKIP_TEST("no syscall symbol name known for this architecture");
     auto mod = loaded();
     mod.program("on_kprobe").attach_kprobe(getppid_function);
@@ -49,7 +47,7 @@ TEST_CASE("kprobe and kretprobe by symbol count real syscalls") {
 }
 
 TEST_CASE("kprobe by offset inside the function") {
-    if (!testing::have_kprobes()) SKIP_TEST(no_kprobes);
+    REQUIRE_FEATURE(Kprobes);
     if (getppid_function == nullptr) SKIP_TEST("no syscall symbol name known for this architecture");
     auto mod = loaded();
     // The first instruction boundary after the entry depends on the kernel's build
@@ -74,7 +72,7 @@ TEST_CASE("kprobe by offset inside the function") {
 }
 
 TEST_CASE("an unknown kernel function is named") {
-    if (!testing::have_kprobes()) SKIP_TEST(no_kprobes);
+    REQUIRE_FEATURE(Kprobes);
     auto mod = loaded();
     CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe("libbpfcpp_no_such_function"),
                       Catch::Matchers::Contains("libbpfcpp_no_such_function"));

@@ -219,7 +219,12 @@ public:
         if (detail::is_libbpf_errno(err)) err = EINVAL;
         if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
             throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
-        if (auto vlog = detail::find_verifier_log(capture.text())) {
+        auto vlog = detail::find_verifier_log(capture.text());
+        // A log of "processed 0 insns" is the kernel refusing the program before the
+        // verifier looked at it (e.g. an attach type this kernel does not permit).
+        if (vlog && vlog->second.find("processed 0 insns") != std::string::npos && (err == EPERM || err == EACCES))
+            vlog.reset();
+        if (vlog) {
             auto& [prog, log] = *vlog;
             throw Error(err,
                         detail::describe("loading object", s.name,
@@ -240,7 +245,8 @@ public:
                         cause += ": this kernel does not allow BPF trampoline programs "
                                  "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead";
             }
-            if (cause.find("trampoline") == std::string::npos) cause += ": " + detail::explain_errno(err);
+            if (cause.find("trampoline") == std::string::npos)
+                cause += (err == EPERM || err == EACCES ? " before verifying it: " : ": ") + detail::explain_errno(err);
             throw Error(err, detail::describe("loading object", s.name, cause));
         }
         throw Error(err, detail::describe("loading object", s.name,

@@ -1,6 +1,7 @@
 // bpf::PerfBuffer: consumes a BPF_MAP_TYPE_PERF_EVENT_ARRAY, one ring per CPU (libbpfgo's PerfBuffer).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -68,6 +69,10 @@ struct PerfState {
     std::size_t lost_slots = 0;
 };
 
+/// PERF_FORMAT_LOST of <linux/perf_event.h> (kernel 6.0+), an enumerator older headers
+/// lack: read() of a perf event then returns {value, lost samples}.
+inline constexpr std::uint64_t perf_format_lost = 1u << 4;
+
 // Layout of the two record types a BPF output event produces.
 inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
 inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
@@ -85,6 +90,7 @@ struct PerfCpuRing {
     const std::byte* data = nullptr;
     std::uint64_t size = 0;  // bytes of data, a power of two
     int cpu = -1;
+    int event_fd = -1;            // the CPU's perf event (its own lost-sample counter)
     std::uint64_t head = 0;       // data_head as last read
     std::uint64_t tail = 0;       // private position
     std::uint64_t published = 0;  // last value stored to data_tail
@@ -347,17 +353,33 @@ public:
     /// True while start()'s background loop runs.
     [[nodiscard]] bool running() const noexcept { return loop_.running(); }
 
-    /// Records the kernel dropped because a CPU's ring was full, over all CPUs.
+    /// Records the kernel dropped because a CPU's ring was full, over all CPUs. Exact on
+    /// kernels >= 6.0, which count drops per perf event (read here, one read() per CPU):
+    /// it includes drops the rings have not reported yet, and those after a producer's
+    /// last successful write, which the kernel never reports in the ring. On older
+    /// kernels it is what the rings reported (LOST records, which the kernel writes at
+    /// the next successful write), so it can trail. kernel_counts_lost() tells which.
     [[nodiscard]] std::uint64_t lost() const noexcept {
         std::uint64_t n = 0;
-        for (std::size_t i = 0; i < state_.lost_slots; ++i) n += state_.lost[i].load(std::memory_order_relaxed);
+        for (std::size_t i = 0; i < state_.lost_slots; ++i) n += lost(static_cast<int>(i));
         return n;
     }
-    /// Records lost on one CPU.
+    /// Records lost on one CPU (exact as for lost()).
     [[nodiscard]] std::uint64_t lost(int cpu) const noexcept {
         if (cpu < 0 || static_cast<std::size_t>(cpu) >= state_.lost_slots) return 0;
-        return state_.lost[static_cast<std::size_t>(cpu)].load(std::memory_order_relaxed);
+        const std::uint64_t reported = state_.lost[static_cast<std::size_t>(cpu)].load(std::memory_order_relaxed);
+        if (!kernel_counts_lost_) return reported;
+        for (const auto& r : rings_) {
+            if (r.cpu != cpu) continue;
+            std::uint64_t values[2] = {};  // {count, lost samples}
+            if (::read(r.event_fd, values, sizeof values) != static_cast<ssize_t>(sizeof values)) return reported;
+            return std::max(reported, values[1]);
+        }
+        return reported;
     }
+    /// True when lost() reads the kernel's own per-CPU counts (kernel >= 6.0), false when
+    /// it counts the LOST records of the rings.
+    [[nodiscard]] bool kernel_counts_lost() const noexcept { return kernel_counts_lost_; }
 
     /// Records skipped because they were shorter than the typed callback's event.
     [[nodiscard]] std::uint64_t short_records() const noexcept { return state_.shorts.count(); }
@@ -443,7 +465,15 @@ private:
         // libbpf creates the perf events, maps the rings and fills the map; the rings are
         // read here (detail::read_perf_ring), so libbpf's record function is never called.
         auto unused = [](void*, int, perf_event_header*) { return LIBBPF_PERF_EVENT_CONT; };
+        // Ask each perf event to count its lost samples too; kernels before 6.0 refuse the
+        // read format with EINVAL, and then only the rings' LOST records count.
+        attr.read_format = detail::perf_format_lost;
         pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, unused, nullptr, &raw);
+        kernel_counts_lost_ = pb_ != nullptr;
+        if (pb_ == nullptr && errno == EINVAL) {
+            attr.read_format = 0;
+            pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, unused, nullptr, &raw);
+        }
         if (pb_ == nullptr) {
             int err = errno != 0 ? errno : EINVAL;
             detail::throw_errno(err, "creating a perf buffer on map", name_,
@@ -465,6 +495,7 @@ private:
             r.data = static_cast<const std::byte*>(base) + page;
             r.size = size;
             r.cpu = i < cpus_.size() ? cpus_[i] : static_cast<int>(i);
+            r.event_fd = perf_buffer__buffer_fd(pb_, i);
             r.head = r.tail = r.published = std::atomic_ref(r.header->data_tail).load(std::memory_order_relaxed);
             rings_.push_back(r);
         }
@@ -585,6 +616,7 @@ private:
     bool resume_ = false;  // a consumption was cut short; see poll_once()
     std::vector<int> cpus_;                   // buffer index -> CPU
     std::vector<detail::PerfCpuRing> rings_;  // buffer index -> its ring
+    bool kernel_counts_lost_ = false;         // lost() reads the perf events (PERF_FORMAT_LOST)
     std::size_t cursor_ = 0;                  // the iterator's next ring
     std::vector<std::byte> scratch_;          // a wrapped record, made contiguous
     detail::Epoll epoll_{"perf buffer"};

@@ -3,13 +3,12 @@
 
 #include <string>
 
+#include "features.hpp"
+
 namespace testing {
 
 /// Marks the running test case as skipped (reported with `reason`); the caller returns.
 void skip(const std::string& reason);
-
-/// True when the kernel has kprobes (perf PMU or tracefs kprobe_events).
-bool have_kprobes();
 
 /// Number of entries in /proc/self/fd.
 int count_open_fds();

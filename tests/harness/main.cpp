@@ -68,8 +68,6 @@ void skip(const std::string& reason) {
     std::printf("SKIP %s: %s\n", c.current.c_str(), reason.c_str());
 }
 
-bool have_kprobes() { return bpf::detail::kernel_has_kprobes(); }
-
 int count_open_fds() {
     DIR* d = opendir("/proc/self/fd");
     if (d == nullptr) return -1;

@@ -8,7 +8,6 @@
 #include <libbpfcpp/version.hpp>
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sys/sdt.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -63,33 +62,6 @@ bpf::Module open_only(std::initializer_list<std::string_view> progs) {
     return mod;
 }
 
-/// True when the load failed because the kernel refuses this program kind.
-bool refused_by_kernel(const bpf::Error& e) {
-    const int err = e.error_number();
-    return err == EPERM || err == EOPNOTSUPP || err == 524 /* ENOTSUPP */;
-}
-
-/// The active LSMs ("lockdown,capability,...,bpf"), from securityfs; mounted on a
-/// private directory for the read when the host has not mounted it.
-std::string active_lsms() {
-    auto read = [](const std::string& path) {
-        std::ifstream f(path);
-        std::string s;
-        std::getline(f, s);
-        return s;
-    };
-    std::string lsms = read("/sys/kernel/security/lsm");
-    if (!lsms.empty()) return lsms;
-    char dir[] = "/tmp/libbpfcpp-securityfs-XXXXXX";
-    if (mkdtemp(dir) == nullptr) return {};
-    if (mount("securityfs", dir, "securityfs", 0, nullptr) == 0) {
-        lsms = read(std::string(dir) + "/lsm");
-        umount2(dir, MNT_DETACH);
-    }
-    rmdir(dir);
-    return lsms;
-}
-
 std::string comm_of_self() {
     std::ifstream f("/proc/self/comm");
     std::string c;
@@ -100,6 +72,7 @@ std::string comm_of_self() {
 }  // namespace
 
 TEST_CASE("iter/task through IterReader lists this process; a second reader runs it again") {
+    REQUIRE_FEATURE(IterTask);
     auto mod = open_only({"dump_tasks"});
     mod.load();
     bpf::Link& l = mod.program("dump_tasks").attach_iter();
@@ -120,6 +93,7 @@ TEST_CASE("iter/task through IterReader lists this process; a second reader runs
 }
 
 TEST_CASE("iter/bpf_map_elem with IterOptions::map_fd dumps a map") {
+    REQUIRE_FEATURE(IterMapElem);
     auto mod = open_only({"dump_kv"});
     mod.load();
     auto kv = mod.map("kv");
@@ -137,23 +111,32 @@ TEST_CASE("iter/bpf_map_elem with IterOptions::map_fd dumps a map") {
     CHECK_THROWS_AS(mod.program("dump_kv").attach_iter(), bpf::Error);
 }
 
+TEST_CASE("a kernel refusing iter/bpf_map_elem before verification says so, not 'the verifier rejected'") {
+    REQUIRE_MISSING_FEATURE(IterMapElem);
+    auto mod = open_only({"dump_kv"});
+    try {
+        mod.load();
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK_THAT(e.what(), Contains("the kernel refused program 'dump_kv' (section 'iter/bpf_map_elem')"));
+        CHECK_THAT(e.what(), !Contains("verifier rejected"));
+        if (e.error_number() == EPERM) CHECK_THAT(e.what(), Contains("before verifying it"));
+    }
+}
+
 TEST_CASE("iter/task restricted to one process with IterOptions::pid") {
+    REQUIRE_FEATURE(IterTaskParams);
     auto mod = open_only({"dump_tasks"});
     mod.load();
     bpf::IterOptions o;
     o.pid = static_cast<std::uint32_t>(getpid());
-    bpf::Link* l = nullptr;
-    try {
-        l = &mod.program("dump_tasks").attach_iter(o);
-    } catch (const bpf::Error& e) {
-        if (e.error_number() == EINVAL) SKIP_TEST(std::string("task iterator parameters need kernel >= 6.1: ") + e.what());
-        throw;
-    }
+    bpf::Link* l = &mod.program("dump_tasks").attach_iter(o);
     bpf::IterReader r(*l);
     CHECK(r.read_all() == std::to_string(getpid()) + " " + comm_of_self() + "\n");
 }
 
 TEST_CASE("tp_btf program through attach_trace counts real syscalls") {
+    REQUIRE_FEATURE(TpBtf);
     auto mod = open_only({"btf_sys_enter"});
     mod.load();
     mod.program("btf_sys_enter").attach_trace();
@@ -162,15 +145,11 @@ TEST_CASE("tp_btf program through attach_trace counts real syscalls") {
 }
 
 TEST_CASE("fentry, fexit and fmod_ret through attach_trace; set_attach_target") {
+    REQUIRE_FEATURE(Fentry);
+    REQUIRE_FEATURE(FmodRet);
     auto mod = open_only({"fentry_close", "fexit_close", "fmod_file_open", "fentry_dynamic"});
     mod.program("fentry_dynamic").set_attach_target("__x64_sys_close");
-    try {
-        mod.load();
-    } catch (const bpf::Error& e) {
-        if (refused_by_kernel(e))
-            SKIP_TEST(std::string("fentry/fexit/fmod_ret programs cannot be loaded on this kernel: ") + e.what());
-        throw;
-    }
+    mod.load();
     mod.program("fentry_close").attach_trace();
     mod.program("fexit_close").attach_trace();
     mod.program("fmod_file_open").attach_trace();
@@ -189,20 +168,10 @@ TEST_CASE("fentry, fexit and fmod_ret through attach_trace; set_attach_target") 
 }
 
 TEST_CASE("LSM program through attach_lsm sees file opens") {
-    const std::string lsms = active_lsms();
-    if (("," + lsms + ",").find(",bpf,") == std::string::npos)
-        SKIP_TEST("the BPF LSM is not active on this kernel (active LSMs: '" + lsms +
-                  "'; it needs CONFIG_BPF_LSM and lsm=...,bpf)");
+    REQUIRE_FEATURE(Lsm);
     auto mod = open_only({"lsm_open"});
-    try {
-        mod.load();
-        mod.program("lsm_open").attach_lsm();
-    } catch (const bpf::Error& e) {
-        if (refused_by_kernel(e) || e.error_number() == ENOENT)
-            SKIP_TEST(std::string("LSM programs are not available on this kernel (CONFIG_BPF_LSM and lsm=...,bpf): ") +
-                      e.what());
-        throw;
-    }
+    mod.load();
+    mod.program("lsm_open").attach_lsm();
     for (int i = 0; i < 3; ++i) close(open("/proc/self/stat", O_RDONLY));
     CHECK(mod.global<std::uint64_t>("lsm_hits") >= 3);
 }
@@ -242,14 +211,9 @@ TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming
     auto mod = open_only({"on_multi"});
 #if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
     mod.program("on_multi").set_expected_attach_type(BPF_TRACE_UPROBE_MULTI);
+    REQUIRE_FEATURE(UprobeMulti);
     mod.load();
-    try {
-        mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*");
-    } catch (const bpf::Error& e) {
-        if (e.error_number() == EOPNOTSUPP || e.error_number() == EINVAL || e.error_number() == ENOSYS)
-            SKIP_TEST(std::string("uprobe_multi links need kernel >= 6.6: ") + e.what());
-        throw;
-    }
+    mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*");
     multi_a(1);
     multi_b(1);
     CHECK(mod.global<std::uint64_t>("multi_hits") == 2);
@@ -273,7 +237,7 @@ TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming
 }
 
 TEST_CASE("kprobe by offset into a kernel function") {
-    if (!testing::have_kprobes()) SKIP_TEST("kprobes are not available in this kernel (CONFIG_KPROBES is off)");
+    REQUIRE_FEATURE(Kprobes);
     auto mod = open_only({"on_kprobe"});
     mod.load();
     // Past the entry's endbr64 (4 bytes) with IBT, past the 5-byte fentry call without.

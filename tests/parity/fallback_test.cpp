@@ -38,8 +38,10 @@ TEST_CASE("kprobe, else fentry, else tp_btf: the plan's choice matches the kerne
                                           AttachCandidate::fentry("fentry_dynamic", "__x64_sys_close"),
                                           AttachCandidate::tp_btf("btf_sys_enter", "sys_enter"),
                                       });
-    const bool kprobes = testing::have_kprobes();
-    const bool tracing = bpf::prog_type_supported(BPF_PROG_TYPE_TRACING);
+    // The harness's own probes (an attached kprobe, an attached fentry program) must agree
+    // with the plan's checks.
+    const bool kprobes = testing::feature(testing::Feature::Kprobes).available;
+    const bool tracing = testing::feature(testing::Feature::Fentry).available;
     const std::size_t expect = kprobes ? 0 : tracing ? 1 : 2;
     REQUIRE(plan.chosen_index() == expect);
     CHECK(plan.rejected().size() == expect);

@@ -528,7 +528,7 @@ def auto_attach_says_what_it_chose_and_why():
         t.stop()
         attached = [l for l in t.err_lines if l.startswith("tcpconnect: attached: ")]
         check(len(attached) == 1, f"{name}: -v lines {t.err_lines}")
-        if kernel_has_kprobes():
+        if kernel_has_kprobes() or feature("fentry")[0]:
             continue
         check(attached[0] == "tcpconnect: attached: tracepoint sock:inet_sock_set_state "
               "(neither fentry nor kprobes are usable)", f"{name}: {attached[0]}")
@@ -537,30 +537,42 @@ def auto_attach_says_what_it_chose_and_why():
                   f"{name}: -v does not say why {s} is not usable: {t.err_lines}")
 
 
+_features = {}
+
+
+def feature(name):
+    """The test harness's probe of a kernel feature (tests/harness/features.cpp), as
+    (available, reason). On a kernel whose configuration is known, a feature it should
+    have but refuses is a failure of the calling case, not a skip."""
+    if name not in _features:
+        probe = os.environ.get("LIBBPFCPP_FEATURE_PROBE")
+        if not probe:
+            raise Failure("LIBBPFCPP_FEATURE_PROBE does not name the harness's feature_probe")
+        p = subprocess.run([probe, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        why = (p.stdout.strip() or p.stderr.strip())
+        if p.returncode not in (0, 77):
+            raise Failure(f"kernel feature {name}: {why}")
+        _features[name] = (p.returncode == 0, why)
+    return _features[name]
+
+
+def require_feature(name):
+    available, why = feature(name)
+    if not available:
+        raise Skip(why)
+
+
 def kernel_has_kprobes():
-    return os.path.exists("/sys/bus/event_source/devices/kprobe/type")
+    return feature("kprobes")[0]
+
+
+STRATEGY_FEATURES = {"kprobe": "kprobes", "fentry": "fentry"}
 
 
 def strategy_case(strategy):
     def run():
-        start = [(n, Tracer(exe, "--json", "--attach", strategy, "-P", "1", expect_ready=False)) for n, exe in TOOLS]
-        # The probe run above only tells whether the kernel takes this strategy.
-        usable = {}
-        for name, t in start:
-            t.ready.wait(30)
-            if t.started:
-                t.stop()
-                usable[name] = True
-            else:
-                t.proc.wait(30)
-                t.reader.join(5)
-                usable[name] = False
-                msg = " ".join(t.err_lines)
-                check("verifier" not in msg, f"{name}: the verifier rejected the {strategy} programs: {msg}")
-        if not any(usable.values()):
-            why = min((t.err_lines[-1] for _, t in start if t.err_lines), key=len, default="")
-            raise Skip(f"the kernel lacks {strategy}: {why.removeprefix('tcpconnect: ')}")
-        check(all(usable.values()), f"{strategy} usable by one tool only: {usable}")
+        if strategy in STRATEGY_FEATURES:
+            require_feature(STRATEGY_FEATURES[strategy])
         s4, s6 = Server(4), Server(6)
         tracers = start_all("--json", "--attach", strategy, "-P", f"{s4.port},{s6.port}")
         try:
@@ -632,9 +644,7 @@ def forcing_a_missing_strategy_fails_with_one_line():
     missing = []
     if not kernel_has_kprobes():
         missing.append(("kprobe", "kprobes are not available"))
-    probe = subprocess.run([C, "--attach", "fentry", "-d", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=60)
-    if probe.returncode != 0:
+    if not feature("fentry")[0]:
         missing.append(("fentry", "fentry/fexit programs"))
     if not missing:
         raise Skip("this kernel has every attach strategy")

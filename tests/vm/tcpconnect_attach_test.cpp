@@ -38,38 +38,6 @@
 
 namespace {
 
-// ------------------------------------------------------------------ kernel features
-
-/// Empty when the kernel loads and attaches an fexit program, else why not. Probed with
-/// a two-instruction program on tcp_v4_connect, a function the fentry strategy traces.
-std::string fentry_unavailable() {
-    btf* vmlinux = btf__load_vmlinux_btf();
-    if (vmlinux == nullptr) return "the kernel has no BTF (/sys/kernel/btf/vmlinux)";
-    int id = btf__find_by_name_kind(vmlinux, "tcp_v4_connect", BTF_KIND_FUNC);
-    btf__free(vmlinux);
-    if (id < 0) return "tcp_v4_connect is not in the kernel's BTF";
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT,
-                .attach_btf_id = static_cast<__u32>(id));
-    int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "fexit_probe", "GPL", insns, 2, &opts);
-    if (prog < 0) return std::string("this kernel refuses fentry/fexit programs: ") + std::strerror(errno);
-    int link = bpf_raw_tracepoint_open(nullptr, prog);
-    int err = errno;
-    close(prog);
-    if (link < 0) return std::string("this kernel refuses to attach fentry/fexit programs: ") + std::strerror(err);
-    close(link);
-    return {};
-}
-
-std::string strategy_unavailable(const std::string& strategy) {
-    if (strategy == "kprobe")
-        return testing::have_kprobes() ? std::string() : "this kernel has no kprobes (CONFIG_KPROBES is off)";
-    return fentry_unavailable();
-}
-
 // ------------------------------------------------------------------ the tool's output
 
 /// One JSON object of a flat line (`{"pid": 1, "comm": "x", ...}`): keys to the raw
@@ -320,8 +288,7 @@ void check_strategy(const char* tool_variable, const std::string& strategy) {
     INFO("$" << tool_variable << " names the tool under test");
     REQUIRE(tool != nullptr);
     REQUIRE(access(tool, X_OK) == 0);
-    std::string why = strategy_unavailable(strategy);
-    if (!why.empty()) SKIP_TEST(why);
+    if (!testing::require(strategy == "kprobe" ? testing::Feature::Kprobes : testing::Feature::Fentry)) return;
     const std::string exe = tool;
     INFO(exe << " --attach " << strategy << " --json");
 

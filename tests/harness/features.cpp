@@ -1,0 +1,442 @@
+// The table of kernel features the tests need, and their probes (see features.hpp).
+// The probes use libbpf directly, not libbpfcpp: what decides a skip must not depend on
+// the code under test.
+#include "features.hpp"
+
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "probes.bpf.hpp"
+
+#include "harness.hpp"
+
+#if !defined(LIBBPFCPP_FEATURES_NO_CATCH)
+#include <catch2/catch.hpp>
+#endif
+
+namespace testing {
+namespace {
+
+struct Declaration {
+    Feature feature;
+    const char* short_name;  // for scripts: tests/harness/feature_probe.cpp
+    const char* name;
+    int since_major, since_minor;
+    /// Kernel options it needs (=y or =m); on a known kernel a missing one means "not
+    /// expected", never a failure.
+    std::vector<const char*> config;
+    std::function<std::string()> probe;  // "" when available, else what it saw
+    /// Further condition of the expectation on a known kernel, beyond release and config
+    /// ("" = expected); e.g. the BPF LSM must be in the boot's LSM list.
+    std::function<std::string()> expected_also;
+};
+
+std::string errno_text(int err) { return std::string(std::strerror(err)) + " (errno " + std::to_string(err) + ")"; }
+
+/// libbpf's messages during a probe: kept for the probe's reason, not printed.
+std::string& probe_log() {
+    static std::string log;
+    return log;
+}
+
+int capture_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+    if (level == LIBBPF_DEBUG) return 0;
+    char buf[1024];
+    int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+    probe_log() += buf;
+    return n;
+}
+
+/// The last line of libbpf's output that is not the verifier log's frame, for the reason.
+std::string last_libbpf_line() {
+    std::istringstream in(probe_log());
+    std::string line, last;
+    while (std::getline(in, line)) {
+        if (line.empty() || line.find("-- BEGIN PROG LOAD LOG --") != std::string::npos ||
+            line.find("-- END PROG LOAD LOG --") != std::string::npos || line.find("failed to load") != std::string::npos ||
+            line.find("ulimit -l") != std::string::npos)
+            continue;
+        last = line;
+    }
+    return last;
+}
+
+using Attach = std::function<std::string(bpf_object*, bpf_program*)>;
+using Prepare = std::function<void(bpf_program*)>;
+
+/// Opens the probes object with only `prog` to load, runs `prepare` on it, loads it and
+/// runs `attach` on it.
+std::string load_and_attach(const char* prog, const Attach& attach, const Prepare& prepare = {}) {
+    probe_log().clear();
+    libbpf_print_fn_t old = libbpf_set_print(capture_print);
+    std::string result;
+    const auto obj_bytes = bpf_objects::probes();
+    LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "libbpfcpp_probes");
+    bpf_object* obj = bpf_object__open_mem(obj_bytes.bytes.data(), obj_bytes.bytes.size(), &oo);
+    if (obj == nullptr) {
+        result = "opening the probe object failed: " + errno_text(errno);
+    } else {
+        bpf_program* target = nullptr;
+        bpf_program* p = nullptr;
+        bpf_object__for_each_program(p, obj) {
+            const bool it = std::strcmp(bpf_program__name(p), prog) == 0;
+            bpf_program__set_autoload(p, it);
+            if (it) target = p;
+        }
+        const std::string sec = target != nullptr ? bpf_program__section_name(target) : prog;
+        if (target != nullptr && prepare) prepare(target);
+        if (target == nullptr) {
+            result = std::string("no program '") + prog + "' in the probe object";
+        } else if (int err = bpf_object__load(obj); err != 0) {
+            const std::string why = last_libbpf_line();
+            result = "loading " + sec + ": " + errno_text(-err) + (why.empty() ? "" : "; " + why);
+        } else if (attach) {
+            std::string why = attach(obj, target);
+            if (!why.empty()) result = "attaching " + sec + ": " + why;
+        }
+        bpf_object__close(obj);
+    }
+    libbpf_set_print(old);
+    return result;
+}
+
+/// Attaches by the section name and detaches at once.
+std::string auto_attach(bpf_object*, bpf_program* p) {
+    bpf_link* l = bpf_program__attach(p);
+    if (l == nullptr) return errno_text(errno);
+    bpf_link__destroy(l);
+    return {};
+}
+
+/// Attaches an iterator with `opts`, creates one iteration and reads it to the end.
+std::string run_iter(bpf_program* p, const bpf_iter_attach_opts* opts) {
+    bpf_link* l = bpf_program__attach_iter(p, opts);
+    if (l == nullptr) return errno_text(errno);
+    std::string result;
+    int fd = bpf_iter_create(bpf_link__fd(l));
+    if (fd < 0) {
+        result = "creating an iteration: " + errno_text(errno);
+    } else {
+        char buf[256];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof buf)) > 0) {
+        }
+        if (n < 0) result = "reading the iteration: " + errno_text(errno);
+        close(fd);
+    }
+    bpf_link__destroy(l);
+    return result;
+}
+
+std::string read_file(const char* path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    std::string text = s.str();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+/// The active LSMs ("lockdown,capability,...,bpf"), from securityfs; mounted on a private
+/// directory for the read when the machine has not mounted it.
+std::string active_lsms() {
+    std::string lsms = read_file("/sys/kernel/security/lsm");
+    if (!lsms.empty()) return lsms;
+    char dir[] = "/tmp/libbpfcpp-securityfs-XXXXXX";
+    if (mkdtemp(dir) == nullptr) return {};
+    if (mount("securityfs", dir, "securityfs", 0, nullptr) == 0) {
+        lsms = read_file((std::string(dir) + "/lsm").c_str());
+        umount2(dir, MNT_DETACH);
+    }
+    rmdir(dir);
+    return lsms;
+}
+
+bool lsm_list_has_bpf(const std::string& list) { return ("," + list + ",").find(",bpf,") != std::string::npos; }
+
+std::string probe_kprobes() {
+    const bool pmu = access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0;
+    const bool tracefs = access("/sys/kernel/tracing/kprobe_events", F_OK) == 0 ||
+                         access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0;
+    if (!pmu && !tracefs)
+        return "no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no kprobe_events in tracefs "
+               "(CONFIG_KPROBES is off)";
+    return load_and_attach("probe_kprobe", [](bpf_object*, bpf_program* p) -> std::string {
+        bpf_link* l = bpf_program__attach_kprobe(p, false, "do_nanosleep");
+        if (l == nullptr) return "kprobe on do_nanosleep: " + errno_text(errno);
+        bpf_link__destroy(l);
+        return {};
+    });
+}
+
+std::string probe_perf_lost_counter() {
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+    attr.sample_type = PERF_SAMPLE_RAW;
+    attr.read_format = PERF_FORMAT_LOST;
+    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) return "perf_event_open with read_format PERF_FORMAT_LOST: " + errno_text(errno);
+    std::uint64_t values[2] = {};
+    ssize_t n = read(fd, values, sizeof values);
+    close(fd);
+    if (n != static_cast<ssize_t>(sizeof values))
+        return "reading a PERF_FORMAT_LOST event gave " + std::to_string(n) + " bytes, not 16";
+    return {};
+}
+
+std::string probe_map_type(bpf_map_type t) {
+    int ret = libbpf_probe_bpf_map_type(t, nullptr);
+    if (ret == 1) return {};
+    return std::string("creating a ") + libbpf_bpf_map_type_str(t) + " map: " +
+           (ret == 0 ? "refused" : errno_text(-ret));
+}
+
+const std::vector<Declaration>& table() {
+    static const std::vector<Declaration> t = {
+        {Feature::Kprobes, "kprobes", "kprobes", 4, 1, {"CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"}, probe_kprobes, {}},
+        {Feature::Fentry, "fentry", "fentry/fexit", 5, 5, {"CONFIG_BPF_JIT", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"},
+         [] {
+             std::string why = load_and_attach("probe_fentry", auto_attach);
+             return why.empty() ? load_and_attach("probe_fexit", auto_attach) : why;
+         },
+         {}},
+        {Feature::FmodRet, "fmod_ret", "fmod_ret", 5, 7, {"CONFIG_BPF_JIT", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"},
+         [] { return load_and_attach("probe_fmod_ret", auto_attach); }, {}},
+        {Feature::Lsm, "lsm", "BPF LSM", 5, 7, {"CONFIG_BPF_LSM"},
+         [] {
+             // Without securityfs the list is unreadable: the program's attach decides.
+             const std::string lsms = active_lsms();
+             if (!lsms.empty() && !lsm_list_has_bpf(lsms))
+                 return "the BPF LSM is not active (active LSMs: '" + lsms + "'; it needs lsm=...,bpf at boot)";
+             std::string why = load_and_attach("probe_lsm", auto_attach);
+             if (!why.empty() && lsms.empty()) why += " (the active LSMs are unknown: securityfs cannot be mounted)";
+             return why;
+         },
+         [] {
+             const std::string lsms = active_lsms();
+             return lsm_list_has_bpf(lsms) ? std::string()
+                                           : "the BPF LSM is not in this boot's LSM list ('" + lsms + "')";
+         }},
+        {Feature::TpBtf, "tp_btf", "tp_btf", 5, 5, {"CONFIG_DEBUG_INFO_BTF"},
+         [] { return load_and_attach("probe_tp_btf", auto_attach); }, {}},
+        {Feature::IterTask, "iter_task", "iter/task", 5, 8, {"CONFIG_DEBUG_INFO_BTF"},
+         [] { return load_and_attach("probe_iter_task", [](bpf_object*, bpf_program* p) { return run_iter(p, nullptr); }); },
+         {}},
+        {Feature::IterMapElem, "iter_map_elem", "iter/bpf_map_elem", 5, 9, {"CONFIG_DEBUG_INFO_BTF"},
+         [] {
+             return load_and_attach("probe_iter_map_elem", [](bpf_object* obj, bpf_program* p) {
+                 union bpf_iter_link_info info {};
+                 info.map.map_fd = static_cast<__u32>(bpf_map__fd(bpf_object__find_map_by_name(obj, "probe_kv")));
+                 LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &info, .link_info_len = sizeof info);
+                 return run_iter(p, &o);
+             });
+         },
+         {}},
+        {Feature::IterTaskParams, "iter_task_params", "iter/task for one process", 6, 1, {"CONFIG_DEBUG_INFO_BTF"},
+         [] {
+             return load_and_attach("probe_iter_task", [](bpf_object*, bpf_program* p) {
+                 union bpf_iter_link_info info {};
+                 info.task.pid = static_cast<__u32>(getpid());
+                 LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &info, .link_info_len = sizeof info);
+                 return run_iter(p, &o);
+             });
+         },
+         {}},
+        {Feature::StructOps, "struct_ops", "struct_ops", 5, 6, {"CONFIG_BPF_JIT", "CONFIG_DEBUG_INFO_BTF"},
+         [] {
+             int ret = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_STRUCT_OPS, nullptr);
+             if (ret == 1) return std::string();
+             return "loading a struct_ops program: " + (ret == 0 ? std::string("refused") : errno_text(-ret));
+         },
+         {}},
+        {Feature::RingBuf, "ringbuf", "ring buffer maps", 5, 8, {}, [] { return probe_map_type(BPF_MAP_TYPE_RINGBUF); }, {}},
+        {Feature::UserRingBuf, "user_ringbuf", "user ring buffer maps", 6, 1, {},
+         [] { return probe_map_type(BPF_MAP_TYPE_USER_RINGBUF); }, {}},
+        {Feature::BpfLoop, "bpf_loop", "the bpf_loop() helper", 5, 17, {},
+         [] { return load_and_attach("probe_bpf_loop", nullptr); }, {}},
+        {Feature::UprobeMulti, "uprobe_multi", "uprobe_multi links", 6, 6, {"CONFIG_UPROBES"},
+         [] {
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+             return load_and_attach("probe_uprobe_multi", [](bpf_object*, bpf_program* p) -> std::string {
+                 LIBBPF_OPTS(bpf_uprobe_multi_opts, o);
+                 bpf_link* l = bpf_program__attach_uprobe_multi(p, getpid(), self_exe().c_str(), "main", &o);
+                 if (l == nullptr) return errno_text(errno);
+                 bpf_link__destroy(l);
+                 return {};
+             }, [](bpf_program* p) { bpf_program__set_expected_attach_type(p, BPF_TRACE_UPROBE_MULTI); });
+#else
+             return "built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
+                    std::to_string(LIBBPF_MINOR_VERSION) + ", which has no uprobe_multi (libbpf >= 1.3)";
+#endif
+         },
+         [] {
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+             return std::string();
+#else
+             return std::string("libbpf < 1.3 has no uprobe_multi");
+#endif
+         }},
+        {Feature::PerfLostCounter, "perf_lost_counter", "PERF_FORMAT_LOST", 6, 0, {"CONFIG_PERF_EVENTS"},
+         probe_perf_lost_counter, {}},
+    };
+    return t;
+}
+
+const Declaration& declaration(Feature f) {
+    for (const auto& d : table())
+        if (d.feature == f) return d;
+    std::fprintf(stderr, "features.cpp: feature %d is not declared\n", static_cast<int>(f));
+    std::abort();
+}
+
+struct KernelRelease {
+    int major = 0, minor = 0;
+    std::string text;
+};
+
+KernelRelease kernel_release() {
+    utsname u{};
+    uname(&u);
+    KernelRelease r;
+    r.text = u.release;
+    std::sscanf(u.release, "%d.%d", &r.major, &r.minor);
+    return r;
+}
+
+/// The options of the known kernel's configuration: name -> value ("y", "m", "\"...\"").
+const std::map<std::string, std::string>* known_config() {
+    static const std::map<std::string, std::string>* config = []() -> const std::map<std::string, std::string>* {
+        const char* path = std::getenv("LIBBPFCPP_TEST_KERNEL_CONFIG");
+        if (path == nullptr || *path == '\0') return nullptr;
+        std::ifstream f(path);
+        if (!f) {
+            std::fprintf(stderr, "LIBBPFCPP_TEST_KERNEL_CONFIG=%s cannot be read\n", path);
+            std::exit(2);
+        }
+        auto* m = new std::map<std::string, std::string>;
+        std::string line;
+        while (std::getline(f, line)) {
+            auto eq = line.find('=');
+            if (line.rfind("CONFIG_", 0) == 0 && eq != std::string::npos) (*m)[line.substr(0, eq)] = line.substr(eq + 1);
+        }
+        return m;
+    }();
+    return config;
+}
+
+FeatureStatus decide(const Declaration& d) {
+    FeatureStatus s;
+    s.name = d.name;
+    s.since = std::to_string(d.since_major) + "." + std::to_string(d.since_minor);
+    const std::string why = d.probe();
+    s.available = why.empty();
+    s.probe = s.available ? "probe succeeded" : why;
+    if (const auto* config = known_config()) {
+        const KernelRelease k = kernel_release();
+        std::vector<std::string> reasons;
+        if (k.major < d.since_major || (k.major == d.since_major && k.minor < d.since_minor))
+            reasons.push_back("kernel " + k.text + " is older than " + s.since);
+        for (const char* opt : d.config) {
+            auto it = config->find(opt);
+            if (it == config->end() || (it->second != "y" && it->second != "m"))
+                reasons.push_back(std::string(opt) + " is not set");
+        }
+        if (d.expected_also) {
+            std::string also = d.expected_also();
+            if (!also.empty()) reasons.push_back(also);
+        }
+        s.expected = reasons.empty();
+        if (s.expected) {
+            s.expectation = "expected: kernel " + k.text + " >= " + s.since + " with its configuration";
+        } else {
+            s.expectation = "not expected:";
+            for (const auto& r : reasons) s.expectation += " " + r + ";";
+            s.expectation.pop_back();
+        }
+    }
+    return s;
+}
+
+}  // namespace
+
+std::string skip_reason(const FeatureStatus& s) {
+    std::string r = "needs " + s.name + " (kernel >= " + s.since + "): " + s.probe;
+    if (!s.expectation.empty()) r += " [" + s.expectation + "]";
+    return r;
+}
+
+const FeatureStatus& feature(Feature f) {
+    static std::mutex mu;
+    static std::map<Feature, FeatureStatus> cache;
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(f);
+    if (it == cache.end()) it = cache.emplace(f, decide(declaration(f))).first;
+    return it->second;
+}
+
+bool kernel_known() { return known_config() != nullptr; }
+
+#if !defined(LIBBPFCPP_FEATURES_NO_CATCH)
+bool require(Feature f) {
+    const FeatureStatus& s = feature(f);
+    if (s.available) return true;
+    if (s.expected) FAIL("this kernel should have " << s.name << " but refuses it: " << s.probe << " [" << s.expectation << "]");
+    skip(skip_reason(s));
+    return false;
+}
+
+bool require_missing(Feature f) {
+    const FeatureStatus& s = feature(f);
+    if (!s.available) return true;
+    skip("needs a kernel without " + s.name + "; this one has it (" + s.probe + ")");
+    return false;
+}
+#endif
+
+bool feature_by_name(std::string_view name, Feature& out) {
+    for (const auto& d : table()) {
+        if (name == d.short_name) {
+            out = d.feature;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string_view feature_name(Feature f) { return declaration(f).short_name; }
+
+std::string feature_report() {
+    std::string out;
+    for (const auto& d : table()) {
+        const FeatureStatus& s = feature(d.feature);
+        out += std::string(d.short_name) + ": " + (s.available ? "available" : "missing") + " (since " + s.since +
+               "): " + s.probe;
+        if (!s.expectation.empty()) out += " [" + s.expectation + "]";
+        out += "\n";
+    }
+    return out;
+}
+
+}  // namespace testing
