@@ -3,8 +3,8 @@
 # a few loopback connections (curl, bash /dev/tcp; IPv4 and IPv6) are made, so there is
 # output to see. Run as root on Debian 12:
 #
-#   sudo bash scripts/run-tcpconnect.sh                 # 5 seconds
-#   sudo bash scripts/run-tcpconnect.sh 10 --json       # 10 seconds, tcpconnect options after
+#   bash scripts/run-tcpconnect.sh                 # 5 seconds
+#   bash scripts/run-tcpconnect.sh 10 --json       # 10 seconds, tcpconnect options after
 #
 # BUILD_DIR (default build-tcpconnect) is the meson build directory it uses.
 set -euo pipefail

@@ -9,7 +9,7 @@
 # (one line per way, as `meson test` writes it) for scripts/test-summary.py and ends
 # with "libbpfcpp-test-cases: passed=N failed=N skipped=N".
 #
-#   sudo bash scripts/test-consumer.sh [OUT]
+#   bash scripts/test-consumer.sh [OUT]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(realpath -m "${1:-$root/build-consumer}")

@@ -36,6 +36,9 @@ MARK = "@@libbpfcpp-vm "
 WANTED_MODULES = ["veth", "dummy", "sch_ingress", "cls_bpf", "act_bpf"]
 # How much of a failed test's output is repeated on the host (all of it is in the log).
 FAILURE_LINES = 80
+# Where the guest finds its kernel's configuration: with it the test harness knows which
+# features this kernel must have (tests/harness/features.hpp), so a refusal fails.
+GUEST_KERNEL_CONFIG = "/vm/kernel.config"
 # LIBBPFCPP_TEST_TIME_SCALE in the guest under software emulation (10-50x slower than the
 # host): the tests multiply the time bounds they assert by it (tests/harness).
 TCG_TIME_SCALE = "20"
@@ -254,7 +257,8 @@ def time_scale():
 
 def test_script(t, timeout, build):
     lines = ["cd " + shlex.quote(t.get("workdir") or os.path.abspath(build)),
-             "export LIBBPFCPP_TEST_TIME_SCALE=" + shlex.quote(time_scale())]
+             "export LIBBPFCPP_TEST_TIME_SCALE=" + shlex.quote(time_scale()),
+             "export LIBBPFCPP_TEST_KERNEL_CONFIG=" + GUEST_KERNEL_CONFIG]
     for k, v in sorted((t.get("env") or {}).items()):
         lines.append(f"export {k}={shlex.quote(v)}")
     # TERM first: Catch2 then names the case that hung; KILL if that does not end it.
@@ -267,7 +271,7 @@ def read_bytes(path):
         return f.read()
 
 
-def build_initramfs(path, build, runnable, modules):
+def build_initramfs(path, build, runnable, modules, kernel_config):
     build = os.path.abspath(build)
     busybox = shutil.which("busybox") or "/bin/busybox"
     if why_not_static(busybox) is not None:
@@ -311,6 +315,7 @@ def build_initramfs(path, build, runnable, modules):
                 c.file(dest, f.read(), 0o644)
             listing.append(dest)
         c.file("/vm/modules.list", ("\n".join(listing) + "\n").encode(), 0o644)
+        c.file(GUEST_KERNEL_CONFIG, read_bytes(kernel_config), 0o644)
         c.finish()
 
 
@@ -438,6 +443,9 @@ def main():
         kernel = os.path.join(kernel_dir, "boot", kernels[-1])
         kver = kernels[-1][len("vmlinuz-"):]
         modules = module_load_order(os.path.join(kernel_dir, "lib", "modules", kver), WANTED_MODULES)
+        kernel_config = os.path.join(kernel_dir, "boot", "config-" + kver)
+        if not os.path.isfile(kernel_config):
+            raise RunError(f"no {kernel_config}: the guest's tests need its kernel configuration")
 
         tests = introspect(build)
         meson_names(tests)
@@ -451,7 +459,7 @@ def main():
             runnable = [(t, f, min(to, args.test_timeout)) for t, f, to in runnable]
         os.makedirs(os.path.join(out, "meson-logs"), exist_ok=True)
         initrd = os.path.join(out, "initramfs.cpio")
-        build_initramfs(initrd, build, runnable, modules)
+        build_initramfs(initrd, build, runnable, modules, kernel_config)
         log(f"{len(runnable)} tests in the guest, {len(skipped)} not runnable there; "
             f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}; "
             f"LIBBPFCPP_TEST_TIME_SCALE={time_scale()}")
