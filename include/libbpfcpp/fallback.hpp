@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <cstddef>
 #include <fstream>
 #include <memory>
@@ -12,6 +14,7 @@
 
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -96,6 +99,28 @@ inline bool vmlinux_btf_has(const std::string& name, int kind) {
     return btf__find_by_name_kind(b.get(), name.c_str(), kind) > 0;
 }
 
+/// Empty when the kernel loads and attaches a two-instruction fentry (or fexit) program
+/// on the kernel function with BTF id `btf_id`, else why not. A program-type probe is not
+/// enough: kernels are seen that allow some tracing attach types and refuse others.
+inline std::string trampoline_refusal(std::uint32_t btf_id, bool exit) {
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = exit ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY,
+                .attach_btf_id = btf_id);
+    int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "probe", "GPL", insns, 2, &opts);
+    if (prog < 0)
+        return std::string("this kernel refuses fentry/fexit programs (BPF trampolines unavailable): ") +
+               std::strerror(errno);
+    int link = bpf_raw_tracepoint_open(nullptr, prog);
+    const int err = errno;
+    ::close(prog);
+    if (link < 0) return std::string("this kernel refuses to attach fentry/fexit programs: ") + std::strerror(err);
+    ::close(link);
+    return {};
+}
+
 /// Why `c` cannot work on this kernel, or empty when it can.
 inline std::string why_not(const AttachCandidate& c) {
     using K = AttachCandidate::Kind;
@@ -107,10 +132,13 @@ inline std::string why_not(const AttachCandidate& c) {
             return {};
         case K::Fentry:
         case K::Fexit:
-            if (!prog_type_supported(BPF_PROG_TYPE_TRACING))
-                return "this kernel refuses fentry/fexit programs (BPF trampolines unavailable)";
-            if (!vmlinux_btf_has(c.target, BTF_KIND_FUNC)) return "no BTF for kernel function '" + c.target + "'";
-            return {};
+        {
+            std::unique_ptr<btf, void (*)(btf*)> b(btf__load_vmlinux_btf(), btf__free);
+            if (!b) return "this kernel has no BTF (/sys/kernel/btf/vmlinux), which fentry/fexit need";
+            const int id = btf__find_by_name_kind(b.get(), c.target.c_str(), BTF_KIND_FUNC);
+            if (id <= 0) return "no BTF for kernel function '" + c.target + "'";
+            return trampoline_refusal(static_cast<std::uint32_t>(id), c.kind == K::Fexit);
+        }
         case K::Tracepoint: {
             const char* root = tracefs_root();
             if (root == nullptr) return std::string(tracefs_hint);
