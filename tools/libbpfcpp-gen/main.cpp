@@ -115,7 +115,7 @@ std::string generate(const Args& args) {
         throw GenError(args.object + ": the object has no BTF; compile it with clang -g (BTF is what the "
                                      "skeleton's types are made from)");
 
-    gen::TypeWriter types(b, args.object);
+    gen::TypeWriter types(b, args.object, name);
     for (const std::string& t : args.types) types.define(types.find(t));
 
     // Maps declared by the program; the global sections are reached through their structs.

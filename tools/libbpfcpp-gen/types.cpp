@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <functional>
 #include <limits>
 
@@ -38,7 +39,14 @@ std::string identifier(std::string_view name) {
     return out;
 }
 
-TypeWriter::TypeWriter(const btf* b, std::string object) : btf_(b), object_(std::move(object)) {}
+TypeWriter::TypeWriter(const btf* b, std::string object, std::string ns)
+    : btf_(b), object_(std::move(object)), namespace_(std::move(ns)) {}
+
+bool TypeWriter::member_named(const std::string& declarator, const std::string& type_name) {
+    // The declarator starts with the member's name ("x" or "x[4]").
+    return declarator.compare(0, type_name.size(), type_name) == 0 &&
+           (declarator.size() == type_name.size() || declarator[type_name.size()] == '[');
+}
 
 const btf_type* TypeWriter::type(std::uint32_t id) const {
     const btf_type* t = btf__type_by_id(btf_, id);
@@ -239,6 +247,11 @@ std::string TypeWriter::enum_body(std::uint32_t id, int indent) const {
     const std::string underlying = enum_underlying(id);
     const bool is_signed = underlying[5] == 'i';  // "std::int..."
     const bool wide = t->size == 8;
+    if (wide && !btf_is_enum64(t))
+        std::fprintf(stderr,
+                     "libbpfcpp-gen: warning: %s: %s is 8 bytes but its BTF holds 32-bit values (compiled by a "
+                     "clang without BTF_KIND_ENUM64, before 15): enumerators wider than 32 bits are truncated\n",
+                     object_.c_str(), describe(id).c_str());
     std::string out = "{\n";
     for (unsigned i = 0; i < btf_vlen(t); ++i) {
         std::uint64_t raw = 0;
@@ -291,19 +304,23 @@ std::string TypeWriter::decl(std::uint32_t id, const std::string& declarator, in
         // keyword's own type, so it is looked through rather than renamed.
         if (transparent(id)) return decl(t->type, declarator, indent);
         define(id);
-        return name_of(id) + sep + declarator;
+        return (member_named(declarator, name_of(id)) ? "::" + namespace_ + "::" : "") + name_of(id) + sep +
+               declarator;
     case BTF_KIND_ENUM:
     case BTF_KIND_ENUM64:
         if (!name_of(id).empty()) {
             define(id);
-            return name_of(id) + sep + declarator;
+            return (declarator.empty() ? "" : "enum ") + name_of(id) + sep + declarator;
         }
         return "enum : " + enum_underlying(id) + " " + enum_body(id, indent) + sep + declarator;
     case BTF_KIND_STRUCT:
     case BTF_KIND_UNION: {
         if (!name_of(id).empty()) {
             define(id);
-            return name_of(id) + sep + declarator;
+            // `struct bits bits;`: a member named like its type keeps the type's meaning
+            // in the class only when the type is written with its tag (g++ insists).
+            return (declarator.empty() ? "" : btf_is_union(t) ? "union " : "struct ") + name_of(id) + sep +
+                   declarator;
         }
         // An anonymous type is defined where it is used, as in the C source.
         std::vector<Check> ignored;

@@ -36,8 +36,8 @@ struct Field {
 /// Emits C++ definitions of BTF types in dependency order into text().
 class TypeWriter {
 public:
-    /// `object` names the BPF object in error messages.
-    TypeWriter(const btf* b, std::string object);
+    /// `object` names the BPF object in error messages; `ns` is the namespace of the output.
+    TypeWriter(const btf* b, std::string object, std::string ns);
 
     /// Defines the named type `id` (and what it uses by value) unless already defined.
     void define(std::uint32_t id);
@@ -87,10 +87,12 @@ private:
     std::string enum_underlying(std::uint32_t id) const;
     std::string name_of(std::uint32_t id) const;
     bool transparent(std::uint32_t id) const;
+    static bool member_named(const std::string& declarator, const std::string& type_name);
     void emit_checks(const std::string& name, std::size_t size, const std::vector<Check>& checks);
 
     const btf* btf_;
     std::string object_;
+    std::string namespace_;
     std::string text_;
     std::map<std::uint32_t, std::string> names_;  // ids given a name other than their own
     std::set<std::uint32_t> defined_;
