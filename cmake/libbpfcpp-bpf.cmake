@@ -17,6 +17,12 @@ include_guard(GLOBAL)
 
 # Compiles one BPF object into ${out}/<name>.bpf.o; the arguments of the public functions.
 function(_libbpfcpp_compile_bpf name source out vmlinux includes)
+  # An object both embedded and given a skeleton is compiled once.
+  get_property(compiled DIRECTORY PROPERTY LIBBPFCPP_BPF_OBJECTS)
+  if("${name}" IN_LIST compiled)
+    return()
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY LIBBPFCPP_BPF_OBJECTS "${name}")
   if(NOT LIBBPFCPP_BPF_CLANG)
     find_program(LIBBPFCPP_BPF_CLANG clang REQUIRED)
   endif()
