@@ -231,6 +231,12 @@ std::string TypeWriter::bitfield_base(std::uint32_t id) const {
     fail(id, "a bitfield of this type cannot be expressed");
 }
 
+bool TypeWriter::empty_composite(std::uint32_t id) const {
+    std::uint32_t r = resolve(id);
+    while (r != 0 && btf_is_array(type(r))) r = resolve(btf_array(type(r))->type);
+    return r != 0 && btf_is_composite(type(r)) && type(r)->size == 0;
+}
+
 bool TypeWriter::transparent(std::uint32_t id) const {
     const char* n = btf__name_by_offset(btf_, type(id)->name_off);
     return n != nullptr && cpp_keywords.count(n) != 0 && btf_is_int(type(resolve(id)));
@@ -385,6 +391,13 @@ std::string TypeWriter::body(const std::vector<Field>& fields, std::size_t size,
     std::size_t max_align = 1;
     for (const Field& f : fields) {
         const std::string name = f.name.empty() ? std::string() : identifier(f.name);
+        if (f.bit_size == 0 && empty_composite(f.type)) {
+            // An empty struct takes no room in (GNU) C but a byte in C++: the member,
+            // which holds nothing, is left out so the members after it keep their offsets.
+            out += in + "// " + (f.name.empty() ? "(anonymous)" : f.name) + ": an empty " + describe(resolve(f.type)) +
+                   ", left out\n";
+            continue;
+        }
         max_align = std::max(max_align, is_packed ? std::size_t{1} : align_of(f.type));
         if (is_union) {
             if (f.bit_size != 0)
@@ -508,7 +521,10 @@ void TypeWriter::define(std::uint32_t id) {
         std::string head = is_union ? "union " : "struct ";
         if (p) head += "__attribute__((packed)) ";
         text_ += head + name + " " + b + ";\n";
-        emit_checks(name, t->size, checks);
+        if (t->size == 0)
+            text_ += "// Empty: size 0 in C, 1 in C++; members of this type are left out.\n\n";
+        else
+            emit_checks(name, t->size, checks);
         break;
     }
     case BTF_KIND_FWD: fail(id, "only declared in the object (no definition in its BTF); it cannot be used by value");

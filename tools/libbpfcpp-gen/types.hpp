@@ -87,6 +87,7 @@ private:
     std::string enum_underlying(std::uint32_t id) const;
     std::string name_of(std::uint32_t id) const;
     bool transparent(std::uint32_t id) const;
+    bool empty_composite(std::uint32_t id) const;
     static bool member_named(const std::string& declarator, const std::string& type_name);
     void emit_checks(const std::string& name, std::size_t size, const std::vector<Check>& checks);
 

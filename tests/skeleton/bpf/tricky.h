@@ -32,8 +32,11 @@ struct bits {
 
 struct opaque; /* only declared: reachable through pointers only */
 
+struct empty {}; /* size 0 in C (as in the kernel's lock-debugging structs), 1 in C++ */
+
 struct node { /* pointers become integers of their size */
     __u32 id;
+    struct empty marker;
     struct node *next;
     void (*fn)(int);
     struct opaque *op;

@@ -174,6 +174,7 @@ static_assert(offsetof(keywords, namespace_) == 20, "keywords: layout differs fr
 
 struct node {
     __u32 id;
+    // marker: an empty struct empty, left out
     std::uint64_t next;
     std::uint64_t fn;
     std::uint64_t op;
