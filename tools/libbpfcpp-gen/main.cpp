@@ -96,6 +96,10 @@ std::string generate(const Args& args) {
 
     const std::string name = args.name.empty() ? identifier(base_name(args.object)) : identifier(args.name);
     const std::string obj_name = args.name.empty() ? base_name(args.object) : args.name;
+    // The generated code names the library's namespace and the standard one.
+    if (name == "bpf" || name == "std")
+        throw GenError(args.object + ": the namespace '" + name +
+                       "' is taken by the library; choose another with --name");
 
     libbpf_set_print(collect_libbpf);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = obj_name.c_str());
@@ -135,6 +139,7 @@ std::string generate(const Args& args) {
                 if (var == nullptr || !btf_is_var(var)) continue;
                 // Static variables are the object's own business (and padding here).
                 if (btf_var(var)->linkage == BTF_VAR_STATIC) continue;
+                if (btf_var(var)->linkage == BTF_VAR_GLOBAL_EXTERN) continue;  // resolved by libbpf
                 fields.push_back({btf__name_by_offset(b, var->name_off), var->type, vs[i].offset * 8, 0});
             }
             if (fields.empty()) continue;
