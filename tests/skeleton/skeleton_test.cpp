@@ -230,3 +230,16 @@ TEST_CASE("skeleton: the project's objects through their skeletons", "[skeleton]
         CHECK(skel.maps.pending.size() == 0u);
     }
 }
+
+TEST_CASE("skeleton: a section view of the wrong size or a missing section throws", "[skeleton]") {
+    auto open = tricky::Skeleton::open();
+    struct Wrong {
+        char bytes[3];
+    };
+    CHECK_THROWS_WITH(bpf::section_view<Wrong>(open.module(), ".bss"),
+                      Catch::Contains(".bss") && Catch::Contains("regenerate the skeleton"));
+    CHECK_THROWS_WITH(bpf::section_view<tricky::Bss>(open.module(), ".data.nosuch"),
+                      Catch::Contains("no such section"));
+    // The generated struct is the section rounded up to its alignment.
+    CHECK(&bpf::section_view<tricky::Bss>(open.module(), ".bss") == &open.bss());
+}
