@@ -5,18 +5,28 @@
 # bpf::Module::open_memory), added to <target>'s sources and include path, so the tool
 # ships as one executable. VMLINUX generates vmlinux.h from the running kernel's BTF
 # (bpftool) for CO-RE sources that #include "vmlinux.h".
+#
+# libbpfcpp_bpf_skeleton(<target> <name> <source.bpf.c> [VMLINUX] [INCLUDES dir...]
+#                        [TYPES type...] [NO_EMBED])
+#
+# Compiles <source.bpf.c> the same way and generates the typed skeleton <name>.skel.hpp
+# with libbpfcpp-gen (namespace <name>: <name>::Skeleton::open(), maps.X, progs.X,
+# rodata()/bss()/data(), the BTF types); TYPES adds types no map or global names (events).
 # Settings: LIBBPFCPP_BPF_CLANG (default: clang), LIBBPFCPP_BPFTOOL (default: bpftool).
 include_guard(GLOBAL)
 
-function(libbpfcpp_bpf_object target name source)
-  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX" "" "INCLUDES")
+# Compiles one BPF object into ${out}/<name>.bpf.o; the arguments of the public functions.
+function(_libbpfcpp_compile_bpf name source out vmlinux includes)
+  # An object both embedded and given a skeleton is compiled once.
+  get_property(compiled DIRECTORY PROPERTY LIBBPFCPP_BPF_OBJECTS)
+  if("${name}" IN_LIST compiled)
+    return()
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY LIBBPFCPP_BPF_OBJECTS "${name}")
   if(NOT LIBBPFCPP_BPF_CLANG)
     find_program(LIBBPFCPP_BPF_CLANG clang REQUIRED)
   endif()
-  find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
-  set(out "${CMAKE_CURRENT_BINARY_DIR}/libbpfcpp-bpf")
-  file(MAKE_DIRECTORY "${out}")
   string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" arch)
   if(arch MATCHES "x86_64|amd64|i.86")
     set(arch x86)
@@ -32,12 +42,12 @@ function(libbpfcpp_bpf_object target name source)
   if(multiarch)
     list(APPEND flags -idirafter "/usr/include/${multiarch}")
   endif()
-  foreach(dir IN LISTS arg_INCLUDES)
+  foreach(dir IN LISTS includes)
     list(APPEND flags -I "${dir}")
   endforeach()
 
   set(deps "")
-  if(arg_VMLINUX)
+  if(vmlinux)
     # One vmlinux.h per directory, however many objects use it.
     get_property(have_vmlinux DIRECTORY PROPERTY LIBBPFCPP_VMLINUX_H)
     if(NOT have_vmlinux)
@@ -58,10 +68,38 @@ function(libbpfcpp_bpf_object target name source)
     DEPENDS "${src}" ${deps}
     IMPLICIT_DEPENDS C "${src}"
     COMMENT "Compiling BPF object ${name}.bpf.o")
+endfunction()
+
+function(libbpfcpp_bpf_object target name source)
+  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX" "" "INCLUDES")
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  set(out "${CMAKE_CURRENT_BINARY_DIR}/libbpfcpp-bpf")
+  file(MAKE_DIRECTORY "${out}")
+  _libbpfcpp_compile_bpf(${name} "${source}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}")
   add_custom_command(OUTPUT "${out}/${name}.bpf.hpp"
     COMMAND Python3::Interpreter "${LIBBPFCPP_EMBED}" "${out}/${name}.bpf.o" "${out}/${name}.bpf.hpp" "${name}"
     DEPENDS "${out}/${name}.bpf.o" "${LIBBPFCPP_EMBED}"
     COMMENT "Embedding ${name}.bpf.o")
   target_sources(${target} PRIVATE "${out}/${name}.bpf.hpp")
+  target_include_directories(${target} PRIVATE "${out}")
+endfunction()
+
+function(libbpfcpp_bpf_skeleton target name source)
+  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX;NO_EMBED" "" "INCLUDES;TYPES")
+  set(out "${CMAKE_CURRENT_BINARY_DIR}/libbpfcpp-bpf")
+  file(MAKE_DIRECTORY "${out}")
+  _libbpfcpp_compile_bpf(${name} "${source}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}")
+  set(gen_args --name "${name}")
+  foreach(t IN LISTS arg_TYPES)
+    list(APPEND gen_args --type "${t}")
+  endforeach()
+  if(arg_NO_EMBED)
+    list(APPEND gen_args --no-embed)
+  endif()
+  add_custom_command(OUTPUT "${out}/${name}.skel.hpp"
+    COMMAND "${LIBBPFCPP_GEN}" skeleton "${out}/${name}.bpf.o" ${gen_args} -o "${out}/${name}.skel.hpp"
+    DEPENDS "${out}/${name}.bpf.o" "${LIBBPFCPP_GEN}"
+    COMMENT "Generating the skeleton ${name}.skel.hpp")
+  target_sources(${target} PRIVATE "${out}/${name}.skel.hpp")
   target_include_directories(${target} PRIVATE "${out}")
 endfunction()

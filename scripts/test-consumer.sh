@@ -5,6 +5,8 @@
 #   pkgconfig-static  the same, linked with -static (pkg-config --static)
 #   cmake      installed libbpfcpp, find_package(libbpfcpp) -> libbpfcpp::libbpfcpp
 #   subproject libbpfcpp as a meson subproject, dependency('libbpfcpp')
+# Each way builds the tool twice: with the string API and embedded object (consumer), and
+# through the typed skeleton libbpfcpp-gen generates (skel_consumer, NAME-skeleton).
 # Everything lands in OUT (default build-consumer). Writes OUT/meson-logs/testlog.json
 # (one line per way, as `meson test` writes it) for scripts/test-summary.py and ends
 # with "libbpfcpp-test-cases: passed=N failed=N skipped=N".
@@ -68,6 +70,7 @@ if meson setup "$out/libbpfcpp" "$root" --prefix="$prefix" --libdir=lib \
   mkdir -p "$out/pkgconfig"
   if make -C "$project" O="$out/pkgconfig" >"$out/pkgconfig.log" 2>&1; then
     run pkgconfig "$out/pkgconfig/consumer"
+    run pkgconfig-skeleton "$out/pkgconfig/skel_consumer"
   else
     fail pkgconfig "make with pkg-config"
   fi
@@ -75,6 +78,7 @@ if meson setup "$out/libbpfcpp" "$root" --prefix="$prefix" --libdir=lib \
   mkdir -p "$out/pkgconfig-static"
   if make -C "$project" O="$out/pkgconfig-static" STATIC=1 >"$out/pkgconfig-static.log" 2>&1; then
     run pkgconfig-static "$out/pkgconfig-static/consumer"
+    run pkgconfig-static-skeleton "$out/pkgconfig-static/skel_consumer"
   else
     fail pkgconfig-static "make with pkg-config --static"
   fi
@@ -82,6 +86,7 @@ if meson setup "$out/libbpfcpp" "$root" --prefix="$prefix" --libdir=lib \
   if cmake -S "$project" -B "$out/cmake" -DCMAKE_PREFIX_PATH="$prefix" >"$out/cmake.log" 2>&1 &&
      cmake --build "$out/cmake" >>"$out/cmake.log" 2>&1; then
     run cmake "$out/cmake/consumer"
+    run cmake-skeleton "$out/cmake/skel_consumer"
   else
     fail cmake "cmake with find_package(libbpfcpp)"
   fi
@@ -98,13 +103,14 @@ fi
 # subprojects/, and no installed libbpfcpp.
 src="$out/subproject-src"
 mkdir -p "$src/subprojects/libbpfcpp"
-cp "$project/meson.build" "$project/main.cpp" "$project/count.bpf.c" "$src/"
+cp "$project/meson.build" "$project/main.cpp" "$project/skel_main.cpp" "$project/count.bpf.c" "$src/"
 cp -r "$root/meson.build" "$root/meson_options.txt" "$root/include" "$root/bpf" "$root/scripts" \
-      "$root/cmake" "$root/docs" "$src/subprojects/libbpfcpp/"
+      "$root/cmake" "$root/docs" "$root/tools" "$src/subprojects/libbpfcpp/"
 if env -u PKG_CONFIG_PATH meson setup "$out/subproject" "$src" --force-fallback-for=libbpfcpp \
        >"$out/subproject.log" 2>&1 &&
-   meson compile -C "$out/subproject" consumer >>"$out/subproject.log" 2>&1; then
+   meson compile -C "$out/subproject" consumer skel_consumer >>"$out/subproject.log" 2>&1; then
   run subproject "$out/subproject/consumer"
+  run subproject-skeleton "$out/subproject/skel_consumer"
 else
   fail subproject "meson with libbpfcpp as a subproject"
 fi

@@ -21,11 +21,10 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "tcpconnect.bpf.h"
 #include "tcpconnect.h"
+#include "tcpconnect.skel.h" /* bpftool gen skeleton: struct tcpconnect_bpf, the object embedded */
 
 enum attach_mode { ATTACH_AUTO, ATTACH_FENTRY, ATTACH_KPROBE, ATTACH_TRACEPOINT };
 static const char *const attach_names[] = {"auto", "fentry", "kprobe", "tracepoint"};
@@ -53,7 +52,7 @@ struct count_entry {
 
 struct tracer {
     const struct options *opt;
-    struct bpf_object *obj;
+    struct tcpconnect_bpf *skel;
     struct bpf_link *links[4];
     int nlinks;
     struct ring_buffer *rb;
@@ -287,79 +286,6 @@ static bool privileged(void)
 
 /* ---- the BPF object ----------------------------------------------------------------- */
 
-/* Finds a global variable's section map and place, from the object's BTF. */
-static bool find_global(struct bpf_object *obj, const char *name, struct bpf_map **map_out,
-                        size_t *offset, size_t *size)
-{
-    const struct btf *btf = bpf_object__btf(obj);
-    struct bpf_map *map;
-
-    if (btf == NULL)
-        return false;
-    bpf_object__for_each_map(map, obj) {
-        const struct btf_type *sec;
-        const struct btf_var_secinfo *vs;
-
-        if (!bpf_map__is_internal(map))
-            continue;
-        sec = btf__type_by_id(btf, bpf_map__btf_value_type_id(map));
-        if (sec == NULL || !btf_is_datasec(sec))
-            continue;
-        vs = btf_var_secinfos(sec);
-        for (unsigned i = 0; i < btf_vlen(sec); i++) {
-            const struct btf_type *var = btf__type_by_id(btf, vs[i].type);
-
-            if (var == NULL || strcmp(btf__name_by_offset(btf, var->name_off), name) != 0)
-                continue;
-            *map_out = map;
-            *offset = vs[i].offset;
-            *size = vs[i].size;
-            return true;
-        }
-    }
-    return false;
-}
-
-static int set_global(struct bpf_object *obj, const char *name, const void *value, size_t size)
-{
-    struct bpf_map *map;
-    size_t offset, var_size, data_size;
-    const void *init;
-    char *data;
-    int err;
-
-    if (!find_global(obj, name, &map, &offset, &var_size) || var_size != size)
-        return -ENOENT;
-    init = bpf_map__initial_value(map, &data_size);
-    if (init == NULL || offset + size > data_size)
-        return -ENOENT;
-    data = malloc(data_size);
-    if (data == NULL)
-        return -ENOMEM;
-    memcpy(data, init, data_size);
-    memcpy(data + offset, value, size);
-    err = bpf_map__set_initial_value(map, data, data_size);
-    free(data);
-    return err;
-}
-
-static uint64_t read_global_u64(struct bpf_object *obj, const char *name)
-{
-    struct bpf_map *map;
-    size_t offset, size;
-    uint64_t value = 0;
-    uint32_t zero = 0;
-    char *data;
-
-    if (!find_global(obj, name, &map, &offset, &size) || size != sizeof(value))
-        return 0;
-    data = calloc(1, bpf_map__value_size(map));
-    if (data != NULL && bpf_map_lookup_elem(bpf_map__fd(map), &zero, data) == 0)
-        memcpy(&value, data + offset, sizeof(value));
-    free(data);
-    return value;
-}
-
 static bool kernel_has_kprobes(void)
 {
     return access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0 ||
@@ -385,8 +311,8 @@ static void tracer_close(struct tracer *t)
     t->pb = NULL;
     while (t->nlinks > 0)
         bpf_link__destroy(t->links[--t->nlinks]);
-    bpf_object__close(t->obj);
-    t->obj = NULL;
+    tcpconnect_bpf__destroy(t->skel);
+    t->skel = NULL;
 }
 
 /* Opens, configures, loads and attaches the object with one strategy. On failure the
@@ -397,9 +323,6 @@ static int tracer_setup(struct tracer *t, enum attach_mode mode, bool ringbuf, c
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "tcpconnect");
     struct bpf_program *prog;
     struct bpf_map *events;
-    const unsigned char *bytes;
-    size_t size;
-    uint16_t family = o->family;
     int err;
 
     libbpf_last[0] = '\0';
@@ -407,34 +330,30 @@ static int tracer_setup(struct tracer *t, enum attach_mode mode, bool ringbuf, c
         snprintf(why, why_len, "kprobes are not available in this kernel (CONFIG_KPROBES is off)");
         return -EOPNOTSUPP;
     }
-    bytes = tcpconnect_bpf_object(&size);
-    t->obj = bpf_object__open_mem(bytes, size, &open_opts);
-    if (t->obj == NULL) {
+    t->skel = tcpconnect_bpf__open_opts(&open_opts);
+    if (t->skel == NULL) {
         err = -errno;
         snprintf(why, why_len, "opening the embedded BPF object: %s", strerror(-err));
         return err;
     }
-    events = bpf_object__find_map_by_name(t->obj, "events");
-    if (!ringbuf && events != NULL) {
+    events = t->skel->maps.events;
+    if (!ringbuf) {
         /* Same map, retyped: max_entries 0 lets libbpf use one slot per possible CPU. */
         bpf_map__set_type(events, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
         bpf_map__set_key_size(events, sizeof(int));
         bpf_map__set_value_size(events, sizeof(int));
         bpf_map__set_max_entries(events, 0);
     }
-    if ((err = set_global(t->obj, "filter_pid", &o->pid, sizeof(o->pid))) ||
-        (err = set_global(t->obj, "filter_uid", &o->uid, sizeof(o->uid))) ||
-        (err = set_global(t->obj, "filter_family", &family, sizeof(family))) ||
-        (err = set_global(t->obj, "filter_nports", &o->nports, sizeof(o->nports))) ||
-        (err = set_global(t->obj, "filter_ports", o->ports, sizeof(o->ports))) ||
-        (err = set_global(t->obj, "use_ringbuf", &ringbuf, sizeof(ringbuf)))) {
-        snprintf(why, why_len, "setting the filters of object 'tcpconnect': %s", strerror(-err));
-        goto fail;
-    }
-    bpf_object__for_each_program(prog, t->obj)
+    t->skel->rodata->filter_pid = o->pid;
+    t->skel->rodata->filter_uid = o->uid;
+    t->skel->rodata->filter_family = o->family;
+    t->skel->rodata->filter_nports = o->nports;
+    memcpy(t->skel->rodata->filter_ports, o->ports, sizeof(t->skel->rodata->filter_ports));
+    t->skel->rodata->use_ringbuf = ringbuf;
+    bpf_object__for_each_program(prog, t->skel->obj)
         bpf_program__set_autoload(prog, program_of(bpf_program__name(prog), mode));
 
-    err = bpf_object__load(t->obj);
+    err = tcpconnect_bpf__load(t->skel);
     if (err != 0) {
         err = err < 0 ? err : -EINVAL;
         /* libbpf blames the memlock limit for any EPERM; a kernel that refuses the
@@ -446,7 +365,7 @@ static int tracer_setup(struct tracer *t, enum attach_mode mode, bool ringbuf, c
                      libbpf_last[0] ? libbpf_last : "failed", strerror(-err));
         goto fail;
     }
-    bpf_object__for_each_program(prog, t->obj) {
+    bpf_object__for_each_program(prog, t->skel->obj) {
         struct bpf_link *link;
 
         if (!bpf_program__autoload(prog))
@@ -679,7 +598,7 @@ int main(int argc, char **argv)
                                             : "neither fentry nor kprobes are usable");
 
     {
-        int fd = bpf_map__fd(bpf_object__find_map_by_name(t.obj, "events"));
+        int fd = bpf_map__fd(t.skel->maps.events);
 
         if (ringbuf)
             t.rb = ring_buffer__new(fd, on_ring_event, &t, NULL);
@@ -733,7 +652,7 @@ int main(int argc, char **argv)
         ring_buffer__consume(t.rb);
     else
         perf_buffer__consume(t.pb);
-    lost = t.perf_lost + read_global_u64(t.obj, "lost_events");
+    lost = t.perf_lost + t.skel->bss->lost_events;
     if (opt.count)
         print_counts(&t);
     fflush(stdout);

@@ -14,6 +14,7 @@
 #include "probe.hpp"
 #include "prog.hpp"
 #include "ring_buffer.hpp"
+#include "skeleton.hpp"
 #include "standalone_map.hpp"
 #include "tc.hpp"
 #include "typed_map.hpp"

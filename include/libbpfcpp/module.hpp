@@ -424,6 +424,26 @@ public:
         std::memcpy(section_bytes(loc, true) + loc.offset, value.data(), value.size());
     }
 
+    /// The memory of the global section `section` (".rodata", ".data", ".bss", ".data.NAME",
+    /// ".rodata.NAME"): before load libbpf's copy, whose contents become the section's
+    /// initial value; after load the kernel's map, mapped once (read-only for .rodata*).
+    /// Generated skeletons give their typed section views from here.
+    [[nodiscard]] std::span<std::byte> section_memory(std::string_view section) const {
+        const btf* b = bpf_object__btf(state().obj);
+        bpf_map* m = nullptr;
+        while (b != nullptr && (m = bpf_object__next_map(state().obj, m)) != nullptr) {
+            if (!bpf_map__is_internal(m)) continue;
+            const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
+            if (sec == nullptr || !btf_is_datasec(sec) || btf__name_by_offset(b, sec->name_off) != section)
+                continue;
+            const detail::GlobalLocation loc{m, 0, bpf_map__value_size(m), std::string(section)};
+            const bool frozen = section.rfind(".rodata", 0) == 0 || section == ".kconfig";
+            return {section_bytes(loc, !frozen), bpf_map__value_size(m)};
+        }
+        throw Error(ENOENT, detail::describe("accessing global section", section,
+                                             "no such section in object '" + state().name + "'"));
+    }
+
     /// The names of all global variables, for discovery and error messages.
     [[nodiscard]] std::vector<std::string> global_names() const {
         std::vector<std::string> out;

@@ -1,0 +1,560 @@
+#include "types.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <functional>
+#include <limits>
+
+#include <bpf/btf.h>
+
+namespace gen {
+
+namespace {
+
+// C++20 keywords and alternative tokens: members and types of C code may use any of them.
+const std::set<std::string_view> cpp_keywords = {
+    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case",
+    "catch", "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval",
+    "constexpr", "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype",
+    "default", "delete", "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern",
+    "false", "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new",
+    "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private", "protected", "public",
+    "register", "reinterpret_cast", "requires", "return", "short", "signed", "sizeof", "static",
+    "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local", "throw", "true",
+    "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
+    "wchar_t", "while", "xor", "xor_eq"};
+
+std::size_t align_up(std::size_t n, std::size_t a) { return a <= 1 ? n : (n + a - 1) / a * a; }
+
+std::string pad_indent(int indent) { return std::string(static_cast<std::size_t>(indent) * 4, ' '); }
+
+}  // namespace
+
+std::string identifier(std::string_view name) {
+    std::string out;
+    for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ? c : '_';
+    if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0])) != 0) out.insert(0, "_");
+    if (cpp_keywords.count(out) != 0) out += '_';
+    return out;
+}
+
+TypeWriter::TypeWriter(const btf* b, std::string object, std::string ns)
+    : btf_(b), object_(std::move(object)), namespace_(std::move(ns)) {}
+
+bool TypeWriter::member_named(const std::string& declarator, const std::string& type_name) {
+    // The declarator starts with the member's name ("x" or "x[4]").
+    return declarator.compare(0, type_name.size(), type_name) == 0 &&
+           (declarator.size() == type_name.size() || declarator[type_name.size()] == '[');
+}
+
+const btf_type* TypeWriter::type(std::uint32_t id) const {
+    const btf_type* t = btf__type_by_id(btf_, id);
+    if (t == nullptr) throw GenError(object_ + ": BTF type id " + std::to_string(id) + " does not exist");
+    return t;
+}
+
+std::uint32_t TypeWriter::skip_modifiers(std::uint32_t id) const {
+    // const/volatile of the BPF declaration mean nothing to the user-space copy.
+    while (id != 0) {
+        const btf_type* t = type(id);
+        if (!btf_is_mod(t) && !btf_is_type_tag(t)) break;
+        id = t->type;
+    }
+    return id;
+}
+
+std::uint32_t TypeWriter::resolve(std::uint32_t id) const {
+    id = skip_modifiers(id);
+    while (id != 0 && btf_is_typedef(type(id))) id = skip_modifiers(type(id)->type);
+    return id;
+}
+
+std::string TypeWriter::describe(std::uint32_t id) const {
+    if (id == 0) return "void";
+    const btf_type* t = type(id);
+    const char* n = btf__name_by_offset(btf_, t->name_off);
+    std::string name = n != nullptr && *n != '\0' ? n : "(anonymous)";
+    switch (btf_kind(t)) {
+    case BTF_KIND_STRUCT: return "struct " + name;
+    case BTF_KIND_UNION: return "union " + name;
+    case BTF_KIND_ENUM:
+    case BTF_KIND_ENUM64: return "enum " + name;
+    case BTF_KIND_FWD: return (btf_kflag(t) ? "union " : "struct ") + name;
+    case BTF_KIND_TYPEDEF: return "typedef " + name;
+    case BTF_KIND_FUNC_PROTO: return "function type";
+    default: return name;
+    }
+}
+
+void TypeWriter::fail(std::uint32_t id, const std::string& why) const {
+    throw GenError(object_ + ": type '" + describe(id) + "' (BTF id " + std::to_string(id) + "): " + why);
+}
+
+std::uint32_t TypeWriter::find(const std::string& spec) const {
+    std::string name = spec;
+    int kind = -1;
+    for (auto [prefix, k] : {std::pair{"struct ", BTF_KIND_STRUCT}, std::pair{"union ", BTF_KIND_UNION},
+                             std::pair{"enum ", BTF_KIND_ENUM}}) {
+        std::string_view p = prefix;
+        if (name.rfind(p, 0) == 0) {
+            name.erase(0, p.size());
+            kind = k;
+        }
+    }
+    std::int32_t id = -1;
+    if (kind < 0) {
+        id = btf__find_by_name(btf_, name.c_str());
+    } else {
+        id = btf__find_by_name_kind(btf_, name.c_str(), static_cast<std::uint32_t>(kind));
+        if (id < 0 && kind == BTF_KIND_ENUM) id = btf__find_by_name_kind(btf_, name.c_str(), BTF_KIND_ENUM64);
+    }
+    if (id <= 0) throw GenError(object_ + ": --type '" + spec + "': no such type in the object's BTF");
+    const btf_type* t = type(static_cast<std::uint32_t>(id));
+    if (btf_is_var(t) || btf_is_func(t) || btf_is_datasec(t))
+        throw GenError(object_ + ": --type '" + spec + "' names a variable or function, not a type");
+    return static_cast<std::uint32_t>(id);
+}
+
+std::size_t TypeWriter::size_of(std::uint32_t id) const {
+    id = skip_modifiers(id);
+    if (id == 0) fail(id, "void has no size");
+    const btf_type* t = type(id);
+    if (btf_is_ptr(t)) return 8;  // BPF pointers are 64-bit
+    if (btf_is_fwd(t)) fail(id, "only declared in the object (no definition in its BTF); it cannot be used by value");
+    if (btf_is_func_proto(t)) fail(id, "a function cannot be used by value");
+    __s64 n = btf__resolve_size(btf_, id);
+    if (n < 0) fail(id, "its size cannot be resolved");
+    return static_cast<std::size_t>(n);
+}
+
+std::vector<Field> TypeWriter::fields_of(std::uint32_t id) const {
+    const btf_type* t = type(id);
+    std::vector<Field> out;
+    const btf_member* m = btf_members(t);
+    for (unsigned i = 0; i < btf_vlen(t); ++i) {
+        out.push_back({btf__name_by_offset(btf_, m[i].name_off), m[i].type, btf_member_bit_offset(t, i),
+                       btf_member_bitfield_size(t, i)});
+    }
+    return out;
+}
+
+std::size_t TypeWriter::align_of(std::uint32_t id) {
+    id = skip_modifiers(id);
+    if (auto it = align_cache_.find(id); it != align_cache_.end()) return it->second;
+    const btf_type* t = type(id);
+    std::size_t a = 1;
+    switch (btf_kind(t)) {
+    case BTF_KIND_INT:
+    case BTF_KIND_ENUM:
+    case BTF_KIND_ENUM64:
+    case BTF_KIND_FLOAT: a = std::min<std::size_t>(t->size, 16); break;
+    case BTF_KIND_PTR: a = 8; break;
+    case BTF_KIND_ARRAY: a = align_of(btf_array(t)->type); break;
+    case BTF_KIND_TYPEDEF: a = align_of(t->type); break;
+    case BTF_KIND_STRUCT:
+    case BTF_KIND_UNION:
+        if (packed(id)) break;
+        for (const Field& f : fields_of(id)) a = std::max(a, align_of(f.type));
+        break;
+    default: fail(id, "has no alignment (not a data type)");
+    }
+    align_cache_[id] = a;
+    return a;
+}
+
+bool TypeWriter::packed_fields(const std::vector<Field>& fields, std::size_t size, bool is_union) {
+    // Packed when a member sits off its natural alignment, or the size is not a multiple
+    // of the alignment the members would give; aligned(N) is rendered as padding instead.
+    std::size_t a = 1;
+    for (const Field& f : fields) {
+        const std::size_t fa = align_of(f.type);
+        a = std::max(a, fa);
+        if (f.bit_size != 0 || is_union) continue;
+        if (f.bit_offset % 8 != 0) return true;
+        if ((f.bit_offset / 8) % fa != 0) return true;
+    }
+    return size % a != 0;
+}
+
+bool TypeWriter::packed(std::uint32_t id) {
+    if (auto it = packed_cache_.find(id); it != packed_cache_.end()) return it->second;
+    const btf_type* t = type(id);
+    packed_cache_[id] = false;  // provisional, in case of a (malformed) self-reference
+    bool p = packed_fields(fields_of(id), t->size, btf_is_union(t));
+    packed_cache_[id] = p;
+    return p;
+}
+
+std::string TypeWriter::int_name(std::uint32_t id) const {
+    const btf_type* t = type(id);
+    const char* n = btf__name_by_offset(btf_, t->name_off);
+    const std::string_view name = n != nullptr ? n : "";
+    const unsigned enc = btf_int_encoding(t);
+    if ((enc & BTF_INT_BOOL) != 0 && t->size == 1) return "bool";
+    if (name == "char") return "char";
+    const bool is_signed = (enc & BTF_INT_SIGNED) != 0;
+    switch (t->size) {
+    case 1: return is_signed ? "std::int8_t" : "std::uint8_t";
+    case 2: return is_signed ? "std::int16_t" : "std::uint16_t";
+    case 4: return is_signed ? "std::int32_t" : "std::uint32_t";
+    case 8: return is_signed ? "std::int64_t" : "std::uint64_t";
+    case 16: return is_signed ? "__int128" : "unsigned __int128";
+    default: fail(id, "an integer of " + std::to_string(t->size) + " bytes has no C++ type");
+    }
+}
+
+std::string TypeWriter::enum_underlying(std::uint32_t id) const {
+    const btf_type* t = type(id);
+    // Newer compilers mark signed enums in kflag; older ones only show negative values.
+    bool is_signed = btf_kflag(t);
+    if (!is_signed && btf_is_enum(t)) {
+        const struct btf_enum* e = btf_enum(t);
+        for (unsigned i = 0; i < btf_vlen(t); ++i) is_signed = is_signed || e[i].val < 0;
+    }
+    switch (t->size) {
+    case 1: return is_signed ? "std::int8_t" : "std::uint8_t";
+    case 2: return is_signed ? "std::int16_t" : "std::uint16_t";
+    case 4: return is_signed ? "std::int32_t" : "std::uint32_t";
+    case 8: return is_signed ? "std::int64_t" : "std::uint64_t";
+    default: fail(id, "an enum of " + std::to_string(t->size) + " bytes has no C++ underlying type");
+    }
+}
+
+std::string TypeWriter::bitfield_base(std::uint32_t id) const {
+    // Bitfields are declared with the integer the BPF side used (enums by their underlying
+    // type: an enum bitfield narrower than its enumerators' range draws warnings).
+    const std::uint32_t r = resolve(id);
+    const btf_type* t = type(r);
+    if (btf_is_int(t)) return int_name(r) == "char" ? "char" : int_name(r);
+    if (btf_is_any_enum(t)) return enum_underlying(r);
+    fail(id, "a bitfield of this type cannot be expressed");
+}
+
+bool TypeWriter::empty_composite(std::uint32_t id) const {
+    std::uint32_t r = resolve(id);
+    while (r != 0 && btf_is_array(type(r))) r = resolve(btf_array(type(r))->type);
+    return r != 0 && btf_is_composite(type(r)) && type(r)->size == 0;
+}
+
+bool TypeWriter::transparent(std::uint32_t id) const {
+    const char* n = btf__name_by_offset(btf_, type(id)->name_off);
+    return n != nullptr && cpp_keywords.count(n) != 0 && btf_is_int(type(resolve(id)));
+}
+
+std::string TypeWriter::name_of(std::uint32_t id) const {
+    if (auto it = names_.find(id); it != names_.end()) return it->second;
+    const char* n = btf__name_by_offset(btf_, type(id)->name_off);
+    return n != nullptr && *n != '\0' ? identifier(n) : std::string();
+}
+
+std::string TypeWriter::enum_body(std::uint32_t id, int indent) const {
+    const btf_type* t = type(id);
+    const std::string underlying = enum_underlying(id);
+    const bool is_signed = underlying[5] == 'i';  // "std::int..."
+    const bool wide = t->size == 8;
+    if (wide && !btf_is_enum64(t))
+        std::fprintf(stderr,
+                     "libbpfcpp-gen: warning: %s: %s is 8 bytes but its BTF holds 32-bit values (compiled by a "
+                     "clang without BTF_KIND_ENUM64, before 15): enumerators wider than 32 bits are truncated\n",
+                     object_.c_str(), describe(id).c_str());
+    std::string out = "{\n";
+    for (unsigned i = 0; i < btf_vlen(t); ++i) {
+        std::uint64_t raw = 0;
+        std::uint32_t name_off = 0;
+        if (btf_is_enum64(t)) {
+            raw = btf_enum64_value(&btf_enum64(t)[i]);
+            name_off = btf_enum64(t)[i].name_off;
+        } else {
+            const struct btf_enum& e = btf_enum(t)[i];
+            raw = is_signed ? static_cast<std::uint64_t>(static_cast<std::int64_t>(e.val))
+                            : static_cast<std::uint32_t>(e.val);
+            name_off = e.name_off;
+        }
+        std::string value;
+        if (is_signed) {
+            const auto v = static_cast<std::int64_t>(raw);
+            if (v == std::numeric_limits<std::int64_t>::min())
+                value = "(-9223372036854775807LL - 1)";
+            else
+                value = std::to_string(v) + (wide ? "LL" : "");
+        } else {
+            value = std::to_string(raw) + (wide ? "ULL" : "U");
+        }
+        out += pad_indent(indent + 1) + identifier(btf__name_by_offset(btf_, name_off)) + " = " + value + ",\n";
+    }
+    out += pad_indent(indent) + "}";
+    return out;
+}
+
+std::string TypeWriter::decl(std::uint32_t id, const std::string& declarator, int indent) {
+    id = skip_modifiers(id);
+    const std::string sep = declarator.empty() ? "" : " ";
+    if (id == 0) fail(id, "a member or variable of type void cannot be expressed");
+    const btf_type* t = type(id);
+    switch (btf_kind(t)) {
+    case BTF_KIND_INT: return int_name(id) + sep + declarator;
+    case BTF_KIND_FLOAT:
+        if (t->size == 4) return "float" + sep + declarator;
+        if (t->size == 8) return "double" + sep + declarator;
+        fail(id, "a floating-point type of " + std::to_string(t->size) + " bytes has no portable C++ type");
+    case BTF_KIND_PTR:
+        // A BPF pointer means nothing in user space; its value is kept as an integer.
+        return "std::uint64_t" + sep + declarator;
+    case BTF_KIND_ARRAY: {
+        const struct btf_array* a = btf_array(t);
+        return decl(a->type, declarator + "[" + std::to_string(a->nelems) + "]", indent);
+    }
+    case BTF_KIND_TYPEDEF:
+        // typedef _Bool bool (vmlinux.h): a C typedef named like a C++ keyword is the
+        // keyword's own type, so it is looked through rather than renamed.
+        if (transparent(id)) return decl(t->type, declarator, indent);
+        define(id);
+        return (member_named(declarator, name_of(id)) ? "::" + namespace_ + "::" : "") + name_of(id) + sep +
+               declarator;
+    case BTF_KIND_ENUM:
+    case BTF_KIND_ENUM64:
+        if (!name_of(id).empty()) {
+            define(id);
+            return (declarator.empty() ? "" : "enum ") + name_of(id) + sep + declarator;
+        }
+        return "enum : " + enum_underlying(id) + " " + enum_body(id, indent) + sep + declarator;
+    case BTF_KIND_STRUCT:
+    case BTF_KIND_UNION: {
+        if (!name_of(id).empty()) {
+            define(id);
+            // `struct bits bits;`: a member named like its type keeps the type's meaning
+            // in the class only when the type is written with its tag (g++ insists).
+            return (declarator.empty() ? "" : btf_is_union(t) ? "union " : "struct ") + name_of(id) + sep +
+                   declarator;
+        }
+        // An anonymous type is defined where it is used, as in the C source.
+        std::vector<Check> ignored;
+        const bool is_union = btf_is_union(t);
+        const bool p = packed(id);
+        std::string kw = is_union ? "union" : "struct";
+        if (p) kw += " __attribute__((packed))";
+        return kw + " " + body(fields_of(id), t->size, is_union, p, indent, describe(id), ignored, "", 0) + sep +
+               declarator;
+    }
+    case BTF_KIND_FWD: fail(id, "only declared in the object (no definition in its BTF); it cannot be used by value");
+    case BTF_KIND_FUNC_PROTO: fail(id, "a function cannot be used by value");
+    default: fail(id, "this kind of BTF type cannot be expressed in C++");
+    }
+}
+
+std::string TypeWriter::body(const std::vector<Field>& fields, std::size_t size, bool is_union, bool is_packed,
+                             int indent, const std::string& what, std::vector<Check>& checks,
+                             const std::string& prefix, std::size_t base) {
+    std::string out = "{\n";
+    const std::string in = pad_indent(indent + 1);
+    std::set<std::string> taken;
+    for (const Field& f : fields) taken.insert(identifier(f.name));
+    auto pad_name = [&] {
+        std::string n;
+        do n = "_pad" + std::to_string(pad_counter_++);
+        while (taken.count(n) != 0);
+        return n;
+    };
+    // Fills bits [from, to) with unnamed bitfields and a byte array: neither changes the
+    // struct's alignment, and together they reach any bit position.
+    auto pad_bits = [&](std::size_t from, std::size_t to) {
+        if (from % 8 != 0 && from < to) {
+            const std::size_t k = std::min<std::size_t>(8 - from % 8, to - from);
+            out += in + "std::uint8_t : " + std::to_string(k) + ";\n";
+            from += k;
+        }
+        if (to - from >= 8) {
+            out += in + "std::uint8_t " + pad_name() + "[" + std::to_string((to - from) / 8) + "];\n";
+            from += (to - from) / 8 * 8;
+        }
+        if (from < to) out += in + "std::uint8_t : " + std::to_string(to - from) + ";\n";
+    };
+    // Named members are checked by offset; a member of an anonymous type is checked
+    // through its own members too (they are reached as Outer::a or Outer::m.a).
+    std::function<void(const Field&, std::size_t, const std::string&)> add_checks =
+        [&](const Field& f, std::size_t byte_off, const std::string& path) {
+            if (f.bit_size != 0) return;
+            const std::uint32_t r = skip_modifiers(f.type);
+            const bool anon_composite = r != 0 && btf_is_composite(type(r)) && name_of(r).empty();
+            std::string inner = path;
+            if (!f.name.empty()) {
+                inner = path + identifier(f.name);
+                checks.push_back({inner, byte_off, anon_composite, anon_composite ? size_of(r) : 0});
+                inner += ".";
+            }
+            if (anon_composite)
+                for (const Field& g : fields_of(r)) add_checks(g, byte_off + g.bit_offset / 8, inner);
+        };
+
+    std::size_t pos = 0;  // bits laid out so far (struct), or the largest member (union)
+    std::size_t max_align = 1;
+    for (const Field& f : fields) {
+        const std::string name = f.name.empty() ? std::string() : identifier(f.name);
+        if (f.bit_size == 0 && empty_composite(f.type)) {
+            // An empty struct takes no room in (GNU) C but a byte in C++: the member,
+            // which holds nothing, is left out so the members after it keep their offsets.
+            out += in + "// " + (f.name.empty() ? "(anonymous)" : f.name) + ": an empty " + describe(resolve(f.type)) +
+                   ", left out\n";
+            continue;
+        }
+        max_align = std::max(max_align, is_packed ? std::size_t{1} : align_of(f.type));
+        if (is_union) {
+            if (f.bit_size != 0)
+                out += in + bitfield_base(f.type) + " " + name + " : " + std::to_string(f.bit_size) + ";\n";
+            else {
+                out += in + decl(f.type, name, indent + 1) + ";\n";
+                add_checks(f, base, prefix);
+            }
+            pos = std::max<std::size_t>(pos, f.bit_size != 0 ? f.bit_size : size_of(f.type) * 8);
+            continue;
+        }
+        if (f.bit_size == 0) {
+            if (f.bit_offset % 8 != 0)
+                throw GenError(object_ + ": " + what + ": member '" + f.name + "' does not start on a byte");
+            const std::size_t off = f.bit_offset / 8;
+            const std::size_t cur = (pos + 7) / 8;
+            if (off < cur) throw GenError(object_ + ": " + what + ": member '" + f.name + "' overlaps the one before");
+            const std::size_t a = is_packed ? 1 : align_of(f.type);
+            if (align_up(cur, a) != off) pad_bits(pos, off * 8);
+            out += in + decl(f.type, name, indent + 1) + ";\n";
+            add_checks(f, base + off, prefix);
+            pos = (off + size_of(f.type)) * 8;
+        } else {
+            const std::string bt = bitfield_base(f.type);
+            const std::size_t unit = size_of(resolve(f.type)) * 8;
+            std::size_t natural = pos;
+            if (!is_packed && natural % unit + f.bit_size > unit) natural = align_up(natural, unit);
+            if (natural != f.bit_offset) {
+                if (f.bit_offset < pos)
+                    throw GenError(object_ + ": " + what + ": bitfield '" + f.name + "' overlaps the member before");
+                pad_bits(pos, f.bit_offset);
+            }
+            out += in + bt + " " + name + " : " + std::to_string(f.bit_size) + ";\n";
+            pos = f.bit_offset + f.bit_size;
+        }
+    }
+    if (is_union) {
+        if (align_up((pos + 7) / 8, max_align) != size)
+            out += in + "std::uint8_t " + pad_name() + "[" + std::to_string(size) + "];\n";
+    } else if (align_up((pos + 7) / 8, max_align) != size) {
+        if (pos > size * 8) throw GenError(object_ + ": " + what + ": members extend past its size");
+        pad_bits(pos, size * 8);
+    }
+    out += pad_indent(indent) + "}";
+    return out;
+}
+
+void TypeWriter::emit_checks(const std::string& name, std::size_t size, const std::vector<Check>& checks) {
+    const std::string msg = "\"" + name + ": layout differs from the BPF object's BTF; regenerate the skeleton\"";
+    text_ += "static_assert(sizeof(" + name + ") == " + std::to_string(size) + ", " + msg + ");\n";
+    for (const Check& c : checks) {
+        text_ += "static_assert(offsetof(" + name + ", " + c.path + ") == " + std::to_string(c.offset) + ", " + msg +
+                 ");\n";
+        if (c.sized)
+            text_ += "static_assert(sizeof(" + name + "::" + c.path + ") == " + std::to_string(c.size) + ", " + msg +
+                     ");\n";
+    }
+    text_ += "\n";
+}
+
+void TypeWriter::define(std::uint32_t id) {
+    id = skip_modifiers(id);
+    if (id == 0 || defined_.count(id) != 0) return;
+    const btf_type* t = type(id);
+    if (btf_is_int(t) || btf_is_ptr(t) || btf_is_float(t)) return;
+    if (btf_is_array(t)) {
+        define(btf_array(t)->type);
+        return;
+    }
+    if (defining_.count(id) != 0) fail(id, "contains itself by value");
+    defining_.insert(id);
+    const std::string name = name_of(id);
+    switch (btf_kind(t)) {
+    case BTF_KIND_TYPEDEF: {
+        if (transparent(id)) {
+            defining_.erase(id);
+            define(t->type);
+            defined_.insert(id);
+            return;
+        }
+        const std::uint32_t target = skip_modifiers(t->type);
+        const btf_type* tt = target != 0 ? type(target) : nullptr;
+        if (tt != nullptr && (btf_is_composite(tt) || btf_is_any_enum(tt)) && name_of(target).empty()) {
+            // typedef struct { ... } name: the struct takes the typedef's name.
+            names_[target] = name;
+            defining_.erase(id);
+            define(target);
+            defined_.insert(id);
+            return;
+        }
+        if (tt != nullptr && (btf_is_composite(tt) || btf_is_any_enum(tt)) && name_of(target) == name) {
+            define(target);  // typedef struct name name: the same name already
+            break;
+        }
+        if (target == 0) fail(id, "a typedef of void cannot be used by value");
+        if (btf_is_func_proto(tt)) {
+            defining_.erase(id);
+            defined_.insert(id);
+            return;  // only ever used through pointers, which become integers
+        }
+        const std::string d = decl(target, "", 0);
+        text_ += "using " + name + " = " + d + ";\n";
+        if (!btf_is_ptr(tt))
+            text_ += "static_assert(sizeof(" + name + ") == " + std::to_string(size_of(id)) + ", \"" + name +
+                     ": size differs from the BPF object's BTF\");\n";
+        text_ += "\n";
+        break;
+    }
+    case BTF_KIND_ENUM:
+    case BTF_KIND_ENUM64:
+        text_ += "enum " + name + " : " + enum_underlying(id) + " " + enum_body(id, 0) + ";\n";
+        text_ += "static_assert(sizeof(" + name + ") == " + std::to_string(t->size) + ");\n\n";
+        break;
+    case BTF_KIND_STRUCT:
+    case BTF_KIND_UNION: {
+        std::vector<Check> checks;
+        const bool is_union = btf_is_union(t);
+        const bool p = packed(id);
+        // The body is built first: it defines the named types it uses, which come before.
+        std::string b = body(fields_of(id), t->size, is_union, p, 0, describe(id), checks, "", 0);
+        std::string head = is_union ? "union " : "struct ";
+        if (p) head += "__attribute__((packed)) ";
+        text_ += head + name + " " + b + ";\n";
+        if (t->size == 0)
+            text_ += "// Empty: size 0 in C, 1 in C++; members of this type are left out.\n\n";
+        else
+            emit_checks(name, t->size, checks);
+        break;
+    }
+    case BTF_KIND_FWD: fail(id, "only declared in the object (no definition in its BTF); it cannot be used by value");
+    default: fail(id, "this kind of BTF type cannot be expressed in C++");
+    }
+    defining_.erase(id);
+    defined_.insert(id);
+}
+
+std::string TypeWriter::type_name(std::uint32_t id, const std::string& hint) {
+    id = skip_modifiers(id);
+    if (id == 0) return {};
+    const btf_type* t = type(id);
+    if (btf_is_array(t) || btf_is_func_proto(t)) return {};
+    if ((btf_is_composite(t) || btf_is_any_enum(t)) && name_of(id).empty()) names_[id] = hint;
+    return decl(id, "", 0);
+}
+
+void TypeWriter::define_struct(const std::string& name, const std::vector<Field>& fields, std::size_t size,
+                               const std::string& what) {
+    std::vector<Check> checks;
+    // A section's size is where its last variable ends, not a multiple of its alignment:
+    // the struct is rounded up (section_view() accepts that) rather than packed.
+    std::size_t a = 1;
+    for (const Field& f : fields) a = std::max(a, align_of(f.type));
+    const bool p = packed_fields(fields, align_up(size, a), false);
+    if (!p) size = align_up(size, a);
+    std::string b = body(fields, size, false, p, 0, what, checks, "", 0);
+    text_ += std::string("struct ") + (p ? "__attribute__((packed)) " : "") + name + " " + b + ";\n";
+    emit_checks(name, size, checks);
+}
+
+}  // namespace gen
