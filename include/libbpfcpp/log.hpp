@@ -69,6 +69,18 @@ inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list 
     return 0;
 }
 
+/// Sends a message of this library (not libbpf's) to the logger, under the same threshold.
+inline void emit(LogLevel level, std::string_view text) {
+    auto& st = log_state();
+    std::lock_guard lock(st.mutex);
+    if (static_cast<int>(level) > static_cast<int>(st.threshold)) return;
+    if (st.logger) {
+        st.logger(level, text);
+    } else {
+        std::fwrite(text.data(), 1, text.size(), stderr);
+    }
+}
+
 /// Installs the router once per process; every Module constructor calls it.
 inline void install_print_router() {
     static std::once_flag once;

@@ -293,25 +293,45 @@ public:
     }
 
     // ---- attach -----------------------------------------------------------------------
-    /// Attaches every loaded program whose section says where (libbpfgo's AttachPrograms);
-    /// programs with autoattach off or no auto-attach section are skipped. All or nothing:
-    /// on failure the links made by this call are destroyed again.
+    /// Attaches every loaded program whose section says where (libbpfgo's AttachPrograms).
+    /// Programs with autoload or autoattach off are left alone; a program whose section
+    /// names no attach point (a bare SEC("uprobe"), SEC("xdp"), ...) is passed over, and
+    /// each one passed over is reported to the logger at LogLevel::Info. Any other failure
+    /// throws, e.g. a kprobe on a kernel without kprobes. All or nothing: on failure the
+    /// links made by this call are destroyed again.
+    ///
+    /// ```cpp
+    /// mod.program("on_exec_kprobe").set_autoattach(false);   // attached by hand, or not at all
+    /// mod.attach_all();
+    /// ```
     void attach_all() {
         auto& s = state();
         const std::size_t before = s.links.size();
+        std::vector<std::string> passed_over;
         try {
             for (Prog p : programs()) {
                 if (!p.autoload() || !p.autoattach()) continue;
+                if (p.section_names_attach_point()) {
+                    p.attach();
+                    continue;
+                }
+                // libbpf may still know how (sections newer than this library's table).
                 try {
                     p.attach();
                 } catch (const Error& e) {
-                    if (e.error_number() != EOPNOTSUPP) throw;  // no auto-attach section: skip
+                    if (e.error_number() != EOPNOTSUPP) throw;
+                    passed_over.push_back("program '" + std::string(p.name()) + "' (section '" +
+                                          std::string(p.section()) + "')");
                 }
             }
         } catch (...) {
             while (s.links.size() > before) s.links.pop_back();
             throw;
         }
+        for (const auto& what : passed_over)
+            detail::emit(LogLevel::Info, "libbpfcpp: attach_all() passed over " + what +
+                                             ": its section names no attach point; attach it with an "
+                                             "explicit attach_* call\n");
     }
 
     /// Destroys every link this module holds (libbpfgo's DetachPrograms).

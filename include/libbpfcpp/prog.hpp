@@ -205,6 +205,25 @@ public:
     [[nodiscard]] bool autoattach() const noexcept { return bpf_program__autoattach(prog_); }
     /// The raw libbpf program, for what is not wrapped.
     [[nodiscard]] bpf_program* get() const noexcept { return prog_; }
+    /// Whether the SEC() name says where attach() attaches: "tracepoint/sched/sched_switch"
+    /// or "kprobe/tcp_connect" do, a bare "kprobe", "uprobe" or "xdp" does not. BTF-typed
+    /// sections (fentry, fexit, fmod_ret, tp_btf, lsm, freplace) name their target by BTF
+    /// id, from the section or set_attach_target(), and count as naming one.
+    [[nodiscard]] bool section_names_attach_point() const noexcept {
+        const std::string_view sec = section();
+        const std::string_view kind = sec.substr(0, sec.find('/'));
+        const bool has_target = kind.size() + 1 < sec.size();
+        for (std::string_view btf_kind : {"fentry", "fexit", "fmod_ret", "fentry.s", "fexit.s", "fmod_ret.s",
+                                          "tp_btf", "lsm", "lsm.s", "freplace"})
+            if (kind == btf_kind) return true;
+        for (std::string_view k : {"kprobe", "kretprobe", "kprobe.multi", "kretprobe.multi", "ksyscall",
+                                   "kretsyscall", "uprobe", "uretprobe", "uprobe.s", "uretprobe.s", "uprobe.multi",
+                                   "uretprobe.multi", "uprobe.multi.s", "uretprobe.multi.s", "usdt", "usdt.s",
+                                   "tracepoint", "tp", "raw_tracepoint", "raw_tp", "raw_tracepoint.w", "raw_tp.w",
+                                   "iter", "iter.s"})
+            if (kind == k) return has_target;
+        return false;
+    }
 
     // ---- before load ------------------------------------------------------------------
     /// Whether load() loads this program (false: skip it, e.g. an unsupported hook).
