@@ -116,22 +116,6 @@ inline std::optional<std::string> failed_program(const std::string& text) {
     return text.substr(start + 6, m - start - 6);
 }
 
-/// libbpf suggests raising RLIMIT_MEMLOCK on any EPERM; kernels since 5.11 account BPF
-/// memory to cgroups instead, so the hint misleads. Drops those lines.
-inline std::string without_memlock_hints(const std::string& text) {
-    std::string out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        auto end = nl == std::string::npos ? text.size() : nl + 1;
-        std::string_view line(text.data() + start, end - start);
-        if (line.find("ulimit -l") == std::string_view::npos && line.find("RLIMIT_MEMLOCK") == std::string_view::npos)
-            out.append(line);
-        start = end;
-    }
-    return out;
-}
-
 /// Where a global variable lives: which internal map and where in its value.
 struct GlobalLocation {
     bpf_map* map = nullptr;
@@ -208,7 +192,7 @@ public:
     void load() {
         auto& s = state();
         if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
-        detail::LogCapture capture;
+        detail::LogCapture capture(detail::LogCapture::UnlessThrown);
         int ret = bpf_object__load(s.obj);
         if (ret == 0) {
             s.loaded = true;
@@ -475,7 +459,7 @@ private:
         if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
             throw Error(errno, detail::describe("opening BPF object", label,
                                                 "cannot read BTF file '" + o.btf_path + "'"));
-        detail::LogCapture capture;
+        detail::LogCapture capture(detail::LogCapture::UnlessThrown);
         bpf_object* obj = open(&opts);
         if (obj == nullptr) {
             int err = errno != 0 ? errno : EINVAL;

@@ -27,6 +27,7 @@
 #include "detail/module_state.hpp"
 #include "error.hpp"
 #include "link.hpp"
+#include "log.hpp"
 
 namespace bpf {
 
@@ -67,9 +68,14 @@ enum class XdpFlag : std::uint32_t {
     SkbMode = XDP_FLAGS_SKB_MODE,                   ///< generic XDP (any device)
     DrvMode = XDP_FLAGS_DRV_MODE,                   ///< native driver XDP
     HwMode = XDP_FLAGS_HW_MODE,                     ///< offloaded to the NIC
+    Replace = XDP_FLAGS_REPLACE,                    ///< act only if this program is the one attached
+    Modes = XDP_FLAGS_MODES,                        ///< mask of SkbMode | DrvMode | HwMode
 };
 constexpr XdpFlag operator|(XdpFlag a, XdpFlag b) noexcept {
     return static_cast<XdpFlag>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
+constexpr XdpFlag operator&(XdpFlag a, XdpFlag b) noexcept {
+    return static_cast<XdpFlag>(static_cast<std::uint32_t>(a) & static_cast<std::uint32_t>(b));
 }
 
 /// Flags of the program-attach API (cgroup legacy attach, attach_generic_fd).
@@ -364,20 +370,44 @@ public:
         const int prog_fd = fd();
         const std::uint32_t mode = f & XDP_FLAGS_MODES;
         return keep_legacy(what, [ifindex, prog_fd, mode] {
-            // Detach only if our program is still the one attached.
+            // Detach only if our program is still the one attached. When it is not (someone
+            // detached or replaced it), the kernel's "Active program does not match
+            // expected" is the expected outcome, not a warning worth printing.
             LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = prog_fd);
+            detail::LogCapture quiet(detail::LogCapture::Silent);
             return bpf_xdp_attach(ifindex, -1, mode | XDP_FLAGS_REPLACE, &o);
         });
     }
 
-    /// Detaches whatever XDP program runs on `ifname` in the mode of `flags`, e.g. one
-    /// attached by another process (libbpfgo's DetachXDPLegacy). Own attachments are
-    /// better undone with LegacyAttachment::detach().
+    /// Detaches the XDP program running on `ifname` in the mode of `flags` (libbpfgo's
+    /// DetachXDPLegacy). With XdpFlag::Replace it detaches only if that program is this
+    /// one (libbpf's XDP_FLAGS_REPLACE with this program as the expected old one) and
+    /// throws EEXIST when another program is attached; without it, it detaches whatever
+    /// runs there, e.g. one attached by another process. Own attachments are better undone
+    /// with LegacyAttachment::detach().
+    ///
+    /// ```cpp
+    /// mod.program("xdp_pass").detach_xdp_legacy("eth0", bpf::XdpFlag::SkbMode | bpf::XdpFlag::Replace);
+    /// ```
     void detach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag::None) {
         const int ifindex = ifindex_of(ifname, "detaching xdp from");
-        const std::uint32_t mode = static_cast<std::uint32_t>(flags) & XDP_FLAGS_MODES;
-        if (int ret = bpf_xdp_detach(ifindex, mode, nullptr); ret < 0)
-            detail::throw_errno(-ret, "detaching xdp from", ifname);
+        const auto f = static_cast<std::uint32_t>(flags);
+        const bool only_own = (f & XDP_FLAGS_REPLACE) != 0;
+        if (only_own) require_fd("detaching xdp from " + ifname);
+        LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = only_own ? fd() : -1);
+        int ret = 0;
+        {
+            detail::LogCapture quiet(detail::LogCapture::Silent);  // the kernel's refusal becomes the Error
+            ret = bpf_xdp_detach(ifindex, f & (XDP_FLAGS_MODES | XDP_FLAGS_REPLACE), only_own ? &o : nullptr);
+        }
+        if (ret < 0) {
+            const int err = -ret;
+            if (only_own && err == EEXIST)
+                throw Error(err, detail::describe("detaching xdp from", ifname,
+                                                  "another XDP program than '" + std::string(name()) +
+                                                      "' is attached (XdpFlag::Replace detaches only this one)"));
+            detail::throw_errno(err, "detaching xdp from", ifname);
+        }
     }
 
     /// Attaches a cgroup program to the cgroup v2 directory `path` through a bpf_link.
