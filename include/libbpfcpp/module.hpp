@@ -389,6 +389,37 @@ public:
         return own(std::make_unique<UserRingBuffer>(map(map_name)));
     }
 
+    /// Frees an event buffer of this module before the module goes (libbpfgo's
+    /// RingBuffer.Close / PerfBuffer.Close / UserRingBuffer.Close); `buffer` is a dangling
+    /// reference afterwards. A running background loop is stopped first, and an events()
+    /// loop in progress on another thread is ended (after the events it already took) and
+    /// waited for. Rethrows what a callback threw on the background thread, like stop(),
+    /// once the buffer is freed. Throws, freeing nothing, when called from the buffer's own
+    /// callback or from inside a loop over its events() on this thread, or for a buffer
+    /// this module does not own (e.g. one closed already).
+    ///
+    /// ```cpp
+    /// auto& rb = mod.ring_buffer("events", on_event);
+    /// rb.start();
+    /// ...
+    /// mod.close(rb);   // the ring's memory and epoll set are gone; the module lives on
+    /// ```
+    template <class Buffer>
+        requires(std::is_same_v<Buffer, RingBuffer> || std::is_same_v<Buffer, PerfBuffer> ||
+                 std::is_same_v<Buffer, UserRingBuffer>)
+    void close(Buffer& buffer) {
+        auto& res = state().resources;
+        auto it = std::find_if(res.begin(), res.end(), [&](const auto& r) { return r.get() == &buffer; });
+        if (it == res.end())
+            throw Error(ENOENT, detail::describe("closing an event buffer of object", state().name,
+                                                 "this module does not own it (closed already, or made by another "
+                                                 "module)"));
+        std::exception_ptr error;
+        if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
+        res.erase(it);
+        if (error) std::rethrow_exception(error);
+    }
+
     // ---- global variables -------------------------------------------------------------
     /// Sets a global variable of .rodata/.data/.bss (libbpfgo's InitGlobalVariable).
     /// Before load any section; after load only writable, mmapable ones (.data/.bss).

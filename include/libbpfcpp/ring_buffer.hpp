@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 
 #include "detail/event_common.hpp"
+#include "detail/iterations.hpp"
 #include "detail/module_state.hpp"
 #include "error.hpp"
 #include "map.hpp"
@@ -266,6 +267,8 @@ private:
 
 }  // namespace detail
 
+class Module;
+
 /// Consumes BPF ring buffer maps (BPF_MAP_TYPE_RINGBUF). Create it with
 /// Module::ring_buffer() after load(); the Module owns it. Three ways to read:
 ///
@@ -410,6 +413,25 @@ public:
 private:
     template <class, EventType>
     friend class detail::BatchedEventRange;
+    friend class Module;
+
+    // Module::close(): ends the background loop and every events() range, then the
+    // Module frees the buffer. Returns what a callback threw, for close() to rethrow.
+    std::exception_ptr prepare_close() {
+        if (loop_.on_loop_thread())
+            throw Error(EDEADLK, detail::describe("closing", name_,
+                                                  "called from its own callback; call stop() there and close "
+                                                  "it from another thread"));
+        iterations_.refuse_new(name_);
+        std::exception_ptr error;
+        try {
+            loop_.stop(wake_);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        iterations_.wait_idle();
+        return error;
+    }
 
     void wake_for_stop() const noexcept { wake_.notify(); }
 
@@ -555,6 +577,7 @@ private:
     detail::ShortRecords shorts_;
     std::vector<std::unique_ptr<Ring>> rings_;
     std::size_t cursor_ = 0;
+    detail::Iterations iterations_;  // events() ranges in progress (Module::close)
     detail::LoopControl loop_;  // last member: its destructor runs after shutdown() joined
 };
 
