@@ -1,6 +1,7 @@
 // libbpfcpp: a header-only C++20 binding of libbpf. Include this one header.
 #pragma once
 
+#include "callbacks.hpp"
 #include "error.hpp"
 #include "event_loop.hpp"
 #include "fallback.hpp"

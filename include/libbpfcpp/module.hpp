@@ -21,6 +21,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "callbacks.hpp"
 #include "detail/module_state.hpp"
 #include "embedded.hpp"
 #include "error.hpp"
@@ -336,9 +337,16 @@ public:
     template <class OnEvent>
         requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions>)
     RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event, const RingBufferOptions& options = {}) {
-        auto rb = std::make_unique<RingBuffer>(map(map_name), std::forward<OnEvent>(on_event),
-                                               find_map(std::string(map_name) + "_drops"), options);
-        return own(std::move(rb));
+        static_assert(RingEventCallback<OnEvent>,
+                      "Module::ring_buffer(): the callback must take (std::span<const std::byte>) or "
+                      "(const Event&) with a trivially copyable Event (see bpf::RingEventCallback)");
+        if constexpr (RingEventCallback<OnEvent>) {
+            auto rb = std::make_unique<RingBuffer>(map(map_name), std::forward<OnEvent>(on_event),
+                                                   find_map(std::string(map_name) + "_drops"), options);
+            return own(std::move(rb));
+        } else {
+            throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
+        }
     }
 
     /// A ring buffer consumer without a callback, read with events<T>().
@@ -370,8 +378,19 @@ public:
     template <class OnEvent, class OnLost>
     PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost,
                             const PerfBufferOptions& options) {
-        return own(std::make_unique<PerfBuffer>(map(map_name), std::forward<OnEvent>(on_event),
-                                                std::forward<OnLost>(on_lost), options));
+        static_assert(PerfEventCallback<OnEvent>,
+                      "Module::perf_buffer(): the event callback must take (int cpu, std::span<const std::byte>), "
+                      "(int cpu, const Event&) with a trivially copyable Event, either without the cpu, or be "
+                      "nullptr (see bpf::PerfEventCallback)");
+        static_assert(PerfLostCallback<OnLost>,
+                      "Module::perf_buffer(): the lost-records callback must take (int cpu, std::uint64_t count) "
+                      "or be nullptr (see bpf::PerfLostCallback)");
+        if constexpr (PerfEventCallback<OnEvent> && PerfLostCallback<OnLost>) {
+            return own(std::make_unique<PerfBuffer>(map(map_name), std::forward<OnEvent>(on_event),
+                                                    std::forward<OnLost>(on_lost), options));
+        } else {
+            throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
+        }
     }
 
     /// A perf buffer consumer without a callback, read with events<T>().

@@ -30,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "callbacks.hpp"
 #include "detail/event_common.hpp"
 #include "detail/iterations.hpp"
 #include "detail/module_state.hpp"
@@ -319,7 +320,11 @@ public:
     /// Not while the background loop runs.
     template <class F>
     RingBuffer& add(const Map& ring, F&& on_event, std::optional<Map> drops = std::nullopt) {
-        add_ring(ring, drops, std::make_unique<detail::RingCallback<std::decay_t<F>>>(std::forward<F>(on_event)));
+        static_assert(RingEventCallback<F>,
+                      "RingBuffer::add(): the callback must take (std::span<const std::byte>) or "
+                      "(const Event&) with a trivially copyable Event (see bpf::RingEventCallback)");
+        if constexpr (RingEventCallback<F>)
+            add_ring(ring, drops, std::make_unique<detail::RingCallback<std::decay_t<F>>>(std::forward<F>(on_event)));
         return *this;
     }
 
