@@ -99,6 +99,11 @@ public:
     }
     /// True when the map is pinned on a BPF filesystem.
     [[nodiscard]] bool pinned() const noexcept { return bpf_map__is_pinned(map_); }
+    /// The interface the map is offloaded to (0: none; libbpfgo's IfIndex).
+    [[nodiscard]] std::uint32_t ifindex() const noexcept { return bpf_map__ifindex(map_); }
+    /// The map's extra creation parameter (libbpfgo's MapExtra), e.g. a bloom filter's
+    /// number of hash functions, or an arena's start address.
+    [[nodiscard]] std::uint64_t map_extra() const noexcept { return bpf_map__map_extra(map_); }
     /// The raw libbpf map, for what is not wrapped.
     [[nodiscard]] bpf_map* get() const noexcept { return map_; }
 
@@ -115,6 +120,16 @@ public:
     }
     /// Sets the BPF_F_* creation flags before load.
     void set_flags(std::uint32_t f) { check_config(bpf_map__set_map_flags(map_, f), "setting the flags of"); }
+    /// Offloads the map to the device `ifindex` before load (libbpfgo's SetIfIndex); the
+    /// programs using it must be offloaded to the same device. 0 undoes it.
+    void set_ifindex(std::uint32_t ifindex) {
+        check_config(bpf_map__set_ifindex(map_, ifindex), "setting the ifindex of");
+    }
+    /// Sets map_extra before load (libbpfgo's SetMapExtra), e.g. a bloom filter's number
+    /// of hash functions (1-15; 0 means the kernel's default of 5).
+    void set_map_extra(std::uint64_t extra) {
+        check_config(bpf_map__set_map_extra(map_, extra), "setting map_extra of");
+    }
     /// Whether load() creates this map (false: skip it, e.g. a feature this kernel lacks).
     void set_autocreate(bool on) { check_config(bpf_map__set_autocreate(map_, on), "setting autocreate of"); }
     /// Where load() pins (or reuses) this map; the directory must be on a bpffs.

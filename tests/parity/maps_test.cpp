@@ -390,3 +390,28 @@ TEST_CASE("batch lookup resumes after a key (libbpfgo's GetValueBatch with a sta
     bpf::BatchCursor fresh;
     CHECK_THROWS_WITH(fresh.token<std::uint32_t>(), Contains("no batch has been read"));
 }
+
+TEST_CASE("map_extra and ifindex before load: read from the object, set, and seen by the kernel") {
+    auto tpl = inner_array();
+    auto mod = open_maps();
+    mod.map("outer2").set_inner_map_fd(tpl.fd());
+    auto bloom = mod.map("bloom");
+    CHECK(bloom.map_extra() == 3);  // __uint(map_extra, 3) in the BPF source
+    bloom.set_map_extra(7);
+    CHECK(bloom.map_extra() == 7);
+
+    auto h = mod.map("h");
+    CHECK(h.ifindex() == 0);
+    h.set_ifindex(1);
+    CHECK(h.ifindex() == 1);
+    h.set_ifindex(0);  // not offloaded after all
+    mod.load();
+
+    bpf_map_info info{};
+    std::uint32_t len = sizeof info;
+    REQUIRE(bpf_obj_get_info_by_fd(bloom.fd(), &info, &len) == 0);
+    CHECK(info.map_extra == 7);
+    CHECK(info.ifindex == 0);
+    CHECK_THROWS_WITH(bloom.set_map_extra(2), Contains("configure maps before Module::load()"));
+    CHECK_THROWS_WITH(h.set_ifindex(1), Contains("configure maps before Module::load()"));
+}
