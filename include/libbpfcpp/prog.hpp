@@ -506,7 +506,10 @@ public:
     Link& attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
                       const std::string& probe, std::uint64_t cookie = 0) {
         std::string what = "usdt " + binary + ":" + provider + ":" + probe;
-        if (access(binary.c_str(), R_OK) != 0)
+        // A bare name ("libfoo.so", "tool") is resolved by libbpf through LD_LIBRARY_PATH
+        // and the library directories, or PATH; only a path can be checked here.
+        const bool bare = binary.find('/') == std::string::npos;
+        if (!bare && access(binary.c_str(), R_OK) != 0)
             throw Error(errno, detail::describe("attaching program", std::string(name()),
                                                 what + ": cannot read '" + binary + "'"));
         LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
@@ -514,8 +517,11 @@ public:
         int err = errno;
         if (l == nullptr && err == ENOENT && fd() >= 0)
             throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                                 what + ": no such USDT probe in '" + binary +
-                                                     "' (list them with: readelf -n)"));
+                                                 what + (bare ? ": '" + binary + "' was not found in LD_LIBRARY_PATH, "
+                                                                "the library directories or PATH, or it has no "
+                                                                "such USDT probe (list them with: readelf -n)"
+                                                              : ": no such USDT probe in '" + binary +
+                                                                    "' (list them with: readelf -n)")));
         return keep(l, err, what);
     }
 

@@ -3,6 +3,8 @@
 // cookie, uprobe_multi, kprobe by offset. Kinds this kernel refuses skip with the reason.
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+
 #include <libbpfcpp/iter.hpp>
 #include <libbpfcpp/libbpfcpp.hpp>
 #include <libbpfcpp/version.hpp>
@@ -218,6 +220,33 @@ TEST_CASE("USDT probe compiled into this binary: attach_usdt by provider and nam
     CHECK(mod.global<std::uint64_t>("usdt_cookie") == 0xc0ffee);
     CHECK_THROWS_WITH(mod.program("on_tick").attach_usdt(getpid(), testing::self_exe(), "parity", "nope"),
                       Contains("no such USDT probe"));
+}
+
+TEST_CASE("attach_usdt by bare library name, resolved through LD_LIBRARY_PATH as libbpf does") {
+#ifndef PARITY_USDT_LIB_DIR
+    SKIP_TEST("static build: the USDT library cannot be opened with dlopen()");
+#else
+    void* lib = dlopen(PARITY_USDT_LIB_DIR "/libparity_usdt.so", RTLD_NOW);
+    REQUIRE(lib != nullptr);
+    auto fire = reinterpret_cast<void (*)(long, long)>(dlsym(lib, "parity_lib_fire"));
+    REQUIRE(fire != nullptr);
+    const char* old = getenv("LD_LIBRARY_PATH");
+    const std::string saved = old != nullptr ? old : "";
+    setenv("LD_LIBRARY_PATH", PARITY_USDT_LIB_DIR, 1);
+    {
+        auto mod = open_only({"on_tick"});
+        mod.load();
+        bpf::Link& l = mod.program("on_tick").attach_usdt(getpid(), "libparity_usdt.so", "parity", "tick", 7);
+        CHECK_THAT(l.description(), Contains("usdt libparity_usdt.so:parity:tick"));
+        fire(6, 7);
+        CHECK(mod.global<std::uint64_t>("usdt_sum") == 42);
+        CHECK(mod.global<std::uint64_t>("usdt_cookie") == 7);
+        CHECK_THROWS_WITH(mod.program("on_tick").attach_usdt(getpid(), "libparity_no_such.so", "parity", "tick"),
+                          Contains("was not found in LD_LIBRARY_PATH"));
+    }
+    if (old != nullptr) setenv("LD_LIBRARY_PATH", saved.c_str(), 1); else unsetenv("LD_LIBRARY_PATH");
+    dlclose(lib);
+#endif
 }
 
 TEST_CASE("uprobe with a cookie, by symbol and by offset") {
