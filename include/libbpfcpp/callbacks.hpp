@@ -3,6 +3,8 @@
 // callback of the wrong shape is reported at the caller's line, naming the shapes.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cstddef>
 #include <cstdint>
 #include <span>

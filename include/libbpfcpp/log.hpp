@@ -1,6 +1,8 @@
 // Routing of libbpf's print callback to a C++ logger (libbpfgo's SetLoggerCbs).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cstdarg>
 #include <cstdio>
 #include <exception>

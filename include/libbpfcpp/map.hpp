@@ -1,6 +1,8 @@
 // bpf::Map: a handle to a map of a Module (wraps bpf_map).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>

@@ -3,6 +3,8 @@
 // freeze, map info, and mmap'ed arrays exposed as std::span.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>

@@ -1,6 +1,8 @@
 // bpf::Module: a BPF object file opened, configured, loaded and attached (wraps bpf_object).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>

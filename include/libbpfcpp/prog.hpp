@@ -1,6 +1,8 @@
 // bpf::Prog: a handle to a program of a Module (wraps bpf_program).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>

@@ -2,6 +2,8 @@
 // by id or pin path, or adopted from an fd (libbpfgo's CreateMap/GetMapByID/BPFMapLow).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstdint>
 #include <optional>

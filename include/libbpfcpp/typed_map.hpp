@@ -2,6 +2,8 @@
 // are checked once, with STL-like lookup/insert/erase and batch-backed iteration.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
