@@ -215,12 +215,13 @@ public:
         return erase_raw(key.data());
     }
 
-    /// Removes `key` and returns the value it had (nullopt when missing).
+    /// Removes `key` and returns the value it had (nullopt when missing); `flags` such as
+    /// BPF_F_LOCK (libbpfgo's GetValueAndDeleteKeyFlags).
     template <MapData K, MapData V>
-    std::optional<V> lookup_and_erase(const K& key) {
+    std::optional<V> lookup_and_erase(const K& key, std::uint64_t flags = 0) {
         check_sizes(sizeof(K), sizeof(V), "lookup_and_erase");
         V value;
-        if (bpf_map_lookup_and_delete_elem(fd(), &key, &value) == 0) return value;
+        if (bpf_map_lookup_and_delete_elem_flags(fd(), &key, &value, flags) == 0) return value;
         if (errno == ENOENT) return std::nullopt;
         fail(errno, "looking up and deleting a key of");
     }

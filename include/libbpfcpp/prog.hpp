@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -301,6 +302,27 @@ public:
     /// Attaches to the return of kernel function `function` (libbpfgo's AttachKretprobe).
     Link& attach_kretprobe(const std::string& function, const KprobeOptions& o = {}) {
         return kprobe(function, o, true);
+    }
+
+    /// Attaches a kprobe (or with `retprobe`, a kretprobe) at the absolute kernel address
+    /// `address`, e.g. one read from /proc/kallsyms (libbpfgo's AttachKprobeOffset /
+    /// AttachKretprobeOnOffset). Prefer attach_kprobe(symbol, {.offset = n}): an address
+    /// is only valid for the running kernel's boot (KASLR).
+    Link& attach_kprobe_at(std::uint64_t address, bool retprobe = false, std::uint64_t cookie = 0) {
+        char hex[32];
+        std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(address));
+        const std::string what = std::string(retprobe ? "kretprobe at " : "kprobe at ") + hex;
+        if (!detail::kernel_has_kprobes())
+            throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
+                                                     what + ": " + std::string(detail::kprobes_hint)));
+        if (address == 0)
+            throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
+                                                 what + ": address 0 (/proc/kallsyms shows zeros without "
+                                                        "CAP_SYSLOG or with kernel.kptr_restrict=2)"));
+        LIBBPF_OPTS(bpf_kprobe_opts, opts, .bpf_cookie = cookie, .offset = address, .retprobe = retprobe);
+        bpf_link* l = bpf_program__attach_kprobe_opts(prog_, nullptr, &opts);
+        int err = errno;
+        return keep(l, err, what);
     }
 
     /// Attaches to `symbol` (a function name of `binary`) in process `pid` (-1: every

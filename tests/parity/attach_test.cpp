@@ -319,3 +319,30 @@ TEST_CASE("kprobe by offset into a kernel function") {
     testing::trigger_getppid(4);
     CHECK(mod.global<std::uint64_t>("kprobe_hits") == 4);
 }
+
+TEST_CASE("kprobe at an absolute kernel address from /proc/kallsyms (libbpfgo's AttachKprobeOffset)") {
+    auto mod = open_only({"on_kprobe"});
+    mod.load();
+    if (!testing::have_kprobes()) {
+        CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0xffffffff81000000ull), Contains("CONFIG_KPROBES"));
+        SKIP_TEST("kprobes are not available in this kernel (CONFIG_KPROBES is off)");
+    }
+    CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0), Contains("kptr_restrict"));
+    std::ifstream syms("/proc/kallsyms");
+    std::uint64_t address = 0;
+    std::string line;
+    while (std::getline(syms, line)) {
+        std::istringstream in(line);
+        std::string addr, type, name;
+        in >> addr >> type >> name;
+        if (name == "__x64_sys_getppid") {
+            address = std::stoull(addr, nullptr, 16);
+            break;
+        }
+    }
+    if (address == 0) SKIP_TEST("__x64_sys_getppid has no readable address in /proc/kallsyms");
+    bpf::Link& l = mod.program("on_kprobe").attach_kprobe_at(address);
+    CHECK_THAT(l.description(), Contains("kprobe at 0x"));
+    testing::trigger_getppid(4);
+    CHECK(mod.global<std::uint64_t>("kprobe_hits") == 4);
+}

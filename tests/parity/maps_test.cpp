@@ -415,3 +415,30 @@ TEST_CASE("map_extra and ifindex before load: read from the object, set, and see
     CHECK_THROWS_WITH(bloom.set_map_extra(2), Contains("configure maps before Module::load()"));
     CHECK_THROWS_WITH(h.set_ifindex(1), Contains("configure maps before Module::load()"));
 }
+
+TEST_CASE("lookup_and_erase with flags (libbpfgo's GetValueAndDeleteKeyFlags) passes them to the kernel") {
+    auto h = bpf::StandaloneMap::create(BPF_MAP_TYPE_HASH, "take_flags", 4, 8, 8);
+    h.update(std::uint32_t{1}, std::uint64_t{11});
+    h.update(std::uint32_t{2}, std::uint64_t{22});
+    CHECK(h.lookup_and_erase<std::uint32_t, std::uint64_t>(1, 0) == 11);
+    CHECK_FALSE(h.lookup<std::uint32_t, std::uint64_t>(1));
+    // BPF_F_LOCK needs a bpf_spin_lock in the value: the kernel refuses it here, so the
+    // flag did reach it, and the entry stays.
+    try {
+        (void)h.lookup_and_erase<std::uint32_t, std::uint64_t>(2, BPF_F_LOCK);
+        FAIL("BPF_F_LOCK accepted on a map without a spin lock");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EINVAL);
+    }
+    CHECK(h.lookup<std::uint32_t, std::uint64_t>(2) == 22);
+
+    auto mod = bpf::Module::open_memory(bpf_objects::parity_maps());
+    mod.set_global("target_pid", static_cast<std::uint32_t>(getpid()));
+    auto tpl = inner_array();
+    mod.map("outer2").set_inner_map_fd(tpl.fd());
+    mod.load();
+    auto ph = mod.map("h");
+    ph.update(std::uint32_t{5}, std::uint64_t{55});
+    CHECK_THROWS_AS((ph.lookup_and_erase<std::uint32_t, std::uint64_t>(5, BPF_F_LOCK)), bpf::Error);
+    CHECK(ph.lookup_and_erase<std::uint32_t, std::uint64_t>(5) == 55);
+}
