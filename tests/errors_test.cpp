@@ -235,6 +235,14 @@ TEST_CASE("the default logger prints neither the verifier log an Error carries n
         bpf::set_log_level(bpf::LogLevel::Warn);
         CHECK_THAT(err.text(), Contains("libbpf: "));
     }
+    {
+        // Nor the cause of a failed attach, which the Error names.
+        testing::StderrCapture err;
+        auto mod = bpf::Module::open_memory(bpf_objects::attach_fail());
+        mod.load();
+        CHECK_THROWS_WITH(mod.program("bad").attach(), Contains("libbpfcpp_none:no_such_tracepoint"));
+        CHECK_THAT(err.text(), !Contains("no_such_tracepoint"));
+    }
     std::string out = testing::in_child(load_without_privileges_quietly);
     CHECK_THAT(out, Contains("needs CAP_BPF"));
     CHECK_THAT(out, !Contains("RLIMIT_MEMLOCK"));

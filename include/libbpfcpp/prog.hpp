@@ -255,6 +255,7 @@ public:
     // ---- attach -----------------------------------------------------------------------
     /// Attaches as its SEC() name says (libbpf auto-attach).
     Link& attach() {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         // Tracepoint and kprobe sections go through the explicit calls for their diagnostics.
         const std::string sec(section());
         for (std::string_view prefix : {"tracepoint/", "tp/"}) {
@@ -275,6 +276,7 @@ public:
 
     /// Attaches to tracepoint `category`:`name` (see /sys/kernel/tracing/events/); needs tracefs.
     Link& attach_tracepoint(const std::string& category, const std::string& name) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = "tracepoint " + category + ":" + name;
         if (detail::tracefs_root() == nullptr)
             throw Error(ENOENT, detail::describe("attaching program", std::string(this->name()),
@@ -290,6 +292,7 @@ public:
 
     /// Attaches to raw tracepoint `name` (e.g. "sys_enter"); the program gets the raw arguments.
     Link& attach_raw_tracepoint(const std::string& name) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_link* l = bpf_program__attach_raw_tracepoint(prog_, name.c_str());
         int err = errno;
         return keep(l, err, "raw tracepoint " + name);
@@ -309,6 +312,7 @@ public:
     /// AttachKretprobeOnOffset). Prefer attach_kprobe(symbol, {.offset = n}): an address
     /// is only valid for the running kernel's boot (KASLR).
     Link& attach_kprobe_at(std::uint64_t address, bool retprobe = false, std::uint64_t cookie = 0) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         char hex[32];
         std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(address));
         const std::string what = std::string(retprobe ? "kretprobe at " : "kprobe at ") + hex;
@@ -349,6 +353,7 @@ public:
 
     /// Attaches to an opened perf event; the link takes ownership of `perf_fd`.
     Link& attach_perf_event(int perf_fd) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_link* l = bpf_program__attach_perf_event(prog_, perf_fd);
         int err = errno;
         return keep(l, err, "perf event fd " + std::to_string(perf_fd));
@@ -362,6 +367,7 @@ public:
     // ---- parity: more attach kinds, pinning, test runs ---------------------------------
     /// Attaches an XDP program to interface `ifindex` through a bpf_link (kernel >= 5.9).
     Link& attach_xdp(int ifindex) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_link* l = bpf_program__attach_xdp(prog_, ifindex);
         int err = errno;
         return keep(l, err, "xdp on ifindex " + std::to_string(ifindex));
@@ -436,6 +442,7 @@ public:
 
     /// Attaches a cgroup program to the cgroup v2 directory `path` through a bpf_link.
     Link& attach_cgroup(const std::string& path) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
         bpf_link* l = bpf_program__attach_cgroup(prog_, cg.get());
         int err = errno;
@@ -475,6 +482,7 @@ public:
     /// Attaches a flow_dissector or sk_lookup program to the network namespace at `path`
     /// (e.g. "/proc/self/ns/net").
     Link& attach_netns(const std::string& path) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         detail::Fd ns = open_path(path, O_RDONLY, "network namespace");
         bpf_link* l = bpf_program__attach_netns(prog_, ns.get());
         int err = errno;
@@ -483,6 +491,7 @@ public:
 
     /// Attaches an iterator program; read its output with bpf::IterReader (iter.hpp).
     Link& attach_iter(const IterOptions& o = {}) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_iter_link_info info{};
         if (o.map_fd >= 0) info.map.map_fd = static_cast<std::uint32_t>(o.map_fd);
         if (o.cgroup_fd >= 0 || o.cgroup_id != 0 || o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC) {
@@ -511,6 +520,7 @@ public:
     /// Attaches an LSM program (SEC("lsm/...")); needs CONFIG_BPF_LSM and "bpf" in the
     /// kernel's lsm= list.
     Link& attach_lsm() {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_link* l = bpf_program__attach_lsm(prog_);
         int err = errno;
         return keep(l, err, "lsm " + std::string(section()));
@@ -519,6 +529,7 @@ public:
     /// Attaches a BTF-typed tracing program: fentry/fexit/fmod_ret/tp_btf (target from
     /// its section or from set_attach_target()). `cookie` is read with bpf_get_attach_cookie().
     Link& attach_trace(std::uint64_t cookie = 0) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         LIBBPF_OPTS(bpf_trace_opts, opts, .cookie = cookie);
         bpf_link* l = bpf_program__attach_trace_opts(prog_, &opts);
         int err = errno;
@@ -529,6 +540,7 @@ public:
     /// e.g. a DTRACE_PROBE of <sys/sdt.h>; the program reads arguments with bpf_usdt_arg().
     Link& attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
                       const std::string& probe, std::uint64_t cookie = 0) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = "usdt " + binary + ":" + provider + ":" + probe;
         // A bare name ("libfoo.so", "tool") is resolved by libbpf through LD_LIBRARY_PATH
         // and the library directories, or PATH; only a path can be checked here.
@@ -553,6 +565,7 @@ public:
     /// (glob), in one kernel link. Needs libbpf >= 1.3 at build time and kernel >= 6.6.
     Link& attach_uprobe_multi(pid_t pid, const std::string& binary, const std::string& pattern,
                               bool retprobe = false) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = "uprobe_multi " + binary + ":" + pattern;
 #if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
         LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .retprobe = retprobe);
@@ -571,6 +584,7 @@ public:
     /// AttachUprobeMulti). Needs libbpf >= 1.3 at build time and kernel >= 6.6.
     Link& attach_uprobe_multi(pid_t pid, const std::string& binary, std::span<const std::uint64_t> offsets,
                               std::span<const std::uint64_t> cookies = {}, bool retprobe = false) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = "uprobe_multi " + binary + " at " + std::to_string(offsets.size()) + " offsets";
         if (!cookies.empty() && cookies.size() != offsets.size())
             throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
@@ -701,6 +715,7 @@ private:
     }
 
     Link& kprobe(const std::string& function, const KprobeOptions& o, bool ret) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = std::string(ret ? "kretprobe " : "kprobe ") + function;
         if (o.offset != 0) what += "+" + std::to_string(o.offset);
         if (!detail::kernel_has_kprobes())
@@ -717,6 +732,7 @@ private:
 
     Link& uprobe(pid_t pid, const std::string& binary, const std::string& symbol, std::uint64_t offset,
                  const UprobeOptions& o, bool ret) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = std::string(ret ? "uretprobe " : "uprobe ") + binary + ":" +
                            (symbol.empty() ? "+" + std::to_string(offset) : symbol);
         // A bare name ("libc.so.6") is resolved by libbpf through the library search path.
