@@ -414,7 +414,12 @@ private:
         } catch (...) {
             error = std::current_exception();
         }
-        iterations_.wait_idle();
+        iterations_.wait_idle([this] {
+            try {
+                loop_.stop(wake_);
+            } catch (...) {  // the first stop() above already took what a callback threw
+            }
+        });
         return error;
     }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -45,10 +46,17 @@ public:
         closing_ = true;
     }
 
-    /// Waits until every range is gone (the caller has asked them to stop).
-    void wait_idle() {
+    /// Waits until every range is gone (the caller has asked them to stop). `nudge` asks
+    /// again every 50 ms, in case another thread cleared the request meanwhile (a poll()
+    /// or events() call that starts while the buffer closes).
+    template <class Nudge>
+    void wait_idle(Nudge nudge) {
         std::unique_lock lock(mutex_);
-        idle_.wait(lock, [&] { return threads_.empty(); });
+        while (!idle_.wait_for(lock, std::chrono::milliseconds(50), [&] { return threads_.empty(); })) {
+            lock.unlock();
+            nudge();
+            lock.lock();
+        }
     }
 
 private:
