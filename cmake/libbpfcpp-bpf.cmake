@@ -4,7 +4,8 @@
 # header <name>.bpf.hpp (bpf_objects::<name>() -> bpf::EmbeddedObject, for
 # bpf::Module::open_memory), added to <target>'s sources and include path, so the tool
 # ships as one executable. VMLINUX generates vmlinux.h from the running kernel's BTF
-# (bpftool) for CO-RE sources that #include "vmlinux.h".
+# (bpftool) for CO-RE sources that #include "vmlinux.h". libbpfcpp's include directory
+# is on the BPF compile line, for #include <libbpfcpp/bpf/ringbuf_drops.h>.
 #
 # libbpfcpp_bpf_skeleton(<target> <name> <source.bpf.c> [VMLINUX] [INCLUDES dir...]
 #                        [TYPES type...] [NO_EMBED])
@@ -39,6 +40,10 @@ function(_libbpfcpp_compile_bpf name source out vmlinux includes)
   execute_process(COMMAND "${CMAKE_C_COMPILER}" -print-multiarch
                   OUTPUT_VARIABLE multiarch OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
   set(flags -target bpf -g -O2 -Wall "-D__TARGET_ARCH_${arch}" -I "${out}")
+  # libbpfcpp's own include directory: BPF-side headers such as <libbpfcpp/bpf/ringbuf_drops.h>.
+  if(LIBBPFCPP_INCLUDE_DIR)
+    list(APPEND flags -I "${LIBBPFCPP_INCLUDE_DIR}")
+  endif()
   if(multiarch)
     list(APPEND flags -idirafter "/usr/include/${multiarch}")
   endif()

@@ -59,13 +59,18 @@ fail() {
   record "$1" ERROR "$out/$1.log"
 }
 
-# Install libbpfcpp into a prefix of its own; only the headers and packaging matter.
-prefix="$out/prefix"
-if meson setup "$out/libbpfcpp" "$root" --prefix="$prefix" --libdir=lib \
-       -Dtests=false -Dexamples=false -Dbench=false >"$out/install.log" 2>&1 &&
-   meson install -C "$out/libbpfcpp" >>"$out/install.log" 2>&1; then
-  export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-  export PATH="$prefix/bin:$PATH"
+# Install libbpfcpp as a package build does: the default prefix and libdir (on Debian
+# /usr/local and lib/x86_64-linux-gnu) staged with --destdir, and used from there. The
+# .pc and the CMake package must be relocatable for that; the embedder is found through
+# them, not on PATH.
+destdir="$out/destdir"
+if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=false \
+       >"$out/install.log" 2>&1 &&
+   meson install -C "$out/libbpfcpp" --destdir "$destdir" >>"$out/install.log" 2>&1; then
+  prefix="$destdir/usr/local"   # meson's default prefix, under the staging directory
+  pcfile=$(find "$prefix" -name libbpfcpp.pc | head -1)
+  echo "staged under $prefix; libbpfcpp.pc in ${pcfile%/*}" >>"$out/install.log"
+  export PKG_CONFIG_PATH="$(dirname "$pcfile")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 
   mkdir -p "$out/pkgconfig"
   if make -C "$project" O="$out/pkgconfig" >"$out/pkgconfig.log" 2>&1; then

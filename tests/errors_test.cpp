@@ -184,3 +184,67 @@ TEST_CASE("a kernel refusing fentry programs is named, without memlock advice") 
         CHECK_THAT(e.what(), !Contains("ulimit"));
     }
 }
+
+namespace {
+
+void load_without_privileges_quietly(std::string& out) {
+    drop_all_capabilities();
+    testing::StderrCapture err;
+    try {
+        auto mod = bpf::Module::open_memory(bpf_objects::basic());
+        mod.load();
+        out = "loaded without privileges";
+    } catch (const bpf::Error& e) {
+        out = "stderr:" + err.text() + "|what:" + e.what();
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the default logger prints neither the verifier log an Error carries nor memlock advice") {
+    bpf::set_logger({}, bpf::LogLevel::Warn);
+    {
+        testing::StderrCapture err;
+        auto mod = bpf::Module::open_memory(bpf_objects::rejected());
+        try {
+            mod.load();
+            FAIL("no exception");
+        } catch (const bpf::Error& e) {
+            CHECK_THAT(e.verifier_log(), Contains("invalid mem access"));
+        }
+        const std::string printed = err.text();
+        CHECK_THAT(printed, !Contains("BEGIN PROG LOAD LOG"));
+        CHECK_THAT(printed, !Contains("invalid mem access"));
+    }
+    {
+        // A logger of the user's own still receives everything libbpf says.
+        std::string seen;
+        bpf::set_logger([&](bpf::LogLevel, std::string_view msg) { seen += msg; });
+        auto mod = bpf::Module::open_memory(bpf_objects::rejected());
+        CHECK_THROWS_AS(mod.load(), bpf::Error);
+        bpf::set_logger({}, bpf::LogLevel::Warn);
+        CHECK_THAT(seen, Contains("BEGIN PROG LOAD LOG"));
+    }
+    {
+        // A load that succeeds still prints libbpf's warnings (here: a program left out).
+        testing::StderrCapture err;
+        bpf::set_log_level(bpf::LogLevel::Debug);
+        auto mod = bpf::Module::open_memory(bpf_objects::rejected());
+        mod.program("unchecked_deref").set_autoload(false);
+        mod.load();
+        bpf::set_log_level(bpf::LogLevel::Warn);
+        CHECK_THAT(err.text(), Contains("libbpf: "));
+    }
+    {
+        // Nor the cause of a failed attach, which the Error names.
+        testing::StderrCapture err;
+        auto mod = bpf::Module::open_memory(bpf_objects::attach_fail());
+        mod.load();
+        CHECK_THROWS_WITH(mod.program("bad").attach(), Contains("libbpfcpp_none:no_such_tracepoint"));
+        CHECK_THAT(err.text(), !Contains("no_such_tracepoint"));
+    }
+    std::string out = testing::in_child(load_without_privileges_quietly);
+    CHECK_THAT(out, Contains("needs CAP_BPF"));
+    CHECK_THAT(out, !Contains("RLIMIT_MEMLOCK"));
+    CHECK_THAT(out, !Contains("ulimit"));
+}

@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
+#include <vector>
 
+#include "attach_all.bpf.hpp"
 #include "basic.bpf.hpp"
 #include "basic.h"
 #include "harness.hpp"
@@ -149,6 +152,53 @@ TEST_CASE("attach_all attaches by section and detach_all detaches") {
     testing::trigger_getppid(4);
     CHECK(mod.global<std::uint64_t>("hits") == 4);
     CHECK(mod.global<std::uint64_t>("raw_hits") == 4);
+}
+
+TEST_CASE("attach_all: a kprobe it cannot attach fails the call; a section naming no attach point is passed over and logged") {
+    auto mod = bpf::Module::open_memory(bpf_objects::attach_all());
+    mod.set_global("target_pid", static_cast<std::uint32_t>(getpid()));
+    mod.load();
+    CHECK(mod.program("kp_getppid").section_names_attach_point());
+    CHECK(mod.program("tp_getppid").section_names_attach_point());
+    CHECK_FALSE(mod.program("up_unnamed").section_names_attach_point());
+
+    std::vector<std::string> infos;
+    bpf::set_logger([&](bpf::LogLevel level, std::string_view msg) {
+        if (level == bpf::LogLevel::Info && msg.find("attach_all()") != std::string_view::npos) infos.emplace_back(msg);
+    }, bpf::LogLevel::Info);
+    struct RestoreLogger {
+        ~RestoreLogger() { bpf::set_logger({}, bpf::LogLevel::Warn); }
+    } restore;
+
+    if (testing::feature(testing::Feature::Kprobes).available) {
+        mod.attach_all();
+        testing::trigger_getppid(3);
+        CHECK(mod.global<std::uint64_t>("kprobe_hits") == 3);
+        CHECK(mod.global<std::uint64_t>("tp_hits") == 3);
+        mod.detach_all();
+    } else {
+        try {
+            mod.attach_all();
+            FAIL("attach_all() passed over a kprobe it could not attach");
+        } catch (const bpf::Error& e) {
+            CHECK(e.error_number() == EOPNOTSUPP);
+            CHECK_THAT(e.what(), Contains("attaching program 'kp_getppid'"));
+            CHECK_THAT(e.what(), Contains("CONFIG_KPROBES"));
+        }
+        testing::trigger_getppid(3);
+        CHECK(mod.global<std::uint64_t>("tp_hits") == 0);  // rolled back
+        CHECK(infos.empty());                               // a failed call reports nothing passed over
+    }
+
+    // Without the kprobe: the tracepoint is attached, the bare uprobe passed over and named.
+    infos.clear();
+    mod.program("kp_getppid").set_autoattach(false);
+    mod.attach_all();
+    const auto before = mod.global<std::uint64_t>("tp_hits");
+    testing::trigger_getppid(4);
+    CHECK(mod.global<std::uint64_t>("tp_hits") == before + 4);
+    REQUIRE(infos.size() == 1);
+    CHECK_THAT(infos[0], Contains("passed over program 'up_unnamed' (section 'uprobe')"));
 }
 
 TEST_CASE("generic attach uses the SEC() name") {

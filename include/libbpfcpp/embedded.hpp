@@ -1,6 +1,8 @@
 // bpf::EmbeddedObject: a BPF object compiled into the executable.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cstddef>
 #include <span>
 #include <string_view>

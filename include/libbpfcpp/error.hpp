@@ -1,6 +1,8 @@
 // bpf::Error: every failure names the operation, the object and a cause a user can act on.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>

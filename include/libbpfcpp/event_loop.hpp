@@ -1,6 +1,8 @@
 // bpf::EventLoop: one thread serving several RingBuffers and PerfBuffers.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>

@@ -2,6 +2,8 @@
 // call that probes the kernel, switches autoload before load, and reports the choice.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>

@@ -2,6 +2,8 @@
 // bpf_seq_printf/bpf_seq_write, as a stream (libbpfgo's BPFLink.Reader).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstddef>
 #include <optional>

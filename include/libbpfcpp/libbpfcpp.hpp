@@ -1,6 +1,9 @@
 // libbpfcpp: a header-only C++20 binding of libbpf. Include this one header.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
+#include "callbacks.hpp"
 #include "error.hpp"
 #include "event_loop.hpp"
 #include "fallback.hpp"

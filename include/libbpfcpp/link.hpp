@@ -1,6 +1,8 @@
 // bpf::Link: an attachment of a program to a hook (wraps bpf_link).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <string>
 #include <string_view>
 #include <utility>

@@ -1,8 +1,11 @@
 // Routing of libbpf's print callback to a C++ logger (libbpfgo's SetLoggerCbs).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cstdarg>
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -37,9 +40,30 @@ inline LogState& log_state() {
     return state;
 }
 
-/// While set, every libbpf message of this thread is also appended here, whatever the
+class LogCapture;
+
+/// While set, every libbpf message of this thread is also recorded there, whatever the
 /// threshold: Module::load uses it to recover the verifier log of a rejected program.
-inline thread_local std::string* log_capture = nullptr;
+inline thread_local LogCapture* log_capture = nullptr;
+
+/// libbpf suggests raising RLIMIT_MEMLOCK on any EPERM; kernels since 5.11 account BPF
+/// memory to cgroups instead, so the hint misleads. Drops those lines.
+inline std::string without_memlock_hints(std::string_view text) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        auto end = nl == std::string_view::npos ? text.size() : nl + 1;
+        std::string_view line = text.substr(start, end - start);
+        if (line.find("ulimit -l") == std::string_view::npos && line.find("RLIMIT_MEMLOCK") == std::string_view::npos)
+            out.append(line);
+        start = end;
+    }
+    return out;
+}
+
+/// Whether `text` goes to the default logger (stderr) when it stays unclaimed.
+inline bool record_for_default_logger(LogCapture& capture, enum libbpf_print_level level, const std::string& text);
 
 inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
     va_list copy;
@@ -56,7 +80,7 @@ inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list 
         std::vsnprintf(text.data(), text.size(), fmt, args);
         text.resize(static_cast<size_t>(n));
     }
-    if (log_capture != nullptr) log_capture->append(text);
+    if (log_capture != nullptr && !record_for_default_logger(*log_capture, level, text)) return 0;
 
     auto& st = log_state();
     std::lock_guard lock(st.mutex);
@@ -64,9 +88,21 @@ inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list 
     if (st.logger) {
         st.logger(static_cast<LogLevel>(level), text);
     } else {
-        std::fputs(text.c_str(), stderr);
+        std::fputs(without_memlock_hints(text).c_str(), stderr);
     }
     return 0;
+}
+
+/// Sends a message of this library (not libbpf's) to the logger, under the same threshold.
+inline void emit(LogLevel level, std::string_view text) {
+    auto& st = log_state();
+    std::lock_guard lock(st.mutex);
+    if (static_cast<int>(level) > static_cast<int>(st.threshold)) return;
+    if (st.logger) {
+        st.logger(level, text);
+    } else {
+        std::fwrite(text.data(), 1, text.size(), stderr);
+    }
 }
 
 /// Installs the router once per process; every Module constructor calls it.
@@ -76,18 +112,51 @@ inline void install_print_router() {
 }
 
 /// Captures this thread's libbpf messages for the lifetime of the object.
+///
+/// - `Record`: messages also reach the logger as usual.
+/// - `Silent`: they reach no logger (an outcome the caller expects and handles).
+/// - `UnlessThrown`: a logger set with set_logger() gets them as usual; the default
+///   logger (stderr) gets them when the capture ends normally, and never when it ends by
+///   an exception, which carries what they say (a verifier log, the cause of a failed load).
 class LogCapture {
 public:
-    LogCapture() : previous_(log_capture) { log_capture = &text_; }
-    ~LogCapture() { log_capture = previous_; }
+    enum Mode { Record, Silent, UnlessThrown };
+
+    explicit LogCapture(Mode mode = Record)
+        : previous_(log_capture), mode_(mode), exceptions_(std::uncaught_exceptions()) {
+        log_capture = this;
+    }
+    ~LogCapture() {
+        log_capture = previous_;
+        if (!held_.empty() && std::uncaught_exceptions() <= exceptions_) {
+            auto& st = log_state();
+            std::lock_guard lock(st.mutex);
+            std::fputs(without_memlock_hints(held_).c_str(), stderr);
+        }
+    }
     LogCapture(const LogCapture&) = delete;
     LogCapture& operator=(const LogCapture&) = delete;
     [[nodiscard]] const std::string& text() const noexcept { return text_; }
 
 private:
+    friend bool record_for_default_logger(LogCapture&, enum libbpf_print_level, const std::string&);
     std::string text_;
-    std::string* previous_;
+    std::string held_;  // UnlessThrown: the default logger's share, printed at the end
+    LogCapture* previous_;
+    Mode mode_;
+    int exceptions_;
 };
+
+inline bool record_for_default_logger(LogCapture& capture, enum libbpf_print_level level, const std::string& text) {
+    capture.text_.append(text);
+    if (capture.mode_ == LogCapture::Silent) return false;
+    if (capture.mode_ == LogCapture::Record) return true;
+    auto& st = log_state();
+    std::lock_guard lock(st.mutex);
+    if (st.logger || static_cast<int>(level) > static_cast<int>(st.threshold)) return true;
+    capture.held_.append(text);
+    return false;
+}
 
 }  // namespace detail
 

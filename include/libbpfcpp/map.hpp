@@ -1,6 +1,8 @@
 // bpf::Map: a handle to a map of a Module (wraps bpf_map).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -99,6 +101,11 @@ public:
     }
     /// True when the map is pinned on a BPF filesystem.
     [[nodiscard]] bool pinned() const noexcept { return bpf_map__is_pinned(map_); }
+    /// The interface the map is offloaded to (0: none; libbpfgo's IfIndex).
+    [[nodiscard]] std::uint32_t ifindex() const noexcept { return bpf_map__ifindex(map_); }
+    /// The map's extra creation parameter (libbpfgo's MapExtra), e.g. a bloom filter's
+    /// number of hash functions, or an arena's start address.
+    [[nodiscard]] std::uint64_t map_extra() const noexcept { return bpf_map__map_extra(map_); }
     /// The raw libbpf map, for what is not wrapped.
     [[nodiscard]] bpf_map* get() const noexcept { return map_; }
 
@@ -115,6 +122,16 @@ public:
     }
     /// Sets the BPF_F_* creation flags before load.
     void set_flags(std::uint32_t f) { check_config(bpf_map__set_map_flags(map_, f), "setting the flags of"); }
+    /// Offloads the map to the device `ifindex` before load (libbpfgo's SetIfIndex); the
+    /// programs using it must be offloaded to the same device. 0 undoes it.
+    void set_ifindex(std::uint32_t ifindex) {
+        check_config(bpf_map__set_ifindex(map_, ifindex), "setting the ifindex of");
+    }
+    /// Sets map_extra before load (libbpfgo's SetMapExtra), e.g. a bloom filter's number
+    /// of hash functions (1-15; 0 means the kernel's default of 5).
+    void set_map_extra(std::uint64_t extra) {
+        check_config(bpf_map__set_map_extra(map_, extra), "setting map_extra of");
+    }
     /// Whether load() creates this map (false: skip it, e.g. a feature this kernel lacks).
     void set_autocreate(bool on) { check_config(bpf_map__set_autocreate(map_, on), "setting autocreate of"); }
     /// Where load() pins (or reuses) this map; the directory must be on a bpffs.
@@ -198,12 +215,13 @@ public:
         return erase_raw(key.data());
     }
 
-    /// Removes `key` and returns the value it had (nullopt when missing).
+    /// Removes `key` and returns the value it had (nullopt when missing); `flags` such as
+    /// BPF_F_LOCK (libbpfgo's GetValueAndDeleteKeyFlags).
     template <MapData K, MapData V>
-    std::optional<V> lookup_and_erase(const K& key) {
+    std::optional<V> lookup_and_erase(const K& key, std::uint64_t flags = 0) {
         check_sizes(sizeof(K), sizeof(V), "lookup_and_erase");
         V value;
-        if (bpf_map_lookup_and_delete_elem(fd(), &key, &value) == 0) return value;
+        if (bpf_map_lookup_and_delete_elem_flags(fd(), &key, &value, flags) == 0) return value;
         if (errno == ENOENT) return std::nullopt;
         fail(errno, "looking up and deleting a key of");
     }

@@ -3,6 +3,8 @@
 // freeze, map info, and mmap'ed arrays exposed as std::span.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
@@ -129,15 +131,46 @@ enum class ReadMethod {
 };
 
 /// Position of a batch walk over a map (Map::lookup_batch and friends). Start with a
-/// default-constructed cursor; done() turns true once the walk reached the end.
+/// default-constructed cursor; done() turns true once the walk reached the end. A walk
+/// can also resume from a position, as libbpfgo's GetValueBatch(key, startKey, ...) does:
+/// BatchCursor::after(token) starts right after `token`. For arrays (and the other maps
+/// the kernel walks by key) the token is a key; for hash maps it is the kernel's u32
+/// bucket position, which only token() of an earlier cursor gives.
 ///
 /// ```cpp
 /// bpf::BatchCursor c;
 /// std::vector<Key> k(512); std::vector<Value> v(512);
 /// while (!c.done()) use(k, v, map.lookup_batch<Key, Value>(k, v, c));
+/// auto from10 = bpf::BatchCursor::after(std::uint32_t{9});   // array: keys 10, 11, ...
 /// ```
 class BatchCursor {
 public:
+    BatchCursor() = default;
+
+    /// A cursor whose next batch starts after the entry at `token` (see the class comment).
+    template <class T>
+        requires std::is_trivially_copyable_v<T>
+    [[nodiscard]] static BatchCursor after(const T& token) noexcept {
+        static_assert(sizeof(T) <= sizeof(token_), "a batch token is at most 64 bytes (a map key)");
+        BatchCursor c;
+        std::memcpy(c.token_, &token, sizeof(T));
+        c.started_ = true;
+        return c;
+    }
+
+    /// Where the last batch ended, as a `T` (a key for arrays, std::uint32_t for hash
+    /// maps); BatchCursor::after() of it resumes the walk there. Throws before the first batch.
+    template <class T>
+        requires std::is_trivially_copyable_v<T>
+    [[nodiscard]] T token() const {
+        static_assert(sizeof(T) <= sizeof(token_), "a batch token is at most 64 bytes (a map key)");
+        if (!started_)
+            throw Error(EINVAL, "BatchCursor::token(): no batch has been read with this cursor yet");
+        T out;
+        std::memcpy(&out, token_, sizeof(T));
+        return out;
+    }
+
     /// True once the walk has read the last batch.
     [[nodiscard]] bool done() const noexcept { return done_; }
     /// Starts the walk over from the beginning.
@@ -259,7 +292,15 @@ public:
     }
 
     /// Writes `keys[i]` -> `values[i]` in one system call; returns how many were written
-    /// (libbpfgo's UpdateBatch). Throws with that count when the kernel stops early.
+    /// (libbpfgo's UpdateBatch). The kernel writes in order; a map that fills up on the
+    /// way (E2BIG) is not an error here: the count says how far it got (`n < keys.size()`).
+    /// Anything else throws, e.g. a map type without batches, or `elem_flags` other than
+    /// BPF_ANY / BPF_F_LOCK (the kernel takes no BPF_NOEXIST or BPF_EXIST in batches).
+    ///
+    /// ```cpp
+    /// std::size_t n = map.update_batch<std::uint32_t, std::uint64_t>(keys, values);
+    /// if (n < keys.size()) warn("map full after", n);
+    /// ```
     template <class K, class V>
     std::size_t update_batch(std::span<const K> keys, std::span<const V> values, std::uint64_t elem_flags = BPF_ANY) {
         check_kv(sizeof(K), sizeof(V), "update_batch");
@@ -271,10 +312,13 @@ public:
         LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = elem_flags);
         if (bpf_map_update_batch(self().fd(), keys.data(), values.data(), &count, &opts) != 0) {
             const int err = errno;
+            if (err == E2BIG && count < keys.size()) return count;  // the map is full
+            std::string why = detail::explain_errno(err);
+            if (detail::is_batch_unsupported(err)) why = "this map type or kernel has no batch operations, or the "
+                                                         "flags are invalid; use update() per key";
             throw Error(err, detail::describe("update_batch on map", self().qualified_name(),
                                               "stopped after " + std::to_string(count) + " of " +
-                                                  std::to_string(keys.size()) + " entries: " +
-                                                  detail::explain_errno(err)));
+                                                  std::to_string(keys.size()) + " entries: " + why));
         }
         return count;
     }

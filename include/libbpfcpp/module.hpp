@@ -1,6 +1,8 @@
 // bpf::Module: a BPF object file opened, configured, loaded and attached (wraps bpf_object).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
@@ -21,6 +23,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "callbacks.hpp"
 #include "detail/module_state.hpp"
 #include "embedded.hpp"
 #include "error.hpp"
@@ -116,22 +119,6 @@ inline std::optional<std::string> failed_program(const std::string& text) {
     return text.substr(start + 6, m - start - 6);
 }
 
-/// libbpf suggests raising RLIMIT_MEMLOCK on any EPERM; kernels since 5.11 account BPF
-/// memory to cgroups instead, so the hint misleads. Drops those lines.
-inline std::string without_memlock_hints(const std::string& text) {
-    std::string out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        auto end = nl == std::string::npos ? text.size() : nl + 1;
-        std::string_view line(text.data() + start, end - start);
-        if (line.find("ulimit -l") == std::string_view::npos && line.find("RLIMIT_MEMLOCK") == std::string_view::npos)
-            out.append(line);
-        start = end;
-    }
-    return out;
-}
-
 /// Where a global variable lives: which internal map and where in its value.
 struct GlobalLocation {
     bpf_map* map = nullptr;
@@ -208,7 +195,7 @@ public:
     void load() {
         auto& s = state();
         if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
-        detail::LogCapture capture;
+        detail::LogCapture capture(detail::LogCapture::UnlessThrown);
         int ret = bpf_object__load(s.obj);
         if (ret == 0) {
             s.loaded = true;
@@ -299,25 +286,45 @@ public:
     }
 
     // ---- attach -----------------------------------------------------------------------
-    /// Attaches every loaded program whose section says where (libbpfgo's AttachPrograms);
-    /// programs with autoattach off or no auto-attach section are skipped. All or nothing:
-    /// on failure the links made by this call are destroyed again.
+    /// Attaches every loaded program whose section says where (libbpfgo's AttachPrograms).
+    /// Programs with autoload or autoattach off are left alone; a program whose section
+    /// names no attach point (a bare SEC("uprobe"), SEC("xdp"), ...) is passed over, and
+    /// each one passed over is reported to the logger at LogLevel::Info. Any other failure
+    /// throws, e.g. a kprobe on a kernel without kprobes. All or nothing: on failure the
+    /// links made by this call are destroyed again.
+    ///
+    /// ```cpp
+    /// mod.program("on_exec_kprobe").set_autoattach(false);   // attached by hand, or not at all
+    /// mod.attach_all();
+    /// ```
     void attach_all() {
         auto& s = state();
         const std::size_t before = s.links.size();
+        std::vector<std::string> passed_over;
         try {
             for (Prog p : programs()) {
                 if (!p.autoload() || !p.autoattach()) continue;
+                if (p.section_names_attach_point()) {
+                    p.attach();
+                    continue;
+                }
+                // libbpf may still know how (sections newer than this library's table).
                 try {
                     p.attach();
                 } catch (const Error& e) {
-                    if (e.error_number() != EOPNOTSUPP) throw;  // no auto-attach section: skip
+                    if (e.error_number() != EOPNOTSUPP) throw;
+                    passed_over.push_back("program '" + std::string(p.name()) + "' (section '" +
+                                          std::string(p.section()) + "')");
                 }
             }
         } catch (...) {
             while (s.links.size() > before) s.links.pop_back();
             throw;
         }
+        for (const auto& what : passed_over)
+            detail::emit(LogLevel::Info, "libbpfcpp: attach_all() passed over " + what +
+                                             ": its section names no attach point; attach it with an "
+                                             "explicit attach_* call\n");
     }
 
     /// Destroys every link this module holds (libbpfgo's DetachPrograms).
@@ -338,9 +345,16 @@ public:
     template <class OnEvent>
         requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions>)
     RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event, const RingBufferOptions& options = {}) {
-        auto rb = std::make_unique<RingBuffer>(map(map_name), std::forward<OnEvent>(on_event),
-                                               find_map(std::string(map_name) + "_drops"), options);
-        return own(std::move(rb));
+        static_assert(RingEventCallback<OnEvent>,
+                      "Module::ring_buffer(): the callback must take (std::span<const std::byte>) or "
+                      "(const Event&) with a trivially copyable Event (see bpf::RingEventCallback)");
+        if constexpr (RingEventCallback<OnEvent>) {
+            auto rb = std::make_unique<RingBuffer>(map(map_name), std::forward<OnEvent>(on_event),
+                                                   find_map(std::string(map_name) + "_drops"), options);
+            return own(std::move(rb));
+        } else {
+            throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
+        }
     }
 
     /// A ring buffer consumer without a callback, read with events<T>().
@@ -372,8 +386,19 @@ public:
     template <class OnEvent, class OnLost>
     PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost,
                             const PerfBufferOptions& options) {
-        return own(std::make_unique<PerfBuffer>(map(map_name), std::forward<OnEvent>(on_event),
-                                                std::forward<OnLost>(on_lost), options));
+        static_assert(PerfEventCallback<OnEvent>,
+                      "Module::perf_buffer(): the event callback must take (int cpu, std::span<const std::byte>), "
+                      "(int cpu, const Event&) with a trivially copyable Event, either without the cpu, or be "
+                      "nullptr (see bpf::PerfEventCallback)");
+        static_assert(PerfLostCallback<OnLost>,
+                      "Module::perf_buffer(): the lost-records callback must take (int cpu, std::uint64_t count) "
+                      "or be nullptr (see bpf::PerfLostCallback)");
+        if constexpr (PerfEventCallback<OnEvent> && PerfLostCallback<OnLost>) {
+            return own(std::make_unique<PerfBuffer>(map(map_name), std::forward<OnEvent>(on_event),
+                                                    std::forward<OnLost>(on_lost), options));
+        } else {
+            throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
+        }
     }
 
     /// A perf buffer consumer without a callback, read with events<T>().
@@ -389,6 +414,37 @@ public:
     /// ```
     UserRingBuffer& user_ring_buffer(std::string_view map_name) {
         return own(std::make_unique<UserRingBuffer>(map(map_name)));
+    }
+
+    /// Frees an event buffer of this module before the module goes (libbpfgo's
+    /// RingBuffer.Close / PerfBuffer.Close / UserRingBuffer.Close); `buffer` is a dangling
+    /// reference afterwards. A running background loop is stopped first, and an events()
+    /// loop in progress on another thread is ended (after the events it already took) and
+    /// waited for. Rethrows what a callback threw on the background thread, like stop(),
+    /// once the buffer is freed. Throws, freeing nothing, when called from the buffer's own
+    /// callback or from inside a loop over its events() on this thread, or for a buffer
+    /// this module does not own (e.g. one closed already).
+    ///
+    /// ```cpp
+    /// auto& rb = mod.ring_buffer("events", on_event);
+    /// rb.start();
+    /// ...
+    /// mod.close(rb);   // the ring's memory and epoll set are gone; the module lives on
+    /// ```
+    template <class Buffer>
+        requires(std::is_same_v<Buffer, RingBuffer> || std::is_same_v<Buffer, PerfBuffer> ||
+                 std::is_same_v<Buffer, UserRingBuffer>)
+    void close(Buffer& buffer) {
+        auto& res = state().resources;
+        auto it = std::find_if(res.begin(), res.end(), [&](const auto& r) { return r.get() == &buffer; });
+        if (it == res.end())
+            throw Error(ENOENT, detail::describe("closing an event buffer of object", state().name,
+                                                 "this module does not own it (closed already, or made by another "
+                                                 "module)"));
+        std::exception_ptr error;
+        if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
+        res.erase(it);
+        if (error) std::rethrow_exception(error);
     }
 
     // ---- global variables -------------------------------------------------------------
@@ -481,7 +537,7 @@ private:
         if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
             throw Error(errno, detail::describe("opening BPF object", label,
                                                 "cannot read BTF file '" + o.btf_path + "'"));
-        detail::LogCapture capture;
+        detail::LogCapture capture(detail::LogCapture::UnlessThrown);
         bpf_object* obj = open(&opts);
         if (obj == nullptr) {
             int err = errno != 0 ? errno : EINVAL;

@@ -1,6 +1,8 @@
 // bpf::PerfBuffer: consumes a BPF_MAP_TYPE_PERF_EVENT_ARRAY, one ring per CPU (libbpfgo's PerfBuffer).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -30,6 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "detail/event_common.hpp"
+#include "detail/iterations.hpp"
 #include "detail/module_state.hpp"
 #include "error.hpp"
 #include "map.hpp"
@@ -281,6 +284,8 @@ inline std::vector<int> online_cpus() {
 
 }  // namespace detail
 
+class Module;
+
 /// Consumes a perf event array map (BPF_MAP_TYPE_PERF_EVENT_ARRAY): one ring per CPU,
 /// events carry their CPU, and records the kernel could not write are reported per CPU
 /// with their count. Create it with Module::perf_buffer() after load().
@@ -415,6 +420,30 @@ public:
 private:
     template <class, EventType>
     friend class detail::BatchedEventRange;
+    friend class Module;
+
+    // Module::close(): ends the background loop and every events() range, then the
+    // Module frees the buffer. Returns what a callback threw, for close() to rethrow.
+    std::exception_ptr prepare_close() {
+        if (loop_.on_loop_thread())
+            throw Error(EDEADLK, detail::describe("closing", name_,
+                                                  "called from its own callback; call stop() there and close "
+                                                  "it from another thread"));
+        iterations_.refuse_new(name_);
+        std::exception_ptr error;
+        try {
+            loop_.stop(wake_);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        iterations_.wait_idle([this] {
+            try {
+                loop_.stop(wake_);
+            } catch (...) {  // the first stop() above already took what a callback threw
+            }
+        });
+        return error;
+    }
 
     void wake_for_stop() const noexcept { wake_.notify(); }
 
@@ -621,6 +650,7 @@ private:
     std::vector<std::byte> scratch_;          // a wrapped record, made contiguous
     detail::Epoll epoll_{"perf buffer"};
     detail::WakeFd wake_;
+    detail::Iterations iterations_;  // events() ranges in progress (Module::close)
     detail::LoopControl loop_;
 };
 

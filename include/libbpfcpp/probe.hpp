@@ -2,6 +2,8 @@
 // small kernel-object look-ups (libbpfgo's BPFProgramTypeIsSupported & co).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstdint>
 #include <string>

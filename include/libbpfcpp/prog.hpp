@@ -1,10 +1,13 @@
 // bpf::Prog: a handle to a program of a Module (wraps bpf_program).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -27,6 +30,7 @@
 #include "detail/module_state.hpp"
 #include "error.hpp"
 #include "link.hpp"
+#include "log.hpp"
 
 namespace bpf {
 
@@ -67,9 +71,14 @@ enum class XdpFlag : std::uint32_t {
     SkbMode = XDP_FLAGS_SKB_MODE,                   ///< generic XDP (any device)
     DrvMode = XDP_FLAGS_DRV_MODE,                   ///< native driver XDP
     HwMode = XDP_FLAGS_HW_MODE,                     ///< offloaded to the NIC
+    Replace = XDP_FLAGS_REPLACE,                    ///< act only if this program is the one attached
+    Modes = XDP_FLAGS_MODES,                        ///< mask of SkbMode | DrvMode | HwMode
 };
 constexpr XdpFlag operator|(XdpFlag a, XdpFlag b) noexcept {
     return static_cast<XdpFlag>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
+constexpr XdpFlag operator&(XdpFlag a, XdpFlag b) noexcept {
+    return static_cast<XdpFlag>(static_cast<std::uint32_t>(a) & static_cast<std::uint32_t>(b));
 }
 
 /// Flags of the program-attach API (cgroup legacy attach, attach_generic_fd).
@@ -205,6 +214,25 @@ public:
     [[nodiscard]] bool autoattach() const noexcept { return bpf_program__autoattach(prog_); }
     /// The raw libbpf program, for what is not wrapped.
     [[nodiscard]] bpf_program* get() const noexcept { return prog_; }
+    /// Whether the SEC() name says where attach() attaches: "tracepoint/sched/sched_switch"
+    /// or "kprobe/tcp_connect" do, a bare "kprobe", "uprobe" or "xdp" does not. BTF-typed
+    /// sections (fentry, fexit, fmod_ret, tp_btf, lsm, freplace) name their target by BTF
+    /// id, from the section or set_attach_target(), and count as naming one.
+    [[nodiscard]] bool section_names_attach_point() const noexcept {
+        const std::string_view sec = section();
+        const std::string_view kind = sec.substr(0, sec.find('/'));
+        const bool has_target = kind.size() + 1 < sec.size();
+        for (std::string_view btf_kind : {"fentry", "fexit", "fmod_ret", "fentry.s", "fexit.s", "fmod_ret.s",
+                                          "tp_btf", "lsm", "lsm.s", "freplace"})
+            if (kind == btf_kind) return true;
+        for (std::string_view k : {"kprobe", "kretprobe", "kprobe.multi", "kretprobe.multi", "ksyscall",
+                                   "kretsyscall", "uprobe", "uretprobe", "uprobe.s", "uretprobe.s", "uprobe.multi",
+                                   "uretprobe.multi", "uprobe.multi.s", "uretprobe.multi.s", "usdt", "usdt.s",
+                                   "tracepoint", "tp", "raw_tracepoint", "raw_tp", "raw_tracepoint.w", "raw_tp.w",
+                                   "iter", "iter.s"})
+            if (kind == k) return has_target;
+        return false;
+    }
 
     // ---- before load ------------------------------------------------------------------
     /// Whether load() loads this program (false: skip it, e.g. an unsupported hook).
@@ -227,6 +255,7 @@ public:
     // ---- attach -----------------------------------------------------------------------
     /// Attaches as its SEC() name says (libbpf auto-attach).
     Link& attach() {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         // Tracepoint and kprobe sections go through the explicit calls for their diagnostics.
         const std::string sec(section());
         for (std::string_view prefix : {"tracepoint/", "tp/"}) {
@@ -247,6 +276,7 @@ public:
 
     /// Attaches to tracepoint `category`:`name` (see /sys/kernel/tracing/events/); needs tracefs.
     Link& attach_tracepoint(const std::string& category, const std::string& name) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = "tracepoint " + category + ":" + name;
         if (detail::tracefs_root() == nullptr)
             throw Error(ENOENT, detail::describe("attaching program", std::string(this->name()),
@@ -262,6 +292,7 @@ public:
 
     /// Attaches to raw tracepoint `name` (e.g. "sys_enter"); the program gets the raw arguments.
     Link& attach_raw_tracepoint(const std::string& name) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_link* l = bpf_program__attach_raw_tracepoint(prog_, name.c_str());
         int err = errno;
         return keep(l, err, "raw tracepoint " + name);
@@ -274,6 +305,28 @@ public:
     /// Attaches to the return of kernel function `function` (libbpfgo's AttachKretprobe).
     Link& attach_kretprobe(const std::string& function, const KprobeOptions& o = {}) {
         return kprobe(function, o, true);
+    }
+
+    /// Attaches a kprobe (or with `retprobe`, a kretprobe) at the absolute kernel address
+    /// `address`, e.g. one read from /proc/kallsyms (libbpfgo's AttachKprobeOffset /
+    /// AttachKretprobeOnOffset). Prefer attach_kprobe(symbol, {.offset = n}): an address
+    /// is only valid for the running kernel's boot (KASLR).
+    Link& attach_kprobe_at(std::uint64_t address, bool retprobe = false, std::uint64_t cookie = 0) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+        char hex[32];
+        std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(address));
+        const std::string what = std::string(retprobe ? "kretprobe at " : "kprobe at ") + hex;
+        if (!detail::kernel_has_kprobes())
+            throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
+                                                     what + ": " + std::string(detail::kprobes_hint)));
+        if (address == 0)
+            throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
+                                                 what + ": address 0 (/proc/kallsyms shows zeros without "
+                                                        "CAP_SYSLOG or with kernel.kptr_restrict=2)"));
+        LIBBPF_OPTS(bpf_kprobe_opts, opts, .bpf_cookie = cookie, .offset = address, .retprobe = retprobe);
+        bpf_link* l = bpf_program__attach_kprobe_opts(prog_, nullptr, &opts);
+        int err = errno;
+        return keep(l, err, what);
     }
 
     /// Attaches to `symbol` (a function name of `binary`) in process `pid` (-1: every
@@ -300,6 +353,7 @@ public:
 
     /// Attaches to an opened perf event; the link takes ownership of `perf_fd`.
     Link& attach_perf_event(int perf_fd) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_link* l = bpf_program__attach_perf_event(prog_, perf_fd);
         int err = errno;
         return keep(l, err, "perf event fd " + std::to_string(perf_fd));
@@ -313,6 +367,7 @@ public:
     // ---- parity: more attach kinds, pinning, test runs ---------------------------------
     /// Attaches an XDP program to interface `ifindex` through a bpf_link (kernel >= 5.9).
     Link& attach_xdp(int ifindex) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_link* l = bpf_program__attach_xdp(prog_, ifindex);
         int err = errno;
         return keep(l, err, "xdp on ifindex " + std::to_string(ifindex));
@@ -345,24 +400,49 @@ public:
         const int prog_fd = fd();
         const std::uint32_t mode = f & XDP_FLAGS_MODES;
         return keep_legacy(what, [ifindex, prog_fd, mode] {
-            // Detach only if our program is still the one attached.
+            // Detach only if our program is still the one attached. When it is not (someone
+            // detached or replaced it), the kernel's "Active program does not match
+            // expected" is the expected outcome, not a warning worth printing.
             LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = prog_fd);
+            detail::LogCapture quiet(detail::LogCapture::Silent);
             return bpf_xdp_attach(ifindex, -1, mode | XDP_FLAGS_REPLACE, &o);
         });
     }
 
-    /// Detaches whatever XDP program runs on `ifname` in the mode of `flags`, e.g. one
-    /// attached by another process (libbpfgo's DetachXDPLegacy). Own attachments are
-    /// better undone with LegacyAttachment::detach().
+    /// Detaches the XDP program running on `ifname` in the mode of `flags` (libbpfgo's
+    /// DetachXDPLegacy). With XdpFlag::Replace it detaches only if that program is this
+    /// one (libbpf's XDP_FLAGS_REPLACE with this program as the expected old one) and
+    /// throws EEXIST when another program is attached; without it, it detaches whatever
+    /// runs there, e.g. one attached by another process. Own attachments are better undone
+    /// with LegacyAttachment::detach().
+    ///
+    /// ```cpp
+    /// mod.program("xdp_pass").detach_xdp_legacy("eth0", bpf::XdpFlag::SkbMode | bpf::XdpFlag::Replace);
+    /// ```
     void detach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag::None) {
         const int ifindex = ifindex_of(ifname, "detaching xdp from");
-        const std::uint32_t mode = static_cast<std::uint32_t>(flags) & XDP_FLAGS_MODES;
-        if (int ret = bpf_xdp_detach(ifindex, mode, nullptr); ret < 0)
-            detail::throw_errno(-ret, "detaching xdp from", ifname);
+        const auto f = static_cast<std::uint32_t>(flags);
+        const bool only_own = (f & XDP_FLAGS_REPLACE) != 0;
+        if (only_own) require_fd("detaching xdp from " + ifname);
+        LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = only_own ? fd() : -1);
+        int ret = 0;
+        {
+            detail::LogCapture quiet(detail::LogCapture::Silent);  // the kernel's refusal becomes the Error
+            ret = bpf_xdp_detach(ifindex, f & (XDP_FLAGS_MODES | XDP_FLAGS_REPLACE), only_own ? &o : nullptr);
+        }
+        if (ret < 0) {
+            const int err = -ret;
+            if (only_own && err == EEXIST)
+                throw Error(err, detail::describe("detaching xdp from", ifname,
+                                                  "another XDP program than '" + std::string(name()) +
+                                                      "' is attached (XdpFlag::Replace detaches only this one)"));
+            detail::throw_errno(err, "detaching xdp from", ifname);
+        }
     }
 
     /// Attaches a cgroup program to the cgroup v2 directory `path` through a bpf_link.
     Link& attach_cgroup(const std::string& path) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
         bpf_link* l = bpf_program__attach_cgroup(prog_, cg.get());
         int err = errno;
@@ -402,6 +482,7 @@ public:
     /// Attaches a flow_dissector or sk_lookup program to the network namespace at `path`
     /// (e.g. "/proc/self/ns/net").
     Link& attach_netns(const std::string& path) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         detail::Fd ns = open_path(path, O_RDONLY, "network namespace");
         bpf_link* l = bpf_program__attach_netns(prog_, ns.get());
         int err = errno;
@@ -410,6 +491,7 @@ public:
 
     /// Attaches an iterator program; read its output with bpf::IterReader (iter.hpp).
     Link& attach_iter(const IterOptions& o = {}) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_iter_link_info info{};
         if (o.map_fd >= 0) info.map.map_fd = static_cast<std::uint32_t>(o.map_fd);
         if (o.cgroup_fd >= 0 || o.cgroup_id != 0 || o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC) {
@@ -438,6 +520,7 @@ public:
     /// Attaches an LSM program (SEC("lsm/...")); needs CONFIG_BPF_LSM and "bpf" in the
     /// kernel's lsm= list.
     Link& attach_lsm() {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         bpf_link* l = bpf_program__attach_lsm(prog_);
         int err = errno;
         return keep(l, err, "lsm " + std::string(section()));
@@ -446,6 +529,7 @@ public:
     /// Attaches a BTF-typed tracing program: fentry/fexit/fmod_ret/tp_btf (target from
     /// its section or from set_attach_target()). `cookie` is read with bpf_get_attach_cookie().
     Link& attach_trace(std::uint64_t cookie = 0) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         LIBBPF_OPTS(bpf_trace_opts, opts, .cookie = cookie);
         bpf_link* l = bpf_program__attach_trace_opts(prog_, &opts);
         int err = errno;
@@ -456,8 +540,12 @@ public:
     /// e.g. a DTRACE_PROBE of <sys/sdt.h>; the program reads arguments with bpf_usdt_arg().
     Link& attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
                       const std::string& probe, std::uint64_t cookie = 0) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = "usdt " + binary + ":" + provider + ":" + probe;
-        if (access(binary.c_str(), R_OK) != 0)
+        // A bare name ("libfoo.so", "tool") is resolved by libbpf through LD_LIBRARY_PATH
+        // and the library directories, or PATH; only a path can be checked here.
+        const bool bare = binary.find('/') == std::string::npos;
+        if (!bare && access(binary.c_str(), R_OK) != 0)
             throw Error(errno, detail::describe("attaching program", std::string(name()),
                                                 what + ": cannot read '" + binary + "'"));
         LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
@@ -465,8 +553,11 @@ public:
         int err = errno;
         if (l == nullptr && err == ENOENT && fd() >= 0)
             throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                                 what + ": no such USDT probe in '" + binary +
-                                                     "' (list them with: readelf -n)"));
+                                                 what + (bare ? ": '" + binary + "' was not found in LD_LIBRARY_PATH, "
+                                                                "the library directories or PATH, or it has no "
+                                                                "such USDT probe (list them with: readelf -n)"
+                                                              : ": no such USDT probe in '" + binary +
+                                                                    "' (list them with: readelf -n)")));
         return keep(l, err, what);
     }
 
@@ -474,6 +565,7 @@ public:
     /// (glob), in one kernel link. Needs libbpf >= 1.3 at build time and kernel >= 6.6.
     Link& attach_uprobe_multi(pid_t pid, const std::string& binary, const std::string& pattern,
                               bool retprobe = false) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = "uprobe_multi " + binary + ":" + pattern;
 #if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
         LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .retprobe = retprobe);
@@ -492,6 +584,7 @@ public:
     /// AttachUprobeMulti). Needs libbpf >= 1.3 at build time and kernel >= 6.6.
     Link& attach_uprobe_multi(pid_t pid, const std::string& binary, std::span<const std::uint64_t> offsets,
                               std::span<const std::uint64_t> cookies = {}, bool retprobe = false) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = "uprobe_multi " + binary + " at " + std::to_string(offsets.size()) + " offsets";
         if (!cookies.empty() && cookies.size() != offsets.size())
             throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
@@ -622,6 +715,7 @@ private:
     }
 
     Link& kprobe(const std::string& function, const KprobeOptions& o, bool ret) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = std::string(ret ? "kretprobe " : "kprobe ") + function;
         if (o.offset != 0) what += "+" + std::to_string(o.offset);
         if (!detail::kernel_has_kprobes())
@@ -638,6 +732,7 @@ private:
 
     Link& uprobe(pid_t pid, const std::string& binary, const std::string& symbol, std::uint64_t offset,
                  const UprobeOptions& o, bool ret) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
         std::string what = std::string(ret ? "uretprobe " : "uprobe ") + binary + ":" +
                            (symbol.empty() ? "+" + std::to_string(offset) : symbol);
         // A bare name ("libc.so.6") is resolved by libbpf through the library search path.

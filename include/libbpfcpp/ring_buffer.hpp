@@ -1,6 +1,8 @@
 // bpf::RingBuffer: consumes one or more BPF_MAP_TYPE_RINGBUF maps (libbpfgo's RingBuffer).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -30,7 +32,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "callbacks.hpp"
 #include "detail/event_common.hpp"
+#include "detail/iterations.hpp"
 #include "detail/module_state.hpp"
 #include "error.hpp"
 #include "map.hpp"
@@ -266,6 +270,8 @@ private:
 
 }  // namespace detail
 
+class Module;
+
 /// Consumes BPF ring buffer maps (BPF_MAP_TYPE_RINGBUF). Create it with
 /// Module::ring_buffer() after load(); the Module owns it. Three ways to read:
 ///
@@ -316,7 +322,11 @@ public:
     /// Not while the background loop runs.
     template <class F>
     RingBuffer& add(const Map& ring, F&& on_event, std::optional<Map> drops = std::nullopt) {
-        add_ring(ring, drops, std::make_unique<detail::RingCallback<std::decay_t<F>>>(std::forward<F>(on_event)));
+        static_assert(RingEventCallback<F>,
+                      "RingBuffer::add(): the callback must take (std::span<const std::byte>) or "
+                      "(const Event&) with a trivially copyable Event (see bpf::RingEventCallback)");
+        if constexpr (RingEventCallback<F>)
+            add_ring(ring, drops, std::make_unique<detail::RingCallback<std::decay_t<F>>>(std::forward<F>(on_event)));
         return *this;
     }
 
@@ -410,6 +420,30 @@ public:
 private:
     template <class, EventType>
     friend class detail::BatchedEventRange;
+    friend class Module;
+
+    // Module::close(): ends the background loop and every events() range, then the
+    // Module frees the buffer. Returns what a callback threw, for close() to rethrow.
+    std::exception_ptr prepare_close() {
+        if (loop_.on_loop_thread())
+            throw Error(EDEADLK, detail::describe("closing", name_,
+                                                  "called from its own callback; call stop() there and close "
+                                                  "it from another thread"));
+        iterations_.refuse_new(name_);
+        std::exception_ptr error;
+        try {
+            loop_.stop(wake_);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        iterations_.wait_idle([this] {
+            try {
+                loop_.stop(wake_);
+            } catch (...) {  // the first stop() above already took what a callback threw
+            }
+        });
+        return error;
+    }
 
     void wake_for_stop() const noexcept { wake_.notify(); }
 
@@ -555,6 +589,7 @@ private:
     detail::ShortRecords shorts_;
     std::vector<std::unique_ptr<Ring>> rings_;
     std::size_t cursor_ = 0;
+    detail::Iterations iterations_;  // events() ranges in progress (Module::close)
     detail::LoopControl loop_;  // last member: its destructor runs after shutdown() joined
 };
 

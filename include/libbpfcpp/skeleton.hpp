@@ -2,6 +2,8 @@
 // a Module's global sections. Users reach these through the generated accessors.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstddef>
 #include <span>

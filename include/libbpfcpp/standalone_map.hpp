@@ -2,6 +2,8 @@
 // by id or pin path, or adopted from an fd (libbpfgo's CreateMap/GetMapByID/BPFMapLow).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstdint>
 #include <optional>
@@ -180,12 +182,13 @@ public:
         detail::throw_errno(errno, "deleting a key of map", name());
     }
 
-    /// Removes `key` and returns its value.
+    /// Removes `key` and returns its value; `flags` such as BPF_F_LOCK (libbpfgo's
+    /// BPFMapLow.GetValueAndDeleteKeyFlags / LookupAndDeleteElemFlags).
     template <MapData K, MapData V>
-    std::optional<V> lookup_and_erase(const K& key) {
+    std::optional<V> lookup_and_erase(const K& key, std::uint64_t flags = 0) {
         this->check_kv(sizeof(K), sizeof(V), "lookup_and_erase");
         V v;
-        if (bpf_map_lookup_and_delete_elem(fd(), &key, &v) == 0) return v;
+        if (bpf_map_lookup_and_delete_elem_flags(fd(), &key, &v, flags) == 0) return v;
         if (errno == ENOENT) return std::nullopt;
         detail::throw_errno(errno, "looking up and deleting a key of map", name());
     }

@@ -1,6 +1,8 @@
 // bpf::TcHook: traffic-control (clsact) attachment of sched_cls programs (wraps bpf_tc_hook).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <cstdint>
 #include <optional>

@@ -2,6 +2,8 @@
 // are checked once, with STL-like lookup/insert/erase and batch-backed iteration.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
@@ -240,15 +242,25 @@ private:
     int fd_ = -1;
 };
 
-/// A per-CPU map typed once: every value is one V per possible CPU.
+/// A per-CPU map typed once: every value is one V per possible CPU. Offers what
+/// TypedMap does (lookup, contains, insert_or_assign, erase, take, keys, items, size,
+/// clear, range-for), with std::vector<V> as the value.
 ///
 /// ```cpp
 /// bpf::TypedPerCpuMap<std::uint32_t, std::uint64_t> hits(mod.map("pcpu_hits"));
 /// std::uint64_t total = hits.sum(key);
+/// for (const auto& [key, per_cpu] : hits) print(key, per_cpu[0]);   // batched under the hood
 /// ```
 template <MapData K, MapData V, class M = Map>
 class TypedPerCpuMap {
 public:
+    /// The key type.
+    using key_type = K;
+    /// The value type: one V per possible CPU.
+    using mapped_type = std::vector<V>;
+    /// What iteration yields: a key and its per-CPU values.
+    using value_type = std::pair<K, std::vector<V>>;
+
     /// Wraps a loaded per-CPU `map`; throws unless K and V fit it.
     explicit TypedPerCpuMap(M map) : map_(std::move(map)) {
         if (map_.fd() < 0)
@@ -280,6 +292,8 @@ public:
         }
         return unpack(buf_.data());
     }
+    /// True when `key` is in the map.
+    [[nodiscard]] bool contains(const K& key) const { return lookup(key).has_value(); }
     /// The sum over CPUs (0 when the key is missing); V must support +.
     [[nodiscard]] V sum(const K& key) const {
         V total{};
@@ -304,19 +318,101 @@ public:
         detail::throw_errno(errno, "deleting a key of map", map_.qualified_name());
     }
 
+    /// Removes `key` and returns its per-CPU values (per-CPU hash maps, kernel >= 5.14).
+    std::optional<std::vector<V>> take(const K& key) {
+        if (bpf_map_lookup_and_delete_elem(fd_, &key, buf_.data()) == 0) return unpack(buf_.data());
+        if (errno == ENOENT) return std::nullopt;
+        const int err = errno;
+        detail::throw_errno(err, "looking up and deleting a key of map", map_.qualified_name(),
+                            err == EINVAL || err == detail::kernel_enotsupp || err == EOPNOTSUPP
+                                ? "this kernel or map type has no lookup-and-delete for per-CPU values "
+                                  "(per-CPU hash maps need kernel >= 5.14); use lookup() then erase()"
+                                : detail::explain_errno(err));
+    }
+
+    /// Every key (batch lookups when possible).
+    [[nodiscard]] std::vector<K> keys() const { return map_.template all_keys<K>(); }
     /// Every entry with its per-CPU values (batch lookups when possible).
-    [[nodiscard]] std::vector<std::pair<K, std::vector<V>>> items() const {
-        std::vector<std::pair<K, std::vector<V>>> out;
-        detail::ChunkReader<K, M> r(map_, slot_ * ncpu_, std::min<std::size_t>(std::max<std::uint32_t>(map_.max_entries(), 1), 4096));
+    [[nodiscard]] std::vector<value_type> items() const {
+        std::vector<value_type> out;
+        detail::ChunkReader<K, M> r(map_, slot_ * ncpu_, chunk());
         while (r.next())
             for (std::size_t i = 0; i < r.size(); ++i) out.emplace_back(r.key(i), unpack(r.value(i)));
         return out;
     }
+    /// The number of entries (a walk of the map).
+    [[nodiscard]] std::size_t size() const { return keys().size(); }
+    /// Removes every entry.
+    void clear() {
+        auto ks = keys();
+        if (ks.empty()) return;
+        if (map_.batch_supported()) {
+            map_.template erase_batch<K>(ks);
+            return;
+        }
+        for (const K& k : ks) erase(k);
+    }
+
+    /// Input iterator over the entries, reading the map in chunks.
+    class iterator {
+    public:
+        using value_type = TypedPerCpuMap::value_type;
+        using difference_type = std::ptrdiff_t;
+        using reference = const value_type&;
+        using pointer = const value_type*;
+        using iterator_category = std::input_iterator_tag;
+
+        iterator() = default;
+        reference operator*() const noexcept { return current_; }
+        pointer operator->() const noexcept { return &current_; }
+        iterator& operator++() {
+            ++i_;
+            load();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.reader_ == nullptr; }
+
+    private:
+        friend class TypedPerCpuMap;
+        explicit iterator(const TypedPerCpuMap& m)
+            : map_(&m), reader_(std::make_shared<detail::ChunkReader<K, M>>(m.map_, m.slot_ * m.ncpu_, m.chunk())) {
+            if (!reader_->next()) {
+                reader_.reset();
+                return;
+            }
+            load();
+        }
+        void load() {
+            if (i_ >= reader_->size()) {
+                if (!reader_->next()) {
+                    reader_.reset();
+                    return;
+                }
+                i_ = 0;
+            }
+            current_.first = reader_->key(i_);
+            current_.second = map_->unpack(reader_->value(i_));
+        }
+        const TypedPerCpuMap* map_ = nullptr;
+        std::shared_ptr<detail::ChunkReader<K, M>> reader_;
+        std::size_t i_ = 0;
+        value_type current_{};
+    };
+
+    /// Reads the first chunk of entries.
+    [[nodiscard]] iterator begin() const { return iterator(*this); }
+    /// Reached after the last entry.
+    [[nodiscard]] std::default_sentinel_t end() const noexcept { return {}; }
 
     /// The underlying map.
     [[nodiscard]] M& map() noexcept { return map_; }
+    /// The underlying map (const).
+    [[nodiscard]] const M& map() const noexcept { return map_; }
 
 private:
+    std::size_t chunk() const { return std::min<std::size_t>(std::max<std::uint32_t>(map_.max_entries(), 1), 4096); }
+
     std::vector<V> unpack(const std::byte* p) const {
         std::vector<V> out(ncpu_);
         for (std::size_t i = 0; i < ncpu_; ++i) std::memcpy(&out[i], p + i * slot_, sizeof(V));

@@ -2,6 +2,8 @@
 // (BPF_MAP_TYPE_USER_RINGBUF, bpf_user_ringbuf_drain(); wraps user_ring_buffer).
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <cerrno>
 #include <chrono>
 #include <cstddef>

@@ -1,6 +1,8 @@
 // Versions of libbpfcpp and of the libbpf it was compiled against and runs with.
 #pragma once
 
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
 #include <string_view>
 
 #include <bpf/libbpf.h>

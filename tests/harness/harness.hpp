@@ -86,6 +86,22 @@ private:
     std::string path_;
 };
 
+/// Redirects this process's stderr (fd 2) to a temporary file for the lifetime of the
+/// object; text() is what was written there so far. For checks on what the default
+/// logger prints.
+class StderrCapture {
+public:
+    StderrCapture();
+    ~StderrCapture();
+    StderrCapture(const StderrCapture&) = delete;
+    StderrCapture& operator=(const StderrCapture&) = delete;
+    std::string text() const;
+
+private:
+    int saved_ = -1;
+    int file_ = -1;
+};
+
 /// Runs `fn` in a forked child; returns what it wrote to the string it was given.
 /// Used for tests that change process-wide state (capabilities, mounts).
 std::string in_child(void (*fn)(std::string& out));

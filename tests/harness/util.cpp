@@ -33,6 +33,36 @@ double time_scale() {
     return scale;
 }
 
+StderrCapture::StderrCapture() {
+    std::fflush(stderr);
+    char path[] = "/tmp/libbpfcpp-stderr-XXXXXX";
+    file_ = mkstemp(path);
+    if (file_ < 0) throw std::runtime_error("mkstemp failed");
+    unlink(path);
+    saved_ = dup(STDERR_FILENO);
+    if (saved_ < 0 || dup2(file_, STDERR_FILENO) < 0) throw std::runtime_error("redirecting stderr failed");
+}
+
+StderrCapture::~StderrCapture() {
+    std::fflush(stderr);
+    dup2(saved_, STDERR_FILENO);
+    close(saved_);
+    close(file_);
+}
+
+std::string StderrCapture::text() const {
+    std::fflush(stderr);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    off_t at = 0;
+    while ((n = pread(file_, buf, sizeof buf, at)) > 0) {
+        out.append(buf, static_cast<size_t>(n));
+        at += n;
+    }
+    return out;
+}
+
 std::string self_exe() {
     char buf[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);

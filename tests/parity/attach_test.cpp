@@ -3,6 +3,8 @@
 // cookie, uprobe_multi, kprobe by offset. Kinds this kernel refuses skip with the reason.
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+
 #include <libbpfcpp/iter.hpp>
 #include <libbpfcpp/libbpfcpp.hpp>
 #include <libbpfcpp/version.hpp>
@@ -189,6 +191,33 @@ TEST_CASE("USDT probe compiled into this binary: attach_usdt by provider and nam
                       Contains("no such USDT probe"));
 }
 
+TEST_CASE("attach_usdt by bare library name, resolved through LD_LIBRARY_PATH as libbpf does") {
+#ifndef PARITY_USDT_LIB_DIR
+    SKIP_TEST("static build: the USDT library cannot be opened with dlopen()");
+#else
+    void* lib = dlopen(PARITY_USDT_LIB_DIR "/libparity_usdt.so", RTLD_NOW);
+    REQUIRE(lib != nullptr);
+    auto fire = reinterpret_cast<void (*)(long, long)>(dlsym(lib, "parity_lib_fire"));
+    REQUIRE(fire != nullptr);
+    const char* old = getenv("LD_LIBRARY_PATH");
+    const std::string saved = old != nullptr ? old : "";
+    setenv("LD_LIBRARY_PATH", PARITY_USDT_LIB_DIR, 1);
+    {
+        auto mod = open_only({"on_tick"});
+        mod.load();
+        bpf::Link& l = mod.program("on_tick").attach_usdt(getpid(), "libparity_usdt.so", "parity", "tick", 7);
+        CHECK_THAT(l.description(), Contains("usdt libparity_usdt.so:parity:tick"));
+        fire(6, 7);
+        CHECK(mod.global<std::uint64_t>("usdt_sum") == 42);
+        CHECK(mod.global<std::uint64_t>("usdt_cookie") == 7);
+        CHECK_THROWS_WITH(mod.program("on_tick").attach_usdt(getpid(), "libparity_no_such.so", "parity", "tick"),
+                          Contains("was not found in LD_LIBRARY_PATH"));
+    }
+    if (old != nullptr) setenv("LD_LIBRARY_PATH", saved.c_str(), 1); else unsetenv("LD_LIBRARY_PATH");
+    dlclose(lib);
+#endif
+}
+
 TEST_CASE("uprobe with a cookie, by symbol and by offset") {
     auto mod = open_only({"on_uprobe"});
     mod.load();
@@ -251,6 +280,33 @@ TEST_CASE("kprobe by offset into a kernel function") {
         }
     }
     REQUIRE(attached);
+    testing::trigger_getppid(4);
+    CHECK(mod.global<std::uint64_t>("kprobe_hits") == 4);
+}
+
+TEST_CASE("kprobe at an absolute kernel address from /proc/kallsyms (libbpfgo's AttachKprobeOffset)") {
+    auto mod = open_only({"on_kprobe"});
+    mod.load();
+    if (!testing::feature(testing::Feature::Kprobes).available) {
+        CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0xffffffff81000000ull), Contains("CONFIG_KPROBES"));
+    }
+    REQUIRE_FEATURE(Kprobes);
+    CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0), Contains("kptr_restrict"));
+    std::ifstream syms("/proc/kallsyms");
+    std::uint64_t address = 0;
+    std::string line;
+    while (std::getline(syms, line)) {
+        std::istringstream in(line);
+        std::string addr, type, name;
+        in >> addr >> type >> name;
+        if (name == "__x64_sys_getppid") {
+            address = std::stoull(addr, nullptr, 16);
+            break;
+        }
+    }
+    if (address == 0) SKIP_TEST("__x64_sys_getppid has no readable address in /proc/kallsyms");
+    bpf::Link& l = mod.program("on_kprobe").attach_kprobe_at(address);
+    CHECK_THAT(l.description(), Contains("kprobe at 0x"));
     testing::trigger_getppid(4);
     CHECK(mod.global<std::uint64_t>("kprobe_hits") == 4);
 }

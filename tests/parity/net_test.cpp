@@ -191,6 +191,52 @@ TEST_CASE("XDP legacy attach with flags, detach on request and on module destruc
     CHECK(id == 0);  // the Module's destruction detached it
 }
 
+TEST_CASE("detach_xdp_legacy with XdpFlag::Replace removes only this program; an outside detach is quiet") {
+    static_assert(static_cast<std::uint32_t>(bpf::XdpFlag::Modes) == XDP_FLAGS_MODES);
+    static_assert(((bpf::XdpFlag::SkbMode | bpf::XdpFlag::Replace) & bpf::XdpFlag::Modes) == bpf::XdpFlag::SkbMode);
+    testing::NetnsScope ns;
+    testing::create_veth("pv0", "pv1");
+    const int ifindex = static_cast<int>(if_nametoindex("pv1"));
+    auto mine = loaded_net();
+    auto other = loaded_net();
+    other.program("xdp_count").attach_xdp_legacy(ifindex, bpf::XdpFlag::SkbMode);
+    std::uint32_t attached = 0;
+    REQUIRE(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &attached) == 0);
+    REQUIRE(attached != 0);
+
+    // Another module's program is attached: Replace refuses, and it stays.
+    try {
+        mine.program("xdp_count").detach_xdp_legacy("pv1", bpf::XdpFlag::SkbMode | bpf::XdpFlag::Replace);
+        FAIL("detached another module's program");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EEXIST);
+        CHECK_THAT(e.what(), Catch::Matchers::Contains("another XDP program than 'xdp_count' is attached"));
+    }
+    std::uint32_t id = 0;
+    REQUIRE(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) == 0);
+    CHECK(id == attached);
+
+    // Its own program: Replace detaches it.
+    other.program("xdp_count").detach_xdp_legacy("pv1", bpf::XdpFlag::SkbMode | bpf::XdpFlag::Replace);
+    REQUIRE(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) == 0);
+    CHECK(id == 0);
+
+    // Detached from outside before the Module goes: the Module's undo says nothing.
+    bpf::set_logger({}, bpf::LogLevel::Warn);
+    {
+        auto third = loaded_net();
+        third.program("xdp_count").attach_xdp_legacy(ifindex, bpf::XdpFlag::SkbMode);
+        REQUIRE(bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, nullptr) == 0);
+        other.program("xdp_count").attach_xdp_legacy(ifindex, bpf::XdpFlag::SkbMode);
+        testing::StderrCapture err;
+        { auto gone = std::move(third); }
+        CHECK_THAT(err.text(), !Catch::Matchers::Contains("does not match expected"));
+        CHECK(err.text().empty());
+    }
+    REQUIRE(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) == 0);
+    CHECK(id != 0);  // the program attached since is untouched
+}
+
 TEST_CASE("TcHook: ingress and egress filters count packets, query, detach") {
     testing::NetnsScope ns;
     testing::create_veth("pv0", "pv1");

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <map>
+#include <type_traits>
+#include <vector>
 
 #include "harness.hpp"
 #include "parity_maps.bpf.hpp"
@@ -111,4 +113,36 @@ TEST_CASE("TypedPerCpuMap: per-CPU values written by BPF and by user space") {
     for (auto& [k, v] : items) CHECK(v == vals);
     CHECK(pc.erase(9));
     CHECK_FALSE(pc.lookup(9));
+}
+
+TEST_CASE("TypedPerCpuMap: range-for, keys(), size(), contains(), take() and clear(), like TypedMap") {
+    using PerCpu = bpf::TypedPerCpuMap<std::uint32_t, std::uint64_t, bpf::StandaloneMap>;
+    PerCpu pc(bpf::StandaloneMap::create(BPF_MAP_TYPE_PERCPU_HASH, "pc_walk", 4, 8, 128));
+    static_assert(std::is_same_v<PerCpu::value_type, std::pair<std::uint32_t, std::vector<std::uint64_t>>>);
+    std::vector<std::uint64_t> vals(pc.cpus());
+    for (std::uint32_t k = 0; k < 50; ++k) {
+        for (std::size_t c = 0; c < vals.size(); ++c) vals[c] = k * 100 + c;
+        pc.insert_or_assign(k, vals);
+    }
+    std::map<std::uint32_t, std::vector<std::uint64_t>> seen;
+    for (const auto& [k, per_cpu] : pc) CHECK(seen.emplace(k, per_cpu).second);  // each key once
+    REQUIRE(seen.size() == 50);
+    for (const auto& [k, per_cpu] : seen) {
+        REQUIRE(per_cpu.size() == pc.cpus());
+        for (std::size_t c = 0; c < per_cpu.size(); ++c) CHECK(per_cpu[c] == k * 100 + c);
+    }
+    CHECK(pc.keys().size() == 50);
+    CHECK(pc.size() == 50);
+    CHECK(pc.contains(7));
+
+    auto taken = pc.take(7);
+    REQUIRE(taken);
+    CHECK((*taken)[0] == 700);
+    CHECK_FALSE(pc.contains(7));
+    CHECK_FALSE(pc.take(7));
+    CHECK(pc.size() == 49);
+
+    pc.clear();
+    CHECK(pc.size() == 0);
+    CHECK(pc.begin() == pc.end());
 }

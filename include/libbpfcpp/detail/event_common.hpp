@@ -309,10 +309,15 @@ public:
 
     /// Events of `src` until its stop() or a stop request on `token`.
     BatchedEventRange(Source& src, std::stop_token token)
-        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}) {}
+        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}) {
+        src.iterations_.begin(src.name());
+    }
     BatchedEventRange(const BatchedEventRange&) = delete;
     BatchedEventRange& operator=(const BatchedEventRange&) = delete;
-    ~BatchedEventRange() { src_->finish_iteration(); }
+    ~BatchedEventRange() {
+        src_->finish_iteration();
+        src_->iterations_.end();  // last: Module::close() may free the buffer from here on
+    }
 
     class iterator {
     public:

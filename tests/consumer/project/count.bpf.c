@@ -1,8 +1,11 @@
 /* Counts getppid() calls of one process: a tracepoint program, a global variable set
- * from user space before load, a .bss counter and a hash map. Only UAPI headers, so it
- * compiles without a vmlinux.h. */
+ * from user space before load, a .bss counter, a hash map, and a ring buffer with the
+ * drop counter of <libbpfcpp/bpf/ringbuf_drops.h> (so the build must put libbpfcpp's
+ * include directory on the BPF compile line). Only UAPI headers, so it compiles without
+ * a vmlinux.h. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <libbpfcpp/bpf/ringbuf_drops.h>
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -16,6 +19,12 @@ struct {
     __type(value, __u64);
 } calls_by_tid SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4096);
+} tids SEC(".maps");
+RINGBUF_DROPS(tids);
+
 SEC("tracepoint/syscalls/sys_enter_getppid")
 int count_getppid(void *ctx)
 {
@@ -26,6 +35,7 @@ int count_getppid(void *ctx)
     if ((id >> 32) != target_tgid)
         return 0;
     __sync_fetch_and_add(&calls, 1);
+    ringbuf_output_counted(&tids, &tids_drops, &tid, sizeof(tid), 0);
     n = bpf_map_lookup_elem(&calls_by_tid, &tid);
     if (n)
         __sync_fetch_and_add(n, 1);

@@ -7,12 +7,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 
 #include "count.bpf.hpp"
 #ifdef CONSUMER_CORE
 #include "core.bpf.hpp"
+#endif
+
+#ifdef CONSUMER_CXX23
+// The make build asks for C++23: libbpfcpp.pc must not turn it back into C++20.
+static_assert(__cplusplus > 202002L, "compiled below C++23 although the Makefile asks for -std=c++23");
 #endif
 
 namespace {
@@ -46,6 +52,11 @@ int main() {
         const auto tid = static_cast<std::uint32_t>(syscall(SYS_gettid));
         const auto by_tid = mod.map("calls_by_tid").lookup<std::uint32_t, std::uint64_t>(tid).value_or(0);
         check(by_tid == n, "the hash map holds the same count under this thread's id", by_tid, n);
+        std::uint64_t records = 0;
+        auto& rb = mod.ring_buffer("tids", [&](const std::uint32_t& t) { records += t == tid; });
+        rb.poll(std::chrono::milliseconds(100));
+        check(records == n, "the ring buffer (with ringbuf_drops.h's counter) had a record per call", records, n);
+        check(rb.drops() == 0, "the BPF side counted no drops", rb.drops(), 0);
 #ifdef CONSUMER_CORE
         // The CMake build also compiles a CO-RE object against a generated vmlinux.h.
         auto core = bpf::Module::open_memory(bpf_objects::core());

@@ -1,0 +1,56 @@
+// The callback shapes that event buffers accept, as concepts: Module::ring_buffer(),
+// Module::perf_buffer() and RingBuffer::add() check their callbacks with these, so a
+// callback of the wrong shape is reported at the caller's line, naming the shapes.
+#pragma once
+
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <tuple>
+#include <type_traits>
+
+#include "detail/event_common.hpp"
+
+namespace bpf {
+
+namespace detail {
+
+/// A callable with exactly `N` parameters, the last a `const Event&` of an EventType.
+template <class F, std::size_t N>
+concept typed_event_callback = has_call_signature<F>::value && std::tuple_size_v<callback_args<F>> == N &&
+                               EventType<typed_event_t<F>> &&
+                               std::is_reference_v<std::tuple_element_t<N - 1, callback_args<F>>>;
+
+}  // namespace detail
+
+/// What a ring buffer callback may be: `(std::span<const std::byte> record)` or
+/// `(const Event& event)` with a trivially copyable Event.
+///
+/// ```cpp
+/// static_assert(bpf::RingEventCallback<decltype([](const Event&) {})>);
+/// ```
+template <class F>
+concept RingEventCallback = std::is_invocable_v<std::decay_t<F>&, std::span<const std::byte>> ||
+                            (detail::typed_event_callback<std::decay_t<F>, 1> &&
+                             std::is_invocable_v<std::decay_t<F>&, const detail::typed_event_t<std::decay_t<F>>&>);
+
+/// What a perf buffer event callback may be: `(int cpu, std::span<const std::byte>)`,
+/// `(int cpu, const Event&)`, either without the cpu, or nullptr (read with events<T>()).
+template <class F>
+concept PerfEventCallback =
+    std::is_null_pointer_v<std::decay_t<F>> ||
+    std::is_invocable_v<std::decay_t<F>&, int, std::span<const std::byte>> ||
+    std::is_invocable_v<std::decay_t<F>&, std::span<const std::byte>> ||
+    (detail::typed_event_callback<std::decay_t<F>, 1> &&
+     std::is_invocable_v<std::decay_t<F>&, const detail::typed_event_t<std::decay_t<F>>&>) ||
+    (detail::typed_event_callback<std::decay_t<F>, 2> &&
+     std::is_invocable_v<std::decay_t<F>&, int, const detail::typed_event_t<std::decay_t<F>>&>);
+
+/// What a perf buffer lost-records callback may be: `(int cpu, std::uint64_t count)` or nullptr.
+template <class F>
+concept PerfLostCallback =
+    std::is_null_pointer_v<std::decay_t<F>> || std::is_invocable_v<std::decay_t<F>&, int, std::uint64_t>;
+
+}  // namespace bpf
