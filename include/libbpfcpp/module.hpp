@@ -397,8 +397,13 @@ public:
     template <MapData T>
     [[nodiscard]] T global(std::string_view name) const {
         auto loc = locate_global(name, sizeof(T), "reading global");
+        const std::byte* bytes = section_bytes(loc, false);
+        if (bytes == nullptr)
+            throw Error(EINVAL, detail::describe("reading global", name,
+                                                 "section " + loc.section + " has no data; the object file is "
+                                                 "damaged, rebuild it"));
         T out;
-        std::memcpy(&out, section_bytes(loc, false) + loc.offset, sizeof(T));
+        std::memcpy(&out, bytes + loc.offset, sizeof(T));
         return out;
     }
 
@@ -409,6 +414,10 @@ public:
         if (!s.loaded) {
             std::size_t size = 0;
             const auto* cur = static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size));
+            if (cur == nullptr || loc.offset + value.size() > size)
+                throw Error(EINVAL, detail::describe("setting global", name,
+                                                     "section " + loc.section + " has no initial value of " +
+                                                         "that size; the object file is damaged, rebuild it"));
             std::vector<std::byte> data(cur, cur + size);
             std::memcpy(data.data() + loc.offset, value.data(), value.size());
             if (int err = bpf_map__set_initial_value(loc.map, data.data(), data.size()); err != 0)
@@ -511,6 +520,17 @@ private:
             throw Error(EINVAL, detail::describe(op, name,
                                                  "the variable is " + std::to_string(found.size) + " bytes in " +
                                                      found.section + ", the C++ type is " + std::to_string(size)));
+        // The offset comes from the object's BTF, which a damaged or hostile file can set
+        // to anything: check it against the section before any byte is copied.
+        const std::size_t section_size = bpf_map__value_size(found.map);
+        if (found.offset > section_size || found.size > section_size - found.offset)
+            throw Error(EINVAL, detail::describe(op, name,
+                                                 "the object's BTF places the variable at bytes " +
+                                                     std::to_string(found.offset) + ".." +
+                                                     std::to_string(std::size_t{found.offset} + found.size) +
+                                                     " of " + found.section + ", which is " +
+                                                     std::to_string(section_size) +
+                                                     " bytes long; the object file is damaged, rebuild it"));
         return found;
     }
 
