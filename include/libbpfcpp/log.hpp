@@ -4,6 +4,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -26,15 +27,31 @@ using Logger = std::function<void(LogLevel, std::string_view)>;
 
 namespace detail {
 
+/// The logger and its threshold. The mutex is recursive so that a logger may call
+/// set_log_level() or set_logger() itself (it is held while a logger runs, so loggers
+/// need not be thread-safe); the logger is shared so that replacing it from inside
+/// itself does not destroy the one running.
 struct LogState {
-    std::mutex mutex;
-    Logger logger;  // empty: write to stderr
+    std::recursive_mutex mutex;
+    std::shared_ptr<const Logger> logger;  // null: write to stderr
     LogLevel threshold = LogLevel::Warn;
 };
 
 inline LogState& log_state() {
     static LogState state;
     return state;
+}
+
+/// Hands one message to the logger (or stderr) when `level` is within the threshold.
+inline void emit_log(LogLevel level, const std::string& text) {
+    auto& st = log_state();
+    std::lock_guard lock(st.mutex);
+    if (static_cast<int>(level) > static_cast<int>(st.threshold)) return;
+    if (auto logger = st.logger) {
+        (*logger)(level, text);
+    } else {
+        std::fputs(text.c_str(), stderr);
+    }
 }
 
 /// While set, every libbpf message of this thread is also appended here, whatever the
@@ -57,15 +74,7 @@ inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list 
         text.resize(static_cast<size_t>(n));
     }
     if (log_capture != nullptr) log_capture->append(text);
-
-    auto& st = log_state();
-    std::lock_guard lock(st.mutex);
-    if (static_cast<int>(level) > static_cast<int>(st.threshold)) return 0;
-    if (st.logger) {
-        st.logger(static_cast<LogLevel>(level), text);
-    } else {
-        std::fputs(text.c_str(), stderr);
-    }
+    emit_log(static_cast<LogLevel>(level), text);
     return 0;
 }
 
@@ -101,8 +110,9 @@ private:
 inline void set_logger(Logger logger, LogLevel threshold = LogLevel::Warn) {
     detail::install_print_router();
     auto& st = detail::log_state();
+    auto next = logger ? std::make_shared<const Logger>(std::move(logger)) : nullptr;
     std::lock_guard lock(st.mutex);
-    st.logger = std::move(logger);
+    st.logger = std::move(next);
     st.threshold = threshold;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -132,6 +134,41 @@ inline std::string without_memlock_hints(const std::string& text) {
     return out;
 }
 
+/// The largest value bpf_map_type can hold as this build's <linux/bpf.h> declares it
+/// (the range of an enum without a fixed type ends at the all-ones value above its
+/// largest enumerator); a map type beyond it cannot be passed around as the enum.
+inline constexpr std::uint32_t max_map_type_value =
+    std::bit_ceil(static_cast<std::uint32_t>(BPF_MAP_TYPE_USER_RINGBUF) + 1) - 1;
+
+/// Refuses an object with a map whose type the enum cannot represent (a damaged file,
+/// or a type newer than these headers) before anything reads it as bpf_map_type.
+inline void check_map_types(bpf_object* obj, std::string_view object_name) {
+    bpf_map* m = nullptr;
+    while ((m = bpf_object__next_map(obj, m)) != nullptr) {
+        const auto type = bpf_map__type(m);
+        std::uint32_t raw = 0;  // read as bytes: loading an out-of-range enum is undefined
+        std::memcpy(&raw, &type, sizeof raw);
+        if (raw <= max_map_type_value) continue;
+        throw Error(EINVAL, describe("opening BPF object", object_name,
+                                     "map '" + std::string(bpf_map__name(m)) + "' has type " +
+                                         std::to_string(raw) + ", which the <linux/bpf.h> this program "
+                                         "was built with does not know (it knows types up to " +
+                                         std::to_string(max_map_type_value) +
+                                         "); the object file is damaged, or build with newer kernel headers"));
+    }
+}
+
+/// True when `name` can be a libbpf name: the C API stops at a NUL byte, so a name with
+/// one would match the object named by its first part.
+inline bool is_c_name(std::string_view name) noexcept { return name.find('\0') == std::string_view::npos; }
+
+/// `name` for a message: a NUL byte would end what() there, so it is shown as \0.
+inline std::string printable_name(std::string_view name) {
+    std::string out;
+    for (char c : name) out += c == '\0' ? std::string_view("\\0") : std::string_view(&c, 1);
+    return out;
+}
+
 /// Where a global variable lives: which internal map and where in its value.
 struct GlobalLocation {
     bpf_map* map = nullptr;
@@ -163,6 +200,15 @@ public:
             throw Error(err, detail::describe("opening BPF object", path,
                                               err == ENOENT ? "no such file" : detail::explain_errno(err)));
         }
+        // libbpf opens a directory or a device without complaint and loses the fd when
+        // the ELF parser then fails: only regular files get that far.
+        struct stat st {};
+        if (stat(path.c_str(), &st) != 0) detail::throw_errno(errno, "opening BPF object", path);
+        if (!S_ISREG(st.st_mode))
+            throw Error(S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+                        detail::describe("opening BPF object", path,
+                                         S_ISDIR(st.st_mode) ? "it is a directory; give the path of a .bpf.o file"
+                                                             : "not a regular file; give the path of a .bpf.o file"));
         return open_with(path, options, [&](const bpf_object_open_opts* o) {
             return bpf_object__open_file(path.c_str(), o);
         });
@@ -208,6 +254,7 @@ public:
     void load() {
         auto& s = state();
         if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
+        detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
         detail::LogCapture capture;
         int ret = bpf_object__load(s.obj);
         if (ret == 0) {
@@ -253,11 +300,12 @@ public:
         if (auto m = find_map(name)) return *m;
         std::string names;
         for (const Map& m : maps()) names += (names.empty() ? "" : ", ") + std::string(m.name());
-        throw Error(ENOENT, "map '" + std::string(name) + "' not found in object '" + state().name +
+        throw Error(ENOENT, "map '" + detail::printable_name(name) + "' not found in object '" + state().name +
                                 "'; maps in this object: " + (names.empty() ? "(none)" : names));
     }
     /// The map called `name`, or nullopt (no exception) when there is none.
     [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
+        if (!detail::is_c_name(name)) return std::nullopt;
         bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
         if (m == nullptr) return std::nullopt;
         return Map(m, state().name);
@@ -275,11 +323,12 @@ public:
         if (auto p = find_program(name)) return *p;
         std::string names;
         for (const Prog& p : programs()) names += (names.empty() ? "" : ", ") + std::string(p.name());
-        throw Error(ENOENT, "program '" + std::string(name) + "' not found in object '" + state().name +
+        throw Error(ENOENT, "program '" + detail::printable_name(name) + "' not found in object '" + state().name +
                                 "'; programs in this object: " + (names.empty() ? "(none)" : names));
     }
     /// The program called `name`, or nullopt when there is none.
     [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
+        if (!detail::is_c_name(name)) return std::nullopt;
         bpf_program* p = bpf_object__find_program_by_name(state().obj, std::string(name).c_str());
         if (p == nullptr) return std::nullopt;
         return Prog(p, state_.get());
@@ -479,6 +528,7 @@ private:
         auto s = std::make_unique<detail::ModuleState>();
         s->obj = obj;
         s->name = bpf_object__name(obj);
+        detail::check_map_types(obj, label);  // ~ModuleState closes obj if this throws
         return Module(std::move(s));
     }
 

@@ -74,16 +74,7 @@ inline void copy_record(T& out, const std::byte* src) noexcept {
 }
 
 /// Writes one message through the library's libbpf logger (stderr by default).
-inline void log_warning(const std::string& text) {
-    auto& st = log_state();
-    std::lock_guard lock(st.mutex);
-    if (static_cast<int>(LogLevel::Warn) > static_cast<int>(st.threshold)) return;
-    if (st.logger) {
-        st.logger(LogLevel::Warn, text);
-    } else {
-        std::fputs(text.c_str(), stderr);
-    }
-}
+inline void log_warning(const std::string& text) { emit_log(LogLevel::Warn, text); }
 
 // ---- callback signatures ----------------------------------------------------------------
 template <class F>
