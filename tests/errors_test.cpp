@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -97,7 +98,38 @@ void attach_without_tracefs(std::string& out) {
     }
 }
 
+void load_with_few_descriptors(std::string& out) {
+    rlimit saved{};
+    getrlimit(RLIMIT_NOFILE, &saved);
+    rlimit low = saved;
+    low.rlim_cur = static_cast<rlim_t>(testing::count_open_fds() + 6);
+    setrlimit(RLIMIT_NOFILE, &low);
+    try {
+        auto mod = bpf::Module::open_memory(bpf_objects::basic());
+        mod.load();
+        out = "loaded with " + std::to_string(low.rlim_cur) + " descriptors";
+    } catch (const bpf::Error& e) {
+        out = std::to_string(e.error_number()) + "|" + e.what();
+    }
+    setrlimit(RLIMIT_NOFILE, &saved);
+    // With the limit back, loading works: the refused load left libbpf's feature cache alone.
+    try {
+        auto mod = bpf::Module::open_memory(bpf_objects::basic());
+        mod.load();
+        out += "|then loaded";
+    } catch (const bpf::Error& e) {
+        out += std::string("|then failed: ") + e.what();
+    }
+}
+
 }  // namespace
+
+TEST_CASE("too few file descriptors are named with what to raise; a later load works") {
+    std::string out = testing::in_child(load_with_few_descriptors);
+    CHECK_THAT(out, Contains(std::to_string(EMFILE) + "|loading object 'basic': too many open files"));
+    CHECK_THAT(out, Contains("raise RLIMIT_NOFILE (ulimit -n"));
+    CHECK_THAT(out, Contains("|then loaded"));
+}
 
 TEST_CASE("missing privileges are named") {
     std::string out = testing::in_child(load_without_privileges);

@@ -4,6 +4,7 @@
 
 #include <libbpfcpp/libbpfcpp.hpp>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -126,5 +127,28 @@ TEST_CASE("uprobe errors name the symbol and the binary") {
     } catch (const bpf::Error& e) {
         CHECK(e.error_number() == ENOENT);
         CHECK_THAT(e.what(), Contains("cannot read '/nonexistent/binary'"));
+    }
+}
+
+TEST_CASE("uprobe errors name a process that is gone and a file that is not ELF") {
+    auto mod = loaded();
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) _exit(0);
+    REQUIRE(waitpid(child, nullptr, 0) == child);  // reaped: nothing has this pid now
+    try {
+        mod.program("on_add").attach_uprobe(child, testing::self_exe(), "libbpfcpp_test_add");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == ESRCH);
+        CHECK_THAT(e.what(), Contains("no process with pid " + std::to_string(child)));
+        CHECK_THAT(e.what(), !Contains("section"));
+    }
+    try {
+        mod.program("on_add").attach_uprobe(0, "/etc/hostname", "main");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK_THAT(e.what(), Contains("'/etc/hostname' is not an ELF executable or shared library"));
+        CHECK_THAT(e.what(), !Contains("BPF object format"));
     }
 }

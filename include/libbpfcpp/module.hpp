@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstddef>
@@ -15,7 +16,9 @@
 #include <type_traits>
 #include <vector>
 
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,6 +161,50 @@ inline void check_map_types(bpf_object* obj, std::string_view object_name) {
     }
 }
 
+/// libbpf 1.1 probes kernel features with short-lived descriptors during a first load
+/// and remembers a probe that failed for lack of descriptors as "feature missing" for
+/// the rest of the process; every later load then fails with a misleading verifier
+/// error. A load is refused before libbpf runs unless this many descriptors are free
+/// on top of one per map and program.
+inline constexpr std::size_t load_fd_reserve = 16;
+
+/// Set once a load ran out of descriptors inside libbpf: from then on its feature cache
+/// may be wrong, and every load failure says the process must restart.
+inline std::atomic<bool>& fd_exhaustion_seen() {
+    static std::atomic<bool> seen{false};
+    return seen;
+}
+
+inline constexpr std::string_view fd_restart_note =
+    " (an earlier load in this process ran out of file descriptors, and libbpf "
+    "remembers the kernel features it could not probe then as missing: restart the process)";
+
+/// Throws EMFILE, saying what to raise, unless `obj` can be loaded within RLIMIT_NOFILE.
+inline void check_fd_headroom(bpf_object* obj, std::string_view object_name) {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+    std::size_t need = load_fd_reserve;
+    for (bpf_map* m = nullptr; (m = bpf_object__next_map(obj, m)) != nullptr;) ++need;
+    for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) ++need;
+    std::size_t open_fds = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (readdir(d) != nullptr) ++open_fds;
+        closedir(d);
+        open_fds = open_fds > 3 ? open_fds - 3 : 0;  // ".", ".." and the directory's own fd
+    } else if (errno == EMFILE || errno == ENFILE) {
+        open_fds = static_cast<std::size_t>(rl.rlim_cur);
+    } else {
+        return;  // no /proc: let libbpf try
+    }
+    if (open_fds + need <= rl.rlim_cur) return;
+    throw Error(EMFILE, describe("loading object", object_name,
+                                 "too many open files: " + std::to_string(open_fds) + " of the " +
+                                     std::to_string(rl.rlim_cur) +
+                                     " allowed are open and loading needs about " + std::to_string(need) +
+                                     " more; raise RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close "
+                                     "descriptors, then load again"));
+}
+
 /// True when `name` can be a libbpf name: the C API stops at a NUL byte, so a name with
 /// one would match the object named by its first part.
 inline bool is_c_name(std::string_view name) noexcept { return name.find('\0') == std::string_view::npos; }
@@ -255,6 +302,7 @@ public:
         auto& s = state();
         if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
         detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
+        detail::check_fd_headroom(s.obj, s.name);
         detail::LogCapture capture;
         int ret = bpf_object__load(s.obj);
         if (ret == 0) {
@@ -264,9 +312,22 @@ public:
         s.loaded = true;  // libbpf refuses a second load of the same object
         int err = detail::positive_errno(ret);
         if (detail::is_libbpf_errno(err)) err = EINVAL;
+        if (err == EMFILE || err == ENFILE || capture.text().find("Too many open files") != std::string::npos)
+            detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
+        try {
+            throw_load_error(err, capture.text());
+        } catch (const Error& e) {
+            if (!detail::fd_exhaustion_seen().load(std::memory_order_relaxed)) throw;
+            throw Error(e.error_number(), e.message() + std::string(detail::fd_restart_note), e.verifier_log());
+        }
+    }
+
+private:
+    [[noreturn]] void throw_load_error(int err, const std::string& text) const {
+        auto& s = state();
         if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
             throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
-        if (auto vlog = detail::find_verifier_log(capture.text())) {
+        if (auto vlog = detail::find_verifier_log(text)) {
             auto& [prog, log] = *vlog;
             throw Error(err,
                         detail::describe("loading object", s.name,
@@ -275,8 +336,8 @@ public:
                                              "\n(full log in Error::verifier_log())"),
                         log);
         }
-        std::string why = detail::libbpf_warnings(detail::without_memlock_hints(capture.text()));
-        if (auto prog = detail::failed_program(capture.text())) {
+        std::string why = detail::libbpf_warnings(detail::without_memlock_hints(text));
+        if (auto prog = detail::failed_program(text)) {
             // Refused without a verifier verdict: name the program and what its hook needs.
             std::string cause = "the kernel refused program '" + *prog + "'";
             if (bpf_program* p = bpf_object__find_program_by_name(s.obj, prog->c_str())) {
@@ -294,6 +355,7 @@ public:
                                           why.empty() ? detail::explain_errno(err) : why));
     }
 
+public:
     // ---- maps and programs ------------------------------------------------------------
     /// The map called `name` (libbpfgo's GetMap); throws listing the maps that exist.
     [[nodiscard]] Map map(std::string_view name) const {
