@@ -205,6 +205,24 @@ inline void check_fd_headroom(bpf_object* obj, std::string_view object_name) {
                                      "descriptors, then load again"));
 }
 
+/// Refuses a map pin path that is a symbolic link. libbpf reuses whatever map is pinned
+/// at a map's pin path (LIBBPF_PIN_BY_NAME, set_pin_path()) and follows links to find
+/// it; in a directory others can write to (/sys/fs/bpf is world-writable on many
+/// systems) a planted link would hand this program another user's map.
+inline void check_pin_paths(bpf_object* obj, std::string_view object_name) {
+    bpf_map* m = nullptr;
+    while ((m = bpf_object__next_map(obj, m)) != nullptr) {
+        const char* path = bpf_map__pin_path(m);
+        struct stat st {};
+        if (path == nullptr || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) continue;
+        throw Error(ELOOP, describe("loading object", object_name,
+                                    "map '" + std::string(bpf_map__name(m)) + "' would reuse the map pinned at '" +
+                                        path + "', which is a symbolic link; remove it, and keep pins in a "
+                                        "directory only root can write to (OpenOptions::pin_root_path, "
+                                        "see docs/core.md)"));
+    }
+}
+
 /// True when `name` can be a libbpf name: the C API stops at a NUL byte, so a name with
 /// one would match the object named by its first part.
 inline bool is_c_name(std::string_view name) noexcept { return name.find('\0') == std::string_view::npos; }
@@ -303,6 +321,7 @@ public:
         if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
         detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
         detail::check_fd_headroom(s.obj, s.name);
+        detail::check_pin_paths(s.obj, s.name);
         detail::LogCapture capture;
         int ret = bpf_object__load(s.obj);
         if (ret == 0) {
