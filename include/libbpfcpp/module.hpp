@@ -542,16 +542,17 @@ public:
         auto& s = state();
         auto loc = locate_global(name, value.size(), "setting global");
         if (!s.loaded) {
+            // libbpf's copy of the section is written in place, as bpftool's skeletons
+            // do (it is libbpf's writable mapping; older headers declare it const): a
+            // copy of the whole section would cost its size, which a .bss can declare in
+            // gigabytes without a byte of it in the file.
             std::size_t size = 0;
-            const auto* cur = static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size));
+            auto* cur = static_cast<std::byte*>(const_cast<void*>(bpf_map__initial_value(loc.map, &size)));
             if (cur == nullptr || loc.offset + value.size() > size)
                 throw Error(EINVAL, detail::describe("setting global", name,
                                                      "section " + loc.section + " has no initial value of " +
                                                          "that size; the object file is damaged, rebuild it"));
-            std::vector<std::byte> data(cur, cur + size);
-            std::memcpy(data.data() + loc.offset, value.data(), value.size());
-            if (int err = bpf_map__set_initial_value(loc.map, data.data(), data.size()); err != 0)
-                detail::throw_errno(detail::positive_errno(err), "setting global", name);
+            std::memcpy(cur + loc.offset, value.data(), value.size());
             return;
         }
         std::memcpy(section_bytes(loc, true) + loc.offset, value.data(), value.size());
@@ -596,6 +597,12 @@ private:
                                                 "cannot read BTF file '" + o.btf_path + "'"));
         detail::LogCapture capture;
         bpf_object* obj = open(&opts);
+        // libbpf 1.1 turns some malformed objects into a negative number outside the
+        // errno range and returns it as the pointer; no user-space object lives there.
+        if (sizeof(void*) == 8 && static_cast<std::intptr_t>(reinterpret_cast<std::uintptr_t>(obj)) < 0) {
+            obj = nullptr;
+            errno = EINVAL;
+        }
         if (obj == nullptr) {
             int err = errno != 0 ? errno : EINVAL;
             std::string why = detail::libbpf_warnings(capture.text(), 2);
