@@ -4,6 +4,7 @@
 
 #include <libbpfcpp/libbpfcpp.hpp>
 
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,11 +145,18 @@ TEST_CASE("uprobe errors name a process that is gone and a file that is not ELF"
         CHECK_THAT(e.what(), Contains("no process with pid " + std::to_string(child)));
         CHECK_THAT(e.what(), !Contains("section"));
     }
+    // A text file (in memory: the qemu guests have no /etc to speak of).
+    const int text = memfd_create("not-elf", MFD_CLOEXEC);
+    REQUIRE(text >= 0);
+    const std::string words = "just some words, not an executable\n";
+    REQUIRE(write(text, words.data(), words.size()) == static_cast<ssize_t>(words.size()));
+    const std::string path = "/proc/self/fd/" + std::to_string(text);
     try {
-        mod.program("on_add").attach_uprobe(0, "/etc/hostname", "main");
+        mod.program("on_add").attach_uprobe(0, path, "main");
         FAIL("no exception");
     } catch (const bpf::Error& e) {
-        CHECK_THAT(e.what(), Contains("'/etc/hostname' is not an ELF executable or shared library"));
+        CHECK_THAT(e.what(), Contains("'" + path + "' is not an ELF executable or shared library"));
         CHECK_THAT(e.what(), !Contains("BPF object format"));
     }
+    close(text);
 }
