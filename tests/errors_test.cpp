@@ -7,11 +7,18 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 #include "attach_fail.bpf.hpp"
 #include "basic.bpf.hpp"
@@ -91,7 +98,38 @@ void attach_without_tracefs(std::string& out) {
     }
 }
 
+void load_with_few_descriptors(std::string& out) {
+    rlimit saved{};
+    getrlimit(RLIMIT_NOFILE, &saved);
+    rlimit low = saved;
+    low.rlim_cur = static_cast<rlim_t>(testing::count_open_fds() + 6);
+    setrlimit(RLIMIT_NOFILE, &low);
+    try {
+        auto mod = bpf::Module::open_memory(bpf_objects::basic());
+        mod.load();
+        out = "loaded with " + std::to_string(low.rlim_cur) + " descriptors";
+    } catch (const bpf::Error& e) {
+        out = std::to_string(e.error_number()) + "|" + e.what();
+    }
+    setrlimit(RLIMIT_NOFILE, &saved);
+    // With the limit back, loading works: the refused load left libbpf's feature cache alone.
+    try {
+        auto mod = bpf::Module::open_memory(bpf_objects::basic());
+        mod.load();
+        out += "|then loaded";
+    } catch (const bpf::Error& e) {
+        out += std::string("|then failed: ") + e.what();
+    }
+}
+
 }  // namespace
+
+TEST_CASE("too few file descriptors are named with what to raise; a later load works") {
+    std::string out = testing::in_child(load_with_few_descriptors);
+    CHECK_THAT(out, Contains(std::to_string(EMFILE) + "|loading object 'basic': too many open files"));
+    CHECK_THAT(out, Contains("raise RLIMIT_NOFILE (ulimit -n"));
+    CHECK_THAT(out, Contains("|then loaded"));
+}
 
 TEST_CASE("missing privileges are named") {
     std::string out = testing::in_child(load_without_privileges);
@@ -247,4 +285,58 @@ TEST_CASE("the default logger prints neither the verifier log an Error carries n
     CHECK_THAT(out, Contains("needs CAP_BPF"));
     CHECK_THAT(out, !Contains("RLIMIT_MEMLOCK"));
     CHECK_THAT(out, !Contains("ulimit"));
+}
+
+TEST_CASE("opening a directory is refused and leaks no descriptor") {
+    const int before = testing::count_open_fds();
+    for (int i = 0; i < 20; ++i)
+        CHECK_THROWS_WITH(bpf::Module::open_file("/"), Contains("opening BPF object '/': it is a directory"));
+    CHECK_THROWS_WITH(bpf::Module::open_file("/dev/null"), Contains("not a regular file"));
+    CHECK(testing::count_open_fds() == before);
+}
+
+TEST_CASE("a map or program name with an embedded NUL matches nothing") {
+    auto mod = bpf::Module::open_memory(bpf_objects::basic());
+    REQUIRE(mod.find_map("counts"));
+    REQUIRE(mod.find_program("on_getppid"));
+    using namespace std::string_view_literals;
+    CHECK_FALSE(mod.find_map("counts\0junk"sv));
+    CHECK_FALSE(mod.find_program("on_getppid\0junk"sv));
+    CHECK_THROWS_WITH(mod.map("counts\0"sv), Contains("map 'counts\\0' not found"));
+    CHECK_THROWS_WITH(mod.program("on_getppid\0x"sv), Contains("program 'on_getppid\\0x' not found"));
+}
+
+TEST_CASE("a map type this build cannot represent is refused at load") {
+    auto mod = bpf::Module::open_memory(bpf_objects::basic());
+    // What a damaged object would carry; set through a signature that takes the raw
+    // number, because no bpf_map_type may hold it.
+    auto set_raw_type = reinterpret_cast<int (*)(bpf_map*, unsigned)>(&bpf_map__set_type);
+    REQUIRE(set_raw_type(mod.map("counts").get(), 1000) == 0);
+    CHECK_THROWS_WITH(mod.load(), Contains("map 'counts' has type 1000") && Contains("the object file is damaged"));
+}
+
+TEST_CASE("a logger may change the log level and the logger from inside itself") {
+    std::atomic<int> calls{0};
+    std::atomic<bool> done{false};
+    std::thread t([&] {
+        bpf::set_logger(
+            [&](bpf::LogLevel, std::string_view) {
+                calls.fetch_add(1);
+                bpf::set_log_level(bpf::LogLevel::Warn);  // deadlocked here before
+                bpf::set_logger([&](bpf::LogLevel, std::string_view) { calls.fetch_add(1); });
+            },
+            bpf::LogLevel::Debug);
+        const std::vector<std::byte> garbage(64, std::byte{0x7f});
+        CHECK_THROWS(bpf::Module::open_memory(garbage));  // libbpf complains about the ELF
+        CHECK_THROWS(bpf::Module::open_memory(garbage));
+        done = true;
+    });
+    const bool returned = testing::wait_until([&] { return done.load(); }, std::chrono::seconds(20));
+    if (!returned) {
+        FAIL_CHECK("a logger calling set_log_level() deadlocked");
+        std::_Exit(1);  // the blocked thread cannot be joined
+    }
+    t.join();
+    bpf::set_logger({});
+    CHECK(calls.load() >= 2);
 }

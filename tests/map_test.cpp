@@ -249,6 +249,25 @@ TEST_CASE("maps pinned by name go to pin_root_path and are reused by the next lo
     again.map("pinned_by_name").unpin();
 }
 
+TEST_CASE("a pin path that is a symbolic link is refused at load") {
+    testing::TempBpffs fs;
+    // Someone else's map, made to look like ours through a link at our pin path.
+    {
+        auto decoy = bpf::Module::open_memory(bpf_objects::basic());
+        decoy.map("pinned_by_name").set_pin_path(fs.path() + "/decoy");
+        decoy.load();
+        decoy.map("pinned_by_name").update(std::uint32_t{0}, std::uint64_t{666});
+    }
+    REQUIRE(symlink((fs.path() + "/decoy").c_str(), (fs.path() + "/pinned_by_name").c_str()) == 0);
+    bpf::OpenOptions o;
+    o.pin_root_path = fs.path();
+    auto mod = bpf::Module::open_memory(bpf_objects::basic(), o);
+    CHECK_THROWS_WITH(mod.load(), Contains("map 'pinned_by_name' would reuse the map pinned at '" + fs.path() +
+                                           "/pinned_by_name', which is a symbolic link"));
+    unlink((fs.path() + "/pinned_by_name").c_str());
+    unlink((fs.path() + "/decoy").c_str());
+}
+
 TEST_CASE("set_pin_path before load pins at that path") {
     testing::TempBpffs fs;
     auto mod = bpf::Module::open_memory(bpf_objects::basic());

@@ -8,9 +8,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attach_all.bpf.hpp"
@@ -291,4 +294,30 @@ TEST_CASE("configuring after load says to configure before") {
     CHECK_THROWS_WITH(mod.map("counts").set_max_entries(10), Contains("configure maps before Module::load()"));
     CHECK_THROWS_WITH(mod.program("on_getppid").set_type(BPF_PROG_TYPE_KPROBE),
                       Contains("configure programs before Module::load()"));
+}
+
+TEST_CASE("a global whose BTF offset lies outside its section is refused and never written") {
+    auto mod = bpf::Module::open_memory(bpf_objects::basic());
+    // Damage the object as a corrupt file would: move "multiplier" far past .data's end.
+    const btf* b = bpf_object__btf(mod.get());
+    REQUIRE(b != nullptr);
+    bool moved = false;
+    for (unsigned id = 1; id < btf__type_cnt(b); ++id) {
+        const btf_type* t = btf__type_by_id(b, id);
+        if (!btf_is_datasec(t)) continue;
+        auto* vs = const_cast<btf_var_secinfo*>(btf_var_secinfos(t));
+        for (unsigned i = 0; i < btf_vlen(t); ++i) {
+            const btf_type* var = btf__type_by_id(b, vs[i].type);
+            if (std::string_view(btf__name_by_offset(b, var->name_off)) != "multiplier") continue;
+            vs[i].offset = 1u << 20;
+            moved = true;
+        }
+    }
+    REQUIRE(moved);
+    CHECK_THROWS_WITH(mod.set_global("multiplier", std::uint64_t{5}),
+                      Contains("places the variable at bytes 1048576..1048584 of .data") &&
+                          Contains("the object file is damaged"));
+    CHECK_THROWS_WITH(mod.global<std::uint64_t>("multiplier"), Contains("the object file is damaged"));
+    mod.set_global("hits", std::uint64_t{3});  // the others are unharmed
+    CHECK(mod.global<std::uint64_t>("hits") == 3);
 }

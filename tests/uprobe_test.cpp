@@ -4,6 +4,8 @@
 
 #include <libbpfcpp/libbpfcpp.hpp>
 
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -127,4 +129,34 @@ TEST_CASE("uprobe errors name the symbol and the binary") {
         CHECK(e.error_number() == ENOENT);
         CHECK_THAT(e.what(), Contains("cannot read '/nonexistent/binary'"));
     }
+}
+
+TEST_CASE("uprobe errors name a process that is gone and a file that is not ELF") {
+    auto mod = loaded();
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) _exit(0);
+    REQUIRE(waitpid(child, nullptr, 0) == child);  // reaped: nothing has this pid now
+    try {
+        mod.program("on_add").attach_uprobe(child, testing::self_exe(), "libbpfcpp_test_add");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == ESRCH);
+        CHECK_THAT(e.what(), Contains("no process with pid " + std::to_string(child)));
+        CHECK_THAT(e.what(), !Contains("section"));
+    }
+    // A text file (in memory: the qemu guests have no /etc to speak of).
+    const int text = memfd_create("not-elf", MFD_CLOEXEC);
+    REQUIRE(text >= 0);
+    const std::string words = "just some words, not an executable\n";
+    REQUIRE(write(text, words.data(), words.size()) == static_cast<ssize_t>(words.size()));
+    const std::string path = "/proc/self/fd/" + std::to_string(text);
+    try {
+        mod.program("on_add").attach_uprobe(0, path, "main");
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK_THAT(e.what(), Contains("'" + path + "' is not an ELF executable or shared library"));
+        CHECK_THAT(e.what(), !Contains("BPF object format"));
+    }
+    close(text);
 }

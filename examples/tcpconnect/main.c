@@ -253,12 +253,23 @@ static int parse_options(int argc, char **argv, struct options *o)
         case ':':
             fail_line("option '%s' needs a value (see --help)", argv[optind - 1]);
             return -1;
-        default:
+        default: {
+            /* getopt sets optopt to a known option's value when that option was given a
+             * value it does not take (--json=1, --count=3). */
+            const struct option *lo;
+
+            for (lo = longopts; lo->name != NULL; lo++) {
+                if (optopt != 0 && lo->val == optopt && lo->has_arg == no_argument) {
+                    fail_line("option '--%s' takes no value (see --help)", lo->name);
+                    return -1;
+                }
+            }
             if (optopt != 0)
                 fail_line("unknown option '-%c' (see --help)", optopt);
             else
                 fail_line("unknown option '%s' (see --help)", argv[optind - 1]);
             return -1;
+        }
         }
     }
     if (optind < argc) {
@@ -393,18 +404,86 @@ static void format_addr(uint16_t family, const uint8_t *addr, char *out, size_t 
         snprintf(out, len, "?");
 }
 
-static void json_string(FILE *f, const char *s)
+/* The length of the well-formed UTF-8 sequence at s (2 to 4 bytes, no overlong forms,
+ * surrogates or code points above U+10FFFF; `left` bytes remain), or 0; its code point
+ * in *cp. */
+static size_t utf8_sequence(const unsigned char *s, size_t left, uint32_t *cp)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    unsigned char b0 = s[0];
+    size_t n = b0 >= 0xf0 && b0 <= 0xf4 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc2 && b0 < 0xe0 ? 2 : 0;
+    size_t i;
 
+    if (n == 0 || b0 > 0xf4 || left < n)
+        return 0;
+    *cp = b0 & (0xff >> (n + 1));
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3f);
+    }
+    if (*cp < min_cp[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* A process name for a terminal: any local process picks its own name, so control bytes
+ * (a newline would forge a line, ESC drives the terminal) and bytes that are not UTF-8
+ * are shown as \xHH, and a backslash as \\; well-formed UTF-8 passes, except the C1
+ * controls (U+0080-U+009F), which terminals obey too. */
+static void text_comm(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t len = strlen(str), i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        uint32_t cp = 0;
+        size_t n = c >= 0x80 ? utf8_sequence(s + i, len - i, &cp) : 0;
+
+        if (n > 0 && cp >= 0xa0) {
+            fwrite(s + i, 1, n, f);
+            i += n;
+            continue;
+        }
+        if (c == '\\')
+            fputs("\\\\", f);
+        else if (c >= 0x20 && c < 0x7f)
+            fputc(c, f);
+        else
+            fprintf(f, "\\x%02x", c);
+        i++;
+    }
+}
+
+/* A JSON string: well-formed UTF-8 passes as it is; control characters (C0, DEL and C1)
+ * are escaped as \u00XX, and a byte that is not UTF-8 becomes U+FFFD. */
+static void json_string(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t len = strlen(str), i = 0;
+
+    fputc('"', f);
+    while (i < len) {
+        unsigned char c = s[i];
+        uint32_t cp = c;
+        size_t n = 1;
+
+        if (c >= 0x80) {
+            n = utf8_sequence(s + i, len - i, &cp);
+            if (n == 0) {
+                fputs("\\ufffd", f);
+                i++;
+                continue;
+            }
+        }
         if (c == '"' || c == '\\')
             fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            fprintf(f, "\\u%04x", c);
+        else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+            fprintf(f, "\\u%04x", (unsigned)cp);
         else
-            fputc(c, f);
+            fwrite(s + i, 1, n, f);
+        i += n;
     }
     fputc('"', f);
 }
@@ -471,8 +550,9 @@ static void handle_event(struct tracer *t, const void *data, size_t size)
         printf("%-9.3f ", (double)(int64_t)(e.ts_ns - t->start_mono_ns) / 1e9);
     if (o->print_uid)
         printf("%-6u ", e.uid);
-    printf("%s (pid: %u) (loginuid: %u) | (proto: %u) %s (%u) => %s (%u)\n", comm, e.pid, e.loginuid,
-           e.proto, saddr, e.sport, daddr, e.dport);
+    text_comm(stdout, comm);
+    printf(" (pid: %u) (loginuid: %u) | (proto: %u) %s (%u) => %s (%u)\n", e.pid, e.loginuid, e.proto, saddr,
+           e.sport, daddr, e.dport);
 }
 
 static int on_ring_event(void *ctx, void *data, size_t size)

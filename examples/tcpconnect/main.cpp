@@ -188,6 +188,11 @@ std::optional<Options> parse_options(int argc, char** argv) {
             case ':':
                 throw UsageError{"option '" + std::string(argv[optind - 1]) + "' needs a value (see --help)"};
             default:
+                // getopt sets optopt to a known option's value when that option was given
+                // a value it does not take (--json=1, --count=3).
+                for (const option* lo = longopts; lo->name != nullptr; ++lo)
+                    if (optopt != 0 && lo->val == optopt && lo->has_arg == no_argument)
+                        throw UsageError{std::string("option '--") + lo->name + "' takes no value (see --help)"};
                 if (optopt != 0)
                     throw UsageError{std::string("unknown option '-") + static_cast<char>(optopt) +
                                      "' (see --help)"};
@@ -283,19 +288,77 @@ void append_padded(std::string& out, std::string_view text, std::size_t width) {
     if (text.size() < width) out.append(width - text.size(), ' ');
 }
 
+/// The length of the well-formed UTF-8 sequence at the start of `s` (2 to 4 bytes, no
+/// overlong forms, surrogates or code points above U+10FFFF), or 0; its code point in `cp`.
+std::size_t utf8_sequence(std::string_view s, std::uint32_t& cp) {
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    std::size_t n = b0 >= 0xf0 && b0 <= 0xf4 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc2 && b0 < 0xe0 ? 2 : 0;
+    if (n == 0 || b0 > 0xf4 || s.size() < n) return 0;
+    cp = b0 & (0xff >> (n + 1));
+    for (std::size_t i = 1; i < n; ++i) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        if ((b & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (b & 0x3f);
+    }
+    static constexpr std::uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+/// A process name for a terminal: any local process picks its own name, so control
+/// bytes (a newline would forge a line, ESC drives the terminal) and bytes that are not
+/// UTF-8 are shown as \xHH, and a backslash as \\; well-formed UTF-8 passes, except
+/// the C1 controls (U+0080-U+009F), which terminals obey too.
+void append_text_comm(std::string& out, std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::uint32_t cp = 0;
+        std::size_t n = c >= 0x80 ? utf8_sequence(s.substr(i), cp) : 0;
+        if (n > 0 && cp >= 0xa0) {
+            out.append(s.substr(i, n));
+            i += n;
+            continue;
+        }
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        }
+        ++i;
+    }
+}
+
+/// A JSON string: well-formed UTF-8 passes as it is; control characters (C0, DEL and
+/// C1) are escaped as \u00XX, and a byte that is not UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
-    for (unsigned char c : s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::uint32_t cp = c;
+        std::size_t n = 1;
+        if (c >= 0x80) {
+            n = utf8_sequence(s.substr(i), cp);
+            if (n == 0) {
+                out += "\\ufffd";
+                ++i;
+                continue;
+            }
+        }
         if (c == '"' || c == '\\') {
             out += '\\';
             out += static_cast<char>(c);
-        } else if (c < 0x20 || c >= 0x7f) {
+        } else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
             char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
             out += buf;
         } else {
-            out += static_cast<char>(c);
+            out.append(s.substr(i, n));
         }
+        i += n;
     }
     out += '"';
 }
@@ -358,7 +421,7 @@ public:
                 append_padded(line_, std::string_view(buf, static_cast<std::size_t>(end - buf)), 6);
                 line_ += ' ';
             }
-            line_ += comm;
+            append_text_comm(line_, comm);
             line_ += " (pid: ";
             append_number(line_, e.pid);
             line_ += ") (loginuid: ";

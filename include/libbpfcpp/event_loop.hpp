@@ -55,15 +55,17 @@ public:
     /// buffer; returns how many. stop() or an empty timeout returns 0.
     int poll(std::chrono::milliseconds timeout) { return poll_ms(detail::to_timeout_ms(timeout)); }
 
-    /// Polls until stop() or `token` asks to stop.
+    /// Polls until stop() or `token` asks to stop. A stop() is consumed by the run() it
+    /// ends; one that came while no run() was going ends the next run() at once (so a
+    /// thread that stops a loop it has just launched cannot be overtaken by it).
     void run(std::stop_token token = {}) {
-        stop_.store(false, std::memory_order_relaxed);
         std::stop_callback on_stop(token, [this] { wake_.notify(); });
         const int timeout = has_perf_ ? flush_ms_ : -1;
-        while (!stop_.load(std::memory_order_relaxed) && !token.stop_requested()) poll_ms(timeout);
+        while (!stop_.exchange(false, std::memory_order_acq_rel) && !token.stop_requested()) poll_ms(timeout);
     }
 
-    /// Makes run() return (from any thread, or from a callback) and interrupts a poll().
+    /// Makes run() return (from any thread, or from a callback) and interrupts a poll();
+    /// see run() for a stop() made before it.
     void stop() noexcept {
         stop_.store(true, std::memory_order_relaxed);
         wake_.notify();

@@ -6,6 +6,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -29,9 +30,13 @@ using Logger = std::function<void(LogLevel, std::string_view)>;
 
 namespace detail {
 
+/// The logger and its threshold. The mutex is recursive so that a logger may call
+/// set_log_level() or set_logger() itself (it is held while a logger runs, so loggers
+/// need not be thread-safe); the logger is shared so that replacing it from inside
+/// itself does not destroy the one running.
 struct LogState {
-    std::mutex mutex;
-    Logger logger;  // empty: write to stderr
+    std::recursive_mutex mutex;
+    std::shared_ptr<const Logger> logger;  // null: write to stderr
     LogLevel threshold = LogLevel::Warn;
 };
 
@@ -65,6 +70,8 @@ inline std::string without_memlock_hints(std::string_view text) {
 /// Whether `text` goes to the default logger (stderr) when it stays unclaimed.
 inline bool record_for_default_logger(LogCapture& capture, enum libbpf_print_level level, const std::string& text);
 
+inline void emit(LogLevel level, std::string_view text);
+
 inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
     va_list copy;
     va_copy(copy, args);
@@ -81,27 +88,21 @@ inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list 
         text.resize(static_cast<size_t>(n));
     }
     if (log_capture != nullptr && !record_for_default_logger(*log_capture, level, text)) return 0;
-
-    auto& st = log_state();
-    std::lock_guard lock(st.mutex);
-    if (static_cast<int>(level) > static_cast<int>(st.threshold)) return 0;
-    if (st.logger) {
-        st.logger(static_cast<LogLevel>(level), text);
-    } else {
-        std::fputs(without_memlock_hints(text).c_str(), stderr);
-    }
+    emit(static_cast<LogLevel>(level), text);
     return 0;
 }
 
-/// Sends a message of this library (not libbpf's) to the logger, under the same threshold.
+/// Sends a message to the logger (stderr without one, memlock advice dropped), under the
+/// threshold: libbpf's messages (libbpf_print) and this library's own.
 inline void emit(LogLevel level, std::string_view text) {
     auto& st = log_state();
     std::lock_guard lock(st.mutex);
     if (static_cast<int>(level) > static_cast<int>(st.threshold)) return;
-    if (st.logger) {
-        st.logger(level, text);
+    if (auto logger = st.logger) {  // shared: the logger may replace itself
+        (*logger)(level, text);
     } else {
-        std::fwrite(text.data(), 1, text.size(), stderr);
+        const std::string shown = without_memlock_hints(text);
+        std::fwrite(shown.data(), 1, shown.size(), stderr);
     }
 }
 
@@ -170,8 +171,9 @@ inline bool record_for_default_logger(LogCapture& capture, enum libbpf_print_lev
 inline void set_logger(Logger logger, LogLevel threshold = LogLevel::Warn) {
     detail::install_print_router();
     auto& st = detail::log_state();
+    auto next = logger ? std::make_shared<const Logger>(std::move(logger)) : nullptr;
     std::lock_guard lock(st.mutex);
-    st.logger = std::move(logger);
+    st.logger = std::move(next);
     st.threshold = threshold;
 }
 

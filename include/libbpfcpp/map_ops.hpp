@@ -287,6 +287,10 @@ public:
     /// Byte version for any map, per-CPU included: `values` holds value_stride() bytes per entry.
     std::size_t lookup_batch_bytes(std::span<std::byte> keys, std::span<std::byte> values, BatchCursor& cursor,
                                    bool and_erase = false) const {
+        if (self().key_size() == 0)
+            throw Error(EINVAL, detail::describe("lookup_batch_bytes on map", self().qualified_name(),
+                                                 "the map has no keys (a queue, stack or ring buffer); read it "
+                                                 "with pop()/peek() or its buffer type instead"));
         const std::size_t n = std::min(keys.size() / self().key_size(), values.size() / value_stride());
         return batch_read(keys.data(), values.data(), n, cursor, and_erase);
     }

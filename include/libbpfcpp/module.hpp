@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -24,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "callbacks.hpp"
+#include "detail/load_checks.hpp"
 #include "detail/module_state.hpp"
 #include "embedded.hpp"
 #include "error.hpp"
@@ -150,6 +152,15 @@ public:
             throw Error(err, detail::describe("opening BPF object", path,
                                               err == ENOENT ? "no such file" : detail::explain_errno(err)));
         }
+        // libbpf opens a directory or a device without complaint and loses the fd when
+        // the ELF parser then fails: only regular files get that far.
+        struct stat st {};
+        if (stat(path.c_str(), &st) != 0) detail::throw_errno(errno, "opening BPF object", path);
+        if (!S_ISREG(st.st_mode))
+            throw Error(S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+                        detail::describe("opening BPF object", path,
+                                         S_ISDIR(st.st_mode) ? "it is a directory; give the path of a .bpf.o file"
+                                                             : "not a regular file; give the path of a .bpf.o file"));
         return open_with(path, options, [&](const bpf_object_open_opts* o) {
             return bpf_object__open_file(path.c_str(), o);
         });
@@ -195,6 +206,9 @@ public:
     void load() {
         auto& s = state();
         if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
+        detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
+        detail::check_fd_headroom(s.obj, s.name);
+        detail::check_pin_paths(s.obj, s.name);
         detail::LogCapture capture(detail::LogCapture::UnlessThrown);
         int ret = bpf_object__load(s.obj);
         if (ret == 0) {
@@ -204,9 +218,22 @@ public:
         s.loaded = true;  // libbpf refuses a second load of the same object
         int err = detail::positive_errno(ret);
         if (detail::is_libbpf_errno(err)) err = EINVAL;
+        if (err == EMFILE || err == ENFILE || capture.text().find("Too many open files") != std::string::npos)
+            detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
+        try {
+            throw_load_error(err, capture.text());
+        } catch (const Error& e) {
+            if (!detail::fd_exhaustion_seen().load(std::memory_order_relaxed)) throw;
+            throw Error(e.error_number(), e.message() + std::string(detail::fd_restart_note), e.verifier_log());
+        }
+    }
+
+private:
+    [[noreturn]] void throw_load_error(int err, const std::string& text) const {
+        auto& s = state();
         if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
             throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
-        auto vlog = detail::find_verifier_log(capture.text());
+        auto vlog = detail::find_verifier_log(text);
         // A log of "processed 0 insns" is the kernel refusing the program before the
         // verifier looked at it (e.g. an attach type this kernel does not permit).
         if (vlog && vlog->second.find("processed 0 insns") != std::string::npos && (err == EPERM || err == EACCES))
@@ -220,8 +247,8 @@ public:
                                              "\n(full log in Error::verifier_log())"),
                         log);
         }
-        std::string why = detail::libbpf_warnings(detail::without_memlock_hints(capture.text()));
-        if (auto prog = detail::failed_program(capture.text())) {
+        std::string why = detail::libbpf_warnings(detail::without_memlock_hints(text));
+        if (auto prog = detail::failed_program(text)) {
             // Refused without a verifier verdict: name the program and what its hook needs.
             std::string cause = "the kernel refused program '" + *prog + "'";
             if (bpf_program* p = bpf_object__find_program_by_name(s.obj, prog->c_str())) {
@@ -240,17 +267,19 @@ public:
                                           why.empty() ? detail::explain_errno(err) : why));
     }
 
+public:
     // ---- maps and programs ------------------------------------------------------------
     /// The map called `name` (libbpfgo's GetMap); throws listing the maps that exist.
     [[nodiscard]] Map map(std::string_view name) const {
         if (auto m = find_map(name)) return *m;
         std::string names;
         for (const Map& m : maps()) names += (names.empty() ? "" : ", ") + std::string(m.name());
-        throw Error(ENOENT, "map '" + std::string(name) + "' not found in object '" + state().name +
+        throw Error(ENOENT, "map '" + detail::printable_name(name) + "' not found in object '" + state().name +
                                 "'; maps in this object: " + (names.empty() ? "(none)" : names));
     }
     /// The map called `name`, or nullopt (no exception) when there is none.
     [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
+        if (!detail::is_c_name(name)) return std::nullopt;
         bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
         if (m == nullptr) return std::nullopt;
         return Map(m, state().name);
@@ -268,11 +297,12 @@ public:
         if (auto p = find_program(name)) return *p;
         std::string names;
         for (const Prog& p : programs()) names += (names.empty() ? "" : ", ") + std::string(p.name());
-        throw Error(ENOENT, "program '" + std::string(name) + "' not found in object '" + state().name +
+        throw Error(ENOENT, "program '" + detail::printable_name(name) + "' not found in object '" + state().name +
                                 "'; programs in this object: " + (names.empty() ? "(none)" : names));
     }
     /// The program called `name`, or nullopt when there is none.
     [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
+        if (!detail::is_c_name(name)) return std::nullopt;
         bpf_program* p = bpf_object__find_program_by_name(state().obj, std::string(name).c_str());
         if (p == nullptr) return std::nullopt;
         return Prog(p, state_.get());
@@ -459,8 +489,13 @@ public:
     template <MapData T>
     [[nodiscard]] T global(std::string_view name) const {
         auto loc = locate_global(name, sizeof(T), "reading global");
+        const std::byte* bytes = section_bytes(loc, false);
+        if (bytes == nullptr)
+            throw Error(EINVAL, detail::describe("reading global", name,
+                                                 "section " + loc.section + " has no data; the object file is "
+                                                 "damaged, rebuild it"));
         T out;
-        std::memcpy(&out, section_bytes(loc, false) + loc.offset, sizeof(T));
+        std::memcpy(&out, bytes + loc.offset, sizeof(T));
         return out;
     }
 
@@ -469,12 +504,17 @@ public:
         auto& s = state();
         auto loc = locate_global(name, value.size(), "setting global");
         if (!s.loaded) {
+            // libbpf's copy of the section is written in place, as bpftool's skeletons
+            // do (it is libbpf's writable mapping; older headers declare it const): a
+            // copy of the whole section would cost its size, which a .bss can declare in
+            // gigabytes without a byte of it in the file.
             std::size_t size = 0;
-            const auto* cur = static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size));
-            std::vector<std::byte> data(cur, cur + size);
-            std::memcpy(data.data() + loc.offset, value.data(), value.size());
-            if (int err = bpf_map__set_initial_value(loc.map, data.data(), data.size()); err != 0)
-                detail::throw_errno(detail::positive_errno(err), "setting global", name);
+            auto* cur = static_cast<std::byte*>(const_cast<void*>(bpf_map__initial_value(loc.map, &size)));
+            if (cur == nullptr || loc.offset + value.size() > size)
+                throw Error(EINVAL, detail::describe("setting global", name,
+                                                     "section " + loc.section + " has no initial value of " +
+                                                         "that size; the object file is damaged, rebuild it"));
+            std::memcpy(cur + loc.offset, value.data(), value.size());
             return;
         }
         std::memcpy(section_bytes(loc, true) + loc.offset, value.data(), value.size());
@@ -539,6 +579,12 @@ private:
                                                 "cannot read BTF file '" + o.btf_path + "'"));
         detail::LogCapture capture(detail::LogCapture::UnlessThrown);
         bpf_object* obj = open(&opts);
+        // libbpf 1.1 turns some malformed objects into a negative number outside the
+        // errno range and returns it as the pointer; no user-space object lives there.
+        if (sizeof(void*) == 8 && static_cast<std::intptr_t>(reinterpret_cast<std::uintptr_t>(obj)) < 0) {
+            obj = nullptr;
+            errno = EINVAL;
+        }
         if (obj == nullptr) {
             int err = errno != 0 ? errno : EINVAL;
             std::string why = detail::libbpf_warnings(capture.text(), 2);
@@ -552,6 +598,7 @@ private:
         auto s = std::make_unique<detail::ModuleState>();
         s->obj = obj;
         s->name = bpf_object__name(obj);
+        detail::check_map_types(obj, label);  // ~ModuleState closes obj if this throws
         return Module(std::move(s));
     }
 
@@ -593,6 +640,17 @@ private:
             throw Error(EINVAL, detail::describe(op, name,
                                                  "the variable is " + std::to_string(found.size) + " bytes in " +
                                                      found.section + ", the C++ type is " + std::to_string(size)));
+        // The offset comes from the object's BTF, which a damaged or hostile file can set
+        // to anything: check it against the section before any byte is copied.
+        const std::size_t section_size = bpf_map__value_size(found.map);
+        if (found.offset > section_size || found.size > section_size - found.offset)
+            throw Error(EINVAL, detail::describe(op, name,
+                                                 "the object's BTF places the variable at bytes " +
+                                                     std::to_string(found.offset) + ".." +
+                                                     std::to_string(std::size_t{found.offset} + found.size) +
+                                                     " of " + found.section + ", which is " +
+                                                     std::to_string(section_size) +
+                                                     " bytes long; the object file is damaged, rebuild it"));
         return found;
     }
 

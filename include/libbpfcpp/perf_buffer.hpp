@@ -326,13 +326,13 @@ public:
     /// timeout with wake-up batching on, delivers what waits in partly filled batches.
     /// Returns the number of records delivered.
     int poll(std::chrono::milliseconds timeout) {
-        enter("polling");
+        auto reading = enter("polling");
         return poll_once(detail::to_timeout_ms(timeout));
     }
 
     /// Delivers what is in every CPU's ring without waiting.
     int consume() {
-        enter("consuming");
+        auto reading = enter("consuming");
         wake_.drain();
         state_.delivered = 0;
         consume_all();
@@ -413,7 +413,7 @@ public:
     /// ```
     template <EventType T>
     [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
-        enter("iterating");
+        (void)enter("iterating");  // checks and clears a stop; next_batch() reads
         return EventRange<T>(*this, std::move(token));
     }
 
@@ -530,12 +530,10 @@ private:
         }
     }
 
-    void enter(std::string_view what) {
-        if (loop_.on_loop_thread()) return;
-        if (loop_.running())
-            throw Error(EBUSY, detail::describe(std::string(what) + " perf buffer", name_,
-                                                "the background loop is running; stop() it first"));
-        loop_.clear_stop();
+    [[nodiscard]] detail::ReadScope enter(std::string_view what) {
+        auto scope = loop_.enter(what, "perf buffer", name_);
+        if (scope.owns()) loop_.clear_stop();  // a stop() before this call is not for it
+        return scope;
     }
 
     void consume_one(std::size_t idx) {
@@ -585,6 +583,7 @@ private:
     // loop as callbacks, so the iterator pays that loop once per batch, not per event.
     template <EventType T, std::size_t N>
     std::size_t next_batch(std::array<T, N>& out, std::array<int, N>& cpus, const std::stop_token& token) {
+        auto reading = loop_.enter("iterating", "perf buffer", name_);
         const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
         for (;;) {
             if (token.stop_requested() || loop_.stop_requested()) return 0;
@@ -633,6 +632,8 @@ private:
     }
 
     void finish_iteration() noexcept {
+        auto reading = loop_.try_enter();
+        if (!reading) return;  // another thread reads now; its reads publish the positions
         for (auto& r : rings_) r.publish();
         resume_ = true;  // readiness the iterator consumed must not strand records for poll()
     }

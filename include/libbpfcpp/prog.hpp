@@ -11,6 +11,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -271,7 +273,7 @@ public:
         }
         bpf_link* l = bpf_program__attach(prog_);
         int err = errno;
-        return keep(l, err, "by section '" + std::string(section()) + "'");
+        return keep(l, err, "by section '" + std::string(section()) + "'", true);
     }
 
     /// Attaches to tracepoint `category`:`name` (see /sys/kernel/tracing/events/); needs tracefs.
@@ -551,13 +553,16 @@ public:
         LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
         bpf_link* l = bpf_program__attach_usdt(prog_, pid, binary.c_str(), provider.c_str(), probe.c_str(), &opts);
         int err = errno;
-        if (l == nullptr && err == ENOENT && fd() >= 0)
-            throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                                 what + (bare ? ": '" + binary + "' was not found in LD_LIBRARY_PATH, "
-                                                                "the library directories or PATH, or it has no "
-                                                                "such USDT probe (list them with: readelf -n)"
-                                                              : ": no such USDT probe in '" + binary +
-                                                                    "' (list them with: readelf -n)")));
+        if (l == nullptr && fd() >= 0) {
+            if (bare && err == ENOENT)
+                throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
+                                                     what + ": '" + binary + "' was not found in LD_LIBRARY_PATH, "
+                                                            "the library directories or PATH, or it has no such "
+                                                            "USDT probe (list them with: readelf -n)"));
+            if (auto why = user_target_cause(err, pid, binary, true))
+                throw Error(err == ESRCH || err == ENOENT ? err : EINVAL,
+                            detail::describe("attaching program", std::string(name()), what + ": " + *why));
+        }
         return keep(l, err, what);
     }
 
@@ -746,16 +751,35 @@ private:
         if (l == nullptr && err == ENOENT && !symbol.empty() && fd() >= 0)
             throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
                                                  what + ": symbol '" + symbol + "' not found in '" + binary + "'"));
+        if (l == nullptr && fd() >= 0)
+            if (auto why = user_target_cause(err, pid, binary, false))
+                throw Error(err == ESRCH ? ESRCH : EINVAL,
+                            detail::describe("attaching program", std::string(name()), what + ": " + *why));
         return keep(l, err, what);
     }
 
-    Link& keep(bpf_link* link, int err, const std::string& what) {
+    // `by_section`: attach() by the SEC() name, where EOPNOTSUPP/ESRCH are libbpf's way of
+    // saying the section names no target; for an explicit target they mean other things.
+    // Why a uprobe or USDT attach to `binary` in `pid` failed, when errno tells more than
+    // its generic text: a process that is gone, a file that is not ELF, a missing probe.
+    [[nodiscard]] static std::optional<std::string> user_target_cause(int err, pid_t pid, const std::string& binary,
+                                                                      bool usdt) {
+        if (err == ESRCH && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
+            return "no process with pid " + std::to_string(pid) + " (give a running process, or -1 for all)";
+        if (err == LIBBPF_ERRNO__FORMAT || err == LIBBPF_ERRNO__LIBELF)
+            return "'" + binary + "' is not an ELF executable or shared library";
+        if (usdt && (err == ESRCH || err == ENOENT))
+            return "no such USDT probe in '" + binary + "' (list them with: readelf -n)";
+        return std::nullopt;
+    }
+
+    Link& keep(bpf_link* link, int err, const std::string& what, bool by_section = false) {
         if (link == nullptr) {
             if (err == 0) err = EINVAL;
             std::string cause = what + ": ";
             if (fd() < 0)
                 cause += "the program is not loaded (call Module::load() first, and check its autoload)";
-            else if (err == EOPNOTSUPP || err == ESRCH)
+            else if (by_section && (err == EOPNOTSUPP || err == ESRCH))
                 cause += "this program's section does not say where to attach; use an explicit attach_*";
             else
                 cause += detail::explain_errno(err);

@@ -339,13 +339,13 @@ public:
     /// Waits up to `timeout` (negative: forever) for records, then delivers what is there.
     /// Returns the number of records delivered; 0 on timeout or when stop() interrupted it.
     int poll(std::chrono::milliseconds timeout) {
-        enter("polling");
+        auto reading = enter("polling");
         return poll_once(detail::to_timeout_ms(timeout));
     }
 
     /// Delivers the records that are there without waiting.
     int consume() {
-        enter("consuming");
+        auto reading = enter("consuming");
         wake_.drain();
         std::size_t n = 0;
         for (auto& r : rings_) {
@@ -413,7 +413,7 @@ public:
     /// ```
     template <EventType T>
     [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
-        enter("iterating");
+        (void)enter("iterating");  // checks and clears a stop; next_batch() reads
         return EventRange<T>(*this, std::move(token));
     }
 
@@ -473,12 +473,10 @@ private:
         rings_.push_back(std::move(r));
     }
 
-    void enter(std::string_view what) {
-        if (loop_.on_loop_thread()) return;
-        if (loop_.running())
-            throw Error(EBUSY, detail::describe(std::string(what) + " ring buffer", name_,
-                                                "the background loop is running; stop() it first"));
-        loop_.clear_stop();
+    [[nodiscard]] detail::ReadScope enter(std::string_view what) {
+        auto scope = loop_.enter(what, "ring buffer", name_);
+        if (scope.owns()) loop_.clear_stop();  // a stop() before this call is not for it
+        return scope;
     }
 
     std::size_t drain_ring(Ring& r) {
@@ -550,6 +548,7 @@ private:
     // loop as callbacks, so the iterator pays that loop once per batch, not per event.
     template <EventType T, std::size_t N>
     std::size_t next_batch(std::array<T, N>& out, std::array<int, N>& /*cpus: none here*/, const std::stop_token& token) {
+        auto reading = loop_.enter("iterating", "ring buffer", name_);
         for (;;) {
             if (token.stop_requested() || loop_.stop_requested()) return 0;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
@@ -578,6 +577,8 @@ private:
     }
 
     void finish_iteration() noexcept {
+        auto reading = loop_.try_enter();
+        if (!reading) return;  // another thread reads now; its reads publish the positions
         for (auto& r : rings_) r->map.publish();
     }
 

@@ -285,12 +285,18 @@ public:
     [[nodiscard]] std::size_t cpus() const noexcept { return ncpu_; }
 
     /// One value per possible CPU, or nullopt.
+    /// Safe to call from several threads at once (const: nothing shared is written).
     [[nodiscard]] std::optional<std::vector<V>> lookup(const K& key) const {
-        if (bpf_map_lookup_elem(fd_, &key, buf_.data()) != 0) {
-            if (errno == ENOENT) return std::nullopt;
-            detail::throw_errno(errno, "looking up a key in map", map_.qualified_name());
+        if constexpr (sizeof(V) % 8 == 0) {
+            // The kernel's slots are exactly V: read straight into the result.
+            std::vector<V> out(ncpu_);
+            if (!read(key, out.data())) return std::nullopt;
+            return out;
+        } else {
+            std::vector<std::byte> buf(slot_ * ncpu_);
+            if (!read(key, buf.data())) return std::nullopt;
+            return unpack(buf.data());
         }
-        return unpack(buf_.data());
     }
     /// True when `key` is in the map.
     [[nodiscard]] bool contains(const K& key) const { return lookup(key).has_value(); }
@@ -413,6 +419,12 @@ public:
 private:
     std::size_t chunk() const { return std::min<std::size_t>(std::max<std::uint32_t>(map_.max_entries(), 1), 4096); }
 
+    bool read(const K& key, void* values) const {
+        if (bpf_map_lookup_elem(fd_, &key, values) == 0) return true;
+        if (errno == ENOENT) return false;
+        detail::throw_errno(errno, "looking up a key in map", map_.qualified_name());
+    }
+
     std::vector<V> unpack(const std::byte* p) const {
         std::vector<V> out(ncpu_);
         for (std::size_t i = 0; i < ncpu_; ++i) std::memcpy(&out[i], p + i * slot_, sizeof(V));
@@ -423,7 +435,7 @@ private:
     int fd_ = -1;
     std::size_t ncpu_ = 0;
     std::size_t slot_ = 0;
-    mutable std::vector<std::byte> buf_;
+    std::vector<std::byte> buf_;  // insert_or_assign()'s (non-const, so not shared by readers)
 };
 
 }  // namespace bpf

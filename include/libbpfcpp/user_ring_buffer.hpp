@@ -175,7 +175,9 @@ private:
 
     void check_size(std::size_t size) const {
         // A record and its 8-byte header must fit in the ring with room to spare.
-        if (size == 0 || size + 8 > size_)
+        // Compared as size > ring - 8 (never size + 8, which wraps for sizes near SIZE_MAX
+        // and would report "full" to a caller that then retries forever).
+        if (size == 0 || size_ < 8 || size > size_ - 8)
             throw Error(E2BIG, detail::describe("reserving in user ring buffer", name_,
                                                 std::to_string(size) + " bytes can never fit in a " +
                                                     std::to_string(size_) + "-byte ring; make the map larger"));

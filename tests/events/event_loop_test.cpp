@@ -92,3 +92,29 @@ TEST_CASE("event loop: a callback's exception leaves poll(); the next poll conti
     CHECK(loop.poll(1000ms) == 3);
     CHECK(seqs == std::vector<std::uint32_t>{0, 1, 3, 4, 5});
 }
+
+TEST_CASE("event loop: a stop() made before run() started ends that run()") {
+    auto mod = events_test::open_stream();
+    auto& rb = mod.ring_buffer("events", [](const stream_event&) {});
+    bpf::EventLoop loop;
+    loop.add(rb);
+    loop.stop();  // e.g. a thread launched run() and stopped it before run() began
+    std::atomic<bool> returned{false};
+    std::thread t([&] {
+        loop.run();
+        returned = true;
+    });
+    const bool ended = testing::wait_until([&] { return returned.load(); }, 5s);
+    CHECK(ended);
+    if (!ended) loop.stop();  // frees a run() that missed the first stop, so the test can end
+    t.join();
+    // The stop was consumed: the next run() serves the buffer until its own stop().
+    std::atomic<std::uint32_t> seen{0};
+    auto& rb2 = mod.ring_buffer("events2", [&](const stream_event&) {
+        if (seen.fetch_add(1) == 2) loop.stop();
+    });
+    loop.add(rb2);
+    produce(mod, 3, TARGET_RING2);
+    loop.run();
+    CHECK(seen.load() == 3);
+}

@@ -587,3 +587,102 @@ TEST_CASE("ring buffer: with min_wakeup_interval a live producer's events all ar
     INFO("passes " << passes << " in " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms");
     CHECK(passes <= static_cast<std::uint64_t>(elapsed / 2ms) + 1);
 }
+
+// ---- threads ---------------------------------------------------------------------------
+
+TEST_CASE("ring buffer: a thread created after start and stop is not the old loop thread") {
+    // The C library gives a new thread the id of the one just joined: after stop() the
+    // buffer must not take a new thread for its loop (which skips the checks of poll()
+    // and keeps the stop request, so a poll() delivered one record instead of five).
+    auto mod = events_test::open_stream();
+    std::atomic<std::uint32_t> count{0};
+    auto& rb = mod.ring_buffer("events", [&](const stream_event&) { count.fetch_add(1); });
+    for (int round = 0; round < 5; ++round) {
+        rb.start();
+        rb.stop();
+        int n = -1;
+        std::thread([&] {
+            produce(mod, 5, TARGET_RING);
+            n = rb.poll(1000ms);
+        }).join();
+        CHECK(n == 5);
+    }
+    CHECK(count.load() == 25);
+    // Destroying the buffer from such a thread is not "destroyed by its own callback".
+    auto other = events_test::open_stream();
+    auto& rb2 = other.ring_buffer("events", [](const stream_event&) {});
+    rb2.start();
+    rb2.stop();
+    std::thread([m = std::move(other)]() mutable { bpf::Module gone = std::move(m); }).join();
+}
+
+TEST_CASE("ring buffer: start and stop racing on four threads never hang") {
+    // Three threads start() the loop again and again, one stop()s it: a start() that
+    // slipped between a stop()'s request and its join left that stop() joining a loop
+    // nobody would stop again.
+    auto mod = events_test::open_stream();
+    auto& rb = mod.ring_buffer("events", [](const stream_event&) {});
+    std::atomic<int> finished{0};
+    std::atomic<int> started{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 20000; ++i) {
+                try {
+                    if (t < 3) {
+                        rb.start();
+                        started.fetch_add(1);
+                    } else {
+                        rb.stop();
+                    }
+                } catch (const bpf::Error& e) {
+                    if (e.code().value() != EBUSY) throw;  // "already running"
+                }
+            }
+            finished.fetch_add(1);
+        });
+    const bool done = testing::wait_until([&] { return finished.load() == 4; }, 60s);
+    if (!done) {
+        FAIL_CHECK("start()/stop() on four threads hung");
+        std::_Exit(1);  // the hung threads cannot be joined
+    }
+    for (auto& t : threads) t.join();
+    rb.stop();
+    CHECK_FALSE(rb.running());
+    CHECK(started.load() > 0);
+    INFO("loops started: " << started.load());
+    produce(mod, 3, TARGET_RING);
+    CHECK(rb.poll(1000ms) == 3);
+}
+
+TEST_CASE("ring buffer: while one thread reads another thread's poll and consume are refused") {
+    auto mod = events_test::open_stream();
+    std::atomic<bool> inside{false};
+    std::atomic<bool> release{false};
+    std::atomic<std::uint32_t> count{0};
+    auto& rb = mod.ring_buffer("events", [&](const stream_event&) {
+        count.fetch_add(1);
+        inside = true;
+        while (!release.load()) std::this_thread::sleep_for(1ms);
+    });
+    produce(mod, 4, TARGET_RING);
+    int first = -1;
+    std::thread reader([&] { first = rb.poll(1000ms); });
+    REQUIRE(testing::wait_until([&] { return inside.load(); }));
+    CHECK_THROWS_WITH(rb.poll(0ms), Contains("polling ring buffer 'events': another thread is reading it"));
+    CHECK_THROWS_WITH(rb.consume(), Contains("another thread is reading it"));
+    try {
+        (void)rb.consume();
+    } catch (const bpf::Error& e) {
+        CHECK(e.code().value() == EBUSY);
+    }
+    CHECK_THROWS_WITH(rb.start(), Contains("another thread is polling it"));
+    CHECK_FALSE(rb.running());
+    release = true;
+    reader.join();
+    CHECK(first == 4);
+    CHECK(count.load() == 4);
+    // The reader is gone: this thread may read now.
+    produce(mod, 2, TARGET_RING);
+    CHECK(rb.poll(1000ms) == 2);
+}

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <cstdint>
 #include <cstring>
 #include <thread>
@@ -94,5 +95,14 @@ TEST_CASE("user ring buffer: errors say what to do") {
     auto mod = events_test::open_stream();
     auto& urb = mod.user_ring_buffer("to_kernel");
     CHECK_THROWS_WITH(urb.reserve(64 * 1024), Contains("can never fit in a 16384-byte ring"));
+    // Sizes whose header would wrap a size_t are refused too, never reported as "ring full".
+    const std::size_t huge = std::numeric_limits<std::size_t>::max();
+    CHECK_THROWS_WITH(urb.reserve(huge), Contains("can never fit"));
+    CHECK_THROWS_WITH(urb.reserve(huge - 7), Contains("can never fit"));
+    CHECK_THROWS_WITH(urb.reserve(huge - 3, 10ms), Contains("can never fit"));
+    CHECK_THROWS_WITH(urb.reserve(16384 - 7), Contains("can never fit"));
+    auto fits = urb.reserve(16384 - 8);
+    CHECK(fits.size() == 16384 - 8);
+    urb.discard(fits);
     CHECK_THROWS_WITH(mod.user_ring_buffer("events"), Contains("not a BPF_MAP_TYPE_USER_RINGBUF"));
 }

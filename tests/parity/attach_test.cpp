@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <sys/sdt.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -189,6 +190,16 @@ TEST_CASE("USDT probe compiled into this binary: attach_usdt by provider and nam
     CHECK(mod.global<std::uint64_t>("usdt_cookie") == 0xc0ffee);
     CHECK_THROWS_WITH(mod.program("on_tick").attach_usdt(getpid(), testing::self_exe(), "parity", "nope"),
                       Contains("no such USDT probe"));
+    // For every process too (pid -1), the probe that is not there is named, not the section.
+    CHECK_THROWS_WITH(mod.program("on_tick").attach_usdt(-1, testing::self_exe(), "parity", "nope"),
+                      Contains("no such USDT probe in '") && !Contains("section"));
+    // A process that is gone is named as such.
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) _exit(0);
+    REQUIRE(waitpid(child, nullptr, 0) == child);
+    CHECK_THROWS_WITH(mod.program("on_tick").attach_usdt(child, testing::self_exe(), "parity", "tick"),
+                      Contains("no process with pid " + std::to_string(child)));
 }
 
 TEST_CASE("attach_usdt by bare library name, resolved through LD_LIBRARY_PATH as libbpf does") {

@@ -239,6 +239,13 @@ TEST_CASE("queue and stack: push/pop/peek from user space and from BPF") {
     q.push(std::uint32_t{8}, BPF_EXIST);  // drops the oldest
     CHECK(q.pop<std::uint32_t>() == 1u);
     CHECK_THROWS_WITH(mod.map("h").push(std::uint32_t{1}), Contains("only queue, stack"));
+
+    // A queue has no keys (key size 0): a batch read is refused, not a division by zero.
+    std::vector<std::byte> kb(64), vb(64);
+    bpf::BatchCursor c;
+    CHECK(q.key_size() == 0);
+    CHECK_THROWS_WITH(q.lookup_batch_bytes(kb, vb, c), Contains("the map has no keys (a queue, stack"));
+    CHECK_THROWS_WITH(st.lookup_batch_bytes(kb, vb, c, true), Contains("read it with pop()/peek()"));
 }
 
 TEST_CASE("map-in-map: outer from the object with standalone inner maps; set_inner_map; all standalone") {

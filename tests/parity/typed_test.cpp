@@ -8,8 +8,10 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -145,4 +147,25 @@ TEST_CASE("TypedPerCpuMap: range-for, keys(), size(), contains(), take() and cle
     pc.clear();
     CHECK(pc.size() == 0);
     CHECK(pc.begin() == pc.end());
+}
+
+TEST_CASE("TypedPerCpuMap: lookups of different keys from two threads get their own values") {
+    auto tpl = bpf::StandaloneMap::create(BPF_MAP_TYPE_ARRAY, "inner_tpl", 4, 8, 4);
+    auto mod = bpf::Module::open_memory(bpf_objects::parity_maps());
+    mod.map("outer2").set_inner_map_fd(tpl.fd());
+    mod.load();
+    bpf::TypedPerCpuMap<std::uint32_t, std::uint64_t> pc(mod.map("ph"));
+    for (std::uint32_t key : {1u, 2u}) pc.insert_or_assign(key, std::vector<std::uint64_t>(pc.cpus(), key * 1000));
+    const auto& reader = pc;  // lookup() is const: callable from threads at once
+    std::atomic<std::uint64_t> wrong{0};
+    auto read_key = [&](std::uint32_t key) {
+        for (int i = 0; i < 20000; ++i) {
+            auto v = reader.lookup(key);
+            if (!v || (*v)[0] != key * 1000 || v->back() != key * 1000) wrong.fetch_add(1);
+        }
+    };
+    std::thread a(read_key, 1u), b(read_key, 2u);
+    a.join();
+    b.join();
+    CHECK(wrong.load() == 0);
 }

@@ -370,6 +370,81 @@ def json_and_count_output_identical_between_cpp_and_c():
     check(rows[1:] == [f"{'127.0.0.1':<39} {'127.0.0.1':<39} {s4.port:<5} 4"], f"-c table rows {rows[1:]}")
 
 
+PY_NAMED_CLIENT = r"""
+import ctypes, socket, sys
+name = bytes.fromhex(sys.argv[3])
+ctypes.CDLL(None, use_errno=True).prctl(15, ctypes.c_char_p(name), 0, 0, 0)  # PR_SET_NAME
+s = socket.socket()
+s.connect((sys.argv[1], int(sys.argv[2])))
+print(s.getsockname()[1], flush=True)
+s.close()
+"""
+
+# Process names any local user can pick, and how each output shows them.
+HOSTILE_NAMES = [
+    # (comm bytes, text mode, JSON "comm" after decoding)
+    (b"ev\nil\x1b[31m", "ev\\x0ail\\x1b[31m", "ev\nil\x1b[31m"),
+    ("caf\u00e9-\u2713".encode(), "caf\u00e9-\u2713", "caf\u00e9-\u2713"),
+    (b"a\\b\xff\xc3", "a\\\\b\\xff\\xc3", "a\\b\ufffd\ufffd"),
+    ("x\u0085y".encode(), "x\\xc2\\x85y", "x\u0085y"),
+]
+
+
+def named_clients(server):
+    """One connection per HOSTILE_NAMES entry, from a process of that name; the ports."""
+    ports = []
+    for comm, _, _ in HOSTILE_NAMES:
+        out = subprocess.run([sys.executable, "-c", PY_NAMED_CLIENT, server.host, str(server.port), comm.hex()],
+                             stdout=subprocess.PIPE, check=True, timeout=20, env=CLEAN_ENV).stdout
+        ports.append(int(out))
+    server.wait_peers(len(ports))
+    return ports
+
+
+def stop_all_bytes(tracers):
+    """stop_all(), checking that the output is UTF-8 (hostile bytes must not get through)."""
+    outs = {}
+    for name, t in tracers:
+        try:
+            outs[name] = t.stop()
+        except UnicodeDecodeError as e:
+            raise Failure(f"{name}: output is not UTF-8: {e}")
+    return outs
+
+
+@case
+def hostile_process_names_are_escaped_identically_in_text_and_json():
+    s4 = Server(4)
+    texts = start_all("-P", str(s4.port))
+    jsons = start_all("--json", "-P", str(s4.port))
+    try:
+        ports = named_clients(s4)
+        time.sleep(0.3)
+        text_outs = stop_all_bytes(texts)
+        json_outs = stop_all_bytes(jsons)
+    finally:
+        kill_all(texts)
+        kill_all(jsons)
+        s4.close()
+    check(text_outs["c++"] == text_outs["c"], f"text outputs differ:\nC++:\n{text_outs['c++']}\nC:\n{text_outs['c']}")
+    lines = text_outs["c++"].splitlines()
+    check(len(lines) == len(HOSTILE_NAMES), f"{len(lines)} lines for {len(HOSTILE_NAMES)} connections: {lines!r}")
+    for (comm, text, _), port in zip(HOSTILE_NAMES, ports):
+        want = f"{text} (pid: "
+        line = [l for l in lines if f"({port}) =>" in l]
+        check(len(line) == 1 and line[0].startswith(want), f"name {comm!r}: line {line!r} does not start {want!r}")
+    for l in lines:
+        check(all(c >= " " and c != "\x7f" and not ("\x80" <= c < "\xa0") for c in l),
+              f"a control character reached the terminal: {l!r}")
+    events = {n: parse_json_lines(o, n) for n, o in json_outs.items()}
+    strip = {n: [{k: v for k, v in e.items() if k != "ts_ns"} for e in evs] for n, evs in events.items()}
+    check(strip["c++"] == strip["c"], f"JSON differs (ts_ns aside):\n{json_outs['c++']}\n{json_outs['c']}")
+    by_port = {e["sport"]: e["comm"] for e in events["c++"]}
+    for (comm, _, decoded), port in zip(HOSTILE_NAMES, ports):
+        check(by_port.get(port) == decoded, f"name {comm!r}: JSON comm {by_port.get(port)!r}, expected {decoded!r}")
+    check("caf\u00e9-\u2713" in json_outs["c++"], f"UTF-8 name not passed through: {json_outs['c++']!r}")
+
+
 @case
 def filter_pid():
     s4 = Server(4)
@@ -625,6 +700,9 @@ def bad_input_fails_with_one_line():
         (["-4", "-6"], "exclude each other"),
         (["-p"], "needs a value"),
         (["extra"], "unexpected argument"),
+        (["--json=1"], "option '--json' takes no value"),
+        (["--count=3"], "option '--count' takes no value"),
+        (["--verbose=yes"], "option '--verbose' takes no value"),
     ]
     for name, exe in TOOLS:
         for args, text in bad:

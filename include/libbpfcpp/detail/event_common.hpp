@@ -74,16 +74,7 @@ inline void copy_record(T& out, const std::byte* src) noexcept {
 }
 
 /// Writes one message through the library's libbpf logger (stderr by default).
-inline void log_warning(const std::string& text) {
-    auto& st = log_state();
-    std::lock_guard lock(st.mutex);
-    if (static_cast<int>(LogLevel::Warn) > static_cast<int>(st.threshold)) return;
-    if (st.logger) {
-        st.logger(LogLevel::Warn, text);
-    } else {
-        std::fputs(text.c_str(), stderr);
-    }
-}
+inline void log_warning(const std::string& text) { emit(LogLevel::Warn, text); }
 
 // ---- callback signatures ----------------------------------------------------------------
 template <class F>
@@ -196,9 +187,36 @@ inline int to_timeout_ms(std::chrono::milliseconds timeout) noexcept {
 }
 
 // ---- background loop ------------------------------------------------------------------
+class LoopControl;
+
+/// One thread at a time reads a buffer's rings (their positions are plain members, and
+/// two readers would hand the same record out twice or skip some): poll(), consume() and
+/// the iterator hold a ReadScope for as long as they read. Empty when the calling thread
+/// already reads (a callback calling consume()) or is the background loop.
+class ReadScope {
+public:
+    ReadScope() = default;
+    explicit ReadScope(std::atomic<std::thread::id>* reader) noexcept : reader_(reader) {}
+    ReadScope(ReadScope&& o) noexcept : reader_(std::exchange(o.reader_, nullptr)) {}
+    ReadScope& operator=(ReadScope&&) = delete;
+    ~ReadScope() {
+        if (reader_ != nullptr) reader_->store(std::thread::id{}, std::memory_order_release);
+    }
+    /// False for a nested call on the thread that already reads.
+    [[nodiscard]] bool owns() const noexcept { return reader_ != nullptr; }
+
+private:
+    std::atomic<std::thread::id>* reader_ = nullptr;
+};
+
 /// The start()/stop() machinery: a thread that calls `poll_once` until stopped or until
 /// a callback throws. The exception ends the loop and is rethrown by the next stop()
 /// (or start()); the destructor stops the loop and logs an exception nobody collected.
+///
+/// start(), stop() and shutdown() serialize on one mutex, and the stop request is made
+/// under it, so a start() on another thread cannot clear a stop() that is about to join.
+/// The loop thread's id is forgotten when the loop ends: the C library hands a joined
+/// thread's id to the next thread it creates, which must not pass for the loop.
 class LoopControl {
 public:
     LoopControl() = default;
@@ -215,14 +233,53 @@ public:
         return loop_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
     }
 
+    /// Makes the calling thread the buffer's reader for the scope's lifetime. `what` and
+    /// `kind` ("polling", "ring buffer") and `owner` name the call in the EBUSY error
+    /// thrown when the background loop runs or another thread reads (built only then:
+    /// poll() and consume() are hot paths).
+    [[nodiscard]] ReadScope enter(std::string_view what, std::string_view kind, std::string_view owner) {
+        if (on_loop_thread()) return {};
+        const auto self = std::this_thread::get_id();
+        auto holder = std::thread::id{};
+        if (!reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) {
+            if (holder == self) return {};  // from a callback of this thread's poll()
+            throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
+                                        "another thread is reading it; read a buffer from one thread "
+                                        "at a time (or give each thread its own buffer)"));
+        }
+        ReadScope scope(&reader_);
+        // Paired with start(): it marks the loop running, then looks for a reader.
+        if (running_.load(std::memory_order_seq_cst))
+            throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
+                                        "the background loop is running; stop() it first"));
+        return scope;
+    }
+
+    /// enter() for noexcept paths: nullopt when another thread reads.
+    [[nodiscard]] std::optional<ReadScope> try_enter() noexcept {
+        if (on_loop_thread()) return ReadScope{};
+        const auto self = std::this_thread::get_id();
+        auto holder = std::thread::id{};
+        if (reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) return ReadScope(&reader_);
+        if (holder == self) return ReadScope{};
+        return std::nullopt;
+    }
+
     template <class PollOnce>
     void start(std::string_view owner, PollOnce poll_once) {
+        if (on_loop_thread())
+            throw Error(EBUSY, describe("starting the poll loop of", owner, "it is already running"));
         std::lock_guard lock(mutex_);
         if (running()) throw Error(EBUSY, describe("starting the poll loop of", owner, "it is already running"));
         if (thread_.joinable()) thread_.join();
         rethrow_pending();
+        running_.store(true, std::memory_order_seq_cst);
+        if (reader_.load(std::memory_order_seq_cst) != std::thread::id{}) {
+            running_.store(false, std::memory_order_release);
+            throw Error(EBUSY, describe("starting the poll loop of", owner,
+                                        "another thread is polling it; start() when that poll() returned"));
+        }
         stop_.store(false, std::memory_order_relaxed);
-        running_.store(true, std::memory_order_release);
         try {
             thread_ = std::thread([this, poll_once]() mutable {
                 loop_id_.store(std::this_thread::get_id(), std::memory_order_release);
@@ -232,6 +289,7 @@ public:
                     std::lock_guard err_lock(error_mutex_);
                     error_ = std::current_exception();
                 }
+                loop_id_.store(std::thread::id{}, std::memory_order_release);
                 running_.store(false, std::memory_order_release);
             });
         } catch (const std::system_error& e) {
@@ -243,18 +301,18 @@ public:
     /// Requests the stop, wakes the loop and, unless called from the loop itself,
     /// joins it; then rethrows an exception a callback threw.
     void stop(const WakeFd& wake) {
-        stop_.store(true, std::memory_order_relaxed);
-        wake.notify();
-        if (on_loop_thread()) return;  // the loop ends when this callback returns
+        if (on_loop_thread()) {  // the loop ends when this callback returns
+            request_stop(wake);
+            return;
+        }
         std::lock_guard lock(mutex_);
+        request_stop(wake);
         if (thread_.joinable()) thread_.join();
         rethrow_pending();
     }
 
     /// stop() for destructors: never throws, logs an uncollected callback exception.
     void shutdown(const WakeFd& wake, std::string_view owner) noexcept {
-        stop_.store(true, std::memory_order_relaxed);
-        wake.notify();
         if (on_loop_thread()) {
             // The callback would return into a destroyed buffer: fail loudly instead.
             log_warning("libbpfcpp: '" + std::string(owner) +
@@ -263,6 +321,7 @@ public:
             std::abort();
         }
         std::lock_guard lock(mutex_);
+        request_stop(wake);
         if (thread_.joinable()) thread_.join();
         std::lock_guard err_lock(error_mutex_);
         if (error_) {
@@ -278,6 +337,11 @@ public:
     }
 
 private:
+    void request_stop(const WakeFd& wake) noexcept {
+        stop_.store(true, std::memory_order_relaxed);
+        wake.notify();
+    }
+
     void rethrow_pending() {
         std::exception_ptr e;
         {
@@ -289,7 +353,8 @@ private:
 
     std::atomic<bool> stop_{false};
     std::atomic<bool> running_{false};
-    std::atomic<std::thread::id> loop_id_{};
+    std::atomic<std::thread::id> loop_id_{};  // the loop thread while it runs, else none
+    std::atomic<std::thread::id> reader_{};   // the thread in poll()/consume()/an iteration
     std::mutex mutex_;  // thread_: start/stop/shutdown
     std::mutex error_mutex_;
     std::exception_ptr error_;

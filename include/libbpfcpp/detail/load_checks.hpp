@@ -1,0 +1,123 @@
+// Checks Module::open_*() and Module::load() make before handing an object to libbpf:
+// what a damaged object, a hostile pin directory or a low descriptor limit would
+// otherwise turn into a crash, a borrowed map or a misleading error.
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <dirent.h>
+#include <linux/bpf.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <bpf/libbpf.h>
+
+#include "../error.hpp"
+
+namespace bpf::detail {
+
+/// The largest value bpf_map_type can hold as this build's <linux/bpf.h> declares it
+/// (the range of an enum without a fixed type ends at the all-ones value above its
+/// largest enumerator); a map type beyond it cannot be passed around as the enum.
+inline constexpr std::uint32_t max_map_type_value =
+    std::bit_ceil(static_cast<std::uint32_t>(BPF_MAP_TYPE_USER_RINGBUF) + 1) - 1;
+
+/// Refuses an object with a map whose type the enum cannot represent (a damaged file,
+/// or a type newer than these headers) before anything reads it as bpf_map_type.
+inline void check_map_types(bpf_object* obj, std::string_view object_name) {
+    bpf_map* m = nullptr;
+    while ((m = bpf_object__next_map(obj, m)) != nullptr) {
+        const auto type = bpf_map__type(m);
+        std::uint32_t raw = 0;  // read as bytes: loading an out-of-range enum is undefined
+        std::memcpy(&raw, &type, sizeof raw);
+        if (raw <= max_map_type_value) continue;
+        throw Error(EINVAL, describe("opening BPF object", object_name,
+                                     "map '" + std::string(bpf_map__name(m)) + "' has type " +
+                                         std::to_string(raw) + ", which the <linux/bpf.h> this program "
+                                         "was built with does not know (it knows types up to " +
+                                         std::to_string(max_map_type_value) +
+                                         "); the object file is damaged, or build with newer kernel headers"));
+    }
+}
+
+/// libbpf 1.1 probes kernel features with short-lived descriptors during a first load
+/// and remembers a probe that failed for lack of descriptors as "feature missing" for
+/// the rest of the process; every later load then fails with a misleading verifier
+/// error. A load is refused before libbpf runs unless this many descriptors are free
+/// on top of one per map and program.
+inline constexpr std::size_t load_fd_reserve = 16;
+
+/// Set once a load ran out of descriptors inside libbpf: from then on its feature cache
+/// may be wrong, and every load failure says the process must restart.
+inline std::atomic<bool>& fd_exhaustion_seen() {
+    static std::atomic<bool> seen{false};
+    return seen;
+}
+
+inline constexpr std::string_view fd_restart_note =
+    " (an earlier load in this process ran out of file descriptors, and libbpf "
+    "remembers the kernel features it could not probe then as missing: restart the process)";
+
+/// Throws EMFILE, saying what to raise, unless `obj` can be loaded within RLIMIT_NOFILE.
+inline void check_fd_headroom(bpf_object* obj, std::string_view object_name) {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+    std::size_t need = load_fd_reserve;
+    for (bpf_map* m = nullptr; (m = bpf_object__next_map(obj, m)) != nullptr;) ++need;
+    for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) ++need;
+    std::size_t open_fds = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (readdir(d) != nullptr) ++open_fds;
+        closedir(d);
+        open_fds = open_fds > 3 ? open_fds - 3 : 0;  // ".", ".." and the directory's own fd
+    } else if (errno == EMFILE || errno == ENFILE) {
+        open_fds = static_cast<std::size_t>(rl.rlim_cur);
+    } else {
+        return;  // no /proc: let libbpf try
+    }
+    if (open_fds + need <= rl.rlim_cur) return;
+    throw Error(EMFILE, describe("loading object", object_name,
+                                 "too many open files: " + std::to_string(open_fds) + " of the " +
+                                     std::to_string(rl.rlim_cur) +
+                                     " allowed are open and loading needs about " + std::to_string(need) +
+                                     " more; raise RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close "
+                                     "descriptors, then load again"));
+}
+
+/// Refuses a map pin path that is a symbolic link. libbpf reuses whatever map is pinned
+/// at a map's pin path (LIBBPF_PIN_BY_NAME, set_pin_path()) and follows links to find
+/// it; in a directory others can write to (/sys/fs/bpf is world-writable on many
+/// systems) a planted link would hand this program another user's map.
+inline void check_pin_paths(bpf_object* obj, std::string_view object_name) {
+    bpf_map* m = nullptr;
+    while ((m = bpf_object__next_map(obj, m)) != nullptr) {
+        const char* path = bpf_map__pin_path(m);
+        struct stat st {};
+        if (path == nullptr || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) continue;
+        throw Error(ELOOP, describe("loading object", object_name,
+                                    "map '" + std::string(bpf_map__name(m)) + "' would reuse the map pinned at '" +
+                                        path + "', which is a symbolic link; remove it, and keep pins in a "
+                                        "directory only root can write to (OpenOptions::pin_root_path, "
+                                        "see docs/core.md)"));
+    }
+}
+
+/// True when `name` can be a libbpf name: the C API stops at a NUL byte, so a name with
+/// one would match the object named by its first part.
+inline bool is_c_name(std::string_view name) noexcept { return name.find('\0') == std::string_view::npos; }
+
+/// `name` for a message: a NUL byte would end what() there, so it is shown as \0.
+inline std::string printable_name(std::string_view name) {
+    std::string out;
+    for (char c : name) out += c == '\0' ? std::string_view("\\0") : std::string_view(&c, 1);
+    return out;
+}
+
+}  // namespace bpf::detail
