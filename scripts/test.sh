@@ -7,6 +7,8 @@
 #             docs/kernel-matrix.md)
 #   sanitize  clang++ -O1 under AddressSanitizer+UndefinedBehaviorSanitizer: the suite
 #   tsan      g++ with ThreadSanitizer: the event-streaming tests (suite 'events')
+#   fuzz      clang++ libFuzzer+ASan+UBSan over Module::open_memory and what it yields,
+#             60 s (tests/fuzz, scripts/fuzz.sh); fails on a crash of ours only
 #   consumer  a project outside this build using the installed package and the subproject
 #             (scripts/test-consumer.sh)
 #
@@ -35,11 +37,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(static vm sanitize tsan consumer)
+[ ${#configs[@]} -gt 0 ] || configs=(static vm sanitize tsan fuzz consumer)
 for cfg in "${configs[@]}"; do
   case "$cfg" in
-    static|vm|sanitize|tsan|consumer|gcc|clang) ;;
-    *) echo "unknown configuration '$cfg' (static, vm, sanitize, tsan, consumer, gcc, clang)" >&2; exit 2 ;;
+    static|vm|sanitize|tsan|fuzz|consumer|gcc|clang) ;;
+    *) echo "unknown configuration '$cfg' (static, vm, sanitize, tsan, fuzz, consumer, gcc, clang)" >&2; exit 2 ;;
   esac
 done
 
@@ -83,6 +85,8 @@ build_args() {
                  -Doptimization=1 -Ddebug=false -Dc_args=-g1 -Dcpp_args=-g1 ;;
     tsan)      echo events gcc g++
                printf '%s\n' -Dbench=false -Db_sanitize=thread -Db_lundef=false -Dtest_areas=events -Dexamples=false ;;
+    fuzz)      echo fuzz clang clang++
+               printf '%s\n' -Dbench=false -Ddebug=false -Dfuzz=true -Dtest_areas= -Dexamples=false ;;
   esac
 }
 
