@@ -117,6 +117,13 @@ PY
 build() {
   local cfg=$1 dir suite cc cxx args=() targets=() start
   start=$(date +%s)
+  if [ "$cfg" = consumer ]; then
+    # Mostly compiling (four builds of the consumer project), so it runs here, in the
+    # background; its binaries' runs are short.
+    CC=gcc CXX=g++ bash scripts/test-consumer.sh build-test-consumer >"$status/consumer.out" 2>&1
+    echo "$(( $(date +%s) - start ))" >"$status/consumer.built"
+    return
+  fi
   dir=$(build_dir "$cfg")
   { read -r suite cc cxx; mapfile -t args; } < <(build_args "$cfg")
   rm -rf "$dir"
@@ -145,7 +152,6 @@ wait_built() {
 to_build=()
 for cfg in "${configs[@]}"; do
   case "$cfg" in
-    consumer) ;;
     vm) [[ " ${to_build[*]} " == *" static "* ]] || to_build+=(static) ;;
     *) [[ " ${to_build[*]} " == *" $cfg "* ]] || to_build+=("$cfg") ;;
   esac
@@ -160,10 +166,11 @@ dirs=()
 for cfg in "${configs[@]}"; do
   start=$(date +%s)
   if [ "$cfg" = consumer ]; then
-    echo "=== consumer: tests/consumer/project via pkg-config, CMake and a meson subproject"
     dirs+=(build-test-consumer)
-    CC=gcc CXX=g++ bash scripts/test-consumer.sh build-test-consumer | grep '^===\|^libbpfcpp-test-cases'
-    times+=("consumer: $(( $(date +%s) - start )) s (builds and runs)")
+    wait_built consumer
+    echo "=== consumer: tests/consumer/project via pkg-config, CMake and a meson subproject"
+    grep '^===\|^libbpfcpp-test-cases' "$status/consumer.out"
+    times+=("consumer: $(cat "$status/consumer.built") s in the background (builds and runs; waited $(( $(date +%s) - start )) s)")
     continue
   fi
   built=static
