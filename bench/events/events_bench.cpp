@@ -230,6 +230,13 @@ public:
     void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
         if (style_ == Style::Iterator) {
             for (const stream_event& e : rb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
+            // Take what the stopped loop left, up to a marker, so the next drain starts empty.
+            const auto marker = static_cast<std::uint32_t>(mod_.global<std::uint64_t>("next_seq"));
+            produce(mod_, 1, TARGET_RING);
+            for (const stream_event& e : rb_->events<stream_event>()) {
+                counter.add(e.seq);
+                if (e.seq == marker) break;
+            }
         } else if (style_ == Style::Background) {
             rb_->start();
             producing.wait(true);  // no periodic wake-ups: they would count as consumer CPU
@@ -320,6 +327,13 @@ public:
     void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
         if (style_ == Style::Iterator) {
             for (const stream_event& e : pb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
+            // Take what the stopped loop left, up to a marker, so the next drain starts empty.
+            const auto marker = static_cast<std::uint32_t>(mod_.global<std::uint64_t>("next_seq"));
+            produce(mod_, 1, TARGET_PERF);
+            for (const stream_event& e : pb_->events<stream_event>()) {
+                counter.add(e.seq);
+                if (e.seq == marker) break;
+            }
         } else if (style_ == Style::Background) {
             pb_->start();
             producing.wait(true);  // no periodic wake-ups: they would count as consumer CPU
