@@ -232,7 +232,11 @@ public:
             for (const stream_event& e : rb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
             // Take what the stopped loop left, up to a marker, so the next drain starts empty.
             const auto marker = static_cast<std::uint32_t>(mod_.global<std::uint64_t>("next_seq"));
-            produce(mod_, 1, TARGET_RING);
+            std::thread marker_producer([&] {  // on the producer's CPU: after its records in that CPU's ring
+                pin(producer_cpu);
+                produce(mod_, 1, TARGET_RING);
+            });
+            marker_producer.join();
             for (const stream_event& e : rb_->events<stream_event>()) {
                 counter.add(e.seq);
                 if (e.seq == marker) break;
@@ -329,7 +333,11 @@ public:
             for (const stream_event& e : pb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
             // Take what the stopped loop left, up to a marker, so the next drain starts empty.
             const auto marker = static_cast<std::uint32_t>(mod_.global<std::uint64_t>("next_seq"));
-            produce(mod_, 1, TARGET_PERF);
+            std::thread marker_producer([&] {  // on the producer's CPU: after its records in that CPU's ring
+                pin(producer_cpu);
+                produce(mod_, 1, TARGET_PERF);
+            });
+            marker_producer.join();
             for (const stream_event& e : pb_->events<stream_event>()) {
                 counter.add(e.seq);
                 if (e.seq == marker) break;
