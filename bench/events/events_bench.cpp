@@ -5,17 +5,24 @@
 //   sudo ./build/bench/events/bench_events [--rounds N] [--live-ms MS] [--only typed]
 //                                          [--kind ring|perf] [--interval-us 200]
 //
-// drain: the buffer is filled while nobody reads, then consumed from full; the figure
-//        is ns per event (ratio: libbpf ns / variant ns, higher is faster).
-// live:  a producer pinned to CPU 1 writes as fast as it can for --live-ms while the
-//        consumer runs pinned to CPU 0; figures are the delivered rate, the share of
+// drain: a producer pinned to CPU 0 fills the buffer (--drain-events, 1 M by default)
+//        while nobody reads, then the consumer, pinned to CPU 1, reads it from full the
+//        way a tool writes the loop: a fresh events<T>() range per drain (or consume()
+//        calls) that stops at a sentinel, the drain's last record, checked in the loop
+//        body. The figure is ns per event including the range's set-up; ratio: variant
+//        ns / libbpf C ns (lower is faster).
+// live:  a producer pinned to CPU 0 writes as fast as it can for --live-ms while the
+//        consumer runs pinned to CPU 1; figures are the delivered rate, the share of
 //        events dropped, and the consumer's CPU time per delivered event (getrusage;
 //        ratio: variant / libbpf, lower is cheaper).
+// Buffers are large (--buffer-mib, 256 MiB for the ring and per CPU for perf), as a tool
+// that must not drop sizes them, so the records do not stay in the CPU caches.
 #include <libbpfcpp/libbpfcpp.hpp>
 
 #include <bpf/bpf.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,6 +33,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -40,10 +48,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::uint32_t ring_bytes = 16u << 20;
-constexpr std::uint32_t ring_drain_events = 160000;  // 96-byte records: 15 MiB of 16
-constexpr std::size_t perf_pages = 1024;             // 4 MiB per CPU
-constexpr std::uint32_t perf_drain_events = 40000;   // 96-byte records: 3.7 MiB
+std::uint32_t buffer_mib = 256;           // --buffer-mib: ring size, and perf size per CPU
+std::uint32_t drain_events = 1000000;     // --drain-events: 96-byte records (91.6 MiB)
+constexpr int producer_cpu = 0;
+constexpr int consumer_cpu = 1;
 constexpr std::uint32_t live_chunk = 256;
 int wakeup_interval_us = 200;  // --interval-us: RingBufferOptions::min_wakeup_interval of the paced style
 
@@ -119,8 +127,8 @@ class Consumer {
 public:
     virtual ~Consumer() = default;
     virtual const bpf::Module& module() const = 0;
-    /// Consumes until `n` events were delivered since the last reset.
-    virtual void drain(std::uint64_t n) = 0;
+    /// Consumes until the record whose seq is `sentinel` (the drain's last) was seen.
+    virtual void drain(std::uint32_t sentinel) = 0;
     /// Consumes while `producing` is set, then what is left.
     virtual void live(const std::atomic<bool>& producing, std::stop_source& stop) = 0;
     /// The background loop's drain is timed from its first to its last event, so the
@@ -129,16 +137,27 @@ public:
         const std::uint64_t k = counter.get();
         if (k == 0) first = Clock::now();
         counter.add(seq);
-        if (k + 1 == target) last = Clock::now();
+        if (seq == target) {
+            last = Clock::now();
+            done.store(true, std::memory_order_release);
+        }
     }
+    /// The sentinel check of the callbacks: a tool's callback would set a flag the same way.
+    void add_checked(std::uint32_t seq) {
+        counter.add(seq);
+        if (seq == target) done.store(true, std::memory_order_relaxed);
+    }
+    std::atomic<bool> done{false};
     Counter counter;
-    std::uint64_t target = 0;
+    std::uint32_t target = ~0u;  // the sentinel's seq
     Clock::time_point first{}, last{};
 };
 
+std::size_t perf_pages() { return (std::size_t{buffer_mib} << 20) / static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
+
 bpf::Module open_stream() {
     auto mod = bpf::Module::open_memory(bpf_objects::stream());
-    mod.map("events").set_max_entries(ring_bytes);
+    mod.map("events").set_max_entries(buffer_mib << 20);
     mod.load();
     return mod;
 }
@@ -146,12 +165,15 @@ bpf::Module open_stream() {
 // ---- ring buffer consumers ------------------------------------------------------------
 class RingRef : public Consumer {
 public:
-    RingRef() : mod_(open_stream()), r_(ref_ring_new(mod_.map("events").fd())) {}
+    RingRef() : mod_(open_stream()), r_(ref_ring_new(mod_.map("events").fd())) {
+        if (r_ == nullptr) throw std::runtime_error("ring_buffer__new failed");
+    }
     ~RingRef() override { ref_ring_free(r_); }
     const bpf::Module& module() const override { return mod_; }
-    void drain(std::uint64_t n) override {
+    void drain(std::uint32_t sentinel) override {
         auto* s = ref_ring_stats(r_);
-        while (s->count < n) ref_ring_consume(r_);
+        s->sentinel = sentinel;
+        while (!s->done) ref_ring_consume(r_);
     }
     void live(const std::atomic<bool>& producing, std::stop_source&) override {
         while (producing.load(std::memory_order_relaxed)) ref_ring_poll(r_, 100);
@@ -172,7 +194,7 @@ public:
             rb_ = &mod_.ring_buffer("events", [this](std::span<const std::byte> rec) {
                 std::uint32_t seq;
                 std::memcpy(&seq, rec.data(), sizeof seq);
-                counter.add(seq);
+                add_checked(seq);
             });
         } else if (s == Style::Iterator) {
             rb_ = &mod_.ring_buffer("events");
@@ -181,32 +203,44 @@ public:
         } else if (s == Style::TypedCoalesced) {
             bpf::RingBufferOptions o;
             o.min_wakeup_interval = std::chrono::microseconds(wakeup_interval_us);
-            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { counter.add(e.seq); }, o);
+            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { add_checked(e.seq); }, o);
         } else {
-            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { counter.add(e.seq); });
+            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { add_checked(e.seq); });
         }
     }
     const bpf::Module& module() const override { return mod_; }
-    void drain(std::uint64_t n) override {
+    void drain(std::uint32_t sentinel) override {
+        done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
-            if (counter.get() >= n) return;
+            // A fresh range per drain, left by a break at the sentinel: a tool's loop.
             for (const stream_event& e : rb_->events<stream_event>()) {
                 counter.add(e.seq);
-                if (counter.get() >= n) break;
+                if (e.seq == sentinel) break;
             }
         } else if (style_ == Style::Background) {
-            rb_->start();  // the loop thread inherits CPU 0; wait on the other CPU
-            pin(1);
-            while (counter.get() < n) std::this_thread::sleep_for(20us);
+            rb_->start();  // the loop thread inherits the consumer CPU; wait on the other one
+            pin(producer_cpu);
+            while (!done.load(std::memory_order_acquire)) std::this_thread::sleep_for(20us);
             rb_->stop();
-            pin(0);
+            pin(consumer_cpu);
         } else {
-            while (counter.get() < n) rb_->consume();
+            while (!done.load(std::memory_order_relaxed)) rb_->consume();
         }
     }
     void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
         if (style_ == Style::Iterator) {
             for (const stream_event& e : rb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
+            // Take what the stopped loop left, up to a marker, so the next drain starts empty.
+            const auto marker = static_cast<std::uint32_t>(mod_.global<std::uint64_t>("next_seq"));
+            std::thread marker_producer([&] {  // on the producer's CPU: after its records in that CPU's ring
+                pin(producer_cpu);
+                produce(mod_, 1, TARGET_RING);
+            });
+            marker_producer.join();
+            for (const stream_event& e : rb_->events<stream_event>()) {
+                counter.add(e.seq);
+                if (e.seq == marker) break;
+            }
         } else if (style_ == Style::Background) {
             rb_->start();
             producing.wait(true);  // no periodic wake-ups: they would count as consumer CPU
@@ -227,12 +261,15 @@ private:
 // ---- perf buffer consumers ------------------------------------------------------------
 class PerfRef : public Consumer {
 public:
-    PerfRef() : mod_(open_stream()), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages)) {}
+    PerfRef() : mod_(open_stream()), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages())) {
+        if (p_ == nullptr) throw std::runtime_error("perf_buffer__new failed");
+    }
     ~PerfRef() override { ref_perf_free(p_); }
     const bpf::Module& module() const override { return mod_; }
-    void drain(std::uint64_t n) override {
+    void drain(std::uint32_t sentinel) override {
         auto* s = ref_perf_stats(p_);
-        while (s->count < n) ref_perf_consume(p_);
+        s->sentinel = sentinel;
+        while (!s->done) ref_perf_consume(p_);
     }
     void live(const std::atomic<bool>& producing, std::stop_source&) override {
         while (producing.load(std::memory_order_relaxed)) ref_perf_poll(p_, 100);
@@ -250,7 +287,7 @@ class PerfCpp : public Consumer {
 public:
     explicit PerfCpp(Style s) : style_(s), mod_(open_stream()) {
         bpf::PerfBufferOptions o;
-        o.pages = perf_pages;
+        o.pages = perf_pages();
         if (s == Style::TypedBatched) {
             o.wakeup_events = 64;
             o.flush_interval = 100ms;
@@ -261,7 +298,7 @@ public:
                 [this](int, std::span<const std::byte> rec) {
                     std::uint32_t seq;
                     std::memcpy(&seq, rec.data(), sizeof seq);
-                    counter.add(seq);
+                    add_checked(seq);
                 },
                 nullptr, o);
         } else if (s == Style::Iterator) {
@@ -269,30 +306,42 @@ public:
         } else if (s == Style::Background) {
             pb_ = &mod_.perf_buffer("perf_events", [this](const stream_event& e) { add_timed(e.seq); }, nullptr, o);
         } else {
-            pb_ = &mod_.perf_buffer("perf_events", [this](const stream_event& e) { counter.add(e.seq); }, nullptr, o);
+            pb_ = &mod_.perf_buffer("perf_events", [this](const stream_event& e) { add_checked(e.seq); }, nullptr, o);
         }
     }
     const bpf::Module& module() const override { return mod_; }
-    void drain(std::uint64_t n) override {
+    void drain(std::uint32_t sentinel) override {
+        done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
-            if (counter.get() >= n) return;
+            // A fresh range per drain, left by a break at the sentinel: a tool's loop.
             for (const stream_event& e : pb_->events<stream_event>()) {
                 counter.add(e.seq);
-                if (counter.get() >= n) break;
+                if (e.seq == sentinel) break;
             }
         } else if (style_ == Style::Background) {
-            pb_->start();
-            pin(1);
-            while (counter.get() < n) std::this_thread::sleep_for(20us);
+            pb_->start();  // the loop thread inherits the consumer CPU; wait on the other one
+            pin(producer_cpu);
+            while (!done.load(std::memory_order_acquire)) std::this_thread::sleep_for(20us);
             pb_->stop();
-            pin(0);
+            pin(consumer_cpu);
         } else {
-            while (counter.get() < n) pb_->consume();
+            while (!done.load(std::memory_order_relaxed)) pb_->consume();
         }
     }
     void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
         if (style_ == Style::Iterator) {
             for (const stream_event& e : pb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
+            // Take what the stopped loop left, up to a marker, so the next drain starts empty.
+            const auto marker = static_cast<std::uint32_t>(mod_.global<std::uint64_t>("next_seq"));
+            std::thread marker_producer([&] {  // on the producer's CPU: after its records in that CPU's ring
+                pin(producer_cpu);
+                produce(mod_, 1, TARGET_PERF);
+            });
+            marker_producer.join();
+            for (const stream_event& e : pb_->events<stream_event>()) {
+                counter.add(e.seq);
+                if (e.seq == marker) break;
+            }
         } else if (style_ == Style::Background) {
             pb_->start();
             producing.wait(true);  // no periodic wake-ups: they would count as consumer CPU
@@ -339,12 +388,17 @@ void reset(Consumer& c, Style s) {
 
 double measure_drain(Consumer& c, Style s, stream_target target, std::uint32_t events, Sample& out) {
     reset(c, s);
-    c.target = events;
-    produce(c.module(), events, target);
+    const auto sentinel = static_cast<std::uint32_t>(c.module().global<std::uint64_t>("next_seq") + events - 1);
+    c.target = sentinel;
+    std::thread producer([&] {
+        pin(producer_cpu);
+        produce(c.module(), events, target);
+    });
+    producer.join();
     auto t0 = Clock::now();
-    c.drain(events);
+    c.drain(sentinel);
     auto t1 = Clock::now();
-    c.target = 0;
+    c.target = ~0u;
     if (s == Style::Background) {
         out.startup_us = std::chrono::duration<double, std::micro>(c.first - t0).count();
         t0 = c.first;
@@ -372,7 +426,7 @@ void measure_live(Consumer& c, Style s, stream_target target, std::chrono::milli
     const long sleeps0 = sleeps(RUSAGE_SELF);
     auto t0 = Clock::now();
     std::thread producer([&] {
-        pin(1);
+        pin(producer_cpu);
         const double cpu0 = cpu_seconds(RUSAGE_THREAD);
         const long s0 = sleeps(RUSAGE_THREAD);
         const auto end = Clock::now() + duration;
@@ -414,20 +468,40 @@ std::string only;  // --only: run libbpf C and the styles whose name contains th
 std::string kind;  // --kind ring|perf: only that buffer type
 
 void run_kind(const char* title, stream_target target, std::vector<Style> styles, int rounds,
-              std::chrono::milliseconds live_ms, std::uint32_t drain_events,
+              std::chrono::milliseconds live_ms, std::uint32_t drain_count,
               const std::function<std::unique_ptr<Consumer>(Style)>& make) {
+    // --only a,b: the styles whose name contains one of the comma-separated words.
     std::erase_if(styles, [](Style s) {
-        return s != Style::LibbpfC && std::string(style_name(s)).find(only) == std::string::npos;
+        if (s == Style::LibbpfC) return false;
+        const std::string name = style_name(s);
+        std::size_t from = 0;
+        for (;;) {
+            const std::size_t comma = only.find(',', from);
+            const std::string word = only.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+            if (name.find(word) != std::string::npos) return false;
+            if (comma == std::string::npos) return true;
+            from = comma + 1;
+        }
     });
     std::vector<std::unique_ptr<Consumer>> consumers;
     for (Style s : styles) consumers.push_back(make(s));
     Table t{styles, std::vector<std::vector<Sample>>(styles.size())};
+    // Warm-up: drain until every page of the buffer was read once. Until then a drain
+    // pays a page fault per 4 KiB of records on first touch of the mapping (about a
+    // third of libbpf C's drain time), which a long-running tool pays only once.
+    const std::uint64_t wrap = (std::uint64_t{buffer_mib} << 20) / 96 / drain_count + 2;
+    for (std::size_t i = 0; i < styles.size(); ++i) {
+        pin(consumer_cpu);
+        if (styles[i] == Style::TypedBatched || styles[i] == Style::TypedCoalesced) continue;
+        Sample ignored;
+        for (std::uint64_t k = 0; k < wrap; ++k) measure_drain(*consumers[i], styles[i], target, drain_count, ignored);
+    }
     for (int r = 0; r < rounds; ++r) {
         for (std::size_t i = 0; i < styles.size(); ++i) {
-            pin(0);
+            pin(consumer_cpu);
             Sample smp;
             if (styles[i] != Style::TypedBatched && styles[i] != Style::TypedCoalesced)
-                smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_events, smp);
+                smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_count, smp);
             measure_live(*consumers[i], styles[i], target, live_ms, smp);
             t.samples[i].push_back(smp);
         }
@@ -448,7 +522,7 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
         return median(v);
     };
     std::printf("\n%s (median of %d rounds; ratios are to libbpf C in the same round)\n\n", title, rounds);
-    std::printf("| consumer | drain ns/event | drain speed vs C | live delivered Mev/s | live drops | "
+    std::printf("| consumer | drain ns/event | drain time vs C | live delivered Mev/s | live drops | "
                 "live consumer CPU ns/event | CPU vs C | producer Mev/s | consumer sleeps per 1k events |\n");
     std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (std::size_t i = 0; i < styles.size(); ++i) {
@@ -460,7 +534,7 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
         char drain_col[32] = "-", drain_ratio[32] = "-";
         if (styles[i] != Style::TypedBatched && styles[i] != Style::TypedCoalesced) {
             std::snprintf(drain_col, sizeof drain_col, "%.2f", abs_median(i, drain));
-            std::snprintf(drain_ratio, sizeof drain_ratio, "%.2fx", ratio_median(i, drain, true));
+            std::snprintf(drain_ratio, sizeof drain_ratio, "%.2fx", ratio_median(i, drain, false));
         }
         auto slp = [](const Sample& s) { return s.sleeps_per_k; };
         std::printf("| %s | %s | %s | %.3f | %.2f%% | %.1f | %.2fx | %.3f | %.1f |\n", style_name(styles[i]),
@@ -485,12 +559,16 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[i], "--live-ms") == 0 && i + 1 < argc) live_ms = std::max(50, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else if (std::strcmp(argv[i], "--kind") == 0 && i + 1 < argc) kind = argv[++i];
+        else if (std::strcmp(argv[i], "--buffer-mib") == 0 && i + 1 < argc)
+            buffer_mib = static_cast<std::uint32_t>(std::max(1, std::atoi(argv[++i])));
+        else if (std::strcmp(argv[i], "--drain-events") == 0 && i + 1 < argc)
+            drain_events = static_cast<std::uint32_t>(std::max(2, std::atoi(argv[++i])));
         else if (std::strcmp(argv[i], "--interval-us") == 0 && i + 1 < argc)
             wakeup_interval_us = std::max(1, std::atoi(argv[++i]));
         else {
             std::fprintf(stderr,
                          "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING] [--kind ring|perf] "
-                         "[--interval-us US]\n",
+                         "[--interval-us US] [--buffer-mib MIB] [--drain-events N]\n",
                          argv[0]);
             return 2;
         }
@@ -503,14 +581,14 @@ int main(int argc, char** argv) {
         const std::vector<Style> ring_styles{Style::LibbpfC, Style::Bytes, Style::Typed, Style::Iterator,
                                              Style::Background, Style::TypedCoalesced};
         if (kind != "perf") run_kind("Ring buffer, 84-byte events (96-byte records)", TARGET_RING, ring_styles, rounds,
-                 std::chrono::milliseconds(live_ms), ring_drain_events, [](Style s) -> std::unique_ptr<Consumer> {
+                 std::chrono::milliseconds(live_ms), drain_events, [](Style s) -> std::unique_ptr<Consumer> {
                      if (s == Style::LibbpfC) return std::make_unique<RingRef>();
                      return std::make_unique<RingCpp>(s);
                  });
         const std::vector<Style> perf_styles{Style::LibbpfC, Style::Bytes, Style::Typed,
                                              Style::Iterator, Style::Background, Style::TypedBatched};
         if (kind != "ring") run_kind("Perf buffer, 84-byte events", TARGET_PERF, perf_styles, rounds, std::chrono::milliseconds(live_ms),
-                 perf_drain_events, [](Style s) -> std::unique_ptr<Consumer> {
+                 drain_events, [](Style s) -> std::unique_ptr<Consumer> {
                      if (s == Style::LibbpfC) return std::make_unique<PerfRef>();
                      return std::make_unique<PerfCpp>(s);
                  });

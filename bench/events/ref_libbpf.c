@@ -20,6 +20,8 @@ static int on_ring_sample(void *ctx, void *data, size_t size)
     (void)size;
     s->sum += e->seq;
     s->count++;
+    if (e->seq == s->sentinel)
+        s->done = 1;
     return 0;
 }
 
@@ -63,6 +65,8 @@ static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size)
     __builtin_memcpy(&e, data, sizeof(e));
     s->sum += e.seq;
     s->count++;
+    if (e.seq == s->sentinel)
+        s->done = 1;
 }
 
 static void on_perf_lost(void *ctx, int cpu, __u64 n)

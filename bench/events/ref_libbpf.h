@@ -13,6 +13,8 @@ struct ref_stats {
     uint64_t count; /* records delivered */
     uint64_t sum;   /* sum of their sequence numbers (keeps the work observable) */
     uint64_t lost;  /* perf: records reported lost */
+    uint32_t sentinel; /* drain: the seq of the drain's last record */
+    int done;          /* ... set when it was seen */
 };
 
 struct ref_ring;

@@ -112,7 +112,10 @@ struct PerfCpuRing {
 /// keeps the ring full. The positions live in locals during the loop: the callbacks are
 /// code the compiler cannot see through, and members would be reloaded after each.
 /// `scratch` makes a record that wraps around the end of the ring contiguous.
-template <class Sample, class Lost>
+/// With `Publish` false nothing read is handed back to the kernel (the iterator keeps
+/// pointers to the records until it has yielded them), and `sample` also gets each
+/// record's position: sample(span, pos).
+template <bool Publish = true, class Sample, class Lost>
 inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Sample&& sample, Lost&& lost) {
     std::uint64_t head = r.head;
     std::uint64_t tail = r.tail;
@@ -148,29 +151,38 @@ inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Samp
             std::memcpy(scratch.data() + first, data, h.size - first);
             rec = scratch.data();
         }
+        const std::uint64_t at = tail;
         tail += h.size;
         bool more = true;
         if (h.type == PERF_RECORD_SAMPLE) {
             std::uint32_t len;
             std::memcpy(&len, rec + sizeof(perf_event_header), sizeof len);
             if (len > h.size - perf_sample_data_offset) len = static_cast<std::uint32_t>(h.size - perf_sample_data_offset);
-            more = sample(std::span<const std::byte>(rec + perf_sample_data_offset, len));
+            if constexpr (Publish) {
+                more = sample(std::span<const std::byte>(rec + perf_sample_data_offset, len));
+            } else {
+                more = sample(std::span<const std::byte>(rec + perf_sample_data_offset, len), at);
+            }
         } else if (h.type == PERF_RECORD_LOST) {
             std::uint64_t count;
             std::memcpy(&count, rec + perf_lost_count_offset, sizeof count);
             more = lost(count);
         }
-        if (tail - published >= every) {
-            std::atomic_ref(r.header->data_tail).store(tail, std::memory_order_release);
-            published = tail;
+        if constexpr (Publish) {
+            if (tail - published >= every) {
+                std::atomic_ref(r.header->data_tail).store(tail, std::memory_order_release);
+                published = tail;
+            }
         }
         if (!more) break;
     }
     r.head = head;
     r.tail = tail;
-    r.published = published;
     r.pending = pending;
-    r.publish();
+    if constexpr (Publish) {
+        r.published = published;
+        r.publish();
+    }
 }
 
 class PerfHandler {
@@ -581,8 +593,12 @@ private:
     // Fills `out` (and the CPU of each in `cpus`) with up to N events, blocking while
     // every ring is empty; 0 when asked to stop. A batch goes through the same read
     // loop as callbacks, so the iterator pays that loop once per batch, not per event.
+    // The batch holds pointers into the ring (or into scratch_, for the one record of a
+    // pass that wraps): the previous batch has been yielded when this is called, so only
+    // now may its records go back to the kernel (an eighth of the ring at a time, all of
+    // it before sleeping or moving to another CPU's ring).
     template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<T, N>& out, std::array<int, N>& cpus, const std::stop_token& token) {
+    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token) {
         auto reading = loop_.enter("iterating", "perf buffer", name_);
         const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
         for (;;) {
@@ -592,12 +608,12 @@ private:
                 const int cpu = r.cpu;
                 std::size_t n = 0;
                 std::exception_ptr error;
-                detail::read_perf_ring(
+                if (r.tail - r.published >= r.size / 8) r.publish();
+                detail::read_perf_ring<false>(
                     r, scratch_,
-                    [&](std::span<const std::byte> rec) {
+                    [&](std::span<const std::byte> rec, std::uint64_t pos) {
                         if (rec.size() >= sizeof(T)) {
-                            detail::copy_record(out[n], rec.data());
-                            cpus[n++] = cpu;
+                            out[n++] = detail::EventSlot{rec.data(), pos, cpu};
                         } else {
                             state_.shorts.report(name_, rec.size(), sizeof(T));
                         }
@@ -612,10 +628,20 @@ private:
                         }
                         return true;
                     });
-                if (error) std::rethrow_exception(error);
+                if (error) {
+                    r.publish();
+                    std::rethrow_exception(error);
+                }
+                source = cursor_;
                 if (n == N) return n;  // stay on this CPU while it has records
+                if (n > 0) {
+                    // The next call reads another CPU's ring first; this one keeps its
+                    // records unpublished until the range moves on or ends.
+                    if (++cursor_ == rings_.size()) cursor_ = 0;
+                    return n;
+                }
+                r.publish();
                 if (++cursor_ == rings_.size()) cursor_ = 0;
-                if (n > 0) return n;
             }
             if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
             wait_for_records(timeout);
@@ -636,6 +662,18 @@ private:
         if (!reading) return;  // another thread reads now; its reads publish the positions
         for (auto& r : rings_) r.publish();
         resume_ = true;  // readiness the iterator consumed must not strand records for poll()
+    }
+
+    // An events() range left early: the records of CPU ring `source` from `pos` on were
+    // taken but not yielded. Nothing from `pos` on was published.
+    void give_back(std::size_t source, std::uint64_t pos) noexcept {
+        if (source >= rings_.size()) return;
+        detail::PerfCpuRing& r = rings_[source];
+        if (pos >= r.published && pos < r.tail) {
+            r.tail = pos;
+            r.pending = true;
+        }
+        resume_ = true;
     }
 
     std::string name_;

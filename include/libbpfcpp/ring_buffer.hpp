@@ -144,7 +144,10 @@ public:
     /// producer keeps the ring full). Returns the number of records delivered.
     /// The positions live in locals during the loop: the sink is user code the compiler
     /// cannot see through, and members would be reloaded after every call of it.
-    template <class Sink>
+    /// With `Publish` false nothing read is handed back to the producer (the iterator
+    /// keeps pointers to the records until it has yielded them; it calls publish()), and
+    /// the sink also gets each record's position in the ring: sink(span, pos).
+    template <bool Publish = true, class Sink>
     std::size_t drain(Sink&& sink) {
         unsigned long cons = cons_;
         unsigned long prod = prod_;
@@ -167,21 +170,40 @@ public:
             const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
             if ((len & BPF_RINGBUF_BUSY_BIT) != 0) break;
             const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+            const unsigned long at = cons;
             cons += (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
             if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) continue;
             ++n;
-            const bool more = sink(std::span<const std::byte>(hdr + BPF_RINGBUF_HDR_SZ, size));
-            if (cons - published >= every) {
-                std::atomic_ref(*consumer).store(cons, std::memory_order_release);
-                published = cons;
+            if constexpr (Publish) {
+                const bool more = sink(std::span<const std::byte>(hdr + BPF_RINGBUF_HDR_SZ, size));
+                if (cons - published >= every) {
+                    std::atomic_ref(*consumer).store(cons, std::memory_order_release);
+                    published = cons;
+                }
+                if (!more) break;
+            } else {
+                if (!sink(std::span<const std::byte>(hdr + BPF_RINGBUF_HDR_SZ, size), at)) break;
             }
-            if (!more) break;
         }
         cons_ = cons;
         prod_ = prod;
-        published_ = published;
-        publish();
+        if constexpr (Publish) {
+            published_ = published;
+            publish();
+        }
         return n;
+    }
+
+    /// Publishes what was read once an eighth of the ring waits (the iterator's bound on
+    /// the capacity it holds back, as drain() has).
+    void publish_some() noexcept {
+        if (cons_ - published_ >= publish_every_) publish();
+    }
+
+    /// Makes the records from `pos` on unread again (an events() range left early gives
+    /// back what it took but did not yield). Nothing from `pos` on was published.
+    void rewind(unsigned long pos) noexcept {
+        if (pos >= published_ && pos < cons_) cons_ = pos;
     }
 
     /// The BPF side's count of failed reservations (include/libbpfcpp/bpf/ringbuf_drops.h).
@@ -546,22 +568,31 @@ private:
     // Iterator support: fills `out` with up to out.size() events of the rings (blocking
     // while all are empty); 0 when asked to stop. A batch goes through the same drain
     // loop as callbacks, so the iterator pays that loop once per batch, not per event.
+    // The batch holds pointers into the ring: the previous batch has been yielded when
+    // this is called, so only now may its records go back to the producer (an eighth of
+    // the ring at a time, all of it before sleeping).
     template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<T, N>& out, std::array<int, N>& /*cpus: none here*/, const std::stop_token& token) {
+    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token) {
         auto reading = loop_.enter("iterating", "ring buffer", name_);
         for (;;) {
             if (token.stop_requested() || loop_.stop_requested()) return 0;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
                 std::size_t n = 0;
-                rings_[cursor_]->map.drain([&](std::span<const std::byte> rec) {
+                detail::RingMap& ring = rings_[cursor_]->map;
+                ring.publish_some();
+                ring.template drain<false>([&](std::span<const std::byte> rec, unsigned long pos) {
                     if (rec.size() >= sizeof(T)) {
-                        detail::copy_record(out[n++], rec.data());
+                        out[n++] = detail::EventSlot{rec.data(), pos, -1};
                     } else {
                         shorts_.report(name_, rec.size(), sizeof(T));
                     }
                     return n < N;
                 });
-                if (n > 0) return n;  // stay on this ring while it has records
+                if (n > 0) {
+                    source = cursor_;
+                    return n;  // stay on this ring while it has records
+                }
+                ring.publish();
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
             if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
@@ -580,6 +611,12 @@ private:
         auto reading = loop_.try_enter();
         if (!reading) return;  // another thread reads now; its reads publish the positions
         for (auto& r : rings_) r->map.publish();
+    }
+
+    // An events() range left early: the records of ring `source` from `pos` on were taken
+    // but not yielded.
+    void give_back(std::size_t source, std::uint64_t pos) noexcept {
+        if (source < rings_.size()) rings_[source]->map.rewind(static_cast<unsigned long>(pos));
     }
 
     std::string name_;

@@ -404,3 +404,24 @@ TEST_CASE("perf buffer: a live producer on another CPU wraps a one-page ring tho
     }
     CHECK(count.load() > 4096 / 96 * 100);  // the ring wrapped at least a hundred times
 }
+
+TEST_CASE("perf buffer: a range left by a break gives back the records it took and did not yield") {
+    auto mod = events_test::open_stream();
+    auto& pb = mod.perf_buffer("perf_events", nullptr, nullptr, bpf::PerfBufferOptions{.pages = 4});
+    {
+        PinToCpu pin(0);
+        produce(mod, 100, TARGET_PERF);
+    }
+    std::vector<std::uint32_t> seqs;
+    for (int range = 0; range < 10; ++range) {
+        for (const stream_event& e : pb.events<stream_event>()) {
+            REQUIRE(intact(e, e.seq));
+            seqs.push_back(e.seq);
+            if (seqs.size() % 10 == 0) break;
+        }
+    }
+    REQUIRE(seqs.size() == 100);
+    for (std::uint32_t i = 0; i < 100; ++i) CHECK(seqs[i] == i);
+    // A poll() after the last range finds nothing left over.
+    CHECK(pb.consume() == 0);
+}

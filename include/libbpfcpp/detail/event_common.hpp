@@ -362,11 +362,25 @@ private:
 };
 
 // ---- iterator style --------------------------------------------------------------------
+/// One record an events() range took from its buffer and has not yielded yet: where its
+/// bytes are (in the mapped ring, which is not handed back to the producer while the
+/// range holds the record), where it starts in the ring, and its CPU (perf buffers).
+struct EventSlot {
+    const std::byte* data;
+    std::uint64_t pos;
+    int cpu;
+};
+
 /// The input range of `const T&` that RingBuffer::events<T>() and PerfBuffer::events<T>()
-/// return. Events are taken from the buffer `Source` in batches (its next_batch()), so
-/// the read loop runs once per batch; between two batches a stop request is honoured,
-/// and everything taken is yielded first. When the events end, the buffer gets its
-/// rings back at once (finish_iteration()), not when the range dies.
+/// return. Records are located in batches (the source's next_batch()), so the read loop
+/// runs once per batch; between two batches a stop request is honoured, and everything
+/// taken is yielded first. A record is copied into the iterator's T only when it is
+/// dereferenced, straight from the ring: a tool that reads a few fields of an event
+/// touches only their cache lines, as with a callback (copying each batch out whole cost
+/// the iterator a full pass over every record on top of the user's). A range left early
+/// (a break) gives the records it took but did not yield back to the buffer, so the next
+/// range or poll() gets them. When the events end, the buffer gets its rings back at once
+/// (finish_iteration()), not when the range dies.
 template <class Source, EventType T>
 class BatchedEventRange {
 public:
@@ -380,6 +394,8 @@ public:
     BatchedEventRange(const BatchedEventRange&) = delete;
     BatchedEventRange& operator=(const BatchedEventRange&) = delete;
     ~BatchedEventRange() {
+        // at_ is the record yielded last; the ones after it in the batch were not seen.
+        if (at_ != nullptr && at_ + 1 < end_) src_->give_back(source_, at_[1].pos);
         src_->finish_iteration();
         src_->iterations_.end();  // last: Module::close() may free the buffer from here on
     }
@@ -393,16 +409,25 @@ public:
 
         iterator() = default;
         explicit iterator(BatchedEventRange* r) : r_(r) { refill(); }
-        const T& operator*() const noexcept { return r_->batch_[r_->pos_]; }
-        const T* operator->() const noexcept { return &r_->batch_[r_->pos_]; }
+        const T& operator*() const noexcept {
+            copy_record(value_, cur_->data);
+            return value_;
+        }
+        const T* operator->() const noexcept { return &**this; }
         /// The CPU the current event was written on (perf buffers).
         [[nodiscard]] int cpu() const noexcept
             requires Source::events_have_cpu
         {
-            return r_->cpus_[r_->pos_];
+            return cur_->cpu;
         }
+        // The positions live in the iterator (a local of the loop, so in registers): the
+        // loop body is user code, and a position kept in the range would be reloaded
+        // after each of its stores. The range only learns where the loop is (one store).
         iterator& operator++() {
-            if (++r_->pos_ < r_->count_) return *this;
+            if (++cur_ != end_) {
+                r_->at_ = cur_;
+                return *this;
+            }
             refill();
             return *this;
         }
@@ -411,14 +436,14 @@ public:
 
     private:
         void refill() {
-            r_->pos_ = 0;
-            r_->count_ = r_->src_->next_batch(r_->batch_, r_->cpus_, r_->token_);
-            if (r_->count_ == 0) {
-                r_->src_->finish_iteration();
-                r_ = nullptr;
-            }
+            cur_ = r_->next();
+            end_ = r_->end_;
+            if (cur_ == nullptr) r_ = nullptr;
         }
         BatchedEventRange* r_ = nullptr;
+        const EventSlot* cur_ = nullptr;
+        const EventSlot* end_ = nullptr;
+        mutable T value_{};
     };
 
     /// Waits for the first event.
@@ -432,13 +457,26 @@ private:
         void operator()() const noexcept { src->wake_for_stop(); }
     };
 
+    // The next batch: its first slot (and end_), or nullptr when the events end.
+    const EventSlot* next() {
+        at_ = end_ = nullptr;  // the batch in hand was yielded in full
+        const std::size_t n = src_->template next_batch<T>(slots_, source_, token_);
+        if (n == 0) {
+            src_->finish_iteration();
+            return nullptr;
+        }
+        end_ = slots_.data() + n;
+        at_ = slots_.data();
+        return at_;
+    }
+
     Source* src_;
     std::stop_token token_;
     std::stop_callback<StopWaker> on_stop_;
-    std::array<T, batch_size> batch_{};
-    std::array<int, batch_size> cpus_{};
-    std::size_t pos_ = 0;    // the current event
-    std::size_t count_ = 0;  // events in batch_
+    std::array<EventSlot, batch_size> slots_;
+    std::size_t source_ = 0;          // the ring (ring buffer) or CPU ring (perf) of the batch
+    const EventSlot* at_ = nullptr;   // the record yielded last
+    const EventSlot* end_ = nullptr;  // past the batch's last record
 };
 
 }  // namespace detail
