@@ -558,9 +558,9 @@ int run(const Options& o) {
     bpf::PerfBuffer* pb = nullptr;
     try {
         if (ringbuf)
-            rb = &mod->module().ring_buffer("events", [&](const Event& e) { printer(e); });
+            rb = &mod->module().ring_buffer(mod->maps.events, [&](const Event& e) { printer(e); });
         else
-            pb = &mod->module().perf_buffer("events", [&](const Event& e) { printer(e); }, nullptr, 64);
+            pb = &mod->module().perf_buffer(mod->maps.events, [&](const Event& e) { printer(e); }, nullptr, 64);
     } catch (const bpf::Error& e) {
         message(e.what());
         return 1;

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
         skel.progs.on_probe.attach_usdt(pid, binary, provider, probe);
 
         long seen = 0;
-        auto& hits = skel.module().ring_buffer("hits", [&](const usdt_hit& h) {
+        auto& hits = skel.module().ring_buffer(skel.maps.hits, [&](const usdt_hit& h) {
             std::printf("%-16.16s pid=%u tid=%u arg0=%lld arg1=%lld\n", h.comm, h.pid, h.tid,
                         static_cast<long long>(h.args[0]), static_cast<long long>(h.args[1]));
             ++seen;

@@ -229,6 +229,16 @@ public:
     }
 
 private:
+    // The name of `m`, which must be a map of this module (not of another Module).
+    [[nodiscard]] std::string name_of_own(const Map& m, std::string_view what) const {
+        const std::string name(m.name());
+        if (m.get() == nullptr || bpf_object__find_map_by_name(state().obj, name.c_str()) != m.get())
+            throw Error(EINVAL, detail::describe(std::string(what), name,
+                                                 "the map belongs to another module (object '" + state().name +
+                                                     "' has no such map)"));
+        return name;
+    }
+
     [[noreturn]] void throw_load_error(int err, const std::string& text) const {
         auto& s = state();
         if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
@@ -434,6 +444,29 @@ public:
     /// A perf buffer consumer without a callback, read with events<T>().
     PerfBuffer& perf_buffer(std::string_view map_name, const PerfBufferOptions& options = {}) {
         return perf_buffer(map_name, nullptr, nullptr, options);
+    }
+
+    /// ring_buffer() and perf_buffer() on a Map of this module instead of a name, e.g. a
+    /// skeleton's member, so that the compiler checks the name:
+    ///
+    /// ```cpp
+    /// auto& rb = skel.module().ring_buffer(skel.maps.events, [](const Event& e) { print(e); });
+    /// ```
+    template <class OnEvent>
+        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions>)
+    RingBuffer& ring_buffer(const Map& m, OnEvent&& on_event, const RingBufferOptions& options = {}) {
+        return ring_buffer(name_of_own(m, "creating a ring buffer on map"), std::forward<OnEvent>(on_event), options);
+    }
+    /// A ring buffer consumer of a Map of this module without a callback (events<T>()).
+    RingBuffer& ring_buffer(const Map& m, const RingBufferOptions& options = {}) {
+        return ring_buffer(name_of_own(m, "creating a ring buffer on map"), options);
+    }
+    /// perf_buffer() on a Map of this module (see ring_buffer(const Map&, ...)).
+    template <class OnEvent, class OnLost = std::nullptr_t>
+        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, PerfBufferOptions>)
+    PerfBuffer& perf_buffer(const Map& m, OnEvent&& on_event, OnLost&& on_lost = nullptr, std::size_t pages = 64) {
+        return perf_buffer(name_of_own(m, "creating a perf buffer on map"), std::forward<OnEvent>(on_event),
+                           std::forward<OnLost>(on_lost), pages);
     }
 
     /// A producer into the user ring buffer map `map` (BPF_MAP_TYPE_USER_RINGBUF).

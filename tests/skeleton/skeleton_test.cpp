@@ -151,7 +151,8 @@ TEST_CASE("skeleton: ring buffer events decoded with the generated type", "[skel
     if (geteuid() != 0) SKIP_TEST("needs root to load BPF programs");
     auto skel = load_filtered(self());
     std::vector<tricky::tricky_event> events;
-    auto& rb = skel.module().ring_buffer("events", [&](const tricky::tricky_event& e) { events.push_back(e); });
+    // The skeleton's member names the map: no string to misspell.
+    auto& rb = skel.module().ring_buffer(skel.maps.events, [&](const tricky::tricky_event& e) { events.push_back(e); });
     trigger(3);
     REQUIRE(testing::wait_until([&] {
         rb.poll(std::chrono::milliseconds(10));
@@ -166,6 +167,17 @@ TEST_CASE("skeleton: ring buffer events decoded with the generated type", "[skel
         CHECK(events[i].kind == tricky::E2_B);
         CHECK(std::string(events[i].comm) == comm);
     }
+}
+
+TEST_CASE("skeleton: a buffer on another module's map is refused with the reason", "[skeleton]") {
+    if (geteuid() != 0) SKIP_TEST("needs root to load BPF programs");
+    auto skel = load_filtered(self());
+    auto other = load_filtered(self());
+    CHECK_THROWS_WITH(skel.module().ring_buffer(other.maps.events),
+                      Catch::Matchers::Contains("creating a ring buffer on map 'events'") &&
+                          Catch::Matchers::Contains("belongs to another module"));
+    auto& rb = skel.module().ring_buffer(skel.maps.events);
+    CHECK(rb.name() == "events");
 }
 
 TEST_CASE("skeleton: maps and programs are configured through members before load", "[skeleton]") {
