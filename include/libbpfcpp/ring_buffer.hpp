@@ -444,28 +444,8 @@ private:
     friend class detail::BatchedEventRange;
     friend class Module;
 
-    // Module::close(): ends the background loop and every events() range, then the
-    // Module frees the buffer. Returns what a callback threw, for close() to rethrow.
-    std::exception_ptr prepare_close() {
-        if (loop_.on_loop_thread())
-            throw Error(EDEADLK, detail::describe("closing", name_,
-                                                  "called from its own callback; call stop() there and close "
-                                                  "it from another thread"));
-        iterations_.refuse_new(name_);
-        std::exception_ptr error;
-        try {
-            loop_.stop(wake_);
-        } catch (...) {
-            error = std::current_exception();
-        }
-        iterations_.wait_idle([this] {
-            try {
-                loop_.stop(wake_);
-            } catch (...) {  // the first stop() above already took what a callback threw
-            }
-        });
-        return error;
-    }
+    // Module::close(): see detail::prepare_close().
+    std::exception_ptr prepare_close() { return detail::prepare_close(loop_, iterations_, wake_, name_); }
 
     void wake_for_stop() const noexcept { wake_.notify(); }
 

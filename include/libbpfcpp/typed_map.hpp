@@ -36,8 +36,13 @@ inline std::string type_mismatch(std::string_view what, std::size_t have, std::s
 template <class K, class Ops>
 class ChunkReader {
 public:
-    ChunkReader(const Ops& ops, std::size_t stride, std::size_t chunk)
-        : ops_(&ops), stride_(stride), chunk_(chunk), batch_(ops.batch_supported()) {}
+    /// `stride`: the bytes of one key's value(s). Chunks of up to 4096 entries (fewer for
+    /// a smaller map).
+    ChunkReader(const Ops& ops, std::size_t stride)
+        : ops_(&ops),
+          stride_(stride),
+          chunk_(std::min<std::size_t>(std::max<std::uint32_t>(ops.max_entries(), 1), 4096)),
+          batch_(ops.batch_supported()) {}
 
     /// Fills the next chunk; false at the end of the map.
     bool next() {
@@ -79,6 +84,18 @@ private:
     bool have_last_ = false;
     bool end_ = false;
 };
+
+/// clear() of TypedMap and TypedPerCpuMap: the keys `ks` removed in one batch call where
+/// the kernel has them, else one by one with `erase_one`.
+template <class K, class Ops, class EraseOne>
+void erase_keys(Ops& ops, const std::vector<K>& ks, EraseOne erase_one) {
+    if (ks.empty()) return;
+    if (ops.batch_supported()) {
+        ops.template erase_batch<K>(ks);
+        return;
+    }
+    for (const K& k : ks) erase_one(k);
+}
 
 }  // namespace detail
 
@@ -158,13 +175,7 @@ public:
     [[nodiscard]] std::size_t size() const { return keys().size(); }
     /// Removes every entry.
     void clear() {
-        auto ks = keys();
-        if (ks.empty()) return;
-        if (map_.batch_supported()) {
-            map_.template erase_batch<K>(ks);
-            return;
-        }
-        for (const K& k : ks) erase(k);
+        detail::erase_keys(map_, keys(), [this](const K& k) { erase(k); });
     }
 
     /// Input iterator over the entries, reading the map in chunks.
@@ -190,16 +201,13 @@ public:
     private:
         friend class TypedMap;
         explicit iterator(const M& map)
-            : reader_(std::make_shared<detail::ChunkReader<K, M>>(map, sizeof(V), chunk_for(map))) {
+            : reader_(std::make_shared<detail::ChunkReader<K, M>>(map, sizeof(V))) {
             i_ = 0;
             if (!reader_->next()) {
                 reader_.reset();
                 return;
             }
             load();
-        }
-        static std::size_t chunk_for(const M& map) {
-            return std::min<std::size_t>(std::max<std::uint32_t>(map.max_entries(), 1), 4096);
         }
         void load() {
             if (i_ >= reader_->size()) {
@@ -341,7 +349,7 @@ public:
     /// Every entry with its per-CPU values (batch lookups when possible).
     [[nodiscard]] std::vector<value_type> items() const {
         std::vector<value_type> out;
-        detail::ChunkReader<K, M> r(map_, slot_ * ncpu_, chunk());
+        detail::ChunkReader<K, M> r(map_, slot_ * ncpu_);
         while (r.next())
             for (std::size_t i = 0; i < r.size(); ++i) out.emplace_back(r.key(i), unpack(r.value(i)));
         return out;
@@ -350,13 +358,7 @@ public:
     [[nodiscard]] std::size_t size() const { return keys().size(); }
     /// Removes every entry.
     void clear() {
-        auto ks = keys();
-        if (ks.empty()) return;
-        if (map_.batch_supported()) {
-            map_.template erase_batch<K>(ks);
-            return;
-        }
-        for (const K& k : ks) erase(k);
+        detail::erase_keys(map_, keys(), [this](const K& k) { erase(k); });
     }
 
     /// Input iterator over the entries, reading the map in chunks.
@@ -382,7 +384,7 @@ public:
     private:
         friend class TypedPerCpuMap;
         explicit iterator(const TypedPerCpuMap& m)
-            : map_(&m), reader_(std::make_shared<detail::ChunkReader<K, M>>(m.map_, m.slot_ * m.ncpu_, m.chunk())) {
+            : map_(&m), reader_(std::make_shared<detail::ChunkReader<K, M>>(m.map_, m.slot_ * m.ncpu_)) {
             if (!reader_->next()) {
                 reader_.reset();
                 return;
@@ -417,7 +419,6 @@ public:
     [[nodiscard]] const M& map() const noexcept { return map_; }
 
 private:
-    std::size_t chunk() const { return std::min<std::size_t>(std::max<std::uint32_t>(map_.max_entries(), 1), 4096); }
 
     bool read(const K& key, void* values) const {
         if (bpf_map_lookup_elem(fd_, &key, values) == 0) return true;

@@ -29,6 +29,7 @@
 
 #include "../error.hpp"
 #include "../log.hpp"
+#include "iterations.hpp"
 
 namespace bpf {
 
@@ -360,6 +361,31 @@ private:
     std::exception_ptr error_;
     std::thread thread_;
 };
+
+/// Module::close() of an event buffer: ends its background loop and every events() range
+/// in progress; the Module frees the buffer afterwards. Returns what a callback threw, for
+/// close() to rethrow.
+inline std::exception_ptr prepare_close(LoopControl& loop, Iterations& iterations, const WakeFd& wake,
+                                        const std::string& owner) {
+    if (loop.on_loop_thread())
+        throw Error(EDEADLK, describe("closing", owner,
+                                      "called from its own callback; call stop() there and close "
+                                      "it from another thread"));
+    iterations.refuse_new(owner);
+    std::exception_ptr error;
+    try {
+        loop.stop(wake);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    iterations.wait_idle([&] {
+        try {
+            loop.stop(wake);
+        } catch (...) {  // the first stop() above already took what a callback threw
+        }
+    });
+    return error;
+}
 
 // ---- iterator style --------------------------------------------------------------------
 /// One record an events() range took from its buffer and has not yielded yet: where its
