@@ -21,7 +21,20 @@ import sys
 
 CASES = re.compile(r"^libbpfcpp-test-cases: passed=(\d+) failed=(\d+) skipped=(\d+)$", re.M)
 SKIP = re.compile(r"^skipped: (.*)$", re.M)
-WHOLE = "all cases"  # the case name of a skip that covers a whole binary
+WHOLE = "all cases"
+# Lines of each failure's output repeated at the end, where a reader of only the end of a
+# long CI log finds them (the whole output is in the test log).
+FAILURE_LINES = 8  # the case name of a skip that covers a whole binary
+
+
+def failure_lines(out, n=FAILURE_LINES):
+    """The lines of a failed test's output that say why: Catch2's failure reports (the
+    file:line, the expansion) when there are any, else its last lines."""
+    lines = [l.rstrip() for l in out.splitlines() if l.strip() and not CASES.match(l)
+             and not set(l.strip()) <= set("-=.~")]
+    why = [l for l in lines if "FAILED" in l or "failed" in l or "error" in l.lower()
+           or "with expansion" in l or "TIMEOUT" in l or "lockup" in l or "panic" in l]
+    return (why or lines)[-n:]
 
 
 def summarise(build_dir):
@@ -34,7 +47,7 @@ def summarise(build_dir):
     # (test, case) -> reason, for every skipped case
     skipped_cases = {}
     if not os.path.exists(log):
-        return None, skips, [f"{build_dir}: no test log (build failed?)"], kernel, ran, skipped_cases
+        return None, skips, [(f"{build_dir}: no test log (build failed?)", [])], kernel, ran, skipped_cases
     with open(log) as f:
         for line in f:
             if not line.strip():
@@ -70,7 +83,7 @@ def summarise(build_dir):
             elif result == "SKIP" and not reasons:
                 skipped_cases.setdefault((name, WHOLE), "the test exited with the skip code")
             if result not in ("OK", "SKIP"):
-                failures.append(f"{os.path.basename(build_dir)}/{name}: {result}")
+                failures.append((f"{os.path.basename(build_dir)}/{name}: {result}", failure_lines(out)))
     return counts, skips, failures, kernel, ran, skipped_cases
 
 
@@ -129,9 +142,20 @@ def main():
         print(f"not covered (skipped on every kernel: {', '.join(per_kernel)}):")
         for t, c, why in missing:
             print(f"  {t}: {c}: {why}")
+    for d in dirs:
+        # Guest boots that ended early (scripts/vm/run.py): what the console showed.
+        events = os.path.join(d, "guest-events.txt")
+        if os.path.exists(events) and os.path.getsize(events):
+            print(f"guest events ({os.path.basename(os.path.normpath(d))}):")
+            with open(events) as f:
+                print("".join("  " + line for line in f.read().splitlines(True)[-60:]), end="")
     if all_failures:
         print("failures:")
-        for f in all_failures:
+        for f, why in all_failures[:20]:
+            print(f"  {f}")
+            for line in why:
+                print(f"    | {line[:300]}")
+        for f, _ in all_failures[20:]:
             print(f"  {f}")
     print(f"{total[0]} passed, {total[1]} failed, {total[2]} skipped")
     return 1 if (bad or total[1] > 0) else 0

@@ -56,7 +56,7 @@ times=("setup (packages, mounts): $(( $(date +%s) - t0 )) s")
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 # A guest whose kernel hangs is stopped after this long (a whole run takes 1.5-3 min).
-export LIBBPFCPP_VM_TIMEOUT="${LIBBPFCPP_VM_TIMEOUT:-600}"
+export LIBBPFCPP_VM_TIMEOUT="${LIBBPFCPP_VM_TIMEOUT:-900}"
 
 status=$(mktemp -d "${TMPDIR:-/tmp}/libbpfcpp-test-XXXXXX")
 builder_pid=

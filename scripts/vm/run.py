@@ -12,7 +12,13 @@ with the reason. The guest (scripts/vm/init) runs the tests one after the other 
 prints their output on the serial console; this script turns that into
 OUT/meson-logs/testlog.json (one JSON object per test, as `meson test` writes it), so
 scripts/test-summary.py counts the guest's results like a host build's. OUT defaults
-to BUILD_DIR-vm; the raw console is OUT/console.log.
+to BUILD_DIR-vm; the raw console is OUT/console.log (OUT/console-N.log for later boots).
+
+A guest that stops making progress (a kernel panic, a soft lockup, which the guest turns
+into a panic, or no end marker long after the running test's own bound) is booted again
+from the test it was running; that test gets one more run in the new guest, and a second
+stall makes it a failure. Every such event is written to OUT/guest-events.txt with the
+end of the console, and scripts/test-summary.py repeats it in its summary.
 
 Exit status: 0 when every test passed or skipped, 1 when one failed, 2 when the guest
 could not be run at all (no kernel, no qemu, the build is missing).
@@ -42,6 +48,15 @@ GUEST_KERNEL_CONFIG = "/vm/kernel.config"
 # LIBBPFCPP_TEST_TIME_SCALE in the guest under software emulation (10-50x slower than the
 # host): the tests multiply the time bounds they assert by it (tests/harness).
 TCG_TIME_SCALE = "20"
+# Default bound of one test in the guest (each is also bounded by its meson timeout): the
+# slowest takes about 25 s under emulation; a hung test must not eat the whole run.
+GUEST_TEST_TIMEOUT = 180
+# How long after a test's own bound (or after the last marker, between tests) the host
+# waits for the guest before it calls the guest stuck.
+STALL_GRACE = 60
+# How long the host waits for the guest's first marker (unpacking a 130 MiB initramfs and
+# booting under emulation takes 10-40 s).
+BOOT_BOUND = 300
 
 
 class RunError(Exception):
@@ -322,34 +337,46 @@ def build_initramfs(path, build, runnable, modules, kernel_config):
 # ---------------------------------------------------------------------------- guest
 
 
-def boot(kernel, initrd, console_log, timeout, verbose, on_line):
+def boot(kernel, initrd, console_log, timeout, verbose, on_line, first=0):
+    """Runs the guest from test number `first` on. Returns how it ended: "done" (the guest
+    ran to its end marker), "exited" (it stopped before: a panic), "stalled" (no progress,
+    killed) or "timeout" (the bound of the whole run, killed)."""
     qemu = shutil.which("qemu-system-x86_64")
     if qemu is None:
         raise RunError("qemu-system-x86_64 not found (apt-get install qemu-system-x86)")
+    # softlockup_panic: a CPU stuck in the kernel for 2 x watchdog_thresh seconds panics
+    # the guest (panic=-1 and -no-reboot end qemu at once), so a stuck kernel costs a
+    # minute, not the whole run, and its stack trace is on the console.
+    append = ("console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off "
+              f"softlockup_panic=1 watchdog_thresh=30 libbpfcpp.first={first}")
     cmd = [qemu, "-accel", accel(), "-cpu", "max",
            "-m", os.environ.get("LIBBPFCPP_VM_MEMORY", "2G"),
            "-smp", os.environ.get("LIBBPFCPP_VM_CPUS", "2"),
            "-kernel", kernel, "-initrd", initrd,
-           "-append", "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off",
+           "-append", append,
            "-nographic", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-nodefaults"]
     if verbose:
         log("booting: " + " ".join(shlex.quote(c) for c in cmd))
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
-    timed_out = False
+    ended = "exited"
     os.set_blocking(proc.stdout.fileno(), False)
     buf = b""
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     with open(console_log, "wb") as logf:
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
+            now = time.monotonic()
+            if now >= deadline:
+                ended = "timeout"
                 proc.kill()
                 break
-            if not sel.select(min(left, 1.0)):
+            if now >= on_line.stall_deadline():
+                ended = "stalled"
+                proc.kill()
+                break
+            if not sel.select(min(deadline - now, 1.0)):
                 if proc.poll() is not None:
                     break
                 continue
@@ -369,26 +396,44 @@ def boot(kernel, initrd, console_log, timeout, verbose, on_line):
         if buf:
             on_line(buf.decode("utf-8", "replace").rstrip("\r"))
     proc.wait()
-    return timed_out
+    if on_line.done:
+        ended = "done"
+    return ended
+
+
+def console_tail(path, lines=40):
+    with open(path, "rb") as f:
+        tail = f.read()[-6000:].decode("utf-8", "replace").replace("\r", "")
+    return tail.splitlines()[-lines:]
 
 
 class Console:
     """Follows the guest's markers and collects each test's output and exit code."""
 
-    def __init__(self, names):
+    def __init__(self, names, bounds, boot_bound):
         self.names = names
+        self.bounds = bounds          # test id -> its bound in the guest, seconds
         self.kernel = None
         self.current = None
         self.output = []
         self.results = {}
         self.notes = []
         self.done = False
+        self.since = time.monotonic()
+        self.boot_bound = boot_bound
+
+    def stall_deadline(self):
+        """When the host stops waiting for the next marker."""
+        if self.current is not None:
+            return self.since + self.bounds.get(self.current, GUEST_TEST_TIMEOUT) + 10 + STALL_GRACE
+        return self.since + (self.boot_bound if self.kernel is None else STALL_GRACE)
 
     def __call__(self, line):
         if MARK in line:
             words = line[line.index(MARK) + len(MARK):].split()
             if not words:
                 return
+            self.since = time.monotonic()
             if words[0] == "kernel" and len(words) > 1:
                 self.kernel = words[1]
                 log(f"guest kernel {self.kernel} up")
@@ -419,7 +464,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("LIBBPFCPP_VM_TIMEOUT", "1200")),
                     help="bound of the whole guest run in seconds")
     ap.add_argument("--test-timeout", type=int, default=0,
-                    help="bound of each test in the guest (default: the test's meson timeout)")
+                    help="bound of each test in the guest (default: LIBBPFCPP_VM_TEST_TIMEOUT, else "
+                         f"{GUEST_TEST_TIMEOUT} s, and never above the test's meson timeout)")
     ap.add_argument("--only", action="append", default=[], metavar="NAME",
                     help="run only the tests whose name contains NAME (repeatable)")
     ap.add_argument("--verbose", action="store_true", help="echo the guest console")
@@ -455,8 +501,8 @@ def main():
         if tests and not runnable:
             raise RunError(f"none of the {len(tests)} tests of {build} can run in the guest "
                            f"({skipped[0][1]}); configure it with -Dstatic=true")
-        if args.test_timeout:
-            runnable = [(t, f, min(to, args.test_timeout)) for t, f, to in runnable]
+        bound = args.test_timeout or int(os.environ.get("LIBBPFCPP_VM_TEST_TIMEOUT", GUEST_TEST_TIMEOUT))
+        runnable = [(t, f, min(to, bound)) for t, f, to in runnable]
         os.makedirs(os.path.join(out, "meson-logs"), exist_ok=True)
         initrd = os.path.join(out, "initramfs.cpio")
         build_initramfs(initrd, build, runnable, modules, kernel_config)
@@ -465,37 +511,83 @@ def main():
             f"LIBBPFCPP_TEST_TIME_SCALE={time_scale()}")
 
         names = {f"{i:03d}": t["name"] for i, (t, _, _) in enumerate(runnable)}
-        console = Console(names)
+        bounds = {f"{i:03d}": to for i, (t, _, to) in enumerate(runnable)}
         boot_start = time.monotonic()
-        timed_out = boot(kernel, initrd, os.path.join(out, "console.log"), args.timeout, args.verbose, console)
+        results, notes, events = {}, [], []
+        kernel_label, ended, first, retried, boot_no = None, "exited", 0, set(), 0
+        while first < len(runnable):
+            left = args.timeout - (time.monotonic() - boot_start)
+            if left <= 0:
+                ended = "timeout"
+                break
+            console = Console(names, bounds, BOOT_BOUND)
+            console_log = os.path.join(out, "console.log" if boot_no == 0 else f"console-{boot_no}.log")
+            ended = boot(kernel, initrd, console_log, left, args.verbose, console, first)
+            boot_no += 1
+            results.update(console.results)
+            notes += [n for n in console.notes if n not in notes]
+            kernel_label = kernel_label or console.kernel
+            if ended == "done" or ended == "timeout":
+                break
+            # The guest stopped or stalled: go on from the test it was running, giving that
+            # test one more run; a second stall there makes it a failure.
+            if console.kernel is None:
+                events.append(f"the guest did not start (boot {boot_no}); the end of {console_log}:")
+                events += ["  | " + line for line in console_tail(console_log)]
+                break
+            at = console.current
+            if at is None:
+                pending = [k for k in sorted(names) if k >= f"{first:03d}" and k not in results]
+                if not pending:
+                    break
+                at = pending[0]
+            how = "stopped making progress" if ended == "stalled" else "stopped (panic or crash)"
+            tail = console_tail(console_log)
+            events.append(f"the {console.kernel} guest {how} while running {names[at]}; "
+                          f"{'it ran again in a fresh guest' if at not in retried else 'a second time: failed'}; "
+                          f"the end of the console:")
+            events += ["  | " + line for line in tail]
+            log(events[-len(tail) - 1])
+            print("\n".join("  | " + line for line in tail), flush=True)
+            if at in retried:
+                results[at] = (1, 0, "\n".join(console.output) + "\n"
+                               + f"(the guest {how} during this test twice; the end of its console:)\n"
+                               + "\n".join(tail) + "\n")
+                first = int(at) + 1
+            else:
+                retried.add(at)
+                first = int(at)
         boot_seconds = time.monotonic() - boot_start
+        with open(os.path.join(out, "guest-events.txt"), "w") as f:
+            f.write("".join(e + "\n" for e in events))
     except RunError as e:
         print(f"vm: {e}", file=sys.stderr)
         return 2
 
-    if console.kernel is None:
+    if kernel_label is None:
         print(f"vm: the guest did not start (no marker on the console); see {out}/console.log:", file=sys.stderr)
         with open(os.path.join(out, "console.log"), "rb") as f:
             sys.stderr.write(f.read()[-3000:].decode("utf-8", "replace"))
         return 2
-    for n in console.notes:
+    for n in notes:
         log(f"guest: {n}")
-    if not console.done:
-        # A kernel panic, an oops that killed init, or the time limit: show how it ended.
-        with open(os.path.join(out, "console.log"), "rb") as f:
-            tail = f.read()[-4000:].decode("utf-8", "replace").replace("\r", "").splitlines()[-40:]
-        log("the guest did not finish the suite; the end of its console:")
+    timed_out = ended == "timeout"
+    if timed_out:
+        tail = console_tail(console_log)
+        log("the guest run hit its time limit; the end of its console:")
         print("\n".join("  | " + line for line in tail), flush=True)
+        with open(os.path.join(out, "guest-events.txt"), "a") as f:
+            f.write(f"the {kernel_label} guest run hit its time limit of {args.timeout} s; the end of the console:\n")
+            f.write("".join("  | " + line + "\n" for line in tail))
 
     failed = 0
-    kernel_label = console.kernel
     with open(os.path.join(out, "meson-logs", "testlog.json"), "w") as logf:
         def record(name, result, stdout, duration=0.0, rc=None):
             logf.write(json.dumps({"name": name, "result": result, "stdout": stdout, "duration": duration,
                                    "returncode": rc, "kernel": kernel_label}) + "\n")
 
         for i, (t, _, timeout) in enumerate(runnable):
-            res = console.results.get(f"{i:03d}")
+            res = results.get(f"{i:03d}")
             if res is None:
                 why = "the guest run hit its time limit" if timed_out else "the guest stopped"
                 partial = "\n".join(console.output) + "\n" if console.current == f"{i:03d}" else ""
@@ -522,8 +614,8 @@ def main():
 
     log(f"guest run took {boot_seconds:.0f} s (whole leg {time.monotonic() - started:.0f} s); "
         f"results in {out}/meson-logs/testlog.json")
-    if timed_out:
-        log(f"the guest run hit its time limit of {args.timeout} s")
+    if boot_no > 1:
+        log(f"the guest was booted {boot_no} times (see {out}/guest-events.txt)")
     return 1 if failed else 0
 
 
