@@ -828,6 +828,8 @@ private:
             cause = "this program is already attached there";
         else if (err == ERANGE)
             cause = "the hook is full (64 programs)";
+        else if (err == ENXIO)
+            cause = "the interface is not a netkit primary device";
         else if (err == EINVAL)
             cause = "the kernel refused (" + std::string(needs) + ")";
         if (!cause.empty())

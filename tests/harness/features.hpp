@@ -30,6 +30,11 @@ enum class Feature {
     BpfLoop,          // the bpf_loop() helper
     UprobeMulti,      // uprobe_multi links
     PerfLostCounter,  // PERF_FORMAT_LOST: a perf event's own count of lost samples
+    Tcx,              // tcx links on an interface's ingress/egress
+    Netkit,           // netkit devices and their links
+    Netfilter,        // netfilter programs and links
+    KprobeMulti,      // kprobe_multi links (fprobe)
+    KprobeSession,    // kprobe session links
 };
 
 /// What the probe of a feature found, and what the declaration expects.

@@ -16,6 +16,7 @@ inline constexpr auto attach_tcx_ingress = static_cast<bpf_attach_type>(46);
 inline constexpr auto attach_tcx_egress = static_cast<bpf_attach_type>(47);
 inline constexpr auto attach_netkit_primary = static_cast<bpf_attach_type>(54);
 inline constexpr auto attach_netkit_peer = static_cast<bpf_attach_type>(55);
+inline constexpr auto attach_uprobe_multi = static_cast<bpf_attach_type>(48);
 inline constexpr auto attach_kprobe_session = static_cast<bpf_attach_type>(56);
 
 inline constexpr std::uint32_t link_type_raw_tracepoint = 1;
