@@ -399,7 +399,7 @@ const std::vector<Declaration>& table() {
                  if (l == nullptr) return errno_text(errno);
                  bpf_link__destroy(l);
                  return {};
-             }, [](bpf_program* p) { bpf_program__set_expected_attach_type(p, static_cast<bpf_attach_type>(48));  // BPF_TRACE_UPROBE_MULTI });
+             }, [](bpf_program* p) { bpf_program__set_expected_attach_type(p, static_cast<bpf_attach_type>(48)); });  // BPF_TRACE_UPROBE_MULTI
 #else
              return "built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
                     std::to_string(LIBBPF_MINOR_VERSION) + ", which has no uprobe_multi (libbpf >= 1.3)";
