@@ -652,11 +652,15 @@ public:
             throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
                                                  what + ": not a netfilter program (its section must be "
                                                         "SEC(\"netfilter\"))"));
-        if (l == nullptr && fd() >= 0 && (err == EINVAL || err == EOPNOTSUPP))
+        if (l == nullptr && fd() >= 0 && err == ERANGE)
             throw Error(err, detail::describe("attaching program", std::string(name()),
-                                              what + ": the kernel refused the hook (netfilter programs need "
-                                                     "kernel >= 6.4 with CONFIG_NETFILTER_BPF_LINK; the priority "
-                                                     "must lie strictly between INT_MIN and INT_MAX)"));
+                                              what + ": the priority must lie strictly between INT_MIN and INT_MAX "
+                                                     "(those belong to the kernel's own first and last hooks)"));
+        if (l == nullptr && fd() >= 0 && (err == EINVAL || err == EOPNOTSUPP || err == EPROTONOSUPPORT))
+            throw Error(err, detail::describe("attaching program", std::string(name()),
+                                              what + ": the kernel refused the hook (no such family or hook "
+                                                     "number; netfilter programs need kernel >= 6.4 with "
+                                                     "CONFIG_NETFILTER_BPF_LINK, ip_defrag >= 6.6)"));
         return keep(l, err, what);
 #else
         detail::libbpf_too_old("attaching program", name(), what, 1, 3,
