@@ -628,6 +628,44 @@ public:
     /// attach_tcx() by interface index.
     Link& attach_tcx(int ifindex, const TcxOptions& o = {}) { return attach_tcx(ifindex, o, {}); }
 
+    /// Attaches a sched_cls program as a direct-action filter on a clsact qdisc of
+    /// `ifname` (made if missing), the way before tcx (any kernel, any libbpf; no link).
+    /// The Module undoes it: the filter goes, and the qdisc too when this call made it.
+    /// Several programs at one hook are better served by attach_tcx() where it exists;
+    /// bpf::TcHook gives handle, priority and query.
+    LegacyAttachment& attach_clsact(const std::string& ifname, TcxDirection dir) {
+        require_fd("clsact " + ifname);
+        const int ifindex = ifindex_of(ifname, "attaching tc program to");
+        const auto point = dir == TcxDirection::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+        const std::string what = std::string("clsact ") + (dir == TcxDirection::Ingress ? "ingress" : "egress") +
+                                 " of " + ifname;
+        LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+        const int made = bpf_tc_hook_create(&hook);
+        if (made != 0 && made != -EEXIST)
+            detail::throw_errno(-made, "attaching program", name(),
+                                what + ": creating the clsact qdisc: " + detail::explain_errno(-made));
+        LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd());
+        if (int ret = bpf_tc_attach(&hook, &opts); ret != 0) {
+            if (made == 0) {
+                hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+                bpf_tc_hook_destroy(&hook);
+            }
+            detail::throw_errno(-ret, "attaching program", name(), what + ": " + detail::explain_errno(-ret));
+        }
+        const std::uint32_t handle = opts.handle, priority = opts.priority;
+        const bool created = made == 0;
+        return keep_legacy(what, [ifindex, point, handle, priority, created] {
+            LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = point);
+            LIBBPF_OPTS(bpf_tc_opts, o, .handle = handle, .priority = priority);
+            int ret = bpf_tc_detach(&h, &o);
+            if (created) {
+                h.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+                bpf_tc_hook_destroy(&h);  // the interface may be gone already: nothing to undo then
+            }
+            return ret == -ENODEV || ret == -ENOENT ? 0 : ret;
+        });
+    }
+
     /// Attaches a sched_cls program to the netkit pair whose primary device is `ifname`
     /// (kernel >= 6.7, libbpf >= 1.3), on the side its attach type says:
     /// SEC("netkit/primary") or SEC("netkit/peer"), or a SEC("tc") program given

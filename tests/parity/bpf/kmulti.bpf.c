@@ -47,3 +47,12 @@ int km_exit(struct pt_regs *ctx)
     count(&exit_runs, ctx);
     return 0;
 }
+
+/* The same count as a plain kprobe, attached once per function (the fallback of a
+ * kernel without kprobe_multi). */
+SEC("kprobe")
+int kp_each(struct pt_regs *ctx)
+{
+    count(&entry_runs, ctx);
+    return 0;
+}
