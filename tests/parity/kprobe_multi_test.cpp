@@ -7,7 +7,10 @@
 #include <libbpfcpp/libbpfcpp.hpp>
 
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <string>
 
@@ -32,6 +35,15 @@ bpf::Module for_this_process(Embedded obj) {
 
 std::uint64_t runs(const bpf::Module& mod, const char* map, std::uint64_t key) {
     return mod.map(map).lookup<std::uint64_t, std::uint64_t>(key).value_or(0);
+}
+
+/// Kernels before 6.6 report a kprobe_multi link's type but not its functions.
+bool link_info_has_kprobe_multi() {
+    utsname u{};
+    uname(&u);
+    int major = 0, minor = 0;
+    std::sscanf(u.release, "%d.%d", &major, &minor);
+    return major > 6 || (major == 6 && minor >= 6);
 }
 
 void trigger(int getpids, int getppids) {
@@ -59,7 +71,7 @@ TEST_CASE("kprobe_multi: symbols with cookies, a glob, and kretprobe_multi count
 
         const bpf::LinkInfo i = entry.info();
         CHECK(i.type == bpf::LinkInfo::kprobe_multi);
-        CHECK(i.count == 2);
+        if (link_info_has_kprobe_multi()) CHECK(i.count == 2);
         trigger(3, 5);
         CHECK(runs(mod, "entry_runs", 1) == 3);
         CHECK(runs(mod, "entry_runs", 2) == 5);
@@ -70,7 +82,7 @@ TEST_CASE("kprobe_multi: symbols with cookies, a glob, and kretprobe_multi count
     // By glob: no cookies (0); only getppid matches.
     auto mod2 = for_this_process(bpf_objects::parity_kmulti());
     bpf::Link& g = mod2.program("km_entry").attach_kprobe_multi("__x64_sys_getpp*d");
-    CHECK(g.info().count == 1);
+    if (link_info_has_kprobe_multi()) CHECK(g.info().count == 1);
     trigger(2, 4);
     CHECK(runs(mod2, "entry_runs", 0) == 4);
 }

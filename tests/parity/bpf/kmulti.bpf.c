@@ -21,11 +21,11 @@ struct {
     __type(value, __u64);
 } exit_runs SEC(".maps");
 
-static __always_inline void count(void *map, void *ctx)
+static __always_inline void count(void *map, void *ctx, int with_cookie)
 {
     if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
         return;
-    __u64 cookie = bpf_get_attach_cookie(ctx);
+    __u64 cookie = with_cookie ? bpf_get_attach_cookie(ctx) : 0;
     __u64 one = 1;
     __u64 *v = bpf_map_lookup_elem(map, &cookie);
     if (v)
@@ -37,22 +37,23 @@ static __always_inline void count(void *map, void *ctx)
 SEC("kprobe.multi")
 int km_entry(struct pt_regs *ctx)
 {
-    count(&entry_runs, ctx);
+    count(&entry_runs, ctx, 1);
     return 0;
 }
 
 SEC("kretprobe.multi")
 int km_exit(struct pt_regs *ctx)
 {
-    count(&exit_runs, ctx);
+    count(&exit_runs, ctx, 1);
     return 0;
 }
 
 /* The same count as a plain kprobe, attached once per function (the fallback of a
- * kernel without kprobe_multi). */
+ * kernel without kprobe_multi), under key 0: kernels before 5.15 have no attach cookies
+ * for kprobes. */
 SEC("kprobe")
 int kp_each(struct pt_regs *ctx)
 {
-    count(&entry_runs, ctx);
+    count(&entry_runs, ctx, 0);
     return 0;
 }
