@@ -27,19 +27,19 @@ namespace bpf {
 /// ```
 struct LinkInfo {
     // The link types (enum bpf_link_type), also those newer than the system's <linux/bpf.h>.
-    static constexpr std::uint32_t raw_tracepoint = detail::uapi::link_type_raw_tracepoint;
-    static constexpr std::uint32_t tracing = detail::uapi::link_type_tracing;
-    static constexpr std::uint32_t cgroup = detail::uapi::link_type_cgroup;
-    static constexpr std::uint32_t iter = detail::uapi::link_type_iter;
-    static constexpr std::uint32_t netns = detail::uapi::link_type_netns;
-    static constexpr std::uint32_t xdp = detail::uapi::link_type_xdp;
-    static constexpr std::uint32_t perf_event = detail::uapi::link_type_perf_event;
-    static constexpr std::uint32_t kprobe_multi = detail::uapi::link_type_kprobe_multi;
-    static constexpr std::uint32_t struct_ops = detail::uapi::link_type_struct_ops;
-    static constexpr std::uint32_t netfilter = detail::uapi::link_type_netfilter;
-    static constexpr std::uint32_t tcx = detail::uapi::link_type_tcx;
-    static constexpr std::uint32_t uprobe_multi = detail::uapi::link_type_uprobe_multi;
-    static constexpr std::uint32_t netkit = detail::uapi::link_type_netkit;
+    static constexpr std::uint32_t raw_tracepoint = detail::uapi::link_type_raw_tracepoint;  ///< raw tracepoint
+    static constexpr std::uint32_t tracing = detail::uapi::link_type_tracing;  ///< fentry/fexit/fmod_ret/tp_btf/lsm/freplace
+    static constexpr std::uint32_t cgroup = detail::uapi::link_type_cgroup;  ///< cgroup
+    static constexpr std::uint32_t iter = detail::uapi::link_type_iter;  ///< iterator
+    static constexpr std::uint32_t netns = detail::uapi::link_type_netns;  ///< network namespace (flow_dissector, sk_lookup)
+    static constexpr std::uint32_t xdp = detail::uapi::link_type_xdp;  ///< XDP
+    static constexpr std::uint32_t perf_event = detail::uapi::link_type_perf_event;  ///< perf event (kprobe, uprobe, tracepoint through perf)
+    static constexpr std::uint32_t kprobe_multi = detail::uapi::link_type_kprobe_multi;  ///< kprobe_multi
+    static constexpr std::uint32_t struct_ops = detail::uapi::link_type_struct_ops;  ///< struct_ops
+    static constexpr std::uint32_t netfilter = detail::uapi::link_type_netfilter;  ///< netfilter
+    static constexpr std::uint32_t tcx = detail::uapi::link_type_tcx;  ///< tcx
+    static constexpr std::uint32_t uprobe_multi = detail::uapi::link_type_uprobe_multi;  ///< uprobe_multi
+    static constexpr std::uint32_t netkit = detail::uapi::link_type_netkit;  ///< netkit
 
     std::uint32_t type = 0;      ///< one of the constants above (enum bpf_link_type)
     std::uint32_t id = 0;        ///< the link's kernel id (bpftool link show id N)

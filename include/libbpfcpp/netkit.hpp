@@ -17,8 +17,8 @@ namespace bpf {
 
 /// Which traffic of a netkit pair a program sees. Both attach on the primary device.
 enum class NetkitSide {
-    Primary,  ///< what the peer transmits (leaving the peer, e.g. a container, towards the host)
-    Peer,     ///< what the primary transmits (towards the peer)
+    Primary,  ///< what the primary transmits (from the host side towards the peer)
+    Peer,     ///< what the peer transmits (leaving the peer, e.g. a container, towards the host)
 };
 
 /// The attach type of a netkit program of `side`, for Prog::set_expected_attach_type()
