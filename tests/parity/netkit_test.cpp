@@ -35,17 +35,20 @@ std::vector<std::uint32_t> ran(const bpf::Module& mod) {
     return {o.begin(), o.begin() + n};
 }
 
-}  // namespace
-
-TEST_CASE("netkit: without libbpf 1.3 the attach and the query name the release they need") {
-    if (bpf::libbpf_at_least(1, 3)) SKIP_TEST("built with libbpf >= 1.3: netkit is available (the other cases test it)");
+/// With libbpf < 1.3: true after checking that the attach and the query fail naming the
+/// release they need; false with libbpf >= 1.3.
+bool netkit_needs_newer_libbpf() {
+    if (bpf::libbpf_at_least(1, 3)) return false;
     auto mod = netkit_module(bpf::NetkitSide::Primary);
     CHECK_THROWS_WITH(mod.program("tcx_a").attach_netkit("lo"), Catch::Contains("needs libbpf >= 1.3"));
     CHECK_THROWS_WITH(bpf::netkit_query("lo", bpf::NetkitSide::Primary), Catch::Contains("needs libbpf >= 1.3"));
+    return true;
 }
 
+}  // namespace
+
 TEST_CASE("netkit: primary programs see what the primary sends, in order, and can drop it; peer programs the peer's") {
-    if (!bpf::libbpf_at_least(1, 3)) SKIP_TEST("needs libbpf >= 1.3 for netkit");
+    if (netkit_needs_newer_libbpf()) return;
     REQUIRE_FEATURE(Netkit);
     testing::NetnsScope ns;
     REQUIRE(testing::create_netkit("nk0", "nk1") == 0);
@@ -94,7 +97,7 @@ TEST_CASE("netkit: primary programs see what the primary sends, in order, and ca
 }
 
 TEST_CASE("netkit: attaching to a device that is not netkit says so") {
-    if (!bpf::libbpf_at_least(1, 3)) SKIP_TEST("needs libbpf >= 1.3 for netkit");
+    if (netkit_needs_newer_libbpf()) return;
     REQUIRE_FEATURE(Netkit);
     testing::NetnsScope ns;
     testing::create_veth("pv0", "pv1");

@@ -1,8 +1,8 @@
 // tcx (kernel >= 6.6, libbpf >= 1.3): sched_cls programs on a veth interface's ingress
 // and egress through links, in an order given by program, link, id and revision; query
 // and detach. Frames are sent on pv0 of a veth pair in a private network namespace and
-// seen arriving on pv1 (testing::ArrivingFrames: past tcx ingress). With libbpf < 1.3
-// the same calls must fail naming the libbpf release they need.
+// seen arriving on pv1 (testing::ArrivingFrames: past tcx ingress). Built with libbpf
+// < 1.3, each case checks instead that the calls fail naming the release they need.
 #include <catch2/catch.hpp>
 
 #include <libbpfcpp/libbpfcpp.hpp>
@@ -55,21 +55,21 @@ std::uint32_t prog_id(const bpf::Prog& p) { return bpf::prog_info_by_fd(p.fd()).
 
 constexpr auto A = LINKS_TAG_A, B = LINKS_TAG_B, C = LINKS_TAG_C;
 
-}  // namespace
-
-TEST_CASE("tcx: without libbpf 1.3 the attach and the query name the release they need") {
-    if (bpf::libbpf_at_least(1, 3)) {
-        SKIP_TEST("built with libbpf >= 1.3: tcx is available (the other cases test it)");
-    }
+/// With libbpf < 1.3 (no tcx): true after checking that the attach and the query fail
+/// naming the release they need (the case ends there); false with libbpf >= 1.3.
+bool tcx_needs_newer_libbpf() {
+    if (bpf::libbpf_at_least(1, 3)) return false;
     auto mod = links_module();
     CHECK_THROWS_WITH(mod.program("tcx_a").attach_tcx("lo"),
                       Catch::Contains("needs libbpf >= 1.3") && Catch::Contains("bpf::TcHook"));
     CHECK_THROWS_WITH(bpf::tcx_query("lo", bpf::TcxDirection::Ingress), Catch::Contains("needs libbpf >= 1.3"));
+    return true;
 }
 
+}  // namespace
+
 TEST_CASE("tcx: two programs on ingress run in attach order, and before/after reorder them") {
-    if (!bpf::libbpf_at_least(1, 3)) SKIP_TEST("needs libbpf >= 1.3 for tcx (built with " +
-                                               std::string(bpf::libbpf_version_string()) + ")");
+    if (tcx_needs_newer_libbpf()) return;
     REQUIRE_FEATURE(Tcx);
     testing::NetnsScope ns;
     testing::create_veth("pv0", "pv1");
@@ -121,7 +121,7 @@ TEST_CASE("tcx: two programs on ingress run in attach order, and before/after re
 }
 
 TEST_CASE("tcx: order by program fd and by ids; a stale revision and a missing relative are refused") {
-    if (!bpf::libbpf_at_least(1, 3)) SKIP_TEST("needs libbpf >= 1.3 for tcx");
+    if (tcx_needs_newer_libbpf()) return;
     REQUIRE_FEATURE(Tcx);
     testing::NetnsScope ns;
     testing::create_veth("pv0", "pv1");
@@ -162,7 +162,7 @@ TEST_CASE("tcx: order by program fd and by ids; a stale revision and a missing r
 }
 
 TEST_CASE("tcx: a program that drops keeps frames from arriving; egress runs on sending") {
-    if (!bpf::libbpf_at_least(1, 3)) SKIP_TEST("needs libbpf >= 1.3 for tcx");
+    if (tcx_needs_newer_libbpf()) return;
     REQUIRE_FEATURE(Tcx);
     testing::NetnsScope ns;
     testing::create_veth("pv0", "pv1");
@@ -188,7 +188,7 @@ TEST_CASE("tcx: a program that drops keeps frames from arriving; egress runs on 
 }
 
 TEST_CASE("tcx: a program without a tcx attach type is refused with what to do") {
-    if (!bpf::libbpf_at_least(1, 3)) SKIP_TEST("needs libbpf >= 1.3 for tcx");
+    if (tcx_needs_newer_libbpf()) return;
     auto mod = bpf::Module::open_memory(bpf_objects::parity_links());
     mod.load();
     CHECK_THROWS_WITH(mod.program("tcx_a").attach_tcx("lo"),
