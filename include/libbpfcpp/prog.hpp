@@ -596,9 +596,11 @@ public:
                                                  what + ": " + std::to_string(cookies.size()) +
                                                      " cookies for " + std::to_string(offsets.size()) + " offsets"));
 #if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+        // libbpf takes unsigned long offsets and __u64 (unsigned long long) cookies.
         std::vector<unsigned long> offs(offsets.begin(), offsets.end());
+        std::vector<__u64> cks(cookies.begin(), cookies.end());
         LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs.data(),
-                    .cookies = cookies.empty() ? nullptr : cookies.data(), .cnt = offs.size(), .retprobe = retprobe);
+                    .cookies = cks.empty() ? nullptr : cks.data(), .cnt = offs.size(), .retprobe = retprobe);
         bpf_link* l = bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), nullptr, &opts);
         int err = errno;
         return keep(l, err, what);
