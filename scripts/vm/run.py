@@ -28,7 +28,9 @@ Exit status: 0 when every test passed or skipped, 1 when one failed, 2 when the 
 could not be run at all (no kernel, no qemu, the build is missing).
 """
 import argparse
+import fcntl
 import gzip
+import hashlib
 import json
 import lzma
 import os
@@ -331,8 +333,9 @@ def read_bytes(path):
         return f.read()
 
 
-def build_initramfs(path, build, runnable, modules, kernel_config):
-    build = os.path.abspath(build)
+def write_tests_part(path, build, runnable):
+    """The part of the initramfs every kernel shares: busybox, init, the tests, their
+    files and the build's BPF objects."""
     busybox = shutil.which("busybox") or "/bin/busybox"
     if why_not_static(busybox) is not None:
         raise RunError(f"{busybox} is not a static busybox; the guest needs one (apt-get install busybox-static)")
@@ -359,15 +362,59 @@ def build_initramfs(path, build, runnable, modules, kernel_config):
                 c.mkdir(t["workdir"])
             c.file(f"/vm/tests/{i:03d}.sh", test_script(t, timeout, build), 0o644)
         # Tests may open their BPF objects from the build directory by absolute path.
-        for root, _, names in os.walk(build):
-            if "meson-" in root or "@" in root:
-                continue
-            for n in names:
-                p = os.path.join(root, n)
-                if n.endswith(".bpf.o") and p not in added:
-                    added.add(p)
-                    with open(p, "rb") as f:
-                        c.file(p, f.read(), 0o644)
+        for p in build_objects(build):
+            if p not in added:
+                added.add(p)
+                c.file(p, read_bytes(p), 0o644)
+        c.finish()
+
+
+def build_objects(build):
+    """The compiled BPF objects of the build (*.bpf.o)."""
+    found = []
+    for root, _, names in os.walk(build):
+        if "meson-" in root or "@" in root:
+            continue
+        found += [os.path.join(root, n) for n in names if n.endswith(".bpf.o")]
+    return sorted(found)
+
+
+def copy_tests_part(out, build, runnable):
+    """Writes the shared part of the initramfs to `out`. It is made once per build and set
+    of tests and kept in BUILD/vm-initramfs/: the guests of several kernels (run at the
+    same time or one after the other) then strip and pack the tests once."""
+    h = hashlib.sha256()
+    for f in [os.path.join(HERE, "init"), shutil.which("busybox") or "/bin/busybox"] + build_objects(build):
+        st = os.stat(f)
+        h.update(f"{f} {st.st_size} {st.st_mtime_ns}\n".encode())
+    for i, (t, files, timeout) in enumerate(runnable):
+        h.update(test_script(t, timeout, build))
+        for f in files:
+            st = os.stat(f)
+            h.update(f"{i} {f} {st.st_size} {st.st_mtime_ns}\n".encode())
+    cache = os.path.join(build, "vm-initramfs")
+    os.makedirs(cache, exist_ok=True)
+    path = os.path.join(cache, f"tests-{h.hexdigest()[:16]}.cpio")
+    with open(os.path.join(cache, "lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(path):
+            for old in os.listdir(cache):
+                if old.startswith("tests-"):
+                    os.unlink(os.path.join(cache, old))
+            write_tests_part(path + ".new", build, runnable)
+            os.rename(path + ".new", path)
+        with open(path, "rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+
+
+def build_initramfs(path, build, runnable, modules, kernel_config):
+    """OUT/initramfs.cpio: the shared part (copy_tests_part) followed by a second archive with
+    this kernel's modules and configuration (the kernel unpacks concatenated archives
+    one after the other)."""
+    build = os.path.abspath(build)
+    with open(path, "wb") as out:
+        copy_tests_part(out, build, runnable)
+        c = Cpio(out)
         listing = []
         for i, ko in enumerate(modules):
             dest = f"/vm/modules/{i:02d}-{module_name(ko)}.ko"
