@@ -7,16 +7,21 @@ Counts test cases: each test binary prints
 `libbpfcpp-test-cases: passed=N failed=N skipped=N`; a test that prints no such line counts
 as one case with meson's result. A binary that failed without reporting a failed case
 (a crash, a timeout) counts as one more failure. Prints one line per build directory
-with the kernel it ran on, the counts per kernel, the skip reasons, the cases skipped in
-every directory given ("not covered": no kernel of the matrix exercised them), the
-failures, and last the total line `N passed, N failed, N skipped`.
-A result directory written by scripts/vm/run.py names its guest kernel in each line's
-"kernel" field; a meson build directory ran on this machine's kernel.
+with the kernel it ran on and the libbpf it was built with, a table kernel x libbpf of
+the counts (a cell adds up every directory of that kernel and libbpf), the skip reasons,
+the cases skipped in every directory given ("not covered anywhere": no kernel of the
+matrix exercised them, with the reason each gave), the failures, and last the total line
+`N passed, N failed, N skipped`.
+A result directory written by scripts/vm/run.py names its guest kernel and the build's
+libbpf in each line's "kernel" and "libbpf" fields; a meson build directory ran on this
+machine's kernel, with the libbpf meson found for it (meson introspect), and any other
+directory (scripts/test-consumer.sh's) with the machine's libbpf (pkg-config).
 Exits 1 if anything failed or a build directory has no test log.
 """
 import json
 import os
 import re
+import subprocess
 import sys
 
 CASES = re.compile(r"^libbpfcpp-test-cases: passed=(\d+) failed=(\d+) skipped=(\d+)$", re.M)
@@ -37,17 +42,30 @@ def failure_lines(out, n=FAILURE_LINES):
     return (why or lines)[-n:]
 
 
+def libbpf_of(build_dir):
+    """The libbpf version a build directory was configured with."""
+    if os.path.isdir(os.path.join(build_dir, "meson-info")):
+        r = subprocess.run(["meson", "introspect", "--dependencies", build_dir], capture_output=True, text=True)
+        if r.returncode == 0:
+            for d in json.loads(r.stdout):
+                if d.get("name") == "libbpf" and d.get("version"):
+                    return d["version"]
+    r = subprocess.run(["pkg-config", "--modversion", "libbpf"], capture_output=True, text=True)
+    return r.stdout.strip() or "?"
+
+
 def summarise(build_dir):
     log = os.path.join(build_dir, "meson-logs", "testlog.json")
     counts = [0, 0, 0]
     skips, failures = [], []
     kernel = os.uname().release
+    libbpf = None
     # test name -> names of its skipped cases, for the tests that ran at least one case
     ran = {}
     # (test, case) -> reason, for every skipped case
     skipped_cases = {}
     if not os.path.exists(log):
-        return None, skips, [(f"{build_dir}: no test log (build failed?)", [])], kernel, ran, skipped_cases
+        return None, skips, [(f"{build_dir}: no test log (build failed?)", [])], kernel, "?", ran, skipped_cases
     with open(log) as f:
         for line in f:
             if not line.strip():
@@ -55,6 +73,7 @@ def summarise(build_dir):
             t = json.loads(line)
             name, result, out = t.get("name", "?"), t.get("result", "?"), t.get("stdout") or ""
             kernel = t.get("kernel", kernel)
+            libbpf = t.get("libbpf", libbpf)
             found = CASES.findall(out)
             ran_cases = result in ("OK", "FAIL")
             if found:
@@ -84,7 +103,7 @@ def summarise(build_dir):
                 skipped_cases.setdefault((name, WHOLE), "the test exited with the skip code")
             if result not in ("OK", "SKIP"):
                 failures.append((f"{os.path.basename(build_dir)}/{name}: {result}", failure_lines(out)))
-    return counts, skips, failures, kernel, ran, skipped_cases
+    return counts, skips, failures, kernel, libbpf or libbpf_of(build_dir), ran, skipped_cases
 
 
 def not_covered(results):
@@ -103,6 +122,32 @@ def not_covered(results):
     return [(t, c, why) for (t, c), why in candidates.items() if not covered(t, c)]
 
 
+def release_key(text):
+    """Sorts kernel and libbpf versions by their numbers ("5.10.0-46" before "6.1.0-57")."""
+    return [int(x) if x.isdigit() else x for x in re.findall(r"\d+|[^\d.-]+", text)]
+
+
+def print_table(cells):
+    """Kernel x libbpf: passed / failed / skipped cases of each cell."""
+    kernels = sorted({k for k, _ in cells}, key=release_key)
+    libbpfs = sorted({l for _, l in cells}, key=release_key)
+    here = os.uname().release
+    rows = [["kernel \\ libbpf"] + libbpfs]
+    for k in kernels:
+        row = [k + (" (this machine)" if k == here else "")]
+        for l in libbpfs:
+            c = cells.get((k, l))
+            row.append(f"{c[0][0]} / {c[0][1]} / {c[0][2]}" if c else "-")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print("kernel x libbpf (cases passed / failed / skipped):")
+    for r in rows:
+        print("  " + "   ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+    for (k, l), (_, labels) in sorted(cells.items(), key=lambda kv: (release_key(kv[0][0]), release_key(kv[0][1]))):
+        if len(labels) > 1:
+            print(f"  ({k}, libbpf {l}: {', '.join(labels)})")
+
+
 def main():
     dirs = sys.argv[1:]
     if not dirs:
@@ -110,38 +155,39 @@ def main():
         return 2
     total = [0, 0, 0]
     all_skips, all_failures = {}, []
-    per_kernel, coverage = {}, []
+    per_kernel, cells, coverage = {}, {}, []
     bad = False
     for d in dirs:
-        counts, skips, failures, kernel, ran, skipped_cases = summarise(d)
+        counts, skips, failures, kernel, libbpf, ran, skipped_cases = summarise(d)
         all_failures += failures
         label = os.path.basename(os.path.normpath(d))
         if counts is None:
             bad = True
             print(f"{label}: no results")
             continue
-        print(f"{label} (kernel {kernel}): {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped")
+        print(f"{label} (kernel {kernel}, libbpf {libbpf}): "
+              f"{counts[0]} passed, {counts[1]} failed, {counts[2]} skipped")
         for s in skips:
             all_skips.setdefault(s, []).append(label)
         total = [a + b for a, b in zip(total, counts)]
-        k = per_kernel.setdefault(kernel, [[0, 0, 0], []])
-        k[0] = [a + b for a, b in zip(k[0], counts)]
-        k[1].append(label)
+        per_kernel.setdefault(kernel, []).append(label)
+        cell = cells.setdefault((kernel, libbpf), [[0, 0, 0], []])
+        cell[0] = [a + b for a, b in zip(cell[0], counts)]
+        cell[1].append(label)
         coverage.append((label, ran, skipped_cases))
-    if len(per_kernel) > 1:
-        print("per kernel:")
-        for kernel, (counts, labels) in per_kernel.items():
-            print(f"  {kernel}: {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped"
-                  f"  [{', '.join(labels)}]")
+    if cells:
+        print_table(cells)
     if all_skips:
         print("skipped cases:")
         for s, where in all_skips.items():
             print(f"  {s}  [{', '.join(where)}]")
     missing = not_covered(coverage)
     if missing:
-        print(f"not covered (skipped on every kernel: {', '.join(per_kernel)}):")
+        print(f"not covered anywhere (skipped on every kernel: {', '.join(per_kernel)}):")
         for t, c, why in missing:
             print(f"  {t}: {c}: {why}")
+    elif len(per_kernel) > 1:
+        print(f"not covered anywhere: nothing (every case ran on at least one of {', '.join(per_kernel)})")
     for d in dirs:
         # Guest boots that ended early (scripts/vm/run.py): what the console showed.
         events = os.path.join(d, "guest-events.txt")

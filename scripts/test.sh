@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs the test suite in several configurations
-# and ends with the line "N passed, N failed, N skipped". The default list, run by CI:
+# and ends with a table kernel x libbpf and the line "N passed, N failed, N skipped". The
+# default list, run by CI:
 #
-#   static    g++ -O2, fully static: the whole suite on this kernel
-#   vm        that static build on Debian's 6.1 kernel under qemu (scripts/vm/run.py;
-#             docs/kernel-matrix.md)
-#   sanitize  clang++ -O1 under AddressSanitizer+UndefinedBehaviorSanitizer: the suite
-#   tsan      g++ with ThreadSanitizer: the event-streaming tests (suite 'events')
-#   fuzz      clang++ libFuzzer+ASan+UBSan over Module::open_memory and what it yields,
-#             60 s (tests/fuzz, scripts/fuzz.sh); fails on a crash of ours only
-#   consumer  a project outside this build using the installed package and the subproject
-#             (scripts/test-consumer.sh)
+#   static        g++ -O2, fully static, the machine's libbpf (Debian 12: 1.1): the whole
+#                 suite on this kernel
+#   static-1.5    the same against libbpf 1.5, built from source into a private prefix
+#                 (scripts/libbpf.sh)
+#   vm-K          the static build on Debian's cloud kernel K under qemu (scripts/vm/run.py;
+#                 docs/kernel-matrix.md), K = 5.10 (Debian 11), 6.1 (Debian 12), 6.12
+#                 (Debian 13); `vm` is vm-6.1
+#   vm-K-1.5      the static-1.5 build on kernel K
+#   sanitize      clang++ -O1 under AddressSanitizer+UndefinedBehaviorSanitizer: the suite
+#   tsan          g++ with ThreadSanitizer: the event-streaming tests (suite 'events')
+#   fuzz          clang++ libFuzzer+ASan+UBSan over Module::open_memory and what it yields,
+#                 60 s (tests/fuzz, scripts/fuzz.sh); fails on a crash of ours only
+#   consumer      a project outside this build using the installed package and the subproject
+#                 (scripts/test-consumer.sh)
 #
-# and two more on request: gcc (g++ -O2, dynamically linked) and clang (clang++ -O2).
-# Every configuration builds with -Wall -Wextra -Werror, so the default list compiles the
-# library, tests and examples with both g++ and clang++.
+# `matrix` stands for the eight cells kernel x libbpf (static, static-1.5 and the six vm
+# configurations). Two more on request: gcc (g++ -O2, dynamically linked) and clang
+# (clang++ -O2). Every configuration builds with -Wall -Wextra -Werror, and the skeleton
+# tests compile every header with both g++ and clang++, so the default list compiles the
+# library with both compilers against both libbpf releases.
 #
-#   bash scripts/test.sh              # the default list (as root; sudo for another user)
-#   bash scripts/test.sh gcc clang    # only some
-#   bash scripts/test.sh vm           # only the 6.1 kernel
+#   bash scripts/test.sh                      # the default list (as root; sudo for another user)
+#   bash scripts/test.sh gcc clang            # only some
+#   bash scripts/test.sh vm-5.10              # only the 5.10 kernel (and the static build it runs)
+#   bash scripts/test.sh matrix               # every kernel with every libbpf
 #
-# How it fits CI's 2 cores and 15 minutes:
+# How it fits CI's 2 cores and 20 minutes:
 # - The builds run one after another in the background at the lowest CPU priority while
 #   the tests of the configurations already built run in the foreground: the test runs
-#   mostly wait (on the kernel, the network namespaces, the qemu guest) and get the CPU
+#   mostly wait (on the kernel, the network namespaces, the qemu guests) and get the CPU
 #   first when they need it.
+# - The guests run in the background too, also at the lowest priority, two at a time with
+#   one emulated CPU each (LIBBPFCPP_TEST_VM_JOBS, LIBBPFCPP_VM_CPUS): an emulated CPU is
+#   one host thread, and two one-CPU guests finish sooner than two two-CPU guests one
+#   after the other. The three kernels are downloaded while the first build runs.
+# - The guests run the static builds the host runs: nothing is compiled twice for them.
 # - gcc and static compile the same files with the same flags, so only static is in the
 #   default list. It skips one case (a library named without a path, which needs a
 #   dynamically linked process); sanitize runs it.
@@ -36,18 +50,41 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(static vm sanitize tsan fuzz consumer)
-for cfg in "${configs[@]}"; do
+kernels=(5.10 6.1 6.12)
+# The libbpf release of the second static build (scripts/libbpf.sh knows its tarball).
+libbpf2=1.5
+matrix=(static "static-$libbpf2")
+for k in "${kernels[@]}"; do matrix+=("vm-$k"); done
+for k in "${kernels[@]}"; do matrix+=("vm-$k-$libbpf2"); done
+defaults=("${matrix[@]}" sanitize tsan fuzz consumer)
+
+usage_list="static, static-$libbpf2, vm, vm-K, vm-K-$libbpf2 (K: ${kernels[*]}), matrix, sanitize, tsan, fuzz, consumer, gcc, clang"
+configs=()
+for cfg in "${@:-${defaults[@]}}"; do
   case "$cfg" in
-    static|vm|sanitize|tsan|fuzz|consumer|gcc|clang) ;;
-    *) echo "unknown configuration '$cfg' (static, vm, sanitize, tsan, fuzz, consumer, gcc, clang)" >&2; exit 2 ;;
+    matrix) configs+=("${matrix[@]}") ;;
+    vm) configs+=(vm-6.1) ;;
+    *) configs+=("$cfg") ;;
   esac
 done
+# is_vm CFG: true for the guest configurations; vm_kernel / vm_build: their kernel and build.
+is_vm() { [[ $1 == vm-* ]]; }
+vm_kernel() { local k=${1#vm-}; echo "${k%-"$libbpf2"}"; }
+vm_build() { [[ $1 == *-"$libbpf2" ]] && echo "static-$libbpf2" || echo static; }
+for cfg in "${configs[@]}"; do
+  case "$cfg" in
+    static|"static-$libbpf2"|sanitize|tsan|fuzz|consumer|gcc|clang) ;;
+    vm-*) [[ " ${kernels[*]} " == *" $(vm_kernel "$cfg") "* ]] ||
+            { echo "unknown kernel in '$cfg' (${kernels[*]})" >&2; exit 2; } ;;
+    *) echo "unknown configuration '$cfg' ($usage_list)" >&2; exit 2 ;;
+  esac
+done
+# Each configuration once, in the order given.
+mapfile -t configs < <(printf '%s\n' "${configs[@]}" | awk '!seen[$0]++')
 
 t0=$(date +%s)
 for cfg in "${configs[@]}"; do
-  [ "$cfg" = vm ] && export LIBBPFCPP_EXTRA_PACKAGES="${LIBBPFCPP_EXTRA_PACKAGES:-} qemu-system-x86 busybox-static"
+  is_vm "$cfg" && export LIBBPFCPP_EXTRA_PACKAGES="${LIBBPFCPP_EXTRA_PACKAGES:-} qemu-system-x86 busybox-static"
   [ "$cfg" = consumer ] && export LIBBPFCPP_EXTRA_PACKAGES="${LIBBPFCPP_EXTRA_PACKAGES:-} cmake make"
 done
 bash scripts/setup-host.sh || exit 1
@@ -55,19 +92,22 @@ times=("setup (packages, mounts): $(( $(date +%s) - t0 )) s")
 
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
-# A guest whose kernel hangs is stopped after this long (a whole run takes 1.5-3 min).
+# A guest whose kernel hangs is stopped after this long (a whole run takes 2-3 min).
 export LIBBPFCPP_VM_TIMEOUT="${LIBBPFCPP_VM_TIMEOUT:-900}"
+export LIBBPFCPP_VM_CPUS="${LIBBPFCPP_VM_CPUS:-1}"
+vm_jobs="${LIBBPFCPP_TEST_VM_JOBS:-2}"
 
 status=$(mktemp -d "${TMPDIR:-/tmp}/libbpfcpp-test-XXXXXX")
-builder_pid=
-# kill_tree PID: ends a process and its descendants (the builder's meson and ninja).
+background=()
+# kill_tree PID: ends a process and its descendants (the builder's meson and ninja, qemu).
 kill_tree() {
   local child
   for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$child"; done
   kill "$1" 2>/dev/null
 }
 cleanup() {
-  [ -n "$builder_pid" ] && kill_tree "$builder_pid"
+  local p
+  for p in "${background[@]}"; do kill_tree "$p"; done
   rm -rf "$status"
 }
 trap cleanup EXIT
@@ -77,7 +117,7 @@ trap cleanup EXIT
 build_args() {
   local static=(-Dbench=false -Ddebug=false -Dstatic=true)
   case "$1" in
-    static|vm) echo - gcc g++; printf '%s\n' "${static[@]}" ;;
+    static|static-*) echo - gcc g++; printf '%s\n' "${static[@]}" ;;
     gcc)       echo - gcc g++; printf '%s\n' -Dbench=false -Ddebug=false ;;
     clang)     echo - clang clang++; printf '%s\n' -Dbench=false -Ddebug=false ;;
     sanitize)  echo - clang clang++
@@ -90,8 +130,16 @@ build_args() {
   esac
 }
 
-# build_dir CFG: where a configuration is built (vm runs the static build).
-build_dir() { [ "$1" = vm ] && echo build-test-static || echo "build-test-$1"; }
+# build_dir CFG: where a configuration is built (a vm configuration runs a static build).
+build_dir() { if is_vm "$1"; then echo "build-test-$(vm_build "$1")"; else echo "build-test-$1"; fi; }
+# out_dir CFG: where a configuration's results are (a guest's next to the build it ran).
+out_dir() {
+  case "$1" in
+    vm-*) echo "build-test-$1" ;;
+    consumer) echo build-test-consumer ;;
+    *) build_dir "$1" ;;
+  esac
+}
 
 # suite_targets DIR SUITE: the build outputs the tests of SUITE need (their executables
 # and what they depend on), as paths relative to DIR.
@@ -115,7 +163,7 @@ PY
 # build CFG: a fresh build directory, compiled (with a suite: only what its tests need).
 # Writes STATUS/CFG.built (seconds) or STATUS/CFG.failed (the end of the log).
 build() {
-  local cfg=$1 dir suite cc cxx args=() targets=() start
+  local cfg=$1 dir suite cc cxx args=() targets=() start prefix
   start=$(date +%s)
   if [ "$cfg" = consumer ]; then
     # Mostly compiling (four builds of the consumer project), so it runs here, in the
@@ -127,7 +175,15 @@ build() {
   dir=$(build_dir "$cfg")
   { read -r suite cc cxx; mapfile -t args; } < <(build_args "$cfg")
   rm -rf "$dir"
-  if ! CC=$cc CXX=$cxx meson setup "$dir" "${args[@]}" >"$dir.setup.log" 2>&1; then
+  local env=()
+  if [ "$cfg" = "static-$libbpf2" ]; then
+    if ! prefix=$(bash scripts/libbpf.sh "$libbpf2" 2>"$status/libbpf.err"); then
+      { cat "$status/libbpf.err"; echo "=== $cfg: no libbpf $libbpf2 to build against"; } >"$status/$cfg.failed"; return
+    fi
+    env=(PKG_CONFIG_PATH="$prefix/lib/pkgconfig")
+  fi
+  mkdir -p "$dir"
+  if ! env "${env[@]}" CC="$cc" CXX="$cxx" meson setup "$dir" "${args[@]}" >"$dir.setup.log" 2>&1; then
     { cat "$dir.setup.log"; echo "=== $cfg: meson setup failed"; } >"$status/$cfg.failed"; return
   fi
   [ "$suite" = - ] || read -r -a targets <<<"$(suite_targets "$dir" "$suite")"
@@ -137,10 +193,11 @@ build() {
   echo "$(( $(date +%s) - start ))" >"$status/$cfg.built"
 }
 
-# wait_built CFG: waits until the builder finished CFG; true when it was built.
-wait_built() {
+# wait_for NAME PID: waits until STATUS/NAME.built or STATUS/NAME.failed exists (PID is
+# the process that writes it); true when built.
+wait_for() {
   while [ ! -e "$status/$1.built" ] && [ ! -e "$status/$1.failed" ]; do
-    if ! kill -0 "$builder_pid" 2>/dev/null && [ ! -e "$status/$1.built" ] && [ ! -e "$status/$1.failed" ]; then
+    if ! kill -0 "$2" 2>/dev/null && [ ! -e "$status/$1.built" ] && [ ! -e "$status/$1.failed" ]; then
       echo "=== $1: the builder ended without building it" >"$status/$1.failed"
     fi
     sleep 1
@@ -148,70 +205,107 @@ wait_built() {
   [ -e "$status/$1.built" ]
 }
 
-# The builds, in the order the tests below need them, at the lowest CPU priority.
+# The builds, in the order the tests below need them, at the lowest CPU priority: the
+# static builds first (the guests wait for them), then the rest.
 to_build=()
+add_build() { [[ " ${to_build[*]} " == *" $1 "* ]] || to_build+=("$1"); }
 for cfg in "${configs[@]}"; do
-  case "$cfg" in
-    vm) [[ " ${to_build[*]} " == *" static "* ]] || to_build+=(static) ;;
-    *) [[ " ${to_build[*]} " == *" $cfg "* ]] || to_build+=("$cfg") ;;
-  esac
+  case "$cfg" in static|static-*) add_build "$cfg" ;; vm-*) add_build "$(vm_build "$cfg")" ;; esac
 done
+for cfg in "${configs[@]}"; do is_vm "$cfg" || add_build "$cfg"; done
 (
   renice -n 19 -p $BASHPID >/dev/null
   for cfg in "${to_build[@]}"; do build "$cfg"; done
 ) &
 builder_pid=$!
+background+=("$builder_pid")
 
-dirs=()
+# The guests: their kernels are fetched now (network, while the first build compiles),
+# each guest runs once its build is there, LIBBPFCPP_TEST_VM_JOBS at a time, at the
+# lowest CPU priority. Each writes STATUS/CFG.ran (seconds) and STATUS/CFG.log.
+guests=()
+for cfg in "${configs[@]}"; do is_vm "$cfg" && guests+=("$cfg"); done
+if [ ${#guests[@]} -gt 0 ]; then
+  (
+    renice -n 19 -p $BASHPID >/dev/null
+    for k in $(for g in "${guests[@]}"; do vm_kernel "$g"; done | awk '!seen[$0]++'); do
+      bash scripts/vm/fetch-kernel.sh "$k" >/dev/null 2>"$status/kernel-$k.err" || true
+    done
+    running=()
+    for cfg in "${guests[@]}"; do
+      built=$(vm_build "$cfg")
+      if ! wait_for "$built" "$builder_pid"; then
+        echo "=== $cfg: no $built build to run" >"$status/$cfg.log"
+        echo 0 >"$status/$cfg.ran"
+        continue
+      fi
+      while [ "$(jobs -rp | wc -l)" -ge "$vm_jobs" ]; do sleep 1; done
+      (
+        start=$(date +%s)
+        rm -rf "$(out_dir "$cfg")"
+        python3 scripts/vm/run.py "$(build_dir "$cfg")" --out "$(out_dir "$cfg")" \
+          --release "$(vm_kernel "$cfg")" >"$status/$cfg.log" 2>&1
+        echo "$(( $(date +%s) - start ))" >"$status/$cfg.ran"
+      ) &
+    done
+    wait
+  ) &
+  guest_pid=$!
+  background+=("$guest_pid")
+fi
+
+# show_guests: prints the output of every guest that finished since the last call.
+show_guests() {
+  local cfg
+  for cfg in "${guests[@]}"; do
+    if [ -e "$status/$cfg.ran" ] && [ ! -e "$status/$cfg.shown" ]; then
+      echo "=== $cfg: the $(vm_build "$cfg") build on Debian's $(vm_kernel "$cfg") cloud kernel under qemu"
+      grep -v '^vm: libbpfcpp.*rc=\(0\|77\) ' "$status/$cfg.log"
+      times+=("$cfg: $(cat "$status/$cfg.ran") s (guest run, in the background)")
+      touch "$status/$cfg.shown"
+    fi
+  done
+}
+
+# The host's tests, one configuration after the other in the foreground.
 for cfg in "${configs[@]}"; do
+  is_vm "$cfg" && continue
   start=$(date +%s)
   if [ "$cfg" = consumer ]; then
-    dirs+=(build-test-consumer)
-    wait_built consumer
+    wait_for consumer "$builder_pid"
+    show_guests
     echo "=== consumer: tests/consumer/project via pkg-config, CMake and a meson subproject"
     grep '^===\|^libbpfcpp-test-cases' "$status/consumer.out"
     times+=("consumer: $(cat "$status/consumer.built") s in the background (builds and runs; waited $(( $(date +%s) - start )) s)")
     continue
   fi
-  built=static
-  [ "$cfg" = vm ] || built=$cfg
   dir=$(build_dir "$cfg")
-  if [ "$cfg" = vm ]; then
-    dirs+=(build-test-vm)
-  else
-    dirs+=("$dir")
-  fi
-  if ! wait_built "$built"; then
-    cat "$status/$built.failed"
-    [ "$cfg" = vm ] && echo "=== vm: no static build to run"
+  if ! wait_for "$cfg" "$builder_pid"; then
+    show_guests
+    cat "$status/$cfg.failed"
     times+=("$cfg: build failed")
     continue
   fi
+  show_guests
   waited=$(( $(date +%s) - start ))
   start=$(date +%s)
-  if [ "$cfg" = vm ]; then
-    echo "=== vm: the static build on Debian's cloud kernel under qemu"
-    rm -rf build-test-vm
-    python3 scripts/vm/run.py "$dir" --out build-test-vm
+  echo "=== $cfg: built in $(cat "$status/$cfg.built") s; testing"
+  read -r suite _ < <(build_args "$cfg")
+  if [ "$suite" = - ]; then
+    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 | tail -n 30
   else
-    echo "=== $cfg: built in $(cat "$status/$cfg.built") s; testing"
-    read -r suite _ < <(build_args "$cfg")
-    if [ "$suite" = - ]; then
-      meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 | tail -n 30
-    else
-      meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --suite "$suite" | tail -n 30
-    fi
+    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --suite "$suite" | tail -n 30
   fi
-  if [ "$cfg" = vm ]; then
-    times+=("vm: $(( $(date +%s) - start )) s (guest run; waited ${waited} s for the static build)")
-  else
-    times+=("$cfg: build $(cat "$status/$cfg.built") s, tests $(( $(date +%s) - start )) s (waited ${waited} s for the build)")
-  fi
+  times+=("$cfg: build $(cat "$status/$cfg.built") s, tests $(( $(date +%s) - start )) s (waited ${waited} s for the build)")
 done
+if [ ${#guests[@]} -gt 0 ]; then
+  while kill -0 "$guest_pid" 2>/dev/null; do show_guests; sleep 1; done
+  show_guests
+fi
 wait "$builder_pid" 2>/dev/null
-builder_pid=
+background=()
 
-echo "=== times (wall clock; builds overlap the tests of earlier configurations)"
+echo "=== times (wall clock; builds and guests overlap the host's tests)"
 printf '  %s\n' "${times[@]}" "total: $(( $(date +%s) - t0 )) s"
 for d in build-test-static build-test-gcc build-test-clang build-test-sanitize; do
   if [ -x "$d/tests/feature_probe" ]; then
@@ -220,4 +314,9 @@ for d in build-test-static build-test-gcc build-test-clang build-test-sanitize; 
     break
   fi
 done
+for k in "${kernels[@]}"; do
+  [ -s "$status/kernel-$k.err" ] && { echo "=== fetching the $k kernel:"; cat "$status/kernel-$k.err"; }
+done
+dirs=()
+for cfg in "${configs[@]}"; do dirs+=("$(out_dir "$cfg")"); done
 python3 scripts/test-summary.py "${dirs[@]}"

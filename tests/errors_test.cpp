@@ -126,7 +126,9 @@ void load_with_few_descriptors(std::string& out) {
 
 TEST_CASE("too few file descriptors are named with what to raise; a later load works") {
     std::string out = testing::in_child(load_with_few_descriptors);
-    CHECK_THAT(out, Contains(std::to_string(EMFILE) + "|loading object 'basic': too many open files"));
+    // libbpf >= 1.4 takes a descriptor per map at open, so the limit is hit there.
+    const char* phase = bpf::libbpf_at_least(1, 4) ? "opening BPF object 'basic'" : "loading object 'basic'";
+    CHECK_THAT(out, Contains(std::to_string(EMFILE) + "|" + phase + ": too many open files"));
     CHECK_THAT(out, Contains("raise RLIMIT_NOFILE (ulimit -n"));
     CHECK_THAT(out, Contains("|then loaded"));
 }

@@ -74,6 +74,7 @@ TEST_CASE("uprobe and uretprobe by file offset") {
 }
 
 TEST_CASE("uprobe cookie reaches the program") {
+    REQUIRE_FEATURE(BpfCookie);
     auto mod = loaded();
     bpf::UprobeOptions o;
     o.cookie = 0xC00C1E;

@@ -15,6 +15,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -78,8 +80,16 @@ public:
     [[nodiscard]] std::string_view name() const noexcept { return bpf_map__name(map_); }
     /// The map type, e.g. BPF_MAP_TYPE_HASH.
     [[nodiscard]] bpf_map_type type() const noexcept { return bpf_map__type(map_); }
-    /// The map's fd, or -1 before load.
-    [[nodiscard]] int fd() const noexcept { return bpf_map__fd(map_); }
+    /// The map's fd, or -1 before load and for a map load() did not create.
+    [[nodiscard]] int fd() const noexcept {
+        const int f = bpf_map__fd(map_);
+        // libbpf >= 1.4 opens a placeholder (a memfd) for every map at open time and, after
+        // load(), returns it for a map left out by set_autocreate(false). A map's own fd is
+        // an anonymous inode, whose mode has no file type.
+        struct stat st{};
+        if (f >= 0 && !bpf_map__autocreate(map_) && fstat(f, &st) == 0 && (st.st_mode & S_IFMT) != 0) return -1;
+        return f;
+    }
     /// Key size in bytes.
     [[nodiscard]] std::uint32_t key_size() const noexcept { return bpf_map__key_size(map_); }
     /// Value size in bytes (of one CPU's value for per-CPU maps).

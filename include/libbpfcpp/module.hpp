@@ -624,6 +624,10 @@ private:
             const bool malformed = detail::is_libbpf_errno(err) || err == EINVAL || err == ENOEXEC ||
                                    err == EPROTO || err == ENOTSUP;
             std::string cause = malformed ? "not a valid BPF ELF object" : detail::explain_errno(err);
+            // libbpf >= 1.4 takes a placeholder descriptor per map when it opens the object.
+            if (err == EMFILE || err == ENFILE)
+                cause = "too many open files (libbpf holds a descriptor per map from open on); raise "
+                        "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again";
             if (!why.empty()) cause += " (" + why + ")";
             throw Error(detail::is_libbpf_errno(err) ? EINVAL : err,
                         detail::describe("opening BPF object", label, cause));

@@ -602,6 +602,7 @@ public:
                                                  what + ": " + std::to_string(cookies.size()) +
                                                      " cookies for " + std::to_string(offsets.size()) + " offsets"));
 #if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+        // libbpf takes unsigned long offsets and __u64 (unsigned long long) cookies.
         std::vector<unsigned long> offs(offsets.begin(), offsets.end());
         const std::vector<__u64> cooks(cookies.begin(), cookies.end());  // __u64 is not std::uint64_t's type
         LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs.data(),

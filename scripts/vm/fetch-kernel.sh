@@ -1,46 +1,99 @@
 #!/usr/bin/env bash
-# Downloads Debian's cloud kernel (the package linux-image-cloud-amd64 depends on) and
-# unpacks it into a cache, so that later runs on the same machine boot without the
-# network. Prints the directory of the unpacked package: boot/vmlinuz-* and
+# Downloads the cloud kernel of a Debian release (the package its linux-image-cloud-amd64
+# depends on) and unpacks it into a cache, so that later runs on the same machine boot
+# without the network. Prints the directory of the unpacked package: boot/vmlinuz-* and
 # lib/modules/<version>/ are inside it.
 #
-#   bash scripts/vm/fetch-kernel.sh            # resolve the current package, cache it
+#   bash scripts/vm/fetch-kernel.sh [RELEASE]   # bullseye (5.10), bookworm (6.1, the default)
+#                                               # or trixie (6.12); the kernel versions work too
 #   LIBBPFCPP_VM_CACHE=/some/dir bash ...      # another cache directory
 #   LIBBPFCPP_VM_KERNEL_PACKAGE=linux-image-6.1.0-56-cloud-amd64 bash ...  # pin a version
+#
+# The package lists come from the release's own archive (deb.debian.org: RELEASE,
+# RELEASE-updates, RELEASE-security), read through a private apt configuration under
+# the cache directory (its own sources list, lists and package cache): the machine's apt
+# sources stay as they are. The archives' Release files are checked against
+# /usr/share/keyrings/debian-archive-keyring.gpg, which on Debian 12 holds the keys of
+# Debian 11 and 13 too.
 set -euo pipefail
-
-cache="${LIBBPFCPP_VM_CACHE:-/var/cache/libbpfcpp-vm}"
-meta="${LIBBPFCPP_VM_KERNEL_META:-linux-image-cloud-amd64}"
-pkg="${LIBBPFCPP_VM_KERNEL_PACKAGE:-}"
 
 die() { echo "fetch-kernel: $*" >&2; exit 1; }
 
+release="${1:-${LIBBPFCPP_VM_RELEASE:-bookworm}}"
+case "$release" in
+  bullseye|5.10) release=bullseye series=5.10 ;;
+  bookworm|6.1)  release=bookworm series=6.1 ;;
+  trixie|6.12)   release=trixie   series=6.12 ;;
+  *) die "unknown release '$release' (bullseye or 5.10, bookworm or 6.1, trixie or 6.12)" ;;
+esac
+cache="${LIBBPFCPP_VM_CACHE:-/var/cache/libbpfcpp-vm}"
+meta="${LIBBPFCPP_VM_KERNEL_META:-linux-image-cloud-amd64}"
+pkg="${LIBBPFCPP_VM_KERNEL_PACKAGE:-}"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+# Package lists older than this are refreshed (a new point release moves the kernel).
+max_age_minutes=$(( 6 * 60 ))
+
 mkdir -p "$cache" || die "cannot create the cache directory $cache (set LIBBPFCPP_VM_CACHE to a writable one)"
+[ -r "$keyring" ] || die "$keyring is missing (apt-get install debian-archive-keyring)"
+
+# The private apt configuration of this release.
+apt_dir="$cache/apt/$release"
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$apt_dir/empty.d"
+[ -e "$apt_dir/status" ] || : >"$apt_dir/status"
+cat >"$apt_dir/sources.list.new" <<EOF
+deb [signed-by=$keyring] http://deb.debian.org/debian $release main
+deb [signed-by=$keyring] http://deb.debian.org/debian $release-updates main
+deb [signed-by=$keyring] http://deb.debian.org/debian-security $release-security main
+EOF
+mv "$apt_dir/sources.list.new" "$apt_dir/sources.list"
+apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/empty.d"
+          -o "Dir::Etc::Preferences=$apt_dir/preferences" -o "Dir::Etc::PreferencesParts=$apt_dir/empty.d"
+          -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::status=$apt_dir/status"
+          -o "Dir::Cache=$apt_dir" -o "Dir::Cache::Archives=$apt_dir/archives"
+          -o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Acquire::Languages=none
+          -o APT::Sandbox::User=root)
+# Two guests of one release may start at once: one fetches, the other waits and reuses.
+exec 9>"$apt_dir/lock"
+flock 9
+
+# The newest kernel of this release already in the cache, for a machine offline.
+cached_kernel() {
+  local d
+  for d in "$cache"/linux-image-"$series".*-cloud-amd64-*/; do
+    if [ -f "$d/.complete" ]; then echo "${d%/}"; fi
+  done | sort -V | tail -n 1
+}
 
 # The meta package's dependency names the versioned image (linux-image-6.1.0-NN-cloud-amd64);
 # the versions move with Debian's point releases, so the name is resolved on every run.
 resolve() {
-  apt-cache depends "$meta" 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n 1
+  { apt-cache "${apt_opts[@]}" depends "$meta" 2>/dev/null || true; } |
+    sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n 1
 }
 if [ -z "$pkg" ]; then
+  if [ -z "$(find "$apt_dir/lists" -maxdepth 1 -name '*_Packages' -mmin -"$max_age_minutes" 2>/dev/null | head -n 1)" ]; then
+    # apt-get update exits 0 when some indexes could not be fetched: its W:/E: lines tell.
+    if ! apt-get "${apt_opts[@]}" -q update >"$apt_dir/update.log" 2>&1 || grep -q '^[WE]: ' "$apt_dir/update.log"; then
+      echo "fetch-kernel: updating the package lists of Debian $release failed:" >&2
+      grep '^[WE]: ' "$apt_dir/update.log" | sed 's/^/  /' >&2 || true
+    fi
+  fi
   pkg="$(resolve)"
   if [ -z "$pkg" ]; then
-    # A fresh machine may have empty package lists.
-    apt-get update -qq >/dev/null 2>&1 || true
-    pkg="$(resolve)"
-  fi
-  if [ -z "$pkg" ]; then
-    # Offline: fall back to the newest kernel already in the cache.
-    cached="$(ls -d "$cache"/linux-image-*/ 2>/dev/null | sort -V | tail -n 1)"
-    [ -n "$cached" ] || die "cannot resolve the kernel package that $meta depends on (apt-cache depends $meta gave nothing; is a Debian package repository reachable and 'apt-get update' done?)"
-    echo "fetch-kernel: $meta not resolvable, using the cached ${cached%/}" >&2
-    echo "${cached%/}"
+    cached="$(cached_kernel)"
+    [ -n "$cached" ] || die "cannot resolve the kernel package that $meta of Debian $release depends on (is deb.debian.org reachable? see $apt_dir/update.log), and no $series kernel is cached in $cache"
+    echo "fetch-kernel: $meta of Debian $release not resolvable, using the cached $cached" >&2
+    echo "$cached"
     exit 0
   fi
 fi
 
-version="$(apt-cache show "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)"
-[ -n "$version" ] || die "package $pkg is unknown to apt-cache (run 'apt-get update'?)"
+version="$({ apt-cache "${apt_opts[@]}" show "$pkg" 2>/dev/null || true; } | sed -n 's/^Version: //p' | sort -V | tail -n 1)"
+[ -n "$version" ] || die "package $pkg is unknown to the package lists of Debian $release"
+# The suite that has this version (e.g. bullseye-security), for the messages.
+suite="$({ apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null || true; } | awk -F'|' -v v="$version" \
+  '{gsub(/ /, "", $2)} $2 == v {split($3, w, " "); split(w[2], s, "/"); print s[1]; exit}')"
+suite="${suite:-$release}"
 dest="$cache/$pkg-$version"
 if [ -f "$dest/.complete" ]; then
   echo "$dest"
@@ -49,16 +102,18 @@ fi
 
 work="$(mktemp -d "$cache/.download-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-echo "fetch-kernel: downloading $pkg $version" >&2
-if ! (cd "$work" && apt-get download -q "$pkg=$version" >download.log 2>&1); then
-  cat "$work/download.log" >&2
-  die "downloading package $pkg ($version) failed; check the network and the apt sources, or put the unpacked package in $dest"
+echo "fetch-kernel: downloading $pkg $version (Debian $suite)" >&2
+if ! (cd "$work" && apt-get "${apt_opts[@]}" download -q "$pkg=$version" >download.log 2>&1); then
+  grep -v '^Ign:' "$work/download.log" | sed 's/^/  /' >&2 || true
+  cached="$(cached_kernel)"
+  [ -z "$cached" ] || echo "fetch-kernel: (a cached $series kernel exists: pin it with LIBBPFCPP_VM_KERNEL_PACKAGE or --kernel-dir $cached)" >&2
+  die "downloading package $pkg ($version) of Debian $suite failed; check the network, or put the unpacked package in $dest"
 fi
 deb="$(ls "$work"/*.deb 2>/dev/null | head -n 1)"
-[ -n "$deb" ] || die "apt-get download $pkg produced no .deb"
+[ -n "$deb" ] || die "apt-get download $pkg (Debian $release) produced no .deb"
 rm -rf "$work/root"
-dpkg-deb -x "$deb" "$work/root" || die "unpacking $deb ($pkg) failed"
-ls "$work"/root/boot/vmlinuz-* >/dev/null 2>&1 || die "package $pkg has no boot/vmlinuz-*"
+dpkg-deb -x "$deb" "$work/root" || die "unpacking $deb ($pkg, Debian $release) failed"
+ls "$work"/root/boot/vmlinuz-* >/dev/null 2>&1 || die "package $pkg (Debian $release) has no boot/vmlinuz-*"
 rm -rf "$dest"
 mv "$work/root" "$dest"
 touch "$dest/.complete"

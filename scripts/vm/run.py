@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Run a build's test suite on Debian's cloud kernel under qemu.
+"""Run a build's test suite on a Debian cloud kernel under qemu.
 
-usage: run.py BUILD_DIR [--out DIR] [--kernel-dir DIR] [--timeout SECONDS]
-              [--test-timeout SECONDS] [--only NAME] [--verbose]
+usage: run.py BUILD_DIR [--out DIR] [--release RELEASE | --kernel-dir DIR]
+              [--timeout SECONDS] [--test-timeout SECONDS] [--only NAME] [--verbose]
+
+RELEASE is the Debian release whose cloud kernel boots: bullseye (5.10), bookworm (6.1,
+the default) or trixie (6.12); scripts/vm/fetch-kernel.sh resolves and caches it.
 
 BUILD_DIR must be configured with -Dstatic=true and compiled. Every test that meson
 registers (`meson introspect --tests`) is put into an initramfs at the same absolute
@@ -11,8 +14,9 @@ BPF objects; a test whose command is not a static executable is reported as skip
 with the reason. The guest (scripts/vm/init) runs the tests one after the other and
 prints their output on the serial console; this script turns that into
 OUT/meson-logs/testlog.json (one JSON object per test, as `meson test` writes it), so
-scripts/test-summary.py counts the guest's results like a host build's. OUT defaults
-to BUILD_DIR-vm; the raw console is OUT/console.log (OUT/console-N.log for later boots).
+scripts/test-summary.py counts the guest's results like a host build's (each line also
+names the guest's kernel and the libbpf the build used). OUT defaults to BUILD_DIR-vm;
+the raw console is OUT/console.log (OUT/console-N.log for later boots).
 
 A guest that stops making progress (a kernel panic, a soft lockup, which the guest turns
 into a panic, or no end marker long after the running test's own bound) is booted again
@@ -24,7 +28,11 @@ Exit status: 0 when every test passed or skipped, 1 when one failed, 2 when the 
 could not be run at all (no kernel, no qemu, the build is missing).
 """
 import argparse
+import fcntl
+import gzip
+import hashlib
 import json
+import lzma
 import os
 import selectors
 import shlex
@@ -103,10 +111,30 @@ def why_not_static(path):
     return None
 
 
-def modinfo_depends(path):
-    """The `depends=` entry of a kernel module's .modinfo section."""
+def module_bytes(path):
+    """A kernel module's ELF bytes. Debian 13 ships its modules xz-compressed; busybox's
+    insmod hands the file to init_module(), which wants them plain, so they are
+    decompressed here, on the host."""
     with open(path, "rb") as f:
         data = f.read()
+    if path.endswith(".xz"):
+        return lzma.decompress(data)
+    if path.endswith(".gz"):
+        return gzip.decompress(data)
+    if path.endswith(".zst"):
+        raise RunError(f"{path}: zstd-compressed modules are not supported (no zstd in Python's standard library)")
+    return data
+
+
+def module_name(path):
+    """`veth` for .../veth.ko, .../veth.ko.xz."""
+    base = os.path.basename(path)
+    return base[:base.index(".ko")]
+
+
+def modinfo_depends(path):
+    """The `depends=` entry of a kernel module's .modinfo section."""
+    data = module_bytes(path)
     e_shoff, = struct.unpack_from("<Q", data, 40)
     e_shentsize, e_shnum, e_shstrndx = struct.unpack_from("<HHH", data, 58)
 
@@ -125,13 +153,22 @@ def modinfo_depends(path):
     return []
 
 
+def builtin_modules(moddir):
+    """Names of the drivers built into the kernel (modules.builtin)."""
+    try:
+        with open(os.path.join(moddir, "modules.builtin")) as f:
+            return {module_name(line.strip()).replace("-", "_") for line in f if ".ko" in line}
+    except OSError:
+        return set()
+
+
 def module_load_order(moddir, wanted):
     """Paths of `wanted` modules and their dependencies, dependencies first."""
     by_name = {}
     for root, _, files in os.walk(moddir):
         for fn in files:
-            if fn.endswith(".ko"):
-                by_name[fn[:-3].replace("-", "_")] = os.path.join(root, fn)
+            if fn.endswith((".ko", ".ko.xz", ".ko.gz", ".ko.zst")):
+                by_name[module_name(fn).replace("-", "_")] = os.path.join(root, fn)
     order, seen = [], set()
 
     def visit(name):
@@ -215,6 +252,16 @@ def introspect(build):
     return json.loads(r.stdout)
 
 
+def libbpf_version(build):
+    """The version of the libbpf the build found (meson's dependency), e.g. "1.1.2"."""
+    r = subprocess.run(["meson", "introspect", "--dependencies", build], capture_output=True, text=True)
+    if r.returncode == 0:
+        for d in json.loads(r.stdout):
+            if d.get("name") == "libbpf":
+                return d.get("version")
+    return None
+
+
 def plan(build, tests, default_timeout):
     """Splits tests into those the guest runs (with the files they need) and those it
     cannot run (with the reason)."""
@@ -286,8 +333,9 @@ def read_bytes(path):
         return f.read()
 
 
-def build_initramfs(path, build, runnable, modules, kernel_config):
-    build = os.path.abspath(build)
+def write_tests_part(path, build, runnable):
+    """The part of the initramfs every kernel shares: busybox, init, the tests, their
+    files and the build's BPF objects."""
     busybox = shutil.which("busybox") or "/bin/busybox"
     if why_not_static(busybox) is not None:
         raise RunError(f"{busybox} is not a static busybox; the guest needs one (apt-get install busybox-static)")
@@ -314,20 +362,63 @@ def build_initramfs(path, build, runnable, modules, kernel_config):
                 c.mkdir(t["workdir"])
             c.file(f"/vm/tests/{i:03d}.sh", test_script(t, timeout, build), 0o644)
         # Tests may open their BPF objects from the build directory by absolute path.
-        for root, _, names in os.walk(build):
-            if "meson-" in root or "@" in root:
-                continue
-            for n in names:
-                p = os.path.join(root, n)
-                if n.endswith(".bpf.o") and p not in added:
-                    added.add(p)
-                    with open(p, "rb") as f:
-                        c.file(p, f.read(), 0o644)
+        for p in build_objects(build):
+            if p not in added:
+                added.add(p)
+                c.file(p, read_bytes(p), 0o644)
+        c.finish()
+
+
+def build_objects(build):
+    """The compiled BPF objects of the build (*.bpf.o)."""
+    found = []
+    for root, _, names in os.walk(build):
+        if "meson-" in root or "@" in root:
+            continue
+        found += [os.path.join(root, n) for n in names if n.endswith(".bpf.o")]
+    return sorted(found)
+
+
+def copy_tests_part(out, build, runnable):
+    """Writes the shared part of the initramfs to `out`. It is made once per build and set
+    of tests and kept in BUILD/vm-initramfs/: the guests of several kernels (run at the
+    same time or one after the other) then strip and pack the tests once."""
+    h = hashlib.sha256()
+    for f in [os.path.join(HERE, "init"), shutil.which("busybox") or "/bin/busybox"] + build_objects(build):
+        st = os.stat(f)
+        h.update(f"{f} {st.st_size} {st.st_mtime_ns}\n".encode())
+    for i, (t, files, timeout) in enumerate(runnable):
+        h.update(test_script(t, timeout, build))
+        for f in files:
+            st = os.stat(f)
+            h.update(f"{i} {f} {st.st_size} {st.st_mtime_ns}\n".encode())
+    cache = os.path.join(build, "vm-initramfs")
+    os.makedirs(cache, exist_ok=True)
+    path = os.path.join(cache, f"tests-{h.hexdigest()[:16]}.cpio")
+    with open(os.path.join(cache, "lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(path):
+            for old in os.listdir(cache):
+                if old.startswith("tests-"):
+                    os.unlink(os.path.join(cache, old))
+            write_tests_part(path + ".new", build, runnable)
+            os.rename(path + ".new", path)
+        with open(path, "rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+
+
+def build_initramfs(path, build, runnable, modules, kernel_config):
+    """OUT/initramfs.cpio: the shared part (copy_tests_part) followed by a second archive with
+    this kernel's modules and configuration (the kernel unpacks concatenated archives
+    one after the other)."""
+    build = os.path.abspath(build)
+    with open(path, "wb") as out:
+        copy_tests_part(out, build, runnable)
+        c = Cpio(out)
         listing = []
         for i, ko in enumerate(modules):
-            dest = f"/vm/modules/{i:02d}-{os.path.basename(ko)}"
-            with open(ko, "rb") as f:
-                c.file(dest, f.read(), 0o644)
+            dest = f"/vm/modules/{i:02d}-{module_name(ko)}.ko"
+            c.file(dest, module_bytes(ko), 0o644)
             listing.append(dest)
         c.file("/vm/modules.list", ("\n".join(listing) + "\n").encode(), 0o644)
         c.file(GUEST_KERNEL_CONFIG, read_bytes(kernel_config), 0o644)
@@ -460,7 +551,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("build")
     ap.add_argument("--out")
-    ap.add_argument("--kernel-dir", help="an unpacked linux-image package (default: scripts/vm/fetch-kernel.sh)")
+    ap.add_argument("--release", default=os.environ.get("LIBBPFCPP_VM_RELEASE", "bookworm"),
+                    help="the Debian release whose cloud kernel boots: bullseye (5.10), bookworm (6.1, "
+                         "the default) or trixie (6.12)")
+    ap.add_argument("--kernel-dir", help="an unpacked linux-image package (default: scripts/vm/fetch-kernel.sh RELEASE)")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("LIBBPFCPP_VM_TIMEOUT", "1200")),
                     help="bound of the whole guest run in seconds")
     ap.add_argument("--test-timeout", type=int, default=0,
@@ -479,22 +573,32 @@ def main():
             raise RunError(f"{build} is not a configured meson build directory")
         kernel_dir = args.kernel_dir
         if kernel_dir is None:
-            r = subprocess.run(["bash", os.path.join(HERE, "fetch-kernel.sh")], stdout=subprocess.PIPE, text=True)
+            r = subprocess.run(["bash", os.path.join(HERE, "fetch-kernel.sh"), args.release],
+                               stdout=subprocess.PIPE, text=True)
             if r.returncode != 0:
-                raise RunError("could not get the guest kernel (see the message above)")
+                raise RunError(f"could not get the guest kernel of Debian {args.release} (see the message above)")
             kernel_dir = r.stdout.strip().splitlines()[-1]
         kernels = sorted(f for f in os.listdir(os.path.join(kernel_dir, "boot")) if f.startswith("vmlinuz-"))
         if not kernels:
             raise RunError(f"no boot/vmlinuz-* in {kernel_dir}")
         kernel = os.path.join(kernel_dir, "boot", kernels[-1])
         kver = kernels[-1][len("vmlinuz-"):]
-        modules = module_load_order(os.path.join(kernel_dir, "lib", "modules", kver), WANTED_MODULES)
+        # Debian 13 has merged /usr: its modules are in usr/lib/modules.
+        moddir = next((d for d in (os.path.join(kernel_dir, "lib", "modules", kver),
+                                   os.path.join(kernel_dir, "usr", "lib", "modules", kver)) if os.path.isdir(d)), None)
+        if moddir is None:
+            raise RunError(f"no lib/modules/{kver} or usr/lib/modules/{kver} in {kernel_dir}")
+        modules = module_load_order(moddir, WANTED_MODULES)
+        missing = sorted(set(WANTED_MODULES) - {module_name(m) for m in modules} - builtin_modules(moddir))
+        if missing:
+            raise RunError(f"kernel {kver} has neither a module nor a built-in driver for {', '.join(missing)}")
         kernel_config = os.path.join(kernel_dir, "boot", "config-" + kver)
         if not os.path.isfile(kernel_config):
             raise RunError(f"no {kernel_config}: the guest's tests need its kernel configuration")
 
         tests = introspect(build)
         meson_names(tests)
+        libbpf = libbpf_version(build)
         if args.only:
             tests = [t for t in tests if any(o in t["name"] for o in args.only)]
         runnable, skipped = plan(build, tests, 300)
@@ -507,8 +611,8 @@ def main():
         initrd = os.path.join(out, "initramfs.cpio")
         build_initramfs(initrd, build, runnable, modules, kernel_config)
         log(f"{len(runnable)} tests in the guest, {len(skipped)} not runnable there; "
-            f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}; "
-            f"LIBBPFCPP_TEST_TIME_SCALE={time_scale()}")
+            f"initramfs {os.path.getsize(initrd) // (1 << 20)} MiB, kernel {kver}, libbpf {libbpf}; "
+            f"LIBBPFCPP_TEST_TIME_SCALE={time_scale()}, {os.environ.get('LIBBPFCPP_VM_CPUS', '2')} CPUs")
 
         names = {f"{i:03d}": t["name"] for i, (t, _, _) in enumerate(runnable)}
         bounds = {f"{i:03d}": to for i, (t, _, to) in enumerate(runnable)}
@@ -584,7 +688,7 @@ def main():
     with open(os.path.join(out, "meson-logs", "testlog.json"), "w") as logf:
         def record(name, result, stdout, duration=0.0, rc=None):
             logf.write(json.dumps({"name": name, "result": result, "stdout": stdout, "duration": duration,
-                                   "returncode": rc, "kernel": kernel_label}) + "\n")
+                                   "returncode": rc, "kernel": kernel_label, "libbpf": libbpf}) + "\n")
 
         for i, (t, _, timeout) in enumerate(runnable):
             res = results.get(f"{i:03d}")

@@ -84,3 +84,15 @@ int BPF_KPROBE(probe_uprobe_multi)
 {
     return 0;
 }
+
+SEC("uprobe")
+int BPF_KPROBE(probe_cookie)
+{
+    return bpf_get_attach_cookie(ctx) == 0;
+}
+
+SEC("xdp")
+int probe_xdp(struct xdp_md *ctx)
+{
+    return XDP_PASS;
+}

@@ -22,6 +22,7 @@ void drain(const bpf::Module& mod) { events_test::run_prog(mod, "drain_user", 0,
 }  // namespace
 
 TEST_CASE("user ring buffer: send(), typed reserve and byte reserve reach the BPF side in order") {
+    REQUIRE_FEATURE(UserRingBuf);
     auto mod = events_test::open_stream();
     auto& urb = mod.user_ring_buffer("to_kernel");
     std::uint64_t sum = 0;
@@ -62,6 +63,7 @@ TEST_CASE("user ring buffer: send(), typed reserve and byte reserve reach the BP
 }
 
 TEST_CASE("user ring buffer: a full ring refuses, a blocking reserve waits for the drain") {
+    REQUIRE_FEATURE(UserRingBuf);
     auto mod = events_test::open_stream();
     auto& urb = mod.user_ring_buffer("to_kernel");
     std::uint64_t sent = 0;
@@ -92,6 +94,7 @@ TEST_CASE("user ring buffer: a full ring refuses, a blocking reserve waits for t
 }
 
 TEST_CASE("user ring buffer: errors say what to do") {
+    REQUIRE_FEATURE(UserRingBuf);
     auto mod = events_test::open_stream();
     auto& urb = mod.user_ring_buffer("to_kernel");
     CHECK_THROWS_WITH(urb.reserve(64 * 1024), Contains("can never fit in a 16384-byte ring"));

@@ -15,6 +15,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -320,6 +321,22 @@ std::string probe_perf_lost_counter() {
     return {};
 }
 
+std::string probe_hash_lookup_and_delete() {
+    int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "probe_take", 4, 8, 1, nullptr);
+    if (fd < 0) return "creating a hash map: " + errno_text(errno);
+    std::uint32_t key = 1;
+    std::uint64_t value = 7, out = 0;
+    std::string why;
+    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0)
+        why = "adding an entry: " + errno_text(errno);
+    else if (bpf_map_lookup_and_delete_elem(fd, &key, &out) != 0)
+        why = "lookup-and-delete on a hash map: " + errno_text(errno);
+    else if (out != value)
+        why = "lookup-and-delete returned " + std::to_string(out) + ", not " + std::to_string(value);
+    close(fd);
+    return why;
+}
+
 std::string probe_map_type(bpf_map_type t) {
     int ret = libbpf_probe_bpf_map_type(t, nullptr);
     if (ret == 1) return {};
@@ -427,6 +444,35 @@ const std::vector<Declaration>& table() {
              return std::string("libbpf < 1.5 cannot create kprobe session links");
 #endif
          }},
+        {Feature::BpfCookie, "bpf_cookie", "BPF cookies (bpf_get_attach_cookie)", 5, 15, {"CONFIG_UPROBES"},
+         [] {
+             return load_and_attach("probe_cookie", [](bpf_object*, bpf_program* p) -> std::string {
+                 LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = 1, .func_name = "main");
+                 bpf_link* l = bpf_program__attach_uprobe_opts(p, getpid(), self_exe().c_str(), 0, &o);
+                 if (l == nullptr) return "uprobe on main with a cookie: " + errno_text(errno);
+                 bpf_link__destroy(l);
+                 return {};
+             });
+         },
+         {}},
+        {Feature::HashLookupAndDelete, "hash_lookup_and_delete", "lookup-and-delete on hash maps", 5, 14, {},
+         probe_hash_lookup_and_delete, {}},
+        {Feature::BloomFilter, "bloom_filter", "bloom filter maps", 5, 16, {},
+         [] { return probe_map_type(BPF_MAP_TYPE_BLOOM_FILTER); }, {}},
+        {Feature::XdpTestRunCtx, "xdp_test_run_ctx", "an xdp_md context in XDP test runs", 5, 13, {},
+         [] {
+             return load_and_attach("probe_xdp", [](bpf_object*, bpf_program* p) -> std::string {
+                 unsigned char frame[64] = {};
+                 xdp_md in{}, out{};
+                 in.data_end = sizeof frame;
+                 LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof frame, .ctx_in = &in,
+                             .ctx_out = &out, .ctx_size_in = sizeof in, .ctx_size_out = sizeof out);
+                 if (bpf_prog_test_run_opts(bpf_program__fd(p), &o) != 0)
+                     return "test run with an xdp_md context: " + errno_text(errno);
+                 return {};
+             });
+         },
+         {}},
         {Feature::PerfLostCounter, "perf_lost_counter", "PERF_FORMAT_LOST", 6, 0, {"CONFIG_PERF_EVENTS"},
          probe_perf_lost_counter, {}},
     };

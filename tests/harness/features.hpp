@@ -29,6 +29,10 @@ enum class Feature {
     UserRingBuf,      // BPF_MAP_TYPE_USER_RINGBUF
     BpfLoop,          // the bpf_loop() helper
     UprobeMulti,      // uprobe_multi links
+    BpfCookie,        // bpf_get_attach_cookie() in uprobes, with a cookie given at attach
+    HashLookupAndDelete,  // BPF_MAP_LOOKUP_AND_DELETE_ELEM on hash maps (not only queues)
+    BloomFilter,      // BPF_MAP_TYPE_BLOOM_FILTER (and map_extra)
+    XdpTestRunCtx,    // BPF_PROG_TEST_RUN of an XDP program with an xdp_md context in and out
     PerfLostCounter,  // PERF_FORMAT_LOST: a perf event's own count of lost samples
     Tcx,              // tcx links on an interface's ingress/egress
     Netkit,           // netkit devices and their links

@@ -76,6 +76,7 @@ TEST_CASE("test_run: data in/out, repeat, duration and retval of an XDP program"
 }
 
 TEST_CASE("test_run: ctx in/out of an XDP program") {
+    REQUIRE_FEATURE(XdpTestRunCtx);
     auto mod = loaded_net();
     auto frame = testing::udp_frame(PARITY_UDP_PORT, "R");
     xdp_md ctx{};

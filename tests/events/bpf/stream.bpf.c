@@ -1,5 +1,11 @@
 /* A producer of numbered events for the event-streaming tests and benchmarks. Run it
- * with BPF_PROG_TEST_RUN: args[0] = how many events, args[1] = the stream_target. */
+ * with BPF_PROG_TEST_RUN: args[0] = how many events, args[1] = the stream_target.
+ *
+ * Two producers of the same events: produce_chunk, a bounded loop of at most STREAM_CHUNK
+ * events a run, loads on every kernel with ring buffers (5.8); produce, any number a run
+ * through bpf_loop() (5.17), is the benchmark's. One producer runs at a time (the tests
+ * and the benchmark drive it from one thread), so the sequence number is a plain
+ * increment: an atomic fetch-and-add that returns the old value needs 5.12. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <libbpfcpp/bpf/ringbuf_drops.h>
@@ -30,7 +36,7 @@ struct {
     __uint(max_entries, 16 * 1024);
 } to_kernel SEC(".maps");
 
-__u64 next_seq = 0;    /* the next sequence number */
+__u64 next_seq = 0;    /* the next sequence number (one producer at a time) */
 __u64 attempts = 0;    /* events the producer tried to write */
 __u64 failures = 0;    /* ... and could not (full buffer), counted by the producer itself */
 
@@ -49,7 +55,8 @@ static long emit_one(__u64 index, struct loop_ctx *lc)
     struct stream_event e = {};
     long err;
 
-    e.seq = __sync_fetch_and_add(&next_seq, 1);
+    e.seq = next_seq;
+    next_seq = e.seq + 1;
     e.cpu = bpf_get_smp_processor_id();
     e.target = lc->target;
     e.check = e.seq * 2654435761u;
@@ -84,6 +91,18 @@ int produce(struct bpf_raw_tracepoint_args *ctx)
     struct loop_ctx lc = { .ctx = ctx, .target = (__u32)ctx->args[1] };
 
     bpf_loop((__u32)ctx->args[0], emit_one, &lc, 0);
+    return 0;
+}
+
+SEC("raw_tp")
+int produce_chunk(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct loop_ctx lc = { .ctx = ctx, .target = (__u32)ctx->args[1] };
+    __u32 n = (__u32)ctx->args[0];
+
+    for (__u32 i = 0; i < STREAM_CHUNK && i < n; i++)
+        if (emit_one(i, &lc))
+            break;
     return 0;
 }
 

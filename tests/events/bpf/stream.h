@@ -6,6 +6,9 @@
 #include <linux/types.h>
 #endif
 
+/* The most events one run of produce_chunk writes. */
+#define STREAM_CHUNK 256
+
 enum stream_target {
     TARGET_RING = 0,       /* ring map "events" */
     TARGET_PERF = 1,       /* perf event array "perf_events" */

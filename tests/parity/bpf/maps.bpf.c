@@ -91,14 +91,6 @@ struct {
     __type(value, __u64);
 } ph SEC(".maps");
 
-/* map_extra: the number of hash functions of a bloom filter. */
-struct {
-    __uint(type, BPF_MAP_TYPE_BLOOM_FILTER);
-    __type(value, __u32);
-    __uint(max_entries, 64);
-    __uint(map_extra, 3);
-} bloom SEC(".maps");
-
 SEC("tracepoint/syscalls/sys_enter_getppid")
 int on_getppid(void *ctx)
 {
