@@ -1,7 +1,9 @@
 // tcpconnect on libbpfcpp: one line per outgoing TCP connection (IPv4 and IPv6).
 // main.c is the same tool on plain libbpf; both take the same options and print the
 // same output, so they can be compared line by line. The BPF object is embedded.
-#include <libbpfcpp/libbpfcpp.hpp>
+#include <libbpfcpp/perf_buffer.hpp>
+#include <libbpfcpp/probe.hpp>
+#include <libbpfcpp/ring_buffer.hpp>
 
 #include <arpa/inet.h>
 #include <getopt.h>
