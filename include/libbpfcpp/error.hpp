@@ -34,14 +34,10 @@ class Error : public std::system_error {
 public:
     /// `err` is a positive errno value; `message` is the whole human-readable sentence.
     Error(int err, std::string message, std::string verifier_log = {})
-        : std::system_error(err, std::generic_category(), message),
+        : std::system_error(std::error_code(err, std::generic_category())),  // what() is ours
           message_(std::move(message)),
           verifier_log_(std::move(verifier_log)),
-          what_(message_) {
-        // The errno's text is added unless the sentence already says it.
-        std::string text = std::strerror(err);
-        if (what_.find(text) == std::string::npos) what_ += " (" + text + ")";
-    }
+          what_(with_errno_text(message_, err)) {}
 
     /// The sentence followed by the errno's text, e.g. "... (Operation not permitted)".
     [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
@@ -54,6 +50,14 @@ public:
     [[nodiscard]] int error_number() const noexcept { return code().value(); }
 
 private:
+    // The sentence and the errno's text, unless the sentence already says it.
+    static std::string with_errno_text(const std::string& message, int err) {
+        const std::string_view text = std::strerror(err);
+        std::string out = message;
+        if (out.find(text) == std::string::npos) out.append(" (").append(text).append(")");
+        return out;
+    }
+
     std::string message_;
     std::string verifier_log_;
     std::string what_;

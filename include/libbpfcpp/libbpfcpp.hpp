@@ -1,4 +1,5 @@
-// libbpfcpp: a header-only C++20 binding of libbpf. Include this one header.
+// libbpfcpp: a header-only C++20 binding of libbpf. This header includes all the others;
+// a tool that includes only those it uses compiles faster (README: "Which header to include").
 #pragma once
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20

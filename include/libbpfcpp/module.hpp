@@ -249,6 +249,16 @@ public:
     }
 
 private:
+    // "map 'x' not found in object 'o'; maps in this object: a, b": one copy of the
+    // message for map() and program(), out of their way.
+    [[noreturn]] void throw_not_found(std::string_view kind, std::string_view name, std::string_view names) const {
+        std::string message(kind);
+        message.append(" '").append(detail::printable_name(name)).append("' not found in object '");
+        message.append(state().name).append("'; ").append(kind).append("s in this object: ");
+        message.append(names.empty() ? std::string_view("(none)") : names);
+        throw Error(ENOENT, std::move(message));
+    }
+
     // The name of `m`, which must be a map of this module (not of another Module).
     [[nodiscard]] std::string name_of_own(const Map& m, std::string_view what) const {
         const std::string name(m.name());
@@ -303,9 +313,9 @@ public:
     [[nodiscard]] Map map(std::string_view name) const {
         if (auto m = find_map(name)) return *m;
         std::string names;
-        for (const Map& m : maps()) names += (names.empty() ? "" : ", ") + std::string(m.name());
-        throw Error(ENOENT, "map '" + detail::printable_name(name) + "' not found in object '" + state().name +
-                                "'; maps in this object: " + (names.empty() ? "(none)" : names));
+        for (bpf_map* m = nullptr; (m = bpf_object__next_map(state().obj, m)) != nullptr;)
+            names.append(names.empty() ? "" : ", ").append(bpf_map__name(m));
+        throw_not_found("map", name, names);
     }
     /// The map called `name`, or nullopt (no exception) when there is none.
     [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
@@ -326,9 +336,9 @@ public:
     [[nodiscard]] Prog program(std::string_view name) const {
         if (auto p = find_program(name)) return *p;
         std::string names;
-        for (const Prog& p : programs()) names += (names.empty() ? "" : ", ") + std::string(p.name());
-        throw Error(ENOENT, "program '" + detail::printable_name(name) + "' not found in object '" + state().name +
-                                "'; programs in this object: " + (names.empty() ? "(none)" : names));
+        for (bpf_program* p = nullptr; (p = bpf_object__next_program(state().obj, p)) != nullptr;)
+            names.append(names.empty() ? "" : ", ").append(bpf_program__name(p));
+        throw_not_found("program", name, names);
     }
     /// The program called `name`, or nullopt when there is none.
     [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
