@@ -3,6 +3,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -33,11 +35,7 @@ namespace bpf {
 class Error : public std::system_error {
 public:
     /// `err` is a positive errno value; `message` is the whole human-readable sentence.
-    Error(int err, std::string message, std::string verifier_log = {})
-        : std::system_error(std::error_code(err, std::generic_category())),  // what() is ours
-          message_(std::move(message)),
-          verifier_log_(std::move(verifier_log)),
-          what_(with_errno_text(message_, err)) {}
+    Error(int err, std::string message, std::string verifier_log = {});
 
     /// The sentence followed by the errno's text, e.g. "... (Operation not permitted)".
     [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
@@ -51,12 +49,7 @@ public:
 
 private:
     // The sentence and the errno's text, unless the sentence already says it.
-    static std::string with_errno_text(const std::string& message, int err) {
-        const std::string_view text = std::strerror(err);
-        std::string out = message;
-        if (out.find(text) == std::string::npos) out.append(" (").append(text).append(")");
-        return out;
-    }
+    static std::string with_errno_text(const std::string& message, int err);
 
     std::string message_;
     std::string verifier_log_;
@@ -71,11 +64,7 @@ inline bool is_libbpf_errno(int err) noexcept {
     return err >= __LIBBPF_ERRNO__START && err < __LIBBPF_ERRNO__END;
 }
 
-inline std::string libbpf_error_text(int err) {
-    char buf[256];
-    libbpf_strerror(err, buf, sizeof buf);
-    return buf;
-}
+LIBBPFCPP_INLINE std::string libbpf_error_text(int err);
 
 /// libbpf returns either -errno or NULL with errno set; normalise to a positive errno.
 inline int positive_errno(long ret) noexcept {
@@ -83,12 +72,7 @@ inline int positive_errno(long ret) noexcept {
     return errno != 0 ? errno : EINVAL;
 }
 
-inline bool has_capability(int cap) noexcept {
-    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
-    if (syscall(SYS_capget, &hdr, data) != 0) return false;
-    return (data[cap / 32].effective & (1U << (cap % 32))) != 0;
-}
+LIBBPFCPP_INLINE bool has_capability(int cap) noexcept;
 
 #ifndef CAP_PERFMON
 inline constexpr int cap_perfmon = 38;
@@ -102,10 +86,7 @@ inline constexpr int cap_bpf = CAP_BPF;
 #endif
 
 /// True when the process lacks the capabilities BPF needs (so EPERM means "not root").
-inline bool lacks_bpf_privileges() noexcept {
-    if (has_capability(CAP_SYS_ADMIN)) return false;
-    return !has_capability(cap_bpf) || !has_capability(cap_perfmon);
-}
+LIBBPFCPP_INLINE bool lacks_bpf_privileges() noexcept;
 
 inline constexpr std::string_view privileges_hint =
     "needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), e.g. run as root";
@@ -114,35 +95,91 @@ inline constexpr long tracefs_magic = 0x74726163;
 inline constexpr long debugfs_magic = 0x64626720;
 inline constexpr long bpffs_magic = 0xcafe4a11;
 
-inline bool is_fs(const char* path, long magic) noexcept {
-    struct statfs st {};
-    return statfs(path, &st) == 0 && static_cast<long>(st.f_type) == magic;
-}
+LIBBPFCPP_INLINE bool is_fs(const char* path, long magic) noexcept;
 
 /// Where tracefs is reachable, or nullptr when it is not mounted anywhere libbpf looks.
-inline const char* tracefs_root() noexcept {
-    if (is_fs("/sys/kernel/tracing", tracefs_magic)) return "/sys/kernel/tracing";
-    if (is_fs("/sys/kernel/debug/tracing", tracefs_magic)) return "/sys/kernel/debug/tracing";
-    return nullptr;
-}
+LIBBPFCPP_INLINE const char* tracefs_root() noexcept;
 
 inline constexpr std::string_view tracefs_hint =
     "tracefs is not mounted; mount it with: mount -t tracefs nodev /sys/kernel/tracing";
 
 /// True when the kernel can create kprobes at all (perf PMU or legacy tracefs interface).
-inline bool kernel_has_kprobes() noexcept {
-    if (access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0) return true;
-    const char* root = tracefs_root();
-    if (root == nullptr) return false;
-    return access((std::string(root) + "/kprobe_events").c_str(), F_OK) == 0;
-}
+LIBBPFCPP_INLINE bool kernel_has_kprobes() noexcept;
 
 inline constexpr std::string_view kprobes_hint =
     "kprobes are not available in this kernel (CONFIG_KPROBES is off); use a tracepoint, "
     "raw tracepoint or fentry program instead";
 
 /// The generic cause of a failed bpf() call, in words a user can act on.
-inline std::string explain_errno(int err) {
+LIBBPFCPP_INLINE std::string explain_errno(int err);
+
+/// Builds "OPERATION 'OBJECT': CAUSE".
+LIBBPFCPP_INLINE std::string describe(std::string_view operation, std::string_view object,
+                            std::string_view cause);
+
+/// Throws unless the directory that will hold `path` is on a BPF filesystem.
+LIBBPFCPP_INLINE void require_bpffs(const std::string& path, std::string_view operation,
+                          std::string_view object);
+
+[[noreturn]] LIBBPFCPP_INLINE void throw_errno(int err, std::string_view operation, std::string_view object,
+                                     std::string_view cause = {});
+
+}  // namespace detail
+}  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE Error::Error(int err, std::string message, std::string verifier_log)
+    : std::system_error(std::error_code(err, std::generic_category())),  // what() is ours
+      message_(std::move(message)),
+      verifier_log_(std::move(verifier_log)),
+      what_(with_errno_text(message_, err)) {}
+
+LIBBPFCPP_INLINE std::string Error::with_errno_text(const std::string& message, int err) {
+    const std::string_view text = std::strerror(err);
+    std::string out = message;
+    if (out.find(text) == std::string::npos) out.append(" (").append(text).append(")");
+    return out;
+}
+
+LIBBPFCPP_INLINE std::string detail::libbpf_error_text(int err) {
+    char buf[256];
+    libbpf_strerror(err, buf, sizeof buf);
+    return buf;
+}
+
+LIBBPFCPP_INLINE bool detail::has_capability(int cap) noexcept {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    if (syscall(SYS_capget, &hdr, data) != 0) return false;
+    return (data[cap / 32].effective & (1U << (cap % 32))) != 0;
+}
+
+LIBBPFCPP_INLINE bool detail::lacks_bpf_privileges() noexcept {
+    if (has_capability(CAP_SYS_ADMIN)) return false;
+    return !has_capability(cap_bpf) || !has_capability(cap_perfmon);
+}
+
+LIBBPFCPP_INLINE bool detail::is_fs(const char* path, long magic) noexcept {
+    struct statfs st {};
+    return statfs(path, &st) == 0 && static_cast<long>(st.f_type) == magic;
+}
+
+LIBBPFCPP_INLINE const char* detail::tracefs_root() noexcept {
+    if (is_fs("/sys/kernel/tracing", tracefs_magic)) return "/sys/kernel/tracing";
+    if (is_fs("/sys/kernel/debug/tracing", tracefs_magic)) return "/sys/kernel/debug/tracing";
+    return nullptr;
+}
+
+LIBBPFCPP_INLINE bool detail::kernel_has_kprobes() noexcept {
+    if (access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0) return true;
+    const char* root = tracefs_root();
+    if (root == nullptr) return false;
+    return access((std::string(root) + "/kprobe_events").c_str(), F_OK) == 0;
+}
+
+LIBBPFCPP_INLINE std::string detail::explain_errno(int err) {
     switch (err) {
         case EPERM:
         case EACCES:
@@ -157,9 +194,7 @@ inline std::string explain_errno(int err) {
     }
 }
 
-/// Builds "OPERATION 'OBJECT': CAUSE".
-inline std::string describe(std::string_view operation, std::string_view object,
-                            std::string_view cause) {
+LIBBPFCPP_INLINE std::string detail::describe(std::string_view operation, std::string_view object, std::string_view cause) {
     std::string s(operation);
     if (!object.empty()) {
         s += " '";
@@ -173,9 +208,7 @@ inline std::string describe(std::string_view operation, std::string_view object,
     return s;
 }
 
-/// Throws unless the directory that will hold `path` is on a BPF filesystem.
-inline void require_bpffs(const std::string& path, std::string_view operation,
-                          std::string_view object) {
+LIBBPFCPP_INLINE void detail::require_bpffs(const std::string& path, std::string_view operation, std::string_view object) {
     auto slash = path.find_last_of('/');
     std::string dir = slash == std::string::npos ? std::string(".")
                       : slash == 0               ? std::string("/")
@@ -186,11 +219,10 @@ inline void require_bpffs(const std::string& path, std::string_view operation,
                                      "one with: mount -t bpf bpf /sys/fs/bpf"));
 }
 
-[[noreturn]] inline void throw_errno(int err, std::string_view operation, std::string_view object,
-                                     std::string_view cause = {}) {
+LIBBPFCPP_INLINE void detail::throw_errno(int err, std::string_view operation, std::string_view object, std::string_view cause) {
     std::string why = cause.empty() ? explain_errno(err) : std::string(cause);
     throw Error(is_libbpf_errno(err) ? EINVAL : err, describe(operation, object, why));
 }
 
-}  // namespace detail
 }  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

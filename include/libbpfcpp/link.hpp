@@ -3,6 +3,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,21 +70,10 @@ public:
     [[nodiscard]] const std::string& description() const noexcept { return description_; }
 
     /// Pins the link at `path`, which must be on a BPF filesystem.
-    void pin(const std::string& path) {
-        require("pinning link");
-        detail::require_bpffs(path, "pinning link", description_);
-        if (int err = bpf_link__pin(link_, path.c_str()); err != 0)
-            detail::throw_errno(detail::positive_errno(err), "pinning link", description_,
-                                "cannot pin at '" + path + "': " +
-                                    detail::explain_errno(detail::positive_errno(err)));
-    }
+    void pin(const std::string& path);
 
     /// Removes the pin made by pin().
-    void unpin() {
-        require("unpinning link");
-        if (int err = bpf_link__unpin(link_); err != 0)
-            detail::throw_errno(detail::positive_errno(err), "unpinning link", description_);
-    }
+    void unpin();
 
     /// The path it is pinned at, or empty.
     [[nodiscard]] std::string_view pin_path() const noexcept {
@@ -91,13 +82,7 @@ public:
     }
 
     /// The kernel's description of this link: type, program, attach point.
-    [[nodiscard]] LinkInfo info() const {
-        require("reading the info of link");
-        if (fd() < 0)
-            throw Error(EOPNOTSUPP, detail::describe("reading the info of link", description_,
-                                                     "this attachment has no kernel link (legacy perf event)"));
-        return link_info_by_fd(fd());
-    }
+    [[nodiscard]] LinkInfo info() const;
 
     /// Replaces the link's program by `prog` without detaching (bpf_link__update_program;
     /// xdp, cgroup, netns, tcx, netkit and iterator links). Defined in prog.hpp.
@@ -107,13 +92,44 @@ public:
     [[nodiscard]] bpf_link* get() const noexcept { return link_; }
 
 private:
-    void require(std::string_view op) const {
-        if (link_ == nullptr)
-            throw Error(EBADF, detail::describe(op, description_, "the link was destroyed"));
-    }
+    void require(std::string_view op) const;
 
     bpf_link* link_ = nullptr;
     std::string description_;
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE void Link::pin(const std::string& path) {
+    require("pinning link");
+    detail::require_bpffs(path, "pinning link", description_);
+    if (int err = bpf_link__pin(link_, path.c_str()); err != 0)
+        detail::throw_errno(detail::positive_errno(err), "pinning link", description_,
+                            "cannot pin at '" + path + "': " +
+                                detail::explain_errno(detail::positive_errno(err)));
+}
+
+LIBBPFCPP_INLINE void Link::unpin() {
+    require("unpinning link");
+    if (int err = bpf_link__unpin(link_); err != 0)
+        detail::throw_errno(detail::positive_errno(err), "unpinning link", description_);
+}
+
+LIBBPFCPP_INLINE LinkInfo Link::info() const {
+    require("reading the info of link");
+    if (fd() < 0)
+        throw Error(EOPNOTSUPP, detail::describe("reading the info of link", description_,
+                                                 "this attachment has no kernel link (legacy perf event)"));
+    return link_info_by_fd(fd());
+}
+
+LIBBPFCPP_INLINE void Link::require(std::string_view op) const {
+    if (link_ == nullptr)
+        throw Error(EBADF, detail::describe(op, description_, "the link was destroyed"));
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

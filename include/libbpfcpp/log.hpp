@@ -3,6 +3,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cstdarg>
 #include <cstdio>
 #include <exception>
@@ -53,7 +55,70 @@ inline thread_local LogCapture* log_capture = nullptr;
 
 /// libbpf suggests raising RLIMIT_MEMLOCK on any EPERM; kernels since 5.11 account BPF
 /// memory to cgroups instead, so the hint misleads. Drops those lines.
-inline std::string without_memlock_hints(std::string_view text) {
+LIBBPFCPP_INLINE std::string without_memlock_hints(std::string_view text);
+
+/// Whether `text` goes to the default logger (stderr) when it stays unclaimed.
+LIBBPFCPP_INLINE bool record_for_default_logger(LogCapture& capture, enum libbpf_print_level level,
+                                                const std::string& text);
+
+LIBBPFCPP_INLINE int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args);
+
+/// Sends a message to the logger (stderr without one, memlock advice dropped), under the
+/// threshold: libbpf's messages (libbpf_print) and this library's own.
+LIBBPFCPP_INLINE void emit(LogLevel level, std::string_view text);
+
+/// Installs the router once per process; every Module constructor calls it.
+LIBBPFCPP_INLINE void install_print_router();
+
+/// Captures this thread's libbpf messages for the lifetime of the object.
+///
+/// - `Record`: messages also reach the logger as usual.
+/// - `Silent`: they reach no logger (an outcome the caller expects and handles).
+/// - `UnlessThrown`: a logger set with set_logger() gets them as usual; the default
+///   logger (stderr) gets them when the capture ends normally, and never when it ends by
+///   an exception, which carries what they say (a verifier log, the cause of a failed load).
+class LogCapture {
+public:
+    enum Mode { Record, Silent, UnlessThrown };
+
+    explicit LogCapture(Mode mode = Record)
+        : previous_(log_capture), mode_(mode), exceptions_(std::uncaught_exceptions()) {
+        log_capture = this;
+    }
+    ~LogCapture();
+    LogCapture(const LogCapture&) = delete;
+    LogCapture& operator=(const LogCapture&) = delete;
+    [[nodiscard]] const std::string& text() const noexcept { return text_; }
+
+private:
+    friend bool record_for_default_logger(LogCapture&, enum libbpf_print_level, const std::string&);
+    std::string text_;
+    std::string held_;  // UnlessThrown: the default logger's share, printed at the end
+    LogCapture* previous_;
+    Mode mode_;
+    int exceptions_;
+};
+
+}  // namespace detail
+
+/// Sends libbpf's messages at or below `threshold` to `logger` (an empty logger means
+/// stderr). The default is stderr, warnings only.
+///
+/// ```cpp
+/// bpf::set_logger([](bpf::LogLevel lvl, std::string_view msg) { my_log(lvl, msg); },
+///                 bpf::LogLevel::Info);
+/// ```
+LIBBPFCPP_INLINE void set_logger(Logger logger, LogLevel threshold = LogLevel::Warn);
+
+/// Changes only the threshold; e.g. `bpf::set_log_level(bpf::LogLevel::Debug)`.
+LIBBPFCPP_INLINE void set_log_level(LogLevel threshold);
+
+}  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE std::string detail::without_memlock_hints(std::string_view text) {
     std::string out;
     std::size_t start = 0;
     while (start < text.size()) {
@@ -67,12 +132,7 @@ inline std::string without_memlock_hints(std::string_view text) {
     return out;
 }
 
-/// Whether `text` goes to the default logger (stderr) when it stays unclaimed.
-inline bool record_for_default_logger(LogCapture& capture, enum libbpf_print_level level, const std::string& text);
-
-inline void emit(LogLevel level, std::string_view text);
-
-inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+LIBBPFCPP_INLINE int detail::libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
     va_list copy;
     va_copy(copy, args);
     char small[512];
@@ -92,9 +152,7 @@ inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list 
     return 0;
 }
 
-/// Sends a message to the logger (stderr without one, memlock advice dropped), under the
-/// threshold: libbpf's messages (libbpf_print) and this library's own.
-inline void emit(LogLevel level, std::string_view text) {
+LIBBPFCPP_INLINE void detail::emit(LogLevel level, std::string_view text) {
     auto& st = log_state();
     std::lock_guard lock(st.mutex);
     if (static_cast<int>(level) > static_cast<int>(st.threshold)) return;
@@ -106,49 +164,21 @@ inline void emit(LogLevel level, std::string_view text) {
     }
 }
 
-/// Installs the router once per process; every Module constructor calls it.
-inline void install_print_router() {
+LIBBPFCPP_INLINE void detail::install_print_router() {
     static std::once_flag once;
     std::call_once(once, [] { libbpf_set_print(&libbpf_print); });
 }
 
-/// Captures this thread's libbpf messages for the lifetime of the object.
-///
-/// - `Record`: messages also reach the logger as usual.
-/// - `Silent`: they reach no logger (an outcome the caller expects and handles).
-/// - `UnlessThrown`: a logger set with set_logger() gets them as usual; the default
-///   logger (stderr) gets them when the capture ends normally, and never when it ends by
-///   an exception, which carries what they say (a verifier log, the cause of a failed load).
-class LogCapture {
-public:
-    enum Mode { Record, Silent, UnlessThrown };
-
-    explicit LogCapture(Mode mode = Record)
-        : previous_(log_capture), mode_(mode), exceptions_(std::uncaught_exceptions()) {
-        log_capture = this;
+LIBBPFCPP_INLINE detail::LogCapture::~LogCapture() {
+    log_capture = previous_;
+    if (!held_.empty() && std::uncaught_exceptions() <= exceptions_) {
+        auto& st = log_state();
+        std::lock_guard lock(st.mutex);
+        std::fputs(without_memlock_hints(held_).c_str(), stderr);
     }
-    ~LogCapture() {
-        log_capture = previous_;
-        if (!held_.empty() && std::uncaught_exceptions() <= exceptions_) {
-            auto& st = log_state();
-            std::lock_guard lock(st.mutex);
-            std::fputs(without_memlock_hints(held_).c_str(), stderr);
-        }
-    }
-    LogCapture(const LogCapture&) = delete;
-    LogCapture& operator=(const LogCapture&) = delete;
-    [[nodiscard]] const std::string& text() const noexcept { return text_; }
+}
 
-private:
-    friend bool record_for_default_logger(LogCapture&, enum libbpf_print_level, const std::string&);
-    std::string text_;
-    std::string held_;  // UnlessThrown: the default logger's share, printed at the end
-    LogCapture* previous_;
-    Mode mode_;
-    int exceptions_;
-};
-
-inline bool record_for_default_logger(LogCapture& capture, enum libbpf_print_level level, const std::string& text) {
+LIBBPFCPP_INLINE bool detail::record_for_default_logger(LogCapture& capture, enum libbpf_print_level level, const std::string& text) {
     capture.text_.append(text);
     if (capture.mode_ == LogCapture::Silent) return false;
     if (capture.mode_ == LogCapture::Record) return true;
@@ -159,16 +189,7 @@ inline bool record_for_default_logger(LogCapture& capture, enum libbpf_print_lev
     return false;
 }
 
-}  // namespace detail
-
-/// Sends libbpf's messages at or below `threshold` to `logger` (an empty logger means
-/// stderr). The default is stderr, warnings only.
-///
-/// ```cpp
-/// bpf::set_logger([](bpf::LogLevel lvl, std::string_view msg) { my_log(lvl, msg); },
-///                 bpf::LogLevel::Info);
-/// ```
-inline void set_logger(Logger logger, LogLevel threshold = LogLevel::Warn) {
+LIBBPFCPP_INLINE void set_logger(Logger logger, LogLevel threshold) {
     detail::install_print_router();
     auto& st = detail::log_state();
     auto next = logger ? std::make_shared<const Logger>(std::move(logger)) : nullptr;
@@ -177,8 +198,7 @@ inline void set_logger(Logger logger, LogLevel threshold = LogLevel::Warn) {
     st.threshold = threshold;
 }
 
-/// Changes only the threshold; e.g. `bpf::set_log_level(bpf::LogLevel::Debug)`.
-inline void set_log_level(LogLevel threshold) {
+LIBBPFCPP_INLINE void set_log_level(LogLevel threshold) {
     detail::install_print_router();
     auto& st = detail::log_state();
     std::lock_guard lock(st.mutex);
@@ -186,3 +206,4 @@ inline void set_log_level(LogLevel threshold) {
 }
 
 }  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

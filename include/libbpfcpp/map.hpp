@@ -3,6 +3,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -127,40 +129,21 @@ public:
     /// Changes the key size before load.
     void set_key_size(std::uint32_t n) { check_config(bpf_map__set_key_size(map_, n), "setting the key size of"); }
     /// Changes the value size before load.
-    void set_value_size(std::uint32_t n) {
-        check_config(bpf_map__set_value_size(map_, n), "setting the value size of");
-    }
+    void set_value_size(std::uint32_t n);
     /// Sets the BPF_F_* creation flags before load.
     void set_flags(std::uint32_t f) { check_config(bpf_map__set_map_flags(map_, f), "setting the flags of"); }
     /// Offloads the map to the device `ifindex` before load (libbpfgo's SetIfIndex); the
     /// programs using it must be offloaded to the same device. 0 undoes it.
-    void set_ifindex(std::uint32_t ifindex) {
-        check_config(bpf_map__set_ifindex(map_, ifindex), "setting the ifindex of");
-    }
+    void set_ifindex(std::uint32_t ifindex);
     /// Sets map_extra before load (libbpfgo's SetMapExtra), e.g. a bloom filter's number
     /// of hash functions (1-15; 0 means the kernel's default of 5).
-    void set_map_extra(std::uint64_t extra) {
-        check_config(bpf_map__set_map_extra(map_, extra), "setting map_extra of");
-    }
+    void set_map_extra(std::uint64_t extra);
     /// Whether load() creates this map (false: skip it, e.g. a feature this kernel lacks).
     void set_autocreate(bool on) { check_config(bpf_map__set_autocreate(map_, on), "setting autocreate of"); }
     /// Where load() pins (or reuses) this map; the directory must be on a bpffs.
-    void set_pin_path(const std::string& path) {
-        check_config(bpf_map__set_pin_path(map_, path.c_str()), "setting the pin path of");
-    }
+    void set_pin_path(const std::string& path);
     /// The contents of a global section (.data/.rodata/.bss) at load; size == value_size().
-    void set_initial_value(std::span<const std::byte> data) {
-        if (!internal())
-            throw Error(EINVAL, detail::describe("setting the initial value of map", qualified_name(),
-                                                 "only global-variable sections (.data, .rodata, .bss) "
-                                                 "take an initial value; fill other maps after load()"));
-        if (data.size() != value_size())
-            throw Error(EINVAL, detail::describe("setting the initial value of map", qualified_name(),
-                                                 "got " + std::to_string(data.size()) + " bytes, the section has " +
-                                                     std::to_string(value_size())));
-        check_config(bpf_map__set_initial_value(map_, data.data(), data.size()),
-                     "setting the initial value of");
-    }
+    void set_initial_value(std::span<const std::byte> data);
     /// The current initial value (the data of a .data/.rodata/.bss section).
     [[nodiscard]] std::span<const std::byte> initial_value() const noexcept {
         std::size_t size = 0;
@@ -189,12 +172,7 @@ public:
     /// Byte version of lookup(): fills `value` and returns true, or false when missing.
     /// For a per-CPU map `value` holds num_possible_cpus() values of round_up(value_size, 8).
     bool lookup_bytes(std::span<const std::byte> key, std::span<std::byte> value,
-                      std::uint64_t flags = 0) const {
-        check_sizes(key.size(), value.size(), "lookup_bytes", true);
-        if (bpf_map_lookup_elem_flags(fd(), key.data(), value.data(), flags) == 0) return true;
-        if (errno == ENOENT) return false;
-        fail(errno, "looking up a key in");
-    }
+                      std::uint64_t flags = 0) const;
 
     /// Writes `value` at `key`; throws when `flag` forbids it or the map is full.
     template <MapData K, MapData V>
@@ -206,11 +184,7 @@ public:
 
     /// update() with raw bytes, for layouts known only at run time; sizes are checked.
     void update_bytes(std::span<const std::byte> key, std::span<const std::byte> value,
-                      UpdateFlag flag = UpdateFlag::Any) {
-        check_sizes(key.size(), value.size(), "update_bytes", true);
-        if (bpf_map_update_elem(fd(), key.data(), value.data(), static_cast<std::uint64_t>(flag)) != 0)
-            fail_update(errno, flag);
-    }
+                      UpdateFlag flag = UpdateFlag::Any);
 
     /// Removes `key`; false when it was not there.
     template <MapData K>
@@ -220,10 +194,7 @@ public:
     }
 
     /// erase() with a raw key; false when it was not there.
-    bool erase_bytes(std::span<const std::byte> key) {
-        check_key(key.size(), "erase_bytes");
-        return erase_raw(key.data());
-    }
+    bool erase_bytes(std::span<const std::byte> key);
 
     /// Removes `key` and returns the value it had (nullopt when missing); `flags` such as
     /// BPF_F_LOCK (libbpfgo's GetValueAndDeleteKeyFlags).
@@ -276,26 +247,15 @@ public:
 
     // ---- pinning ----------------------------------------------------------------------
     /// Pins the loaded map at `path` (on a bpffs).
-    void pin(const std::string& path) {
-        detail::require_bpffs(path, "pinning map", name());
-        if (int err = bpf_map__pin(map_, path.c_str()); err != 0)
-            fail(detail::positive_errno(err), "pinning at '" + path + "'");
-    }
+    void pin(const std::string& path);
     /// Removes the pin (at `path`, or the map's pin path when empty).
-    void unpin(const std::string& path = {}) {
-        if (int err = bpf_map__unpin(map_, path.empty() ? nullptr : path.c_str()); err != 0)
-            fail(detail::positive_errno(err), "unpinning");
-    }
+    void unpin(const std::string& path = {});
 
     // ---- parity: map-in-map, fd reuse, struct_ops (batches, queues, items(), freeze,
     // info() and mmap() come from MapOps) ------------------------------------------------
     /// The inner-map prototype of a map-in-map, before load (libbpfgo's InnerMapInfo);
     /// nullopt for other maps. libbpf frees the prototype once the outer map is created.
-    [[nodiscard]] std::optional<Map> inner_map() const {
-        bpf_map* inner = bpf_map__inner_map(map_);
-        if (inner == nullptr) return std::nullopt;
-        return Map(inner, object_name_);
-    }
+    [[nodiscard]] std::optional<Map> inner_map() const;
 
     /// Makes this map use the existing map `fd` (dup'ed) instead of creating one at load,
     /// e.g. a map pinned or shared by another process (libbpfgo's ReuseFD). libbpf takes
@@ -304,94 +264,30 @@ public:
 
     /// Registers a struct_ops map (e.g. a tcp_congestion_ops) with the kernel; the
     /// registration lasts as long as the returned Link (libbpfgo's AttachStructOps).
-    [[nodiscard]] Link attach_struct_ops() {
-        require_loaded("attaching struct_ops map");
-        bpf_link* l = bpf_map__attach_struct_ops(map_);
-        if (l == nullptr) fail(errno, "attaching struct_ops");
-        return Link(l, "struct_ops " + std::string(name()));
-    }
+    [[nodiscard]] Link attach_struct_ops();
 
     // ---- used by the rest of the library ----------------------------------------------
     /// Throws unless the map exists in the kernel.
-    void require_loaded(std::string_view op) const {
-        if (fd() < 0)
-            throw Error(EBADF, detail::describe(op, name(),
-                                                "the map is not created yet; call Module::load() first"));
-    }
+    void require_loaded(std::string_view op) const;
 
     /// Throws an Error for `what` on this map with errno `err`.
-    [[noreturn]] void fail(int err, std::string_view what) const {
-        detail::throw_errno(err, std::string(what) + " map", qualified_name());
-    }
+    [[noreturn]] void fail(int err, std::string_view what) const;
 
     /// "NAME' of object 'OBJ", to be quoted by detail::describe().
-    [[nodiscard]] std::string qualified_name() const {
-        std::string s(name());
-        if (!object_name_.empty()) s.append("' of object '").append(object_name_);
-        return s;
-    }
+    [[nodiscard]] std::string qualified_name() const;
 
 private:
-    void check_config(int ret, std::string_view what) {
-        if (ret == 0) return;
-        int err = detail::positive_errno(ret);
-        if (err == EBUSY)
-            throw Error(err, detail::describe(std::string(what) + " map", qualified_name(),
-                                              "the object is already loaded; configure maps before Module::load()"));
-        fail(err, what);
-    }
+    void check_config(int ret, std::string_view what);
 
-    void check_key(std::size_t key, std::string_view op) const {
-        require_loaded(op);
-        if (key != key_size())
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
-                                                 "key is " + std::to_string(key) + " bytes, the map's keys are " +
-                                                     std::to_string(key_size())));
-    }
+    void check_key(std::size_t key, std::string_view op) const;
 
-    void check_sizes(std::size_t key, std::size_t value, std::string_view op, bool bytes = false) const {
-        check_key(key, op);
-        const bool pcpu = per_cpu();
-        if (pcpu && !bytes)
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
-                                                 "the map is per-CPU; use lookup_percpu/update_percpu"));
-        std::size_t want = value_size();
-        if (pcpu) want = detail::round_up8(want) * static_cast<std::size_t>(num_possible_cpus());
-        if (value != want)
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
-                                                 "value is " + std::to_string(value) + " bytes, the map needs " +
-                                                     std::to_string(want)));
-    }
+    void check_sizes(std::size_t key, std::size_t value, std::string_view op, bool bytes = false) const;
 
-    void check_percpu(std::size_t key, std::size_t value, std::string_view op) const {
-        check_key(key, op);
-        if (!per_cpu())
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
-                                                 "the map is not per-CPU; use lookup/update"));
-        if (value != value_size())
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
-                                                 "value is " + std::to_string(value) +
-                                                     " bytes, the map's values are " + std::to_string(value_size())));
-    }
+    void check_percpu(std::size_t key, std::size_t value, std::string_view op) const;
 
-    bool erase_raw(const void* key) {
-        if (bpf_map_delete_elem(fd(), key) == 0) return true;
-        if (errno == ENOENT) return false;
-        fail(errno, "deleting a key of");
-    }
+    bool erase_raw(const void* key);
 
-    [[noreturn]] void fail_update(int err, UpdateFlag flag) const {
-        const bool is_array = type() == BPF_MAP_TYPE_ARRAY || type() == BPF_MAP_TYPE_PERCPU_ARRAY;
-        std::string why;
-        if (err == EEXIST && is_array) why = "array entries always exist; UpdateFlag::NoExist cannot apply";
-        else if (err == EEXIST && flag == UpdateFlag::NoExist) why = "the key exists and UpdateFlag::NoExist was given";
-        else if (err == ENOENT && flag == UpdateFlag::Exist) why = "the key is missing and UpdateFlag::Exist was given";
-        else if (err == E2BIG && is_array)
-            why = "index out of range (max_entries " + std::to_string(max_entries()) + ")";
-        else if (err == E2BIG) why = "the map is full (max_entries " + std::to_string(max_entries()) + ")";
-        else why = detail::explain_errno(err);
-        detail::throw_errno(err, "updating map", qualified_name(), why);
-    }
+    [[noreturn]] void fail_update(int err, UpdateFlag flag) const;
 
     bpf_map* map_;
     std::string_view object_name_;  // owned by the Module's state
@@ -466,3 +362,157 @@ KeyRange<K> Map::keys() const {
 }
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE void Map::set_value_size(std::uint32_t n) {
+    check_config(bpf_map__set_value_size(map_, n), "setting the value size of");
+}
+
+LIBBPFCPP_INLINE void Map::set_ifindex(std::uint32_t ifindex) {
+    check_config(bpf_map__set_ifindex(map_, ifindex), "setting the ifindex of");
+}
+
+LIBBPFCPP_INLINE void Map::set_map_extra(std::uint64_t extra) {
+    check_config(bpf_map__set_map_extra(map_, extra), "setting map_extra of");
+}
+
+LIBBPFCPP_INLINE void Map::set_pin_path(const std::string& path) {
+    check_config(bpf_map__set_pin_path(map_, path.c_str()), "setting the pin path of");
+}
+
+LIBBPFCPP_INLINE void Map::set_initial_value(std::span<const std::byte> data) {
+    if (!internal())
+        throw Error(EINVAL, detail::describe("setting the initial value of map", qualified_name(),
+                                             "only global-variable sections (.data, .rodata, .bss) "
+                                             "take an initial value; fill other maps after load()"));
+    if (data.size() != value_size())
+        throw Error(EINVAL, detail::describe("setting the initial value of map", qualified_name(),
+                                             "got " + std::to_string(data.size()) + " bytes, the section has " +
+                                                 std::to_string(value_size())));
+    check_config(bpf_map__set_initial_value(map_, data.data(), data.size()),
+                 "setting the initial value of");
+}
+
+LIBBPFCPP_INLINE bool Map::lookup_bytes(std::span<const std::byte> key, std::span<std::byte> value, std::uint64_t flags) const {
+    check_sizes(key.size(), value.size(), "lookup_bytes", true);
+    if (bpf_map_lookup_elem_flags(fd(), key.data(), value.data(), flags) == 0) return true;
+    if (errno == ENOENT) return false;
+    fail(errno, "looking up a key in");
+}
+
+LIBBPFCPP_INLINE void Map::update_bytes(std::span<const std::byte> key, std::span<const std::byte> value, UpdateFlag flag) {
+    check_sizes(key.size(), value.size(), "update_bytes", true);
+    if (bpf_map_update_elem(fd(), key.data(), value.data(), static_cast<std::uint64_t>(flag)) != 0)
+        fail_update(errno, flag);
+}
+
+LIBBPFCPP_INLINE bool Map::erase_bytes(std::span<const std::byte> key) {
+    check_key(key.size(), "erase_bytes");
+    return erase_raw(key.data());
+}
+
+LIBBPFCPP_INLINE void Map::pin(const std::string& path) {
+    detail::require_bpffs(path, "pinning map", name());
+    if (int err = bpf_map__pin(map_, path.c_str()); err != 0)
+        fail(detail::positive_errno(err), "pinning at '" + path + "'");
+}
+
+LIBBPFCPP_INLINE void Map::unpin(const std::string& path) {
+    if (int err = bpf_map__unpin(map_, path.empty() ? nullptr : path.c_str()); err != 0)
+        fail(detail::positive_errno(err), "unpinning");
+}
+
+LIBBPFCPP_INLINE std::optional<Map> Map::inner_map() const {
+    bpf_map* inner = bpf_map__inner_map(map_);
+    if (inner == nullptr) return std::nullopt;
+    return Map(inner, object_name_);
+}
+
+LIBBPFCPP_INLINE Link Map::attach_struct_ops() {
+    require_loaded("attaching struct_ops map");
+    bpf_link* l = bpf_map__attach_struct_ops(map_);
+    if (l == nullptr) fail(errno, "attaching struct_ops");
+    return Link(l, "struct_ops " + std::string(name()));
+}
+
+LIBBPFCPP_INLINE void Map::require_loaded(std::string_view op) const {
+    if (fd() < 0)
+        throw Error(EBADF, detail::describe(op, name(),
+                                            "the map is not created yet; call Module::load() first"));
+}
+
+LIBBPFCPP_INLINE void Map::fail(int err, std::string_view what) const {
+    detail::throw_errno(err, std::string(what) + " map", qualified_name());
+}
+
+LIBBPFCPP_INLINE std::string Map::qualified_name() const {
+    std::string s(name());
+    if (!object_name_.empty()) s.append("' of object '").append(object_name_);
+    return s;
+}
+
+LIBBPFCPP_INLINE void Map::check_config(int ret, std::string_view what) {
+    if (ret == 0) return;
+    int err = detail::positive_errno(ret);
+    if (err == EBUSY)
+        throw Error(err, detail::describe(std::string(what) + " map", qualified_name(),
+                                          "the object is already loaded; configure maps before Module::load()"));
+    fail(err, what);
+}
+
+LIBBPFCPP_INLINE void Map::check_key(std::size_t key, std::string_view op) const {
+    require_loaded(op);
+    if (key != key_size())
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
+                                             "key is " + std::to_string(key) + " bytes, the map's keys are " +
+                                                 std::to_string(key_size())));
+}
+
+LIBBPFCPP_INLINE void Map::check_sizes(std::size_t key, std::size_t value, std::string_view op, bool bytes) const {
+    check_key(key, op);
+    const bool pcpu = per_cpu();
+    if (pcpu && !bytes)
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
+                                             "the map is per-CPU; use lookup_percpu/update_percpu"));
+    std::size_t want = value_size();
+    if (pcpu) want = detail::round_up8(want) * static_cast<std::size_t>(num_possible_cpus());
+    if (value != want)
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
+                                             "value is " + std::to_string(value) + " bytes, the map needs " +
+                                                 std::to_string(want)));
+}
+
+LIBBPFCPP_INLINE void Map::check_percpu(std::size_t key, std::size_t value, std::string_view op) const {
+    check_key(key, op);
+    if (!per_cpu())
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
+                                             "the map is not per-CPU; use lookup/update"));
+    if (value != value_size())
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", qualified_name(),
+                                             "value is " + std::to_string(value) +
+                                                 " bytes, the map's values are " + std::to_string(value_size())));
+}
+
+LIBBPFCPP_INLINE bool Map::erase_raw(const void* key) {
+    if (bpf_map_delete_elem(fd(), key) == 0) return true;
+    if (errno == ENOENT) return false;
+    fail(errno, "deleting a key of");
+}
+
+LIBBPFCPP_INLINE void Map::fail_update(int err, UpdateFlag flag) const {
+    const bool is_array = type() == BPF_MAP_TYPE_ARRAY || type() == BPF_MAP_TYPE_PERCPU_ARRAY;
+    std::string why;
+    if (err == EEXIST && is_array) why = "array entries always exist; UpdateFlag::NoExist cannot apply";
+    else if (err == EEXIST && flag == UpdateFlag::NoExist) why = "the key exists and UpdateFlag::NoExist was given";
+    else if (err == ENOENT && flag == UpdateFlag::Exist) why = "the key is missing and UpdateFlag::Exist was given";
+    else if (err == E2BIG && is_array)
+        why = "index out of range (max_entries " + std::to_string(max_entries()) + ")";
+    else if (err == E2BIG) why = "the map is full (max_entries " + std::to_string(max_entries()) + ")";
+    else why = detail::explain_errno(err);
+    detail::throw_errno(err, "updating map", qualified_name(), why);
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -3,6 +3,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
@@ -64,69 +66,16 @@ struct OpenOptions {
 namespace detail {
 
 /// Finds "prog 'NAME': -- BEGIN PROG LOAD LOG --" in libbpf's output; returns NAME and the log.
-inline std::optional<std::pair<std::string, std::string>> find_verifier_log(const std::string& text) {
-    static constexpr std::string_view begin_marker = "': -- BEGIN PROG LOAD LOG --\n";
-    static constexpr std::string_view end_marker = "-- END PROG LOAD LOG --";
-    auto b = text.rfind(begin_marker);
-    if (b == std::string::npos) return std::nullopt;
-    auto name_start = text.rfind("prog '", b);
-    if (name_start == std::string::npos) return std::nullopt;
-    name_start += 6;
-    std::string name = text.substr(name_start, b - name_start);
-    auto log_start = b + begin_marker.size();
-    auto e = text.find(end_marker, log_start);
-    std::string log = text.substr(log_start, e == std::string::npos ? std::string::npos : e - log_start);
-    return std::make_pair(std::move(name), std::move(log));
-}
+LIBBPFCPP_INLINE std::optional<std::pair<std::string, std::string>> find_verifier_log(const std::string& text);
 
 /// The last `n` non-empty lines of `text`.
-inline std::string tail_lines(const std::string& text, std::size_t n) {
-    std::size_t end = text.size();
-    while (end > 0 && text[end - 1] == '\n') --end;
-    std::size_t pos = end;
-    for (std::size_t count = 0; pos > 0 && count < n;) {
-        pos = text.rfind('\n', pos - 1);
-        if (pos == std::string::npos) {
-            pos = 0;
-            break;
-        }
-        ++count;
-        if (count == n) {
-            ++pos;
-            break;
-        }
-    }
-    return text.substr(pos, end - pos);
-}
+LIBBPFCPP_INLINE std::string tail_lines(const std::string& text, std::size_t n);
 
 /// libbpf's warnings of one failed call, joined into a short cause.
-inline std::string libbpf_warnings(const std::string& captured, std::size_t n = 3) {
-    std::string lines = tail_lines(captured, n);
-    std::string out;
-    std::size_t start = 0;
-    while (start < lines.size()) {
-        auto nl = lines.find('\n', start);
-        std::string line = lines.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-        if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);
-        if (!line.empty()) {
-            if (!out.empty()) out += "; ";
-            out += line;
-        }
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-    }
-    return out;
-}
+LIBBPFCPP_INLINE std::string libbpf_warnings(const std::string& captured, std::size_t n = 3);
 
 /// The program libbpf reported as failing to load ("prog 'NAME': BPF program load failed").
-inline std::optional<std::string> failed_program(const std::string& text) {
-    static constexpr std::string_view marker = "': BPF program load failed";
-    auto m = text.rfind(marker);
-    if (m == std::string::npos) return std::nullopt;
-    auto start = text.rfind("prog '", m);
-    if (start == std::string::npos) return std::nullopt;
-    return text.substr(start + 6, m - start - 6);
-}
+LIBBPFCPP_INLINE std::optional<std::string> failed_program(const std::string& text);
 
 /// `T`, named through `Dependent`: a member template that uses a type only declared so
 /// far through this is compiled where it is called, when the type's header may be there.
@@ -165,37 +114,11 @@ struct GlobalLocation {
 class Module {
 public:
     /// Opens a BPF ELF object file (libbpfgo's NewModuleFromFile(Args)).
-    static Module open_file(const std::string& path, const OpenOptions& options = {}) {
-        detail::install_print_router();
-        if (access(path.c_str(), R_OK) != 0) {
-            int err = errno;
-            throw Error(err, detail::describe("opening BPF object", path,
-                                              err == ENOENT ? "no such file" : detail::explain_errno(err)));
-        }
-        // libbpf opens a directory or a device without complaint and loses the fd when
-        // the ELF parser then fails: only regular files get that far.
-        struct stat st {};
-        if (stat(path.c_str(), &st) != 0) detail::throw_errno(errno, "opening BPF object", path);
-        if (!S_ISREG(st.st_mode))
-            throw Error(S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
-                        detail::describe("opening BPF object", path,
-                                         S_ISDIR(st.st_mode) ? "it is a directory; give the path of a .bpf.o file"
-                                                             : "not a regular file; give the path of a .bpf.o file"));
-        return open_with(path, options, [&](const bpf_object_open_opts* o) {
-            return bpf_object__open_file(path.c_str(), o);
-        });
-    }
+    static Module open_file(const std::string& path, const OpenOptions& options = {});
 
     /// Opens a BPF ELF object held in memory, e.g. embedded in the executable
     /// (libbpfgo's NewModuleFromBuffer). The bytes are only read during this call.
-    static Module open_memory(std::span<const std::byte> object, const OpenOptions& options = {}) {
-        detail::install_print_router();
-        std::string label = options.object_name.empty() ? "<memory, " + std::to_string(object.size()) + " bytes>"
-                                                        : options.object_name;
-        return open_with(label, options, [&](const bpf_object_open_opts* o) {
-            return bpf_object__open_mem(object.data(), object.size(), o);
-        });
-    }
+    static Module open_memory(std::span<const std::byte> object, const OpenOptions& options = {});
 
     /// Opens an object embedded in the executable; its name is the object's unless
     /// `options.object_name` says otherwise.
@@ -223,137 +146,33 @@ public:
 
     /// Creates the maps and loads the programs into the kernel (libbpfgo's BPFLoadObject).
     /// A program the verifier rejects throws an Error carrying that program's verifier log.
-    void load() {
-        auto& s = state();
-        if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
-        detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
-        detail::check_fd_headroom(s.obj, s.name);
-        detail::check_pin_paths(s.obj, s.name);
-        detail::LogCapture capture(detail::LogCapture::UnlessThrown);
-        int ret = bpf_object__load(s.obj);
-        if (ret == 0) {
-            s.loaded = true;
-            return;
-        }
-        s.loaded = true;  // libbpf refuses a second load of the same object
-        int err = detail::positive_errno(ret);
-        if (detail::is_libbpf_errno(err)) err = EINVAL;
-        if (err == EMFILE || err == ENFILE || capture.text().find("Too many open files") != std::string::npos)
-            detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
-        try {
-            throw_load_error(err, capture.text());
-        } catch (const Error& e) {
-            if (!detail::fd_exhaustion_seen().load(std::memory_order_relaxed)) throw;
-            throw Error(e.error_number(), e.message() + std::string(detail::fd_restart_note), e.verifier_log());
-        }
-    }
+    void load();
 
 private:
     // "map 'x' not found in object 'o'; maps in this object: a, b": one copy of the
     // message for map() and program(), out of their way.
-    [[noreturn]] void throw_not_found(std::string_view kind, std::string_view name, std::string_view names) const {
-        std::string message(kind);
-        message.append(" '").append(detail::printable_name(name)).append("' not found in object '");
-        message.append(state().name).append("'; ").append(kind).append("s in this object: ");
-        message.append(names.empty() ? std::string_view("(none)") : names);
-        throw Error(ENOENT, std::move(message));
-    }
+    [[noreturn]] void throw_not_found(std::string_view kind, std::string_view name, std::string_view names) const;
 
     // The name of `m`, which must be a map of this module (not of another Module).
-    [[nodiscard]] std::string name_of_own(const Map& m, std::string_view what) const {
-        const std::string name(m.name());
-        if (m.get() == nullptr || bpf_object__find_map_by_name(state().obj, name.c_str()) != m.get())
-            throw Error(EINVAL, detail::describe(std::string(what), name,
-                                                 "the map belongs to another module (object '" + state().name +
-                                                     "' has no such map)"));
-        return name;
-    }
+    [[nodiscard]] std::string name_of_own(const Map& m, std::string_view what) const;
 
-    [[noreturn]] void throw_load_error(int err, const std::string& text) const {
-        auto& s = state();
-        if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
-            throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
-        auto vlog = detail::find_verifier_log(text);
-        // A log of "processed 0 insns" is the kernel refusing the program before the
-        // verifier looked at it (e.g. an attach type this kernel does not permit).
-        if (vlog && vlog->second.find("processed 0 insns") != std::string::npos && (err == EPERM || err == EACCES))
-            vlog.reset();
-        if (vlog) {
-            auto& [prog, log] = *vlog;
-            throw Error(err,
-                        detail::describe("loading object", s.name,
-                                         "the verifier rejected program '" + prog + "':\n" +
-                                             detail::tail_lines(log, 12) +
-                                             "\n(full log in Error::verifier_log())"),
-                        log);
-        }
-        std::string why = detail::libbpf_warnings(detail::without_memlock_hints(text));
-        if (auto prog = detail::failed_program(text)) {
-            // Refused without a verifier verdict: name the program and what its hook needs.
-            std::string cause = "the kernel refused program '" + *prog + "'";
-            if (bpf_program* p = bpf_object__find_program_by_name(s.obj, prog->c_str())) {
-                const std::string sec = bpf_program__section_name(p);
-                cause += " (section '" + sec + "')";
-                for (std::string_view tramp : {"fentry", "fexit", "fmod_ret", "lsm", "freplace"})
-                    if (sec.rfind(tramp, 0) == 0 && err == EPERM)
-                        cause += ": this kernel does not allow BPF trampoline programs "
-                                 "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead";
-            }
-            if (cause.find("trampoline") == std::string::npos)
-                cause += (err == EPERM || err == EACCES ? " before verifying it: " : ": ") + detail::explain_errno(err);
-            throw Error(err, detail::describe("loading object", s.name, cause));
-        }
-        throw Error(err, detail::describe("loading object", s.name,
-                                          why.empty() ? detail::explain_errno(err) : why));
-    }
+    [[noreturn]] void throw_load_error(int err, const std::string& text) const;
 
 public:
     // ---- maps and programs ------------------------------------------------------------
     /// The map called `name` (libbpfgo's GetMap); throws listing the maps that exist.
-    [[nodiscard]] Map map(std::string_view name) const {
-        if (auto m = find_map(name)) return *m;
-        std::string names;
-        for (bpf_map* m = nullptr; (m = bpf_object__next_map(state().obj, m)) != nullptr;)
-            names.append(names.empty() ? "" : ", ").append(bpf_map__name(m));
-        throw_not_found("map", name, names);
-    }
+    [[nodiscard]] Map map(std::string_view name) const;
     /// The map called `name`, or nullopt (no exception) when there is none.
-    [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
-        if (!detail::is_c_name(name)) return std::nullopt;
-        bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
-        if (m == nullptr) return std::nullopt;
-        return Map(m, state().name);
-    }
+    [[nodiscard]] std::optional<Map> find_map(std::string_view name) const;
     /// Every map of the object, global-variable sections included (libbpfgo's NextMap).
-    [[nodiscard]] std::vector<Map> maps() const {
-        std::vector<Map> out;
-        bpf_map* m = nullptr;
-        while ((m = bpf_object__next_map(state().obj, m)) != nullptr) out.emplace_back(m, state().name);
-        return out;
-    }
+    [[nodiscard]] std::vector<Map> maps() const;
 
     /// The program called `name` (libbpfgo's GetProgram); throws listing those that exist.
-    [[nodiscard]] Prog program(std::string_view name) const {
-        if (auto p = find_program(name)) return *p;
-        std::string names;
-        for (bpf_program* p = nullptr; (p = bpf_object__next_program(state().obj, p)) != nullptr;)
-            names.append(names.empty() ? "" : ", ").append(bpf_program__name(p));
-        throw_not_found("program", name, names);
-    }
+    [[nodiscard]] Prog program(std::string_view name) const;
     /// The program called `name`, or nullopt when there is none.
-    [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
-        if (!detail::is_c_name(name)) return std::nullopt;
-        bpf_program* p = bpf_object__find_program_by_name(state().obj, std::string(name).c_str());
-        if (p == nullptr) return std::nullopt;
-        return Prog(p, state_.get());
-    }
+    [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const;
     /// Every program of the object (libbpfgo's NextProgram).
-    [[nodiscard]] std::vector<Prog> programs() const {
-        std::vector<Prog> out;
-        bpf_program* p = nullptr;
-        while ((p = bpf_object__next_program(state().obj, p)) != nullptr) out.emplace_back(p, state_.get());
-        return out;
-    }
+    [[nodiscard]] std::vector<Prog> programs() const;
 
     // ---- attach -----------------------------------------------------------------------
     /// Attaches every loaded program whose section says where (libbpfgo's AttachPrograms).
@@ -367,35 +186,7 @@ public:
     /// mod.program("on_exec_kprobe").set_autoattach(false);   // attached by hand, or not at all
     /// mod.attach_all();
     /// ```
-    void attach_all() {
-        auto& s = state();
-        const std::size_t before = s.links.size();
-        std::vector<std::string> passed_over;
-        try {
-            for (Prog p : programs()) {
-                if (!p.autoload() || !p.autoattach()) continue;
-                if (p.section_names_attach_point()) {
-                    p.attach();
-                    continue;
-                }
-                // libbpf may still know how (sections newer than this library's table).
-                try {
-                    p.attach();
-                } catch (const Error& e) {
-                    if (e.error_number() != EOPNOTSUPP) throw;
-                    passed_over.push_back("program '" + std::string(p.name()) + "' (section '" +
-                                          std::string(p.section()) + "')");
-                }
-            }
-        } catch (...) {
-            while (s.links.size() > before) s.links.pop_back();
-            throw;
-        }
-        for (const auto& what : passed_over)
-            detail::emit(LogLevel::Info, "libbpfcpp: attach_all() passed over " + what +
-                                             ": its section names no attach point; attach it with an "
-                                             "explicit attach_* call\n");
-    }
+    void attach_all();
 
     /// Destroys every link this module holds (libbpfgo's DetachPrograms).
     void detach_all() noexcept { state().links.clear(); }
@@ -630,55 +421,16 @@ public:
     }
 
     /// set_global() with raw bytes; their size must be the variable's.
-    void set_global_bytes(std::string_view name, std::span<const std::byte> value) {
-        auto& s = state();
-        auto loc = locate_global(name, value.size(), "setting global");
-        if (!s.loaded) {
-            // libbpf's copy of the section is written in place, as bpftool's skeletons
-            // do (it is libbpf's writable mapping; older headers declare it const): a
-            // copy of the whole section would cost its size, which a .bss can declare in
-            // gigabytes without a byte of it in the file.
-            std::size_t size = 0;
-            auto* cur = static_cast<std::byte*>(const_cast<void*>(bpf_map__initial_value(loc.map, &size)));
-            if (cur == nullptr || loc.offset + value.size() > size)
-                throw Error(EINVAL, detail::describe("setting global", name,
-                                                     "section " + loc.section + " has no initial value of " +
-                                                         "that size; the object file is damaged, rebuild it"));
-            std::memcpy(cur + loc.offset, value.data(), value.size());
-            return;
-        }
-        std::memcpy(section_bytes(loc, true) + loc.offset, value.data(), value.size());
-    }
+    void set_global_bytes(std::string_view name, std::span<const std::byte> value);
 
     /// The memory of the global section `section` (".rodata", ".data", ".bss", ".data.NAME",
     /// ".rodata.NAME"): before load libbpf's copy, whose contents become the section's
     /// initial value; after load the kernel's map, mapped once (read-only for .rodata*).
     /// Generated skeletons give their typed section views from here.
-    [[nodiscard]] std::span<std::byte> section_memory(std::string_view section) const {
-        const btf* b = bpf_object__btf(state().obj);
-        bpf_map* m = nullptr;
-        while (b != nullptr && (m = bpf_object__next_map(state().obj, m)) != nullptr) {
-            if (!bpf_map__is_internal(m)) continue;
-            const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
-            if (sec == nullptr || !btf_is_datasec(sec) || btf__name_by_offset(b, sec->name_off) != section)
-                continue;
-            const detail::GlobalLocation loc{m, 0, bpf_map__value_size(m), std::string(section)};
-            const bool frozen = section.rfind(".rodata", 0) == 0 || section == ".kconfig";
-            return {section_bytes(loc, !frozen), bpf_map__value_size(m)};
-        }
-        throw Error(ENOENT, detail::describe("accessing global section", section,
-                                             "no such section in object '" + state().name + "'"));
-    }
+    [[nodiscard]] std::span<std::byte> section_memory(std::string_view section) const;
 
     /// The names of all global variables, for discovery and error messages.
-    [[nodiscard]] std::vector<std::string> global_names() const {
-        std::vector<std::string> out;
-        for_each_global([&](const detail::GlobalLocation&, std::string_view n) {
-            out.emplace_back(n);
-            return false;
-        });
-        return out;
-    }
+    [[nodiscard]] std::vector<std::string> global_names() const;
 
     /// The module's internal state; used by the event buffer types.
     [[nodiscard]] detail::ModuleState& state() const {
@@ -727,45 +479,10 @@ private:
 
     explicit Module(std::unique_ptr<detail::ModuleState> s) noexcept : state_(std::move(s)) {}
 
-    template <class OpenFn>
-    static Module open_with(const std::string& label, const OpenOptions& o, OpenFn&& open) {
-        LIBBPF_OPTS(bpf_object_open_opts, opts);
-        opts.object_name = o.object_name.empty() ? nullptr : o.object_name.c_str();
-        opts.btf_custom_path = o.btf_path.empty() ? nullptr : o.btf_path.c_str();
-        opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
-        opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
-        opts.kernel_log_level = o.kernel_log_level;
-        if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
-            throw Error(errno, detail::describe("opening BPF object", label,
-                                                "cannot read BTF file '" + o.btf_path + "'"));
-        detail::LogCapture capture(detail::LogCapture::UnlessThrown);
-        bpf_object* obj = open(&opts);
-        // libbpf 1.1 turns some malformed objects into a negative number outside the
-        // errno range and returns it as the pointer; no user-space object lives there.
-        if (sizeof(void*) == 8 && static_cast<std::intptr_t>(reinterpret_cast<std::uintptr_t>(obj)) < 0) {
-            obj = nullptr;
-            errno = EINVAL;
-        }
-        if (obj == nullptr) {
-            int err = errno != 0 ? errno : EINVAL;
-            std::string why = detail::libbpf_warnings(capture.text(), 2);
-            const bool malformed = detail::is_libbpf_errno(err) || err == EINVAL || err == ENOEXEC ||
-                                   err == EPROTO || err == ENOTSUP;
-            std::string cause = malformed ? "not a valid BPF ELF object" : detail::explain_errno(err);
-            // libbpf >= 1.4 takes a placeholder descriptor per map when it opens the object.
-            if (err == EMFILE || err == ENFILE)
-                cause = "too many open files (libbpf holds a descriptor per map from open on); raise "
-                        "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again";
-            if (!why.empty()) cause += " (" + why + ")";
-            throw Error(detail::is_libbpf_errno(err) ? EINVAL : err,
-                        detail::describe("opening BPF object", label, cause));
-        }
-        auto s = std::make_unique<detail::ModuleState>();
-        s->obj = obj;
-        s->name = bpf_object__name(obj);
-        detail::check_map_types(obj, label);  // ~ModuleState closes obj if this throws
-        return Module(std::move(s));
-    }
+    // Opens with `open(opts, source)`: a function pointer rather than a template, so that
+    // the body is compiled once in compiled mode.
+    using OpenFn = bpf_object* (*)(const bpf_object_open_opts*, const void* source);
+    static Module open_with(const std::string& label, const OpenOptions& o, OpenFn open, const void* source);
 
     template <class Fn>
     bool for_each_global(Fn&& fn) const {
@@ -787,65 +504,405 @@ private:
         return false;
     }
 
-    detail::GlobalLocation locate_global(std::string_view name, std::size_t size, std::string_view op) const {
-        detail::GlobalLocation found;
-        bool ok = for_each_global([&](const detail::GlobalLocation& loc, std::string_view n) {
-            if (n != name) return false;
-            found = loc;
-            return true;
-        });
-        if (!ok) {
-            std::string names;
-            for (const auto& n : global_names()) names += (names.empty() ? "" : ", ") + n;
-            throw Error(ENOENT, detail::describe(op, name,
-                                                 "no such global variable in object '" + state().name +
-                                                     "'; globals: " + (names.empty() ? "(none)" : names)));
-        }
-        if (size != found.size)
-            throw Error(EINVAL, detail::describe(op, name,
-                                                 "the variable is " + std::to_string(found.size) + " bytes in " +
-                                                     found.section + ", the C++ type is " + std::to_string(size)));
-        // The offset comes from the object's BTF, which a damaged or hostile file can set
-        // to anything: check it against the section before any byte is copied.
-        const std::size_t section_size = bpf_map__value_size(found.map);
-        if (found.offset > section_size || found.size > section_size - found.offset)
-            throw Error(EINVAL, detail::describe(op, name,
-                                                 "the object's BTF places the variable at bytes " +
-                                                     std::to_string(found.offset) + ".." +
-                                                     std::to_string(std::size_t{found.offset} + found.size) +
-                                                     " of " + found.section + ", which is " +
-                                                     std::to_string(section_size) +
-                                                     " bytes long; the object file is damaged, rebuild it"));
-        return found;
-    }
+    detail::GlobalLocation locate_global(std::string_view name, std::size_t size, std::string_view op) const;
 
     /// The live bytes of a loaded global section, mapped once and kept until destruction.
-    std::byte* section_bytes(const detail::GlobalLocation& loc, bool writable) const {
-        auto& s = state();
-        if (!s.loaded) {
-            std::size_t size = 0;
-            // Before load the initial value is libbpf's own copy; read-only here.
-            return const_cast<std::byte*>(static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size)));
-        }
-        const bool frozen = loc.section.rfind(".rodata", 0) == 0 || loc.section == ".kconfig";
-        if (writable && frozen)
-            throw Error(EPERM, detail::describe("setting global in", loc.section,
-                                                "the section is read-only once loaded; set it before Module::load()"));
-        if ((bpf_map__map_flags(loc.map) & BPF_F_MMAPABLE) == 0)
-            throw Error(EOPNOTSUPP, detail::describe("accessing global section", loc.section,
-                                                     "the section is not mmapable on this kernel"));
-        const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-        const std::size_t len = (bpf_map__value_size(loc.map) + page - 1) / page * page;
-        const int prot = frozen ? PROT_READ : PROT_READ | PROT_WRITE;
-        for (const auto& m : s.mmaps)
-            if (m.map == loc.map) return static_cast<std::byte*>(m.addr);
-        void* addr = mmap(nullptr, len, prot, MAP_SHARED, bpf_map__fd(loc.map), 0);
-        if (addr == MAP_FAILED) detail::throw_errno(errno, "mapping global section", loc.section);
-        s.mmaps.push_back({loc.map, addr, len});
-        return static_cast<std::byte*>(addr);
-    }
+    std::byte* section_bytes(const detail::GlobalLocation& loc, bool writable) const;
 
     std::unique_ptr<detail::ModuleState> state_;
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE std::optional<std::pair<std::string, std::string>> detail::find_verifier_log(const std::string& text) {
+    static constexpr std::string_view begin_marker = "': -- BEGIN PROG LOAD LOG --\n";
+    static constexpr std::string_view end_marker = "-- END PROG LOAD LOG --";
+    auto b = text.rfind(begin_marker);
+    if (b == std::string::npos) return std::nullopt;
+    auto name_start = text.rfind("prog '", b);
+    if (name_start == std::string::npos) return std::nullopt;
+    name_start += 6;
+    std::string name = text.substr(name_start, b - name_start);
+    auto log_start = b + begin_marker.size();
+    auto e = text.find(end_marker, log_start);
+    std::string log = text.substr(log_start, e == std::string::npos ? std::string::npos : e - log_start);
+    return std::make_pair(std::move(name), std::move(log));
+}
+
+LIBBPFCPP_INLINE std::string detail::tail_lines(const std::string& text, std::size_t n) {
+    std::size_t end = text.size();
+    while (end > 0 && text[end - 1] == '\n') --end;
+    std::size_t pos = end;
+    for (std::size_t count = 0; pos > 0 && count < n;) {
+        pos = text.rfind('\n', pos - 1);
+        if (pos == std::string::npos) {
+            pos = 0;
+            break;
+        }
+        ++count;
+        if (count == n) {
+            ++pos;
+            break;
+        }
+    }
+    return text.substr(pos, end - pos);
+}
+
+LIBBPFCPP_INLINE std::string detail::libbpf_warnings(const std::string& captured, std::size_t n) {
+    std::string lines = tail_lines(captured, n);
+    std::string out;
+    std::size_t start = 0;
+    while (start < lines.size()) {
+        auto nl = lines.find('\n', start);
+        std::string line = lines.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);
+        if (!line.empty()) {
+            if (!out.empty()) out += "; ";
+            out += line;
+        }
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+    }
+    return out;
+}
+
+LIBBPFCPP_INLINE std::optional<std::string> detail::failed_program(const std::string& text) {
+    static constexpr std::string_view marker = "': BPF program load failed";
+    auto m = text.rfind(marker);
+    if (m == std::string::npos) return std::nullopt;
+    auto start = text.rfind("prog '", m);
+    if (start == std::string::npos) return std::nullopt;
+    return text.substr(start + 6, m - start - 6);
+}
+
+LIBBPFCPP_INLINE Module Module::open_file(const std::string& path, const OpenOptions& options) {
+    detail::install_print_router();
+    if (access(path.c_str(), R_OK) != 0) {
+        int err = errno;
+        throw Error(err, detail::describe("opening BPF object", path,
+                                          err == ENOENT ? "no such file" : detail::explain_errno(err)));
+    }
+    // libbpf opens a directory or a device without complaint and loses the fd when
+    // the ELF parser then fails: only regular files get that far.
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) detail::throw_errno(errno, "opening BPF object", path);
+    if (!S_ISREG(st.st_mode))
+        throw Error(S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+                    detail::describe("opening BPF object", path,
+                                     S_ISDIR(st.st_mode) ? "it is a directory; give the path of a .bpf.o file"
+                                                         : "not a regular file; give the path of a .bpf.o file"));
+    return open_with(path, options, [](const bpf_object_open_opts* o, const void* file) {
+        return bpf_object__open_file(static_cast<const std::string*>(file)->c_str(), o);
+    }, &path);
+}
+
+LIBBPFCPP_INLINE Module Module::open_memory(std::span<const std::byte> object, const OpenOptions& options) {
+    detail::install_print_router();
+    std::string label = options.object_name.empty() ? "<memory, " + std::to_string(object.size()) + " bytes>"
+                                                    : options.object_name;
+    return open_with(label, options, [](const bpf_object_open_opts* o, const void* bytes) {
+        const auto* span = static_cast<const std::span<const std::byte>*>(bytes);
+        return bpf_object__open_mem(span->data(), span->size(), o);
+    }, &object);
+}
+
+LIBBPFCPP_INLINE void Module::load() {
+    auto& s = state();
+    if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
+    detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
+    detail::check_fd_headroom(s.obj, s.name);
+    detail::check_pin_paths(s.obj, s.name);
+    detail::LogCapture capture(detail::LogCapture::UnlessThrown);
+    int ret = bpf_object__load(s.obj);
+    if (ret == 0) {
+        s.loaded = true;
+        return;
+    }
+    s.loaded = true;  // libbpf refuses a second load of the same object
+    int err = detail::positive_errno(ret);
+    if (detail::is_libbpf_errno(err)) err = EINVAL;
+    if (err == EMFILE || err == ENFILE || capture.text().find("Too many open files") != std::string::npos)
+        detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
+    try {
+        throw_load_error(err, capture.text());
+    } catch (const Error& e) {
+        if (!detail::fd_exhaustion_seen().load(std::memory_order_relaxed)) throw;
+        throw Error(e.error_number(), e.message() + std::string(detail::fd_restart_note), e.verifier_log());
+    }
+}
+
+LIBBPFCPP_INLINE void Module::throw_not_found(std::string_view kind, std::string_view name, std::string_view names) const {
+    std::string message(kind);
+    message.append(" '").append(detail::printable_name(name)).append("' not found in object '");
+    message.append(state().name).append("'; ").append(kind).append("s in this object: ");
+    message.append(names.empty() ? std::string_view("(none)") : names);
+    throw Error(ENOENT, std::move(message));
+}
+
+LIBBPFCPP_INLINE std::string Module::name_of_own(const Map& m, std::string_view what) const {
+    const std::string name(m.name());
+    if (m.get() == nullptr || bpf_object__find_map_by_name(state().obj, name.c_str()) != m.get())
+        throw Error(EINVAL, detail::describe(std::string(what), name,
+                                             "the map belongs to another module (object '" + state().name +
+                                                 "' has no such map)"));
+    return name;
+}
+
+LIBBPFCPP_INLINE void Module::throw_load_error(int err, const std::string& text) const {
+    auto& s = state();
+    if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
+        throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
+    auto vlog = detail::find_verifier_log(text);
+    // A log of "processed 0 insns" is the kernel refusing the program before the
+    // verifier looked at it (e.g. an attach type this kernel does not permit).
+    if (vlog && vlog->second.find("processed 0 insns") != std::string::npos && (err == EPERM || err == EACCES))
+        vlog.reset();
+    if (vlog) {
+        auto& [prog, log] = *vlog;
+        throw Error(err,
+                    detail::describe("loading object", s.name,
+                                     "the verifier rejected program '" + prog + "':\n" +
+                                         detail::tail_lines(log, 12) +
+                                         "\n(full log in Error::verifier_log())"),
+                    log);
+    }
+    std::string why = detail::libbpf_warnings(detail::without_memlock_hints(text));
+    if (auto prog = detail::failed_program(text)) {
+        // Refused without a verifier verdict: name the program and what its hook needs.
+        std::string cause = "the kernel refused program '" + *prog + "'";
+        if (bpf_program* p = bpf_object__find_program_by_name(s.obj, prog->c_str())) {
+            const std::string sec = bpf_program__section_name(p);
+            cause += " (section '" + sec + "')";
+            for (std::string_view tramp : {"fentry", "fexit", "fmod_ret", "lsm", "freplace"})
+                if (sec.rfind(tramp, 0) == 0 && err == EPERM)
+                    cause += ": this kernel does not allow BPF trampoline programs "
+                             "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead";
+        }
+        if (cause.find("trampoline") == std::string::npos)
+            cause += (err == EPERM || err == EACCES ? " before verifying it: " : ": ") + detail::explain_errno(err);
+        throw Error(err, detail::describe("loading object", s.name, cause));
+    }
+    throw Error(err, detail::describe("loading object", s.name,
+                                      why.empty() ? detail::explain_errno(err) : why));
+}
+
+LIBBPFCPP_INLINE Map Module::map(std::string_view name) const {
+    if (auto m = find_map(name)) return *m;
+    std::string names;
+    for (bpf_map* m = nullptr; (m = bpf_object__next_map(state().obj, m)) != nullptr;)
+        names.append(names.empty() ? "" : ", ").append(bpf_map__name(m));
+    throw_not_found("map", name, names);
+}
+
+LIBBPFCPP_INLINE std::optional<Map> Module::find_map(std::string_view name) const {
+    if (!detail::is_c_name(name)) return std::nullopt;
+    bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
+    if (m == nullptr) return std::nullopt;
+    return Map(m, state().name);
+}
+
+LIBBPFCPP_INLINE std::vector<Map> Module::maps() const {
+    std::vector<Map> out;
+    bpf_map* m = nullptr;
+    while ((m = bpf_object__next_map(state().obj, m)) != nullptr) out.emplace_back(m, state().name);
+    return out;
+}
+
+LIBBPFCPP_INLINE Prog Module::program(std::string_view name) const {
+    if (auto p = find_program(name)) return *p;
+    std::string names;
+    for (bpf_program* p = nullptr; (p = bpf_object__next_program(state().obj, p)) != nullptr;)
+        names.append(names.empty() ? "" : ", ").append(bpf_program__name(p));
+    throw_not_found("program", name, names);
+}
+
+LIBBPFCPP_INLINE std::optional<Prog> Module::find_program(std::string_view name) const {
+    if (!detail::is_c_name(name)) return std::nullopt;
+    bpf_program* p = bpf_object__find_program_by_name(state().obj, std::string(name).c_str());
+    if (p == nullptr) return std::nullopt;
+    return Prog(p, state_.get());
+}
+
+LIBBPFCPP_INLINE std::vector<Prog> Module::programs() const {
+    std::vector<Prog> out;
+    bpf_program* p = nullptr;
+    while ((p = bpf_object__next_program(state().obj, p)) != nullptr) out.emplace_back(p, state_.get());
+    return out;
+}
+
+LIBBPFCPP_INLINE void Module::attach_all() {
+    auto& s = state();
+    const std::size_t before = s.links.size();
+    std::vector<std::string> passed_over;
+    try {
+        for (Prog p : programs()) {
+            if (!p.autoload() || !p.autoattach()) continue;
+            if (p.section_names_attach_point()) {
+                p.attach();
+                continue;
+            }
+            // libbpf may still know how (sections newer than this library's table).
+            try {
+                p.attach();
+            } catch (const Error& e) {
+                if (e.error_number() != EOPNOTSUPP) throw;
+                passed_over.push_back("program '" + std::string(p.name()) + "' (section '" +
+                                      std::string(p.section()) + "')");
+            }
+        }
+    } catch (...) {
+        while (s.links.size() > before) s.links.pop_back();
+        throw;
+    }
+    for (const auto& what : passed_over)
+        detail::emit(LogLevel::Info, "libbpfcpp: attach_all() passed over " + what +
+                                         ": its section names no attach point; attach it with an "
+                                         "explicit attach_* call\n");
+}
+
+LIBBPFCPP_INLINE void Module::set_global_bytes(std::string_view name, std::span<const std::byte> value) {
+    auto& s = state();
+    auto loc = locate_global(name, value.size(), "setting global");
+    if (!s.loaded) {
+        // libbpf's copy of the section is written in place, as bpftool's skeletons
+        // do (it is libbpf's writable mapping; older headers declare it const): a
+        // copy of the whole section would cost its size, which a .bss can declare in
+        // gigabytes without a byte of it in the file.
+        std::size_t size = 0;
+        auto* cur = static_cast<std::byte*>(const_cast<void*>(bpf_map__initial_value(loc.map, &size)));
+        if (cur == nullptr || loc.offset + value.size() > size)
+            throw Error(EINVAL, detail::describe("setting global", name,
+                                                 "section " + loc.section + " has no initial value of " +
+                                                     "that size; the object file is damaged, rebuild it"));
+        std::memcpy(cur + loc.offset, value.data(), value.size());
+        return;
+    }
+    std::memcpy(section_bytes(loc, true) + loc.offset, value.data(), value.size());
+}
+
+LIBBPFCPP_INLINE std::span<std::byte> Module::section_memory(std::string_view section) const {
+    const btf* b = bpf_object__btf(state().obj);
+    bpf_map* m = nullptr;
+    while (b != nullptr && (m = bpf_object__next_map(state().obj, m)) != nullptr) {
+        if (!bpf_map__is_internal(m)) continue;
+        const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
+        if (sec == nullptr || !btf_is_datasec(sec) || btf__name_by_offset(b, sec->name_off) != section)
+            continue;
+        const detail::GlobalLocation loc{m, 0, bpf_map__value_size(m), std::string(section)};
+        const bool frozen = section.rfind(".rodata", 0) == 0 || section == ".kconfig";
+        return {section_bytes(loc, !frozen), bpf_map__value_size(m)};
+    }
+    throw Error(ENOENT, detail::describe("accessing global section", section,
+                                         "no such section in object '" + state().name + "'"));
+}
+
+LIBBPFCPP_INLINE std::vector<std::string> Module::global_names() const {
+    std::vector<std::string> out;
+    for_each_global([&](const detail::GlobalLocation&, std::string_view n) {
+        out.emplace_back(n);
+        return false;
+    });
+    return out;
+}
+
+LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOptions& o, OpenFn open, const void* source) {
+    LIBBPF_OPTS(bpf_object_open_opts, opts);
+    opts.object_name = o.object_name.empty() ? nullptr : o.object_name.c_str();
+    opts.btf_custom_path = o.btf_path.empty() ? nullptr : o.btf_path.c_str();
+    opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
+    opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
+    opts.kernel_log_level = o.kernel_log_level;
+    if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
+        throw Error(errno, detail::describe("opening BPF object", label,
+                                            "cannot read BTF file '" + o.btf_path + "'"));
+    detail::LogCapture capture(detail::LogCapture::UnlessThrown);
+    bpf_object* obj = open(&opts, source);
+    // libbpf 1.1 turns some malformed objects into a negative number outside the
+    // errno range and returns it as the pointer; no user-space object lives there.
+    if (sizeof(void*) == 8 && static_cast<std::intptr_t>(reinterpret_cast<std::uintptr_t>(obj)) < 0) {
+        obj = nullptr;
+        errno = EINVAL;
+    }
+    if (obj == nullptr) {
+        int err = errno != 0 ? errno : EINVAL;
+        std::string why = detail::libbpf_warnings(capture.text(), 2);
+        const bool malformed = detail::is_libbpf_errno(err) || err == EINVAL || err == ENOEXEC ||
+                               err == EPROTO || err == ENOTSUP;
+        std::string cause = malformed ? "not a valid BPF ELF object" : detail::explain_errno(err);
+        // libbpf >= 1.4 takes a placeholder descriptor per map when it opens the object.
+        if (err == EMFILE || err == ENFILE)
+            cause = "too many open files (libbpf holds a descriptor per map from open on); raise "
+                    "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again";
+        if (!why.empty()) cause += " (" + why + ")";
+        throw Error(detail::is_libbpf_errno(err) ? EINVAL : err,
+                    detail::describe("opening BPF object", label, cause));
+    }
+    auto s = std::make_unique<detail::ModuleState>();
+    s->obj = obj;
+    s->name = bpf_object__name(obj);
+    detail::check_map_types(obj, label);  // ~ModuleState closes obj if this throws
+    return Module(std::move(s));
+}
+
+LIBBPFCPP_INLINE detail::GlobalLocation Module::locate_global(std::string_view name, std::size_t size, std::string_view op) const {
+    detail::GlobalLocation found;
+    bool ok = for_each_global([&](const detail::GlobalLocation& loc, std::string_view n) {
+        if (n != name) return false;
+        found = loc;
+        return true;
+    });
+    if (!ok) {
+        std::string names;
+        for (const auto& n : global_names()) names += (names.empty() ? "" : ", ") + n;
+        throw Error(ENOENT, detail::describe(op, name,
+                                             "no such global variable in object '" + state().name +
+                                                 "'; globals: " + (names.empty() ? "(none)" : names)));
+    }
+    if (size != found.size)
+        throw Error(EINVAL, detail::describe(op, name,
+                                             "the variable is " + std::to_string(found.size) + " bytes in " +
+                                                 found.section + ", the C++ type is " + std::to_string(size)));
+    // The offset comes from the object's BTF, which a damaged or hostile file can set
+    // to anything: check it against the section before any byte is copied.
+    const std::size_t section_size = bpf_map__value_size(found.map);
+    if (found.offset > section_size || found.size > section_size - found.offset)
+        throw Error(EINVAL, detail::describe(op, name,
+                                             "the object's BTF places the variable at bytes " +
+                                                 std::to_string(found.offset) + ".." +
+                                                 std::to_string(std::size_t{found.offset} + found.size) +
+                                                 " of " + found.section + ", which is " +
+                                                 std::to_string(section_size) +
+                                                 " bytes long; the object file is damaged, rebuild it"));
+    return found;
+}
+
+LIBBPFCPP_INLINE std::byte* Module::section_bytes(const detail::GlobalLocation& loc, bool writable) const {
+    auto& s = state();
+    if (!s.loaded) {
+        std::size_t size = 0;
+        // Before load the initial value is libbpf's own copy; read-only here.
+        return const_cast<std::byte*>(static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size)));
+    }
+    const bool frozen = loc.section.rfind(".rodata", 0) == 0 || loc.section == ".kconfig";
+    if (writable && frozen)
+        throw Error(EPERM, detail::describe("setting global in", loc.section,
+                                            "the section is read-only once loaded; set it before Module::load()"));
+    if ((bpf_map__map_flags(loc.map) & BPF_F_MMAPABLE) == 0)
+        throw Error(EOPNOTSUPP, detail::describe("accessing global section", loc.section,
+                                                 "the section is not mmapable on this kernel"));
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t len = (bpf_map__value_size(loc.map) + page - 1) / page * page;
+    const int prot = frozen ? PROT_READ : PROT_READ | PROT_WRITE;
+    for (const auto& m : s.mmaps)
+        if (m.map == loc.map) return static_cast<std::byte*>(m.addr);
+    void* addr = mmap(nullptr, len, prot, MAP_SHARED, bpf_map__fd(loc.map), 0);
+    if (addr == MAP_FAILED) detail::throw_errno(errno, "mapping global section", loc.section);
+    s.mmaps.push_back({loc.map, addr, len});
+    return static_cast<std::byte*>(addr);
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "../error.hpp"
+#include "compiled.hpp"
 
 namespace bpf::detail {
 
@@ -31,7 +32,45 @@ inline constexpr std::uint32_t max_map_type_value =
 
 /// Refuses an object with a map whose type the enum cannot represent (a damaged file,
 /// or a type newer than these headers) before anything reads it as bpf_map_type.
-inline void check_map_types(bpf_object* obj, std::string_view object_name) {
+LIBBPFCPP_INLINE void check_map_types(bpf_object* obj, std::string_view object_name);
+
+/// libbpf 1.1 probes kernel features with short-lived descriptors during a first load
+/// and remembers a probe that failed for lack of descriptors as "feature missing" for
+/// the rest of the process; every later load then fails with a misleading verifier
+/// error. A load is refused before libbpf runs unless this many descriptors are free
+/// on top of one per map and program.
+inline constexpr std::size_t load_fd_reserve = 16;
+
+/// Set once a load ran out of descriptors inside libbpf: from then on its feature cache
+/// may be wrong, and every load failure says the process must restart.
+LIBBPFCPP_INLINE std::atomic<bool>& fd_exhaustion_seen();
+
+inline constexpr std::string_view fd_restart_note =
+    " (an earlier load in this process ran out of file descriptors, and libbpf "
+    "remembers the kernel features it could not probe then as missing: restart the process)";
+
+/// Throws EMFILE, saying what to raise, unless `obj` can be loaded within RLIMIT_NOFILE.
+LIBBPFCPP_INLINE void check_fd_headroom(bpf_object* obj, std::string_view object_name);
+
+/// Refuses a map pin path that is a symbolic link. libbpf reuses whatever map is pinned
+/// at a map's pin path (LIBBPF_PIN_BY_NAME, set_pin_path()) and follows links to find
+/// it; in a directory others can write to (/sys/fs/bpf is world-writable on many
+/// systems) a planted link would hand this program another user's map.
+LIBBPFCPP_INLINE void check_pin_paths(bpf_object* obj, std::string_view object_name);
+
+/// True when `name` can be a libbpf name: the C API stops at a NUL byte, so a name with
+/// one would match the object named by its first part.
+inline bool is_c_name(std::string_view name) noexcept { return name.find('\0') == std::string_view::npos; }
+
+/// `name` for a message: a NUL byte would end what() there, so it is shown as \0.
+LIBBPFCPP_INLINE std::string printable_name(std::string_view name);
+
+}  // namespace bpf::detail
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE void detail::check_map_types(bpf_object* obj, std::string_view object_name) {
     bpf_map* m = nullptr;
     while ((m = bpf_object__next_map(obj, m)) != nullptr) {
         const auto type = bpf_map__type(m);
@@ -47,26 +86,12 @@ inline void check_map_types(bpf_object* obj, std::string_view object_name) {
     }
 }
 
-/// libbpf 1.1 probes kernel features with short-lived descriptors during a first load
-/// and remembers a probe that failed for lack of descriptors as "feature missing" for
-/// the rest of the process; every later load then fails with a misleading verifier
-/// error. A load is refused before libbpf runs unless this many descriptors are free
-/// on top of one per map and program.
-inline constexpr std::size_t load_fd_reserve = 16;
-
-/// Set once a load ran out of descriptors inside libbpf: from then on its feature cache
-/// may be wrong, and every load failure says the process must restart.
-inline std::atomic<bool>& fd_exhaustion_seen() {
+LIBBPFCPP_INLINE std::atomic<bool>& detail::fd_exhaustion_seen() {
     static std::atomic<bool> seen{false};
     return seen;
 }
 
-inline constexpr std::string_view fd_restart_note =
-    " (an earlier load in this process ran out of file descriptors, and libbpf "
-    "remembers the kernel features it could not probe then as missing: restart the process)";
-
-/// Throws EMFILE, saying what to raise, unless `obj` can be loaded within RLIMIT_NOFILE.
-inline void check_fd_headroom(bpf_object* obj, std::string_view object_name) {
+LIBBPFCPP_INLINE void detail::check_fd_headroom(bpf_object* obj, std::string_view object_name) {
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
     std::size_t need = load_fd_reserve;
@@ -91,11 +116,7 @@ inline void check_fd_headroom(bpf_object* obj, std::string_view object_name) {
                                      "descriptors, then load again"));
 }
 
-/// Refuses a map pin path that is a symbolic link. libbpf reuses whatever map is pinned
-/// at a map's pin path (LIBBPF_PIN_BY_NAME, set_pin_path()) and follows links to find
-/// it; in a directory others can write to (/sys/fs/bpf is world-writable on many
-/// systems) a planted link would hand this program another user's map.
-inline void check_pin_paths(bpf_object* obj, std::string_view object_name) {
+LIBBPFCPP_INLINE void detail::check_pin_paths(bpf_object* obj, std::string_view object_name) {
     bpf_map* m = nullptr;
     while ((m = bpf_object__next_map(obj, m)) != nullptr) {
         const char* path = bpf_map__pin_path(m);
@@ -109,15 +130,11 @@ inline void check_pin_paths(bpf_object* obj, std::string_view object_name) {
     }
 }
 
-/// True when `name` can be a libbpf name: the C API stops at a NUL byte, so a name with
-/// one would match the object named by its first part.
-inline bool is_c_name(std::string_view name) noexcept { return name.find('\0') == std::string_view::npos; }
-
-/// `name` for a message: a NUL byte would end what() there, so it is shown as \0.
-inline std::string printable_name(std::string_view name) {
+LIBBPFCPP_INLINE std::string detail::printable_name(std::string_view name) {
     std::string out;
     for (char c : name) out += c == '\0' ? std::string_view("\\0") : std::string_view(&c, 1);
     return out;
 }
 
-}  // namespace bpf::detail
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS
