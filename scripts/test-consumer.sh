@@ -2,8 +2,10 @@
 # Builds the consumer project (tests/consumer/project, outside the main build) against
 # libbpfcpp three ways and runs each binary as root against the running kernel:
 #   pkgconfig  installed libbpfcpp, make + pkg-config (libbpfcpp.pc, libbpfcpp-embed)
+#   pkgconfig-compiled  the same tool in compiled mode (libbpfcpp-compiled.pc, libbpfcpp-compiled.a)
 #   pkgconfig-static  the same, linked with -static (pkg-config --static)
 #   cmake      installed libbpfcpp, find_package(libbpfcpp) -> libbpfcpp::libbpfcpp
+#   cmake-compiled  the same tool in compiled mode, libbpfcpp::compiled
 #   subproject libbpfcpp as a meson subproject, dependency('libbpfcpp')
 # Each way builds the tool twice: with the string API and embedded object (consumer), and
 # through the typed skeleton libbpfcpp-gen generates (skel_consumer, NAME-skeleton).
@@ -79,6 +81,11 @@ if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=f
   else
     fail pkgconfig "make with pkg-config"
   fi
+  if make -C "$project" O="$out/pkgconfig" compiled >"$out/pkgconfig-compiled.log" 2>&1; then
+    run pkgconfig-compiled "$out/pkgconfig/compiled_consumer"
+  else
+    fail pkgconfig-compiled "make compiled with pkg-config libbpfcpp-compiled"
+  fi
 
   mkdir -p "$out/pkgconfig-static"
   if make -C "$project" O="$out/pkgconfig-static" STATIC=1 >"$out/pkgconfig-static.log" 2>&1; then
@@ -92,6 +99,7 @@ if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=f
      cmake --build "$out/cmake" >>"$out/cmake.log" 2>&1; then
     run cmake "$out/cmake/consumer"
     run cmake-skeleton "$out/cmake/skel_consumer"
+    run cmake-compiled "$out/cmake/compiled_consumer"
   else
     fail cmake "cmake with find_package(libbpfcpp)"
   fi
@@ -99,7 +107,9 @@ else
   cp "$out/install.log" "$out/pkgconfig.log"
   cp "$out/install.log" "$out/cmake.log"
   cp "$out/install.log" "$out/pkgconfig-static.log"
+  cp "$out/install.log" "$out/pkgconfig-compiled.log"
   fail pkgconfig "meson install"
+  fail pkgconfig-compiled "meson install"
   fail pkgconfig-static "meson install"
   fail cmake "meson install"
 fi
@@ -109,7 +119,7 @@ fi
 src="$out/subproject-src"
 mkdir -p "$src/subprojects/libbpfcpp"
 cp "$project/meson.build" "$project/main.cpp" "$project/skel_main.cpp" "$project/count.bpf.c" "$src/"
-cp -r "$root/meson.build" "$root/meson_options.txt" "$root/include" "$root/bpf" "$root/scripts" \
+cp -r "$root/meson.build" "$root/meson_options.txt" "$root/include" "$root/src" "$root/bpf" "$root/scripts" \
       "$root/cmake" "$root/docs" "$root/tools" "$src/subprojects/libbpfcpp/"
 if env -u PKG_CONFIG_PATH meson setup "$out/subproject" "$src" --force-fallback-for=libbpfcpp \
        >"$out/subproject.log" 2>&1 &&

@@ -16,7 +16,10 @@
 #   fuzz          clang++ libFuzzer+ASan+UBSan over Module::open_memory and what it yields,
 #                 60 s (tests/fuzz, scripts/fuzz.sh); fails on a crash of ours only
 #   consumer      a project outside this build using the installed package and the subproject
-#                 (scripts/test-consumer.sh)
+#                 (scripts/test-consumer.sh), a tool of it also in compiled mode
+#
+# The compiled mode (libbpfcpp-compiled.a, -DLIBBPFCPP_COMPILED_LIB; tests/compiled) is
+# built and tested by static (and its guests) and consumer; the other builds turn it off.
 #
 # `matrix` stands for the eight cells kernel x libbpf (static, static-1.5 and the six vm
 # configurations). Two more on request: gcc (g++ -O2, dynamically linked) and clang
@@ -117,11 +120,13 @@ trap cleanup EXIT
 build_args() {
   local static=(-Dbench=false -Ddebug=false -Dstatic=true)
   case "$1" in
-    static|static-*) echo - gcc g++; printf '%s\n' "${static[@]}" ;;
+    static) echo - gcc g++; printf '%s\n' "${static[@]}" ;;
+    # The compiled mode (test area compiled) is exercised by static and consumer only.
+    static-*) echo - gcc g++; printf '%s\n' "${static[@]}" -Dcompiled_lib=false ;;
     gcc)       echo - gcc g++; printf '%s\n' -Dbench=false -Ddebug=false ;;
     clang)     echo - clang clang++; printf '%s\n' -Dbench=false -Ddebug=false ;;
     sanitize)  echo - clang clang++
-               printf '%s\n' -Dbench=false -Db_sanitize=address,undefined -Db_lundef=false \
+               printf '%s\n' -Dbench=false -Dcompiled_lib=false -Db_sanitize=address,undefined -Db_lundef=false \
                  -Doptimization=1 -Ddebug=false -Dc_args=-g1 -Dcpp_args=-g1 ;;
     tsan)      echo events gcc g++
                printf '%s\n' -Dbench=false -Db_sanitize=thread -Db_lundef=false -Dtest_areas=events -Dexamples=false ;;

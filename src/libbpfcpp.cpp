@@ -5,6 +5,12 @@
 
 #include <libbpfcpp/libbpfcpp.hpp>
 
+namespace bpf {
+// The members of the maps' common operations that are not templates themselves.
+template class MapOps<Map>;
+template class MapOps<StandaloneMap>;
+}  // namespace bpf
+
 namespace bpf::detail {
 
 // The symbol compiled-mode tools refer to (detail/compiled.hpp): its name carries this

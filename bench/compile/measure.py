@@ -2,7 +2,7 @@
 """Compile time and peak memory of a tool's main.cpp: as written, with the umbrella header,
 its #include lines alone, and two baselines without libbpfcpp.
 
-usage: measure.py [BUILD_DIR...] [--tool NAME]... [--runs N] [--headers] [--show-baseline]
+usage: measure.py [BUILD_DIR...] [--tool NAME]... [--runs N] [--headers] [--show-baseline] [--no-compiled]
 
 BUILD_DIR is a configured meson build (default: build) whose compile_commands.json gives
 the real compile line of examples/NAME/main.cpp in its source tree (default tools:
@@ -14,6 +14,8 @@ Several BUILD_DIRs (e.g. of two checkouts) are measured in the same rounds, so t
 machine's changing load hits them alike.
 
   as written     examples/NAME/main.cpp itself;
+  compiled mode  the same file with -DLIBBPFCPP_COMPILED_LIB added to the line: the tool as
+                 it compiles against libbpfcpp-compiled.a (the link is not measured);
   umbrella       the same file with <libbpfcpp/libbpfcpp.hpp> included first;
   includes only  main.cpp's #include lines and an empty main(): the cost of its headers,
                  without the code that its main() makes the compiler generate;
@@ -25,7 +27,10 @@ machine's changing load hits them alike.
                  that main.cpp, its generated skeleton and the libbpfcpp headers they reach
                  include directly: what those headers cost before a line of libbpfcpp.
 
-The ratios are CPU time over the baseline's. --headers also compiles each public header
+Each BUILD_DIR whose tree has src/libbpfcpp.cpp also compiles that file once per round
+with the first tool's line ("libbpfcpp-compiled.a"): what the compiled mode's library
+costs to build, once. The ratios are CPU time over the baseline's and the baseline+'s.
+--no-compiled leaves the compiled-mode variants out. --headers also compiles each public header
 include/libbpfcpp/*.hpp of the first BUILD_DIR's tree alone (that #include and an empty
 main()) with the first tool's line.
 """
@@ -151,6 +156,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--headers", action="store_true", help="also each public header alone")
     ap.add_argument("--show-baseline", action="store_true", help="print the baselines' headers")
+    ap.add_argument("--no-compiled", action="store_true", help="leave out the compiled-mode variants")
     o = ap.parse_args()
     builds = [os.path.abspath(b) for b in o.build]
     tools = o.tool or ["minimal", "tcpconnect"]
@@ -177,6 +183,13 @@ def main():
                 ]:
                     path = src if text is None else write(tmp, f"{tag}_{name.replace(' ', '_')}.cpp", text)
                     variants.append(((build, tool, name), directory, args, path))
+                    if name == "as written" and not o.no_compiled:
+                        variants.append(((build, tool, "compiled mode"), directory,
+                                         args[:1] + ["-DLIBBPFCPP_COMPILED_LIB"] + args[1:], src))
+            lib_src = os.path.join(source_root(build), "src", "libbpfcpp.cpp")
+            if not o.no_compiled and os.path.exists(lib_src):
+                directory, args, _ = compile_line(build, tools[0])
+                variants.append(((build, "(once)", "libbpfcpp-compiled.a"), directory, args, lib_src))
         if o.headers:
             directory, args, _ = compile_line(builds[0], tools[0])
             inc = os.path.join(source_root(builds[0]), "include", "libbpfcpp")
@@ -191,14 +204,16 @@ def main():
     names = {b: os.path.relpath(b) for b in builds}
     bw = max(len(n) for n in names.values())
     cols = ([f"{'build':<{bw}}"] if several else []) + [f"{'file':<13}", f"{'variant':<32}", "wall s", " cpu s",
-                                                       "peak MiB", "cpu / baseline"]
+                                                       "peak MiB", "cpu / baseline", "cpu / baseline+"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("-" * (len(c) + 2) for c in cols) + "|")
     for (build, tool, name), (wall, cpu, rss) in res.items():
         base = res.get((build, tool, "baseline"))
         ratio = f"{cpu / base[1]:.2f}x" if base else ""
+        plus = res.get((build, tool, "baseline+"))
+        ratio_plus = f"{cpu / plus[1]:.2f}x" if plus else ""
         cells = ([f"{names[build]:<{bw}}"] if several else []) + [
-            f"{tool:<13}", f"{name:<32}", f"{wall:6.2f}", f"{cpu:6.2f}", f"{rss:8.0f}", f"{ratio:>14}"]
+            f"{tool:<13}", f"{name:<32}", f"{wall:6.2f}", f"{cpu:6.2f}", f"{rss:8.0f}", f"{ratio:>14}", f"{ratio_plus:>15}"]
         print("| " + " | ".join(cells) + " |")
 
 if __name__ == "__main__":

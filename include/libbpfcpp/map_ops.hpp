@@ -5,6 +5,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
@@ -286,14 +288,7 @@ public:
     }
     /// Byte version for any map, per-CPU included: `values` holds value_stride() bytes per entry.
     std::size_t lookup_batch_bytes(std::span<std::byte> keys, std::span<std::byte> values, BatchCursor& cursor,
-                                   bool and_erase = false) const {
-        if (self().key_size() == 0)
-            throw Error(EINVAL, detail::describe("lookup_batch_bytes on map", self().qualified_name(),
-                                                 "the map has no keys (a queue, stack or ring buffer); read it "
-                                                 "with pop()/peek() or its buffer type instead"));
-        const std::size_t n = std::min(keys.size() / self().key_size(), values.size() / value_stride());
-        return batch_read(keys.data(), values.data(), n, cursor, and_erase);
-    }
+                                   bool and_erase = false) const;
 
     /// Writes `keys[i]` -> `values[i]` in one system call; returns how many were written
     /// (libbpfgo's UpdateBatch). The kernel writes in order; a map that fills up on the
@@ -372,18 +367,7 @@ public:
         return read_all_raw(keys, values, how);
     }
     /// Whether whole-map reads of this map use batch operations on this kernel.
-    [[nodiscard]] bool batch_supported() const {
-        if (!batch_known_) {
-            std::vector<std::byte> k(self().key_size()), v(value_stride());
-            BatchCursor c;
-            std::uint32_t count = 1;
-            LIBBPF_OPTS(bpf_map_batch_opts, opts);
-            int ret = bpf_map_lookup_batch(self().fd(), nullptr, c.token_, k.data(), v.data(), &count, &opts);
-            batch_ok_ = ret == 0 || !detail::is_batch_unsupported(errno);
-            batch_known_ = true;
-        }
-        return batch_ok_;
-    }
+    [[nodiscard]] bool batch_supported() const;
 
     /// The key after `key` (the first key when nullopt), or nullopt at the end
     /// (libbpfgo's GetNextKey).
@@ -432,19 +416,10 @@ public:
 
     // ---- state --------------------------------------------------------------------------
     /// Makes the map read-only for user space from now on (BPF programs still write it).
-    void freeze() {
-        require_fd("freezing");
-        if (bpf_map_freeze(self().fd()) != 0)
-            detail::throw_errno(errno, "freezing map", self().qualified_name(),
-                                errno == EBUSY ? "the map is mmap'ed writable or already frozen"
-                                               : detail::explain_errno(errno));
-    }
+    void freeze();
 
     /// The kernel's view of the map (id, flags, BTF ids, ...).
-    [[nodiscard]] MapInfo info() const {
-        require_fd("reading the info of");
-        return map_info_by_fd(self().fd());
-    }
+    [[nodiscard]] MapInfo info() const;
 
     /// Maps a BPF_F_MMAPABLE array into memory: element access with no system call.
     /// sizeof(T) must equal the value size rounded up to 8 (the kernel's element stride).
@@ -474,13 +449,7 @@ public:
 
     /// Bytes of one value as the kernel exchanges it: the value size, or for per-CPU maps
     /// round_up(value size, 8) times the number of possible CPUs.
-    [[nodiscard]] std::size_t value_stride() const {
-        const auto& d = self();
-        if (!detail::is_per_cpu_map(d.type())) return d.value_size();
-        int n = libbpf_num_possible_cpus();
-        if (n <= 0) detail::throw_errno(-n, "reading", "/sys/devices/system/cpu/possible");
-        return ((static_cast<std::size_t>(d.value_size()) + 7) & ~std::size_t{7}) * static_cast<std::size_t>(n);
-    }
+    [[nodiscard]] std::size_t value_stride() const;
 
 protected:
     /// The derived map (CRTP).
@@ -490,73 +459,19 @@ protected:
     std::uint32_t map_flags() const { return info().map_flags; }
 
     /// Throws unless the map exists in the kernel (after Module::load()).
-    void require_fd(std::string_view op) const {
-        if (self().fd() < 0)
-            throw Error(EBADF, detail::describe(std::string(op) + " map", self().qualified_name(),
-                                                "the map is not created yet; call Module::load() first"));
-    }
+    void require_fd(std::string_view op) const;
 
     /// Throws unless the map exists and its keys are `k` bytes.
-    void check_key_size(std::size_t k, std::string_view op) const {
-        const auto& d = self();
-        if (d.fd() < 0)
-            throw Error(EBADF, detail::describe(std::string(op) + " on map", d.qualified_name(),
-                                                "the map is not created yet; call Module::load() first"));
-        if (k != d.key_size())
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", d.qualified_name(),
-                                                 "key is " + std::to_string(k) + " bytes, the map's keys are " +
-                                                     std::to_string(d.key_size())));
-    }
+    void check_key_size(std::size_t k, std::string_view op) const;
 
     /// Throws unless keys are `k` bytes and values (all CPUs' for per-CPU maps) `v` bytes.
-    void check_kv(std::size_t k, std::size_t v, std::string_view op) const {
-        check_key_size(k, op);
-        const std::size_t want = value_stride();
-        if (v != want)
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", self().qualified_name(),
-                                                 "value is " + std::to_string(v) + " bytes, the map needs " +
-                                                     std::to_string(want) +
-                                                     (detail::is_per_cpu_map(self().type())
-                                                          ? " (per-CPU: use the byte version or TypedPerCpuMap)"
-                                                          : "")));
-    }
+    void check_kv(std::size_t k, std::size_t v, std::string_view op) const;
 
     /// Throws unless this is a queue, stack or bloom filter with `v`-byte values.
-    void check_queue(std::size_t v, std::string_view op) const {
-        const auto& d = self();
-        if (d.type() != BPF_MAP_TYPE_QUEUE && d.type() != BPF_MAP_TYPE_STACK && d.type() != BPF_MAP_TYPE_BLOOM_FILTER)
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", d.qualified_name(),
-                                                 "only queue, stack and bloom-filter maps have push/pop/peek"));
-        check_key_size(0, op);
-        if (v != d.value_size())
-            throw Error(EINVAL, detail::describe(std::string(op) + " on map", d.qualified_name(),
-                                                 "value is " + std::to_string(v) + " bytes, the map's values are " +
-                                                     std::to_string(d.value_size())));
-    }
+    void check_queue(std::size_t v, std::string_view op) const;
 
     /// Reads (and with `and_delete` removes) up to `n` entries from cursor `c`; returns how many.
-    std::size_t batch_read(void* keys, void* values, std::size_t n, BatchCursor& c, bool and_delete) const {
-        if (c.done_ || n == 0) return 0;
-        auto count = static_cast<std::uint32_t>(n);
-        LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        // The kernel reads in_batch before it writes out_batch, so one buffer serves both.
-        void* in = c.started_ ? c.token_ : nullptr;
-        int ret = and_delete ? bpf_map_lookup_and_delete_batch(self().fd(), in, c.token_, keys, values, &count, &opts)
-                             : bpf_map_lookup_batch(self().fd(), in, c.token_, keys, values, &count, &opts);
-        if (ret != 0) {
-            const int err = errno;
-            if (err != ENOENT) {
-                std::string why = detail::explain_errno(err);
-                if (err == ENOSPC) why = "a hash bucket holds more entries than the batch has room for; use a larger batch";
-                if (detail::is_batch_unsupported(err)) why = "this map type or kernel has no batch operations";
-                detail::throw_errno(err, and_delete ? "lookup_and_erase_batch on map" : "lookup_batch on map",
-                                    self().qualified_name(), why);
-            }
-            c.done_ = true;
-        }
-        c.started_ = true;
-        return count;
-    }
+    std::size_t batch_read(void* keys, void* values, std::size_t n, BatchCursor& c, bool and_delete) const;
 
     template <class K, class VBuf>
     /// Reads every entry into `keys` and `values`; true when batches were used.
@@ -605,3 +520,126 @@ private:
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+template <class D>
+LIBBPFCPP_INLINE std::size_t MapOps<D>::lookup_batch_bytes(std::span<std::byte> keys, std::span<std::byte> values, BatchCursor& cursor, bool and_erase) const {
+    if (self().key_size() == 0)
+        throw Error(EINVAL, detail::describe("lookup_batch_bytes on map", self().qualified_name(),
+                                             "the map has no keys (a queue, stack or ring buffer); read it "
+                                             "with pop()/peek() or its buffer type instead"));
+    const std::size_t n = std::min(keys.size() / self().key_size(), values.size() / value_stride());
+    return batch_read(keys.data(), values.data(), n, cursor, and_erase);
+}
+
+template <class D>
+LIBBPFCPP_INLINE bool MapOps<D>::batch_supported() const {
+    if (!batch_known_) {
+        std::vector<std::byte> k(self().key_size()), v(value_stride());
+        BatchCursor c;
+        std::uint32_t count = 1;
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        int ret = bpf_map_lookup_batch(self().fd(), nullptr, c.token_, k.data(), v.data(), &count, &opts);
+        batch_ok_ = ret == 0 || !detail::is_batch_unsupported(errno);
+        batch_known_ = true;
+    }
+    return batch_ok_;
+}
+
+template <class D>
+LIBBPFCPP_INLINE void MapOps<D>::freeze() {
+    require_fd("freezing");
+    if (bpf_map_freeze(self().fd()) != 0)
+        detail::throw_errno(errno, "freezing map", self().qualified_name(),
+                            errno == EBUSY ? "the map is mmap'ed writable or already frozen"
+                                           : detail::explain_errno(errno));
+}
+
+template <class D>
+LIBBPFCPP_INLINE MapInfo MapOps<D>::info() const {
+    require_fd("reading the info of");
+    return map_info_by_fd(self().fd());
+}
+
+template <class D>
+LIBBPFCPP_INLINE std::size_t MapOps<D>::value_stride() const {
+    const auto& d = self();
+    if (!detail::is_per_cpu_map(d.type())) return d.value_size();
+    int n = libbpf_num_possible_cpus();
+    if (n <= 0) detail::throw_errno(-n, "reading", "/sys/devices/system/cpu/possible");
+    return ((static_cast<std::size_t>(d.value_size()) + 7) & ~std::size_t{7}) * static_cast<std::size_t>(n);
+}
+
+template <class D>
+LIBBPFCPP_INLINE void MapOps<D>::require_fd(std::string_view op) const {
+    if (self().fd() < 0)
+        throw Error(EBADF, detail::describe(std::string(op) + " map", self().qualified_name(),
+                                            "the map is not created yet; call Module::load() first"));
+}
+
+template <class D>
+LIBBPFCPP_INLINE void MapOps<D>::check_key_size(std::size_t k, std::string_view op) const {
+    const auto& d = self();
+    if (d.fd() < 0)
+        throw Error(EBADF, detail::describe(std::string(op) + " on map", d.qualified_name(),
+                                            "the map is not created yet; call Module::load() first"));
+    if (k != d.key_size())
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", d.qualified_name(),
+                                             "key is " + std::to_string(k) + " bytes, the map's keys are " +
+                                                 std::to_string(d.key_size())));
+}
+
+template <class D>
+LIBBPFCPP_INLINE void MapOps<D>::check_kv(std::size_t k, std::size_t v, std::string_view op) const {
+    check_key_size(k, op);
+    const std::size_t want = value_stride();
+    if (v != want)
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", self().qualified_name(),
+                                             "value is " + std::to_string(v) + " bytes, the map needs " +
+                                                 std::to_string(want) +
+                                                 (detail::is_per_cpu_map(self().type())
+                                                      ? " (per-CPU: use the byte version or TypedPerCpuMap)"
+                                                      : "")));
+}
+
+template <class D>
+LIBBPFCPP_INLINE void MapOps<D>::check_queue(std::size_t v, std::string_view op) const {
+    const auto& d = self();
+    if (d.type() != BPF_MAP_TYPE_QUEUE && d.type() != BPF_MAP_TYPE_STACK && d.type() != BPF_MAP_TYPE_BLOOM_FILTER)
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", d.qualified_name(),
+                                             "only queue, stack and bloom-filter maps have push/pop/peek"));
+    check_key_size(0, op);
+    if (v != d.value_size())
+        throw Error(EINVAL, detail::describe(std::string(op) + " on map", d.qualified_name(),
+                                             "value is " + std::to_string(v) + " bytes, the map's values are " +
+                                                 std::to_string(d.value_size())));
+}
+
+template <class D>
+LIBBPFCPP_INLINE std::size_t MapOps<D>::batch_read(void* keys, void* values, std::size_t n, BatchCursor& c, bool and_delete) const {
+    if (c.done_ || n == 0) return 0;
+    auto count = static_cast<std::uint32_t>(n);
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    // The kernel reads in_batch before it writes out_batch, so one buffer serves both.
+    void* in = c.started_ ? c.token_ : nullptr;
+    int ret = and_delete ? bpf_map_lookup_and_delete_batch(self().fd(), in, c.token_, keys, values, &count, &opts)
+                         : bpf_map_lookup_batch(self().fd(), in, c.token_, keys, values, &count, &opts);
+    if (ret != 0) {
+        const int err = errno;
+        if (err != ENOENT) {
+            std::string why = detail::explain_errno(err);
+            if (err == ENOSPC) why = "a hash bucket holds more entries than the batch has room for; use a larger batch";
+            if (detail::is_batch_unsupported(err)) why = "this map type or kernel has no batch operations";
+            detail::throw_errno(err, and_delete ? "lookup_and_erase_batch on map" : "lookup_batch on map",
+                                self().qualified_name(), why);
+        }
+        c.done_ = true;
+    }
+    c.started_ = true;
+    return count;
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

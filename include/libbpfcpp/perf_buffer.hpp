@@ -3,6 +3,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -269,30 +271,7 @@ private:
 };
 
 /// The CPUs that are online, from /sys/devices/system/cpu/online ("0-3,5").
-inline std::vector<int> online_cpus() {
-    std::vector<int> out;
-    FILE* f = std::fopen("/sys/devices/system/cpu/online", "r");
-    if (f == nullptr) return out;
-    char buf[4096] = {};
-    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    buf[n] = 0;
-    const char* p = buf;
-    while (*p != 0 && *p != '\n') {
-        char* end = nullptr;
-        long a = std::strtol(p, &end, 10);
-        if (end == p) break;
-        long b = a;
-        p = end;
-        if (*p == '-') {
-            b = std::strtol(p + 1, &end, 10);
-            p = end;
-        }
-        for (long c = a; c <= b; ++c) out.push_back(static_cast<int>(c));
-        if (*p == ',') ++p;
-    }
-    return out;
-}
+LIBBPFCPP_INLINE std::vector<int> online_cpus();
 
 }  // namespace detail
 
@@ -358,10 +337,7 @@ public:
     [[nodiscard]] int epoll_fd() const noexcept { return epoll_.fd(); }
 
     /// Runs the poll loop on a background thread until stop().
-    void start() {
-        const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
-        loop_.start(name_, [this, timeout] { poll_once(timeout); });
-    }
+    void start();
 
     /// Stops the background loop (or interrupts poll()/events()) and rethrows what a
     /// callback threw on the background thread. Idempotent; callable from a callback.
@@ -441,86 +417,7 @@ private:
 
     [[nodiscard]] bool batching() const noexcept { return options_.wakeup_bytes > 0 || options_.wakeup_events > 1; }
 
-    void open(const Map& map) {
-        if (map.fd() < 0)
-            throw Error(EBADF, detail::describe("creating a perf buffer on map", name_,
-                                                "the map has no fd; call Module::load() first"));
-        if (map.type() != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
-            throw Error(EINVAL, detail::describe("creating a perf buffer on map", name_,
-                                                 "the map is not a BPF_MAP_TYPE_PERF_EVENT_ARRAY (use "
-                                                 "RingBuffer for a BPF_MAP_TYPE_RINGBUF)"));
-        if (options_.pages == 0 || (options_.pages & (options_.pages - 1)) != 0)
-            throw Error(EINVAL, detail::describe("creating a perf buffer on map", name_,
-                                                 "pages must be a power of two, got " +
-                                                     std::to_string(options_.pages)));
-        const int cpus = num_possible_cpus();
-        state_.lost = std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(cpus));
-        state_.lost_slots = static_cast<std::size_t>(cpus);
-        state_.owner = name_;
-        state_.stop = &loop_.stop_flag();
-
-        perf_event_attr attr{};
-        attr.size = sizeof attr;
-        attr.type = PERF_TYPE_SOFTWARE;
-        attr.config = PERF_COUNT_SW_BPF_OUTPUT;
-        attr.sample_type = PERF_SAMPLE_RAW;
-        attr.sample_period = 1;
-        if (options_.wakeup_bytes > 0) {
-            attr.watermark = 1;
-            attr.wakeup_watermark = options_.wakeup_bytes;
-        } else {
-            attr.wakeup_events = options_.wakeup_events == 0 ? 1 : options_.wakeup_events;
-        }
-        detail::install_print_router();
-        detail::LogCapture capture;
-        // The CPUs are named explicitly (libbpf's default: the online ones the map has a
-        // slot for) so that buffer index i is known to be cpus_[i].
-        for (int c : detail::online_cpus())
-            if (c < cpus && static_cast<std::uint32_t>(c) < map.max_entries()) cpus_.push_back(c);
-        LIBBPF_OPTS(perf_buffer_raw_opts, raw);
-        if (!cpus_.empty()) {
-            raw.cpu_cnt = static_cast<int>(cpus_.size());
-            raw.cpus = cpus_.data();
-            raw.map_keys = cpus_.data();
-        }
-        // libbpf creates the perf events, maps the rings and fills the map; the rings are
-        // read here (detail::read_perf_ring), so libbpf's record function is never called.
-        auto unused = [](void*, int, perf_event_header*) { return LIBBPF_PERF_EVENT_CONT; };
-        // Ask each perf event to count its lost samples too; kernels before 6.0 refuse the
-        // read format with EINVAL, and then only the rings' LOST records count.
-        attr.read_format = detail::perf_format_lost;
-        pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, unused, nullptr, &raw);
-        kernel_counts_lost_ = pb_ != nullptr;
-        if (pb_ == nullptr && errno == EINVAL) {
-            attr.read_format = 0;
-            pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, unused, nullptr, &raw);
-        }
-        if (pb_ == nullptr) {
-            int err = errno != 0 ? errno : EINVAL;
-            detail::throw_errno(err, "creating a perf buffer on map", name_,
-                                err == ENOMEM || err == EINVAL
-                                    ? detail::explain_errno(err) + " (pages=" + std::to_string(options_.pages) + ")"
-                                    : detail::explain_errno(err));
-        }
-        epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
-        const std::size_t n = perf_buffer__buffer_cnt(pb_);
-        const long page = sysconf(_SC_PAGESIZE);
-        for (std::size_t i = 0; i < n; ++i) {
-            epoll_.add(perf_buffer__buffer_fd(pb_, i), i, name_);
-            void* base = nullptr;
-            std::size_t size = 0;
-            if (perf_buffer__buffer(pb_, static_cast<int>(i), &base, &size) != 0)
-                detail::throw_errno(EINVAL, "mapping a CPU ring of perf buffer", name_);
-            detail::PerfCpuRing r;
-            r.header = static_cast<perf_event_mmap_page*>(base);
-            r.data = static_cast<const std::byte*>(base) + page;
-            r.size = size;
-            r.cpu = i < cpus_.size() ? cpus_[i] : static_cast<int>(i);
-            r.event_fd = perf_buffer__buffer_fd(pb_, i);
-            r.head = r.tail = r.published = std::atomic_ref(r.header->data_tail).load(std::memory_order_relaxed);
-            rings_.push_back(r);
-        }
-    }
+    void open(const Map& map);
 
     [[nodiscard]] detail::ReadScope enter(std::string_view what) {
         auto scope = loop_.enter(what, "perf buffer", name_);
@@ -674,3 +571,120 @@ private:
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE std::vector<int> detail::online_cpus() {
+    std::vector<int> out;
+    FILE* f = std::fopen("/sys/devices/system/cpu/online", "r");
+    if (f == nullptr) return out;
+    char buf[4096] = {};
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    const char* p = buf;
+    while (*p != 0 && *p != '\n') {
+        char* end = nullptr;
+        long a = std::strtol(p, &end, 10);
+        if (end == p) break;
+        long b = a;
+        p = end;
+        if (*p == '-') {
+            b = std::strtol(p + 1, &end, 10);
+            p = end;
+        }
+        for (long c = a; c <= b; ++c) out.push_back(static_cast<int>(c));
+        if (*p == ',') ++p;
+    }
+    return out;
+}
+
+LIBBPFCPP_INLINE void PerfBuffer::start() {
+    const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
+    loop_.start(name_, [this, timeout] { poll_once(timeout); });
+}
+
+LIBBPFCPP_INLINE void PerfBuffer::open(const Map& map) {
+    if (map.fd() < 0)
+        throw Error(EBADF, detail::describe("creating a perf buffer on map", name_,
+                                            "the map has no fd; call Module::load() first"));
+    if (map.type() != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+        throw Error(EINVAL, detail::describe("creating a perf buffer on map", name_,
+                                             "the map is not a BPF_MAP_TYPE_PERF_EVENT_ARRAY (use "
+                                             "RingBuffer for a BPF_MAP_TYPE_RINGBUF)"));
+    if (options_.pages == 0 || (options_.pages & (options_.pages - 1)) != 0)
+        throw Error(EINVAL, detail::describe("creating a perf buffer on map", name_,
+                                             "pages must be a power of two, got " +
+                                                 std::to_string(options_.pages)));
+    const int cpus = num_possible_cpus();
+    state_.lost = std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(cpus));
+    state_.lost_slots = static_cast<std::size_t>(cpus);
+    state_.owner = name_;
+    state_.stop = &loop_.stop_flag();
+
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+    attr.sample_type = PERF_SAMPLE_RAW;
+    attr.sample_period = 1;
+    if (options_.wakeup_bytes > 0) {
+        attr.watermark = 1;
+        attr.wakeup_watermark = options_.wakeup_bytes;
+    } else {
+        attr.wakeup_events = options_.wakeup_events == 0 ? 1 : options_.wakeup_events;
+    }
+    detail::install_print_router();
+    detail::LogCapture capture;
+    // The CPUs are named explicitly (libbpf's default: the online ones the map has a
+    // slot for) so that buffer index i is known to be cpus_[i].
+    for (int c : detail::online_cpus())
+        if (c < cpus && static_cast<std::uint32_t>(c) < map.max_entries()) cpus_.push_back(c);
+    LIBBPF_OPTS(perf_buffer_raw_opts, raw);
+    if (!cpus_.empty()) {
+        raw.cpu_cnt = static_cast<int>(cpus_.size());
+        raw.cpus = cpus_.data();
+        raw.map_keys = cpus_.data();
+    }
+    // libbpf creates the perf events, maps the rings and fills the map; the rings are
+    // read here (detail::read_perf_ring), so libbpf's record function is never called.
+    auto unused = [](void*, int, perf_event_header*) { return LIBBPF_PERF_EVENT_CONT; };
+    // Ask each perf event to count its lost samples too; kernels before 6.0 refuse the
+    // read format with EINVAL, and then only the rings' LOST records count.
+    attr.read_format = detail::perf_format_lost;
+    pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, unused, nullptr, &raw);
+    kernel_counts_lost_ = pb_ != nullptr;
+    if (pb_ == nullptr && errno == EINVAL) {
+        attr.read_format = 0;
+        pb_ = perf_buffer__new_raw(map.fd(), options_.pages, &attr, unused, nullptr, &raw);
+    }
+    if (pb_ == nullptr) {
+        int err = errno != 0 ? errno : EINVAL;
+        detail::throw_errno(err, "creating a perf buffer on map", name_,
+                            err == ENOMEM || err == EINVAL
+                                ? detail::explain_errno(err) + " (pages=" + std::to_string(options_.pages) + ")"
+                                : detail::explain_errno(err));
+    }
+    epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
+    const std::size_t n = perf_buffer__buffer_cnt(pb_);
+    const long page = sysconf(_SC_PAGESIZE);
+    for (std::size_t i = 0; i < n; ++i) {
+        epoll_.add(perf_buffer__buffer_fd(pb_, i), i, name_);
+        void* base = nullptr;
+        std::size_t size = 0;
+        if (perf_buffer__buffer(pb_, static_cast<int>(i), &base, &size) != 0)
+            detail::throw_errno(EINVAL, "mapping a CPU ring of perf buffer", name_);
+        detail::PerfCpuRing r;
+        r.header = static_cast<perf_event_mmap_page*>(base);
+        r.data = static_cast<const std::byte*>(base) + page;
+        r.size = size;
+        r.cpu = i < cpus_.size() ? cpus_[i] : static_cast<int>(i);
+        r.event_fd = perf_buffer__buffer_fd(pb_, i);
+        r.head = r.tail = r.published = std::atomic_ref(r.header->data_tail).load(std::memory_order_relaxed);
+        rings_.push_back(r);
+    }
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -3,6 +3,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -120,10 +122,7 @@ public:
         cons_ = std::atomic_ref(*consumer_).load(std::memory_order_acquire);
         prod_ = published_ = cons_;
     }
-    ~RingMap() {
-        munmap(consumer_, page_);
-        munmap(producer_, page_ + 2 * size_);
-    }
+    ~RingMap();
     RingMap(const RingMap&) = delete;
     RingMap& operator=(const RingMap&) = delete;
 
@@ -217,17 +216,7 @@ public:
     }
 
     /// The BPF side's count of failed reservations (include/libbpfcpp/bpf/ringbuf_drops.h).
-    [[nodiscard]] std::uint64_t drops() const {
-        if (drops_fd_ < 0) return 0;
-        const int cpus = libbpf_num_possible_cpus();
-        if (cpus <= 0) return 0;
-        std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
-        std::uint32_t zero = 0;
-        if (bpf_map_lookup_elem(drops_fd_, &zero, per_cpu.data()) != 0) return 0;
-        std::uint64_t sum = 0;
-        for (auto v : per_cpu) sum += v;
-        return sum;
-    }
+    [[nodiscard]] std::uint64_t drops() const;
 
 private:
     // Records are read in order, so the lines a few records ahead are wanted soon;
@@ -375,10 +364,7 @@ public:
     }
 
     /// Adds a ring map without a callback (read by events<T>()).
-    RingBuffer& add(const Map& ring, std::optional<Map> drops = std::nullopt) {
-        add_ring(ring, drops, nullptr);
-        return *this;
-    }
+    RingBuffer& add(const Map& ring, std::optional<Map> drops = std::nullopt);
 
     /// Waits up to `timeout` (negative: forever) for records, then delivers what is there.
     /// Returns the number of records delivered; 0 on timeout or when stop() interrupted it.
@@ -427,26 +413,14 @@ public:
     /// bpf::RingState s = rb.ring_state(0);
     /// if (s.pending_bytes > s.size / 2) rb.consume_ring(0);
     /// ```
-    [[nodiscard]] RingState ring_state(std::size_t index) const {
-        const auto& m = const_cast<RingBuffer*>(this)->ring_at(index, "reading the state of").map;
-        return {m.name(), m.fd(), m.size(), m.pending_bytes(), m.consumer_position(), m.producer_position()};
-    }
+    [[nodiscard]] RingState ring_state(std::size_t index) const;
 
     /// An epoll fd that is readable when a record is ready (or stop() was called), for
     /// the user's own event loop: wait on it, then call consume().
     [[nodiscard]] int epoll_fd() const noexcept { return epoll_.fd(); }
 
     /// Runs the poll loop on a background thread until stop().
-    void start() {
-        if (rings_.empty())
-            throw Error(EINVAL, detail::describe("starting the poll loop of", name_, "no ring map was added"));
-        for (const auto& r : rings_)
-            if (!r->handler)
-                throw Error(EINVAL, detail::describe("starting the poll loop of", name_,
-                                                     "ring '" + r->map.name() +
-                                                         "' has no callback; read it with events<T>() instead"));
-        loop_.start(name_, [this] { poll_once(-1); });
-    }
+    void start();
 
     /// Stops the background loop (and interrupts a poll() or an events() iteration) and
     /// rethrows what a callback threw on the background thread. Idempotent.
@@ -456,11 +430,7 @@ public:
     [[nodiscard]] bool running() const noexcept { return loop_.running(); }
 
     /// Failed reservations counted by the BPF side (ringbuf_drops.h), summed over rings.
-    [[nodiscard]] std::uint64_t drops() const {
-        std::uint64_t n = 0;
-        for (const auto& r : rings_) n += r->map.drops();
-        return n;
-    }
+    [[nodiscard]] std::uint64_t drops() const;
 
     /// Records skipped because they were shorter than a typed callback's event.
     [[nodiscard]] std::uint64_t short_records() const noexcept { return shorts_.count(); }
@@ -511,24 +481,7 @@ private:
             : map(fd, std::move(name), drops_fd), handler(std::move(h)) {}
     };
 
-    void add_ring(const Map& ring, const std::optional<Map>& drops, std::unique_ptr<detail::RingHandler> h) {
-        if (loop_.running())
-            throw Error(EBUSY, detail::describe("adding a ring to", name_, "stop() the background loop first"));
-        if (ring.fd() < 0)
-            throw Error(EBADF, detail::describe("creating a ring buffer on map", ring.name(),
-                                                "the map has no fd; call Module::load() first"));
-        int drops_fd = -1;
-        if (drops) {
-            if (drops->type() != BPF_MAP_TYPE_PERCPU_ARRAY || drops->value_size() != 8)
-                throw Error(EINVAL, detail::describe("using drop counter map", drops->name(),
-                                                     "expected a per-CPU array of u64 (declare it with "
-                                                     "RINGBUF_DROPS() from libbpfcpp/bpf/ringbuf_drops.h)"));
-            drops_fd = drops->fd();
-        }
-        auto r = std::make_unique<Ring>(ring.fd(), std::string(ring.name()), drops_fd, std::move(h));
-        epoll_.add(ring.fd(), rings_.size(), name_);
-        rings_.push_back(std::move(r));
-    }
+    void add_ring(const Map& ring, const std::optional<Map>& drops, std::unique_ptr<detail::RingHandler> h);
 
     [[nodiscard]] detail::ReadScope enter(std::string_view what) {
         auto scope = loop_.enter(what, "ring buffer", name_);
@@ -536,13 +489,7 @@ private:
         return scope;
     }
 
-    Ring& ring_at(std::size_t index, std::string_view what) {
-        if (index >= rings_.size())
-            throw Error(ERANGE, detail::describe(std::string(what) + " ring of", name_,
-                                                 "no ring " + std::to_string(index) + "; this consumer has " +
-                                                     std::to_string(rings_.size())));
-        return *rings_[index];
-    }
+    Ring& ring_at(std::size_t index, std::string_view what);
 
     std::size_t drain_ring(Ring& r, std::size_t max = 0) {
         if (!r.handler) return 0;
@@ -675,3 +622,80 @@ private:
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE detail::RingMap::~RingMap() {
+    munmap(consumer_, page_);
+    munmap(producer_, page_ + 2 * size_);
+}
+
+LIBBPFCPP_INLINE std::uint64_t detail::RingMap::drops() const {
+    if (drops_fd_ < 0) return 0;
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return 0;
+    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+    std::uint32_t zero = 0;
+    if (bpf_map_lookup_elem(drops_fd_, &zero, per_cpu.data()) != 0) return 0;
+    std::uint64_t sum = 0;
+    for (auto v : per_cpu) sum += v;
+    return sum;
+}
+
+LIBBPFCPP_INLINE RingBuffer& RingBuffer::add(const Map& ring, std::optional<Map> drops) {
+    add_ring(ring, drops, nullptr);
+    return *this;
+}
+
+LIBBPFCPP_INLINE RingState RingBuffer::ring_state(std::size_t index) const {
+    const auto& m = const_cast<RingBuffer*>(this)->ring_at(index, "reading the state of").map;
+    return {m.name(), m.fd(), m.size(), m.pending_bytes(), m.consumer_position(), m.producer_position()};
+}
+
+LIBBPFCPP_INLINE void RingBuffer::start() {
+    if (rings_.empty())
+        throw Error(EINVAL, detail::describe("starting the poll loop of", name_, "no ring map was added"));
+    for (const auto& r : rings_)
+        if (!r->handler)
+            throw Error(EINVAL, detail::describe("starting the poll loop of", name_,
+                                                 "ring '" + r->map.name() +
+                                                     "' has no callback; read it with events<T>() instead"));
+    loop_.start(name_, [this] { poll_once(-1); });
+}
+
+LIBBPFCPP_INLINE std::uint64_t RingBuffer::drops() const {
+    std::uint64_t n = 0;
+    for (const auto& r : rings_) n += r->map.drops();
+    return n;
+}
+
+LIBBPFCPP_INLINE void RingBuffer::add_ring(const Map& ring, const std::optional<Map>& drops, std::unique_ptr<detail::RingHandler> h) {
+    if (loop_.running())
+        throw Error(EBUSY, detail::describe("adding a ring to", name_, "stop() the background loop first"));
+    if (ring.fd() < 0)
+        throw Error(EBADF, detail::describe("creating a ring buffer on map", ring.name(),
+                                            "the map has no fd; call Module::load() first"));
+    int drops_fd = -1;
+    if (drops) {
+        if (drops->type() != BPF_MAP_TYPE_PERCPU_ARRAY || drops->value_size() != 8)
+            throw Error(EINVAL, detail::describe("using drop counter map", drops->name(),
+                                                 "expected a per-CPU array of u64 (declare it with "
+                                                 "RINGBUF_DROPS() from libbpfcpp/bpf/ringbuf_drops.h)"));
+        drops_fd = drops->fd();
+    }
+    auto r = std::make_unique<Ring>(ring.fd(), std::string(ring.name()), drops_fd, std::move(h));
+    epoll_.add(ring.fd(), rings_.size(), name_);
+    rings_.push_back(std::move(r));
+}
+
+LIBBPFCPP_INLINE RingBuffer::Ring& RingBuffer::ring_at(std::size_t index, std::string_view what) {
+    if (index >= rings_.size())
+        throw Error(ERANGE, detail::describe(std::string(what) + " ring of", name_,
+                                             "no ring " + std::to_string(index) + "; this consumer has " +
+                                                 std::to_string(rings_.size())));
+    return *rings_[index];
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -4,6 +4,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
@@ -27,9 +29,7 @@ namespace bpf {
 
 namespace detail {
 
-inline std::string type_mismatch(std::string_view what, std::size_t have, std::size_t want) {
-    return std::string(what) + " is " + std::to_string(have) + " bytes, the map's are " + std::to_string(want);
-}
+LIBBPFCPP_INLINE std::string type_mismatch(std::string_view what, std::size_t have, std::size_t want);
 
 /// Walks a map in chunks: batch lookups when the kernel has them, else get_next_key.
 /// Shared by the iterators of TypedMap and TypedPerCpuMap.
@@ -440,3 +440,13 @@ private:
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE std::string detail::type_mismatch(std::string_view what, std::size_t have, std::size_t want) {
+    return std::string(what) + " is " + std::to_string(have) + " bytes, the map's are " + std::to_string(want);
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -8,7 +8,8 @@ usage: check.py golden GEN OBJECT GOLDEN [GEN ARGS...]
        check.py compile-fail CXX -I DIR... -- SKELETON_HEADER
 
 compile-all syntax-checks one file including every HEADER with each compiler under
--Wall -Wextra -Werror. compile-fail checks that misuses of a skeleton are compile errors
+-Wall -Wextra -Werror, with every libbpfcpp header after them, header-only and in compiled
+mode (-DLIBBPFCPP_COMPILED_LIB). compile-fail checks that misuses of a skeleton are compile errors
 (and for the stated reason), after checking that the correct use compiles.
 """
 import difflib
@@ -74,14 +75,19 @@ def compile_src(cxx: str, incs: list, src: str):
 
 def compile_all(cxxs: str, rest: list) -> int:
     incs, headers = split(rest)
-    src = "".join(f'#include "{os.path.basename(h)}"\n' for h in headers) + "int main() { return 0; }\n"
+    # The skeletons first (each must compile on its own), then every libbpfcpp header.
+    src = ("".join(f'#include "{os.path.basename(h)}"\n' for h in headers) +
+           "#include <libbpfcpp/libbpfcpp.hpp>\nint main() { return 0; }\n")
     bad = 0
     for cxx in cxxs.split(","):
-        r = compile_src(cxx, incs, src)
-        if r.returncode != 0:
-            bad += fail(f"{cxx}: the skeletons do not compile:\n{r.stderr}")
-        else:
-            print(f"ok: {cxx}: {len(headers)} skeletons compile with {' '.join(FLAGS[1:4])}")
+        # Header-only (the default) and compiled mode, where the headers only declare.
+        for mode in ([], ["-DLIBBPFCPP_COMPILED_LIB"]):
+            r = compile_src(cxx, incs + mode, src)
+            what = f"{cxx}{' ' + mode[0] if mode else ''}"
+            if r.returncode != 0:
+                bad += fail(f"{what}: the skeletons do not compile:\n{r.stderr}")
+            else:
+                print(f"ok: {what}: {len(headers)} skeletons and libbpfcpp.hpp compile with {' '.join(FLAGS[1:4])}")
     return 1 if bad else 0
 
 

@@ -29,6 +29,7 @@
 #include "../callbacks.hpp"
 #include "../error.hpp"
 #include "../log.hpp"
+#include "compiled.hpp"
 #include "iterations.hpp"
 #include "timeout.hpp"
 
@@ -61,17 +62,7 @@ inline void log_warning(const std::string& text) { emit(LogLevel::Warn, text); }
 /// Counts records too short for the callback's event type; warns once per buffer.
 class ShortRecords {
 public:
-    void report(std::string_view buffer, std::size_t got, std::size_t want) noexcept {
-        if (count_.fetch_add(1, std::memory_order_relaxed) != 0) return;
-        try {
-            log_warning("libbpfcpp: buffer '" + std::string(buffer) + "': a " + std::to_string(got) +
-                        "-byte record is shorter than the " + std::to_string(want) +
-                        "-byte event type, so it was skipped; make the C++ struct match the one the "
-                        "BPF program submits (further short records are only counted, see "
-                        "short_records())\n");
-        } catch (...) {  // logging must not break the poll loop
-        }
-    }
+    void report(std::string_view buffer, std::size_t got, std::size_t want) noexcept;
     [[nodiscard]] std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
 
 private:
@@ -120,12 +111,7 @@ public:
     Epoll& operator=(const Epoll&) = delete;
     [[nodiscard]] int fd() const noexcept { return fd_; }
 
-    void add(int fd, std::uint64_t tag, std::string_view owner) const {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = tag;
-        if (epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno(errno, "adding a descriptor to the epoll set of", owner);
-    }
+    void add(int fd, std::uint64_t tag, std::string_view owner) const;
 
 private:
     int fd_;
@@ -182,23 +168,7 @@ public:
     /// `kind` ("polling", "ring buffer") and `owner` name the call in the EBUSY error
     /// thrown when the background loop runs or another thread reads (built only then:
     /// poll() and consume() are hot paths).
-    [[nodiscard]] ReadScope enter(std::string_view what, std::string_view kind, std::string_view owner) {
-        if (on_loop_thread()) return {};
-        const auto self = std::this_thread::get_id();
-        auto holder = std::thread::id{};
-        if (!reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) {
-            if (holder == self) return {};  // from a callback of this thread's poll()
-            throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
-                                        "another thread is reading it; read a buffer from one thread "
-                                        "at a time (or give each thread its own buffer)"));
-        }
-        ReadScope scope(&reader_);
-        // Paired with start(): it marks the loop running, then looks for a reader.
-        if (running_.load(std::memory_order_seq_cst))
-            throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
-                                        "the background loop is running; stop() it first"));
-        return scope;
-    }
+    [[nodiscard]] ReadScope enter(std::string_view what, std::string_view kind, std::string_view owner);
 
     /// enter() for noexcept paths: nullopt when another thread reads.
     [[nodiscard]] std::optional<ReadScope> try_enter() noexcept {
@@ -245,41 +215,10 @@ public:
 
     /// Requests the stop, wakes the loop and, unless called from the loop itself,
     /// joins it; then rethrows an exception a callback threw.
-    void stop(const WakeFd& wake) {
-        if (on_loop_thread()) {  // the loop ends when this callback returns
-            request_stop(wake);
-            return;
-        }
-        std::lock_guard lock(mutex_);
-        request_stop(wake);
-        if (thread_.joinable()) thread_.join();
-        rethrow_pending();
-    }
+    void stop(const WakeFd& wake);
 
     /// stop() for destructors: never throws, logs an uncollected callback exception.
-    void shutdown(const WakeFd& wake, std::string_view owner) noexcept {
-        if (on_loop_thread()) {
-            // The callback would return into a destroyed buffer: fail loudly instead.
-            log_warning("libbpfcpp: '" + std::string(owner) +
-                        "' was destroyed by its own callback; call stop() there and destroy it "
-                        "from another thread\n");
-            std::abort();
-        }
-        std::lock_guard lock(mutex_);
-        request_stop(wake);
-        if (thread_.joinable()) thread_.join();
-        std::lock_guard err_lock(error_mutex_);
-        if (error_) {
-            try {
-                std::rethrow_exception(std::exchange(error_, nullptr));
-            } catch (const std::exception& e) {
-                log_warning("libbpfcpp: '" + std::string(owner) + "': a callback threw, the poll loop ended: " +
-                            e.what() + "\n");
-            } catch (...) {
-                log_warning("libbpfcpp: '" + std::string(owner) + "': a callback threw, the poll loop ended\n");
-            }
-        }
-    }
+    void shutdown(const WakeFd& wake, std::string_view owner) noexcept;
 
 private:
     void request_stop(const WakeFd& wake) noexcept {
@@ -287,14 +226,7 @@ private:
         wake.notify();
     }
 
-    void rethrow_pending() {
-        std::exception_ptr e;
-        {
-            std::lock_guard err_lock(error_mutex_);
-            e = std::exchange(error_, nullptr);
-        }
-        if (e) std::rethrow_exception(e);
-    }
+    void rethrow_pending();
 
     std::atomic<bool> stop_{false};
     std::atomic<bool> running_{false};
@@ -309,27 +241,8 @@ private:
 /// Module::close() of an event buffer: ends its background loop and every events() range
 /// in progress; the Module frees the buffer afterwards. Returns what a callback threw, for
 /// close() to rethrow.
-inline std::exception_ptr prepare_close(LoopControl& loop, Iterations& iterations, const WakeFd& wake,
-                                        const std::string& owner) {
-    if (loop.on_loop_thread())
-        throw Error(EDEADLK, describe("closing", owner,
-                                      "called from its own callback; call stop() there and close "
-                                      "it from another thread"));
-    iterations.refuse_new(owner);
-    std::exception_ptr error;
-    try {
-        loop.stop(wake);
-    } catch (...) {
-        error = std::current_exception();
-    }
-    iterations.wait_idle([&] {
-        try {
-            loop.stop(wake);
-        } catch (...) {  // the first stop() above already took what a callback threw
-        }
-    });
-    return error;
-}
+LIBBPFCPP_INLINE std::exception_ptr prepare_close(LoopControl& loop, Iterations& iterations, const WakeFd& wake,
+                                        const std::string& owner);
 
 // ---- iterator style --------------------------------------------------------------------
 /// One record an events() range took from its buffer and has not yielded yet: where its
@@ -451,3 +364,111 @@ private:
 
 }  // namespace detail
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE void detail::ShortRecords::report(std::string_view buffer, std::size_t got, std::size_t want) noexcept {
+    if (count_.fetch_add(1, std::memory_order_relaxed) != 0) return;
+    try {
+        log_warning("libbpfcpp: buffer '" + std::string(buffer) + "': a " + std::to_string(got) +
+                    "-byte record is shorter than the " + std::to_string(want) +
+                    "-byte event type, so it was skipped; make the C++ struct match the one the "
+                    "BPF program submits (further short records are only counted, see "
+                    "short_records())\n");
+    } catch (...) {  // logging must not break the poll loop
+    }
+}
+
+LIBBPFCPP_INLINE void detail::Epoll::add(int fd, std::uint64_t tag, std::string_view owner) const {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    if (epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno(errno, "adding a descriptor to the epoll set of", owner);
+}
+
+LIBBPFCPP_INLINE detail::ReadScope detail::LoopControl::enter(std::string_view what, std::string_view kind, std::string_view owner) {
+    if (on_loop_thread()) return {};
+    const auto self = std::this_thread::get_id();
+    auto holder = std::thread::id{};
+    if (!reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) {
+        if (holder == self) return {};  // from a callback of this thread's poll()
+        throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
+                                    "another thread is reading it; read a buffer from one thread "
+                                    "at a time (or give each thread its own buffer)"));
+    }
+    ReadScope scope(&reader_);
+    // Paired with start(): it marks the loop running, then looks for a reader.
+    if (running_.load(std::memory_order_seq_cst))
+        throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
+                                    "the background loop is running; stop() it first"));
+    return scope;
+}
+
+LIBBPFCPP_INLINE void detail::LoopControl::stop(const WakeFd& wake) {
+    if (on_loop_thread()) {  // the loop ends when this callback returns
+        request_stop(wake);
+        return;
+    }
+    std::lock_guard lock(mutex_);
+    request_stop(wake);
+    if (thread_.joinable()) thread_.join();
+    rethrow_pending();
+}
+
+LIBBPFCPP_INLINE void detail::LoopControl::shutdown(const WakeFd& wake, std::string_view owner) noexcept {
+    if (on_loop_thread()) {
+        // The callback would return into a destroyed buffer: fail loudly instead.
+        log_warning("libbpfcpp: '" + std::string(owner) +
+                    "' was destroyed by its own callback; call stop() there and destroy it "
+                    "from another thread\n");
+        std::abort();
+    }
+    std::lock_guard lock(mutex_);
+    request_stop(wake);
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard err_lock(error_mutex_);
+    if (error_) {
+        try {
+            std::rethrow_exception(std::exchange(error_, nullptr));
+        } catch (const std::exception& e) {
+            log_warning("libbpfcpp: '" + std::string(owner) + "': a callback threw, the poll loop ended: " +
+                        e.what() + "\n");
+        } catch (...) {
+            log_warning("libbpfcpp: '" + std::string(owner) + "': a callback threw, the poll loop ended\n");
+        }
+    }
+}
+
+LIBBPFCPP_INLINE void detail::LoopControl::rethrow_pending() {
+    std::exception_ptr e;
+    {
+        std::lock_guard err_lock(error_mutex_);
+        e = std::exchange(error_, nullptr);
+    }
+    if (e) std::rethrow_exception(e);
+}
+
+LIBBPFCPP_INLINE std::exception_ptr detail::prepare_close(LoopControl& loop, Iterations& iterations, const WakeFd& wake, const std::string& owner) {
+    if (loop.on_loop_thread())
+        throw Error(EDEADLK, describe("closing", owner,
+                                      "called from its own callback; call stop() there and close "
+                                      "it from another thread"));
+    iterations.refuse_new(owner);
+    std::exception_ptr error;
+    try {
+        loop.stop(wake);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    iterations.wait_idle([&] {
+        try {
+            loop.stop(wake);
+        } catch (...) {  // the first stop() above already took what a callback threw
+        }
+    });
+    return error;
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

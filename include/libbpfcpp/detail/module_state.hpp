@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "../link.hpp"
+#include "compiled.hpp"
 
 namespace bpf::detail {
 
@@ -43,16 +44,26 @@ struct ModuleState {
 
     // Order: buffers and their threads first (they read maps), then links (programs stop
     // firing), then mappings, then the object (maps and programs).
-    ~ModuleState() {
-        while (!resources.empty()) resources.pop_back();
-        while (!links.empty()) links.pop_back();
-        for (const auto& m : mmaps) munmap(m.addr, m.size);
-        if (obj != nullptr) bpf_object__close(obj);
-    }
+    ~ModuleState();
 
-    Link& keep(bpf_link* link, std::string description) {
-        return links.emplace_back(link, std::move(description));
-    }
+    Link& keep(bpf_link* link, std::string description);
 };
 
 }  // namespace bpf::detail
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE detail::ModuleState::~ModuleState() {
+    while (!resources.empty()) resources.pop_back();
+    while (!links.empty()) links.pop_back();
+    for (const auto& m : mmaps) munmap(m.addr, m.size);
+    if (obj != nullptr) bpf_object__close(obj);
+}
+
+LIBBPFCPP_INLINE Link& detail::ModuleState::keep(bpf_link* link, std::string description) {
+    return links.emplace_back(link, std::move(description));
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

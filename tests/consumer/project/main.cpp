@@ -21,6 +21,10 @@
 static_assert(__cplusplus > 202002L, "compiled below C++23 although the Makefile asks for -std=c++23");
 #endif
 
+#if defined(CONSUMER_COMPILED) && !defined(LIBBPFCPP_COMPILED_LIB)
+#error "built as the compiled-mode consumer, but the package did not define LIBBPFCPP_COMPILED_LIB"
+#endif
+
 namespace {
 
 int passed = 0, failed = 0;
