@@ -330,13 +330,7 @@ struct RingState {
 class RingBuffer : public detail::Resource {
 public:
     /// A buffer without a callback: read it with events<T>(), or add() rings with callbacks.
-    explicit RingBuffer(std::string name = "ring buffer", const RingBufferOptions& options = {})
-        : name_(std::move(name)), options_(options) {
-        if (options_.min_wakeup_interval.count() < 0)
-            throw Error(EINVAL, detail::describe("creating ring buffer", name_,
-                                                 "min_wakeup_interval is negative; use 0 for no pause"));
-        epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
-    }
+    explicit RingBuffer(std::string name = "ring buffer", const RingBufferOptions& options = {});
 
     /// A buffer reading `ring` into `on_event`; `drops` is the map the BPF side counts
     /// failed reservations in (see ringbuf_drops.h), if any.
@@ -625,6 +619,14 @@ private:
 
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
+
+LIBBPFCPP_INLINE RingBuffer::RingBuffer(std::string name, const RingBufferOptions& options)
+    : name_(std::move(name)), options_(options) {
+    if (options_.min_wakeup_interval.count() < 0)
+        throw Error(EINVAL, detail::describe("creating ring buffer", name_,
+                                             "min_wakeup_interval is negative; use 0 for no pause"));
+    epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
+}
 
 LIBBPFCPP_INLINE detail::RingMap::~RingMap() {
     munmap(consumer_, page_);

@@ -31,6 +31,12 @@ namespace detail {
 
 LIBBPFCPP_INLINE std::string type_mismatch(std::string_view what, std::size_t have, std::size_t want);
 
+/// The checks of the TypedMap and TypedPerCpuMap constructors, out of the templates: throws
+/// the first that fails for map `name` (`typed_per_cpu`: the wrapper is TypedPerCpuMap).
+[[noreturn]] LIBBPFCPP_INLINE void throw_untypable(const std::string& name, int fd, bool map_per_cpu,
+                                                   bool typed_per_cpu, std::size_t key, std::size_t map_key,
+                                                   std::size_t value, std::size_t map_value);
+
 /// Walks a map in chunks: batch lookups when the kernel has them, else get_next_key.
 /// Shared by the iterators of TypedMap and TypedPerCpuMap.
 template <class K, class Ops>
@@ -121,18 +127,10 @@ public:
 
     /// Wraps a loaded `map`; throws unless its key and value sizes are those of K and V.
     explicit TypedMap(M map) : map_(std::move(map)) {
-        if (map_.fd() < 0)
-            throw Error(EBADF, detail::describe("typing map", map_.qualified_name(),
-                                                "the map is not created yet; call Module::load() first"));
-        if (detail::is_per_cpu_map(map_.type()))
-            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
-                                                 "the map is per-CPU; use bpf::TypedPerCpuMap"));
-        if (sizeof(K) != map_.key_size())
-            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
-                                                 detail::type_mismatch("the key type", sizeof(K), map_.key_size())));
-        if (sizeof(V) != map_.value_size())
-            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
-                                                 detail::type_mismatch("the value type", sizeof(V), map_.value_size())));
+        if (map_.fd() < 0 || detail::is_per_cpu_map(map_.type()) || sizeof(K) != map_.key_size() ||
+            sizeof(V) != map_.value_size())
+            detail::throw_untypable(map_.qualified_name(), map_.fd(), detail::is_per_cpu_map(map_.type()), false,
+                                    sizeof(K), map_.key_size(), sizeof(V), map_.value_size());
         fd_ = map_.fd();
     }
 
@@ -271,18 +269,10 @@ public:
 
     /// Wraps a loaded per-CPU `map`; throws unless K and V fit it.
     explicit TypedPerCpuMap(M map) : map_(std::move(map)) {
-        if (map_.fd() < 0)
-            throw Error(EBADF, detail::describe("typing map", map_.qualified_name(),
-                                                "the map is not created yet; call Module::load() first"));
-        if (!detail::is_per_cpu_map(map_.type()))
-            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
-                                                 "the map is not per-CPU; use bpf::TypedMap"));
-        if (sizeof(K) != map_.key_size())
-            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
-                                                 detail::type_mismatch("the key type", sizeof(K), map_.key_size())));
-        if (sizeof(V) != map_.value_size())
-            throw Error(EINVAL, detail::describe("typing map", map_.qualified_name(),
-                                                 detail::type_mismatch("the value type", sizeof(V), map_.value_size())));
+        if (map_.fd() < 0 || !detail::is_per_cpu_map(map_.type()) || sizeof(K) != map_.key_size() ||
+            sizeof(V) != map_.value_size())
+            detail::throw_untypable(map_.qualified_name(), map_.fd(), detail::is_per_cpu_map(map_.type()), true,
+                                    sizeof(K), map_.key_size(), sizeof(V), map_.value_size());
         fd_ = map_.fd();
         ncpu_ = static_cast<std::size_t>(num_possible_cpus());
         slot_ = (sizeof(V) + 7) & ~std::size_t{7};
@@ -443,6 +433,19 @@ private:
 
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
+
+LIBBPFCPP_INLINE void detail::throw_untypable(const std::string& name, int fd, bool map_per_cpu, bool typed_per_cpu,
+                                              std::size_t key, std::size_t map_key, std::size_t value,
+                                              std::size_t map_value) {
+    if (fd < 0)
+        throw Error(EBADF, describe("typing map", name, "the map is not created yet; call Module::load() first"));
+    if (map_per_cpu && !typed_per_cpu)
+        throw Error(EINVAL, describe("typing map", name, "the map is per-CPU; use bpf::TypedPerCpuMap"));
+    if (!map_per_cpu && typed_per_cpu)
+        throw Error(EINVAL, describe("typing map", name, "the map is not per-CPU; use bpf::TypedMap"));
+    if (key != map_key) throw Error(EINVAL, describe("typing map", name, type_mismatch("the key type", key, map_key)));
+    throw Error(EINVAL, describe("typing map", name, type_mismatch("the value type", value, map_value)));
+}
 
 LIBBPFCPP_INLINE std::string detail::type_mismatch(std::string_view what, std::size_t have, std::size_t want) {
     return std::string(what) + " is " + std::to_string(have) + " bytes, the map's are " + std::to_string(want);
