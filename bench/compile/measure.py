@@ -19,6 +19,7 @@ machine's changing load hits them alike.
   umbrella       the same file with <libbpfcpp/libbpfcpp.hpp> included first;
   includes only  main.cpp's #include lines and an empty main(): the cost of its headers,
                  without the code that its main() makes the compiler generate;
+  includes only, compiled  the same with -DLIBBPFCPP_COMPILED_LIB;
   baseline       an empty main() after the standard and system headers main.cpp names
                  itself (every <...> but libbpfcpp's) and libbpf's C headers (bpf/libbpf.h,
                  bpf/bpf.h, bpf/btf.h): a tool with the same includes written against
@@ -183,9 +184,10 @@ def main():
                 ]:
                     path = src if text is None else write(tmp, f"{tag}_{name.replace(' ', '_')}.cpp", text)
                     variants.append(((build, tool, name), directory, args, path))
-                    if name == "as written" and not o.no_compiled:
-                        variants.append(((build, tool, "compiled mode"), directory,
-                                         args[:1] + ["-DLIBBPFCPP_COMPILED_LIB"] + args[1:], src))
+                    if name in ("as written", "includes only") and not o.no_compiled:
+                        label = "compiled mode" if name == "as written" else "includes only, compiled"
+                        variants.append(((build, tool, label), directory,
+                                         args[:1] + ["-DLIBBPFCPP_COMPILED_LIB"] + args[1:], path))
             lib_src = os.path.join(source_root(build), "src", "libbpfcpp.cpp")
             if not o.no_compiled and os.path.exists(lib_src):
                 directory, args, _ = compile_line(build, tools[0])

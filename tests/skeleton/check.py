@@ -8,8 +8,8 @@ usage: check.py golden GEN OBJECT GOLDEN [GEN ARGS...]
        check.py compile-fail CXX -I DIR... -- SKELETON_HEADER
 
 compile-all syntax-checks one file including every HEADER with each compiler under
--Wall -Wextra -Werror, with every libbpfcpp header after them, header-only and in compiled
-mode (-DLIBBPFCPP_COMPILED_LIB). compile-fail checks that misuses of a skeleton are compile errors
+-Wall -Wextra -Werror, header-only and in compiled mode (-DLIBBPFCPP_COMPILED_LIB, with
+every libbpfcpp header after them). compile-fail checks that misuses of a skeleton are compile errors
 (and for the stated reason), after checking that the correct use compiles.
 """
 import difflib
@@ -75,19 +75,21 @@ def compile_src(cxx: str, incs: list, src: str):
 
 def compile_all(cxxs: str, rest: list) -> int:
     incs, headers = split(rest)
-    # The skeletons first (each must compile on its own), then every libbpfcpp header.
-    src = ("".join(f'#include "{os.path.basename(h)}"\n' for h in headers) +
-           "#include <libbpfcpp/libbpfcpp.hpp>\nint main() { return 0; }\n")
+    includes = "".join(f'#include "{os.path.basename(h)}"\n' for h in headers)
+    # Header-only: the skeletons. Compiled mode, which the builds compile only with g++: the
+    # skeletons first (each must compile on its own), then every libbpfcpp header.
+    passes = [([], includes, "skeletons"),
+              (["-DLIBBPFCPP_COMPILED_LIB"], includes + "#include <libbpfcpp/libbpfcpp.hpp>\n",
+               "skeletons and libbpfcpp.hpp")]
     bad = 0
     for cxx in cxxs.split(","):
-        # Header-only (the default) and compiled mode, where the headers only declare.
-        for mode in ([], ["-DLIBBPFCPP_COMPILED_LIB"]):
-            r = compile_src(cxx, incs + mode, src)
-            what = f"{cxx}{' ' + mode[0] if mode else ''}"
+        for mode, text, what in passes:
+            r = compile_src(cxx, incs + mode, text + "int main() { return 0; }\n")
+            who = f"{cxx}{' ' + mode[0] if mode else ''}"
             if r.returncode != 0:
-                bad += fail(f"{what}: the skeletons do not compile:\n{r.stderr}")
+                bad += fail(f"{who}: the {what} do not compile:\n{r.stderr}")
             else:
-                print(f"ok: {what}: {len(headers)} skeletons and libbpfcpp.hpp compile with {' '.join(FLAGS[1:4])}")
+                print(f"ok: {who}: {len(headers)} {what} compile with {' '.join(FLAGS[1:4])}")
     return 1 if bad else 0
 
 
