@@ -229,7 +229,7 @@ if [ ${#guests[@]} -gt 0 ]; then
   (
     renice -n 19 -p $BASHPID >/dev/null
     for k in $(for g in "${guests[@]}"; do vm_kernel "$g"; done | awk '!seen[$0]++'); do
-      bash scripts/vm/fetch-kernel.sh "$k" >/dev/null 2>"$status/kernel-$k.err" || true
+      bash scripts/vm/fetch-kernel.sh "$k" >"$status/kernel-$k.dir" 2>"$status/kernel-$k.err" || rm -f "$status/kernel-$k.dir"
     done
     running=()
     for cfg in "${guests[@]}"; do
@@ -243,8 +243,10 @@ if [ ${#guests[@]} -gt 0 ]; then
       (
         start=$(date +%s)
         rm -rf "$(out_dir "$cfg")"
-        python3 scripts/vm/run.py "$(build_dir "$cfg")" --out "$(out_dir "$cfg")" \
-          --release "$(vm_kernel "$cfg")" >"$status/$cfg.log" 2>&1
+        # The kernel fetched above; without it run.py tries again and says why it cannot.
+        kernel=(--release "$(vm_kernel "$cfg")")
+        [ -s "$status/kernel-$(vm_kernel "$cfg").dir" ] && kernel=(--kernel-dir "$(tail -n 1 "$status/kernel-$(vm_kernel "$cfg").dir")")
+        python3 scripts/vm/run.py "$(build_dir "$cfg")" --out "$(out_dir "$cfg")" "${kernel[@]}" >"$status/$cfg.log" 2>&1
         echo "$(( $(date +%s) - start ))" >"$status/$cfg.ran"
       ) &
     done
