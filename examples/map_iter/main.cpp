@@ -4,8 +4,6 @@
 // prints the busiest entries. Finally it empties the map with one batch erase.
 //
 //   sudo ./map_iter [-d SECONDS] [-n TOP] [-p PID]
-#include <libbpfcpp/libbpfcpp.hpp>
-
 #include <getopt.h>
 #include <unistd.h>
 

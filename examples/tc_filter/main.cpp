@@ -2,7 +2,7 @@
 // and lets everything else through; prints how many packets it dropped and passed.
 //
 //   sudo ./tc_filter -i IFNAME -p PORT [-d SECONDS]
-#include <libbpfcpp/libbpfcpp.hpp>
+#include <libbpfcpp/tc.hpp>
 
 #include <getopt.h>
 #include <unistd.h>

@@ -732,7 +732,10 @@ int main(int argc, char **argv)
         ring_buffer__consume(t.rb);
     else
         perf_buffer__consume(t.pb);
-    lost = t.perf_lost + t.skel->bss->lost_events;
+    /* The lost callback misses drops after the last successful write on a CPU; the
+     * program's own count of failed perf outputs does not. */
+    lost = (t.perf_lost > t.skel->bss->perf_output_failures ? t.perf_lost : t.skel->bss->perf_output_failures) +
+           t.skel->bss->lost_events;
     if (opt.count)
         print_counts(&t);
     fflush(stdout);

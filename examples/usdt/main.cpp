@@ -3,7 +3,7 @@
 //
 //   sudo ./usdt [-p PID] [-n COUNT] [-d SECONDS] BINARY PROVIDER PROBE
 //   readelf -n BINARY      lists the probes of a binary ("stapsdt" notes)
-#include <libbpfcpp/libbpfcpp.hpp>
+#include <libbpfcpp/ring_buffer.hpp>
 
 #include <getopt.h>
 #include <unistd.h>

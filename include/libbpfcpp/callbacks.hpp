@@ -1,19 +1,41 @@
-// The callback shapes that event buffers accept, as concepts: Module::ring_buffer(),
-// Module::perf_buffer() and RingBuffer::add() check their callbacks with these, so a
-// callback of the wrong shape is reported at the caller's line, naming the shapes.
+// Events and the callbacks that receive them: EventType and decode(), and the callback
+// shapes event buffers accept, as concepts. Module::ring_buffer(), Module::perf_buffer()
+// and RingBuffer::add() check their callbacks with these, so a callback of the wrong
+// shape is reported at the caller's line, naming the shapes.
 #pragma once
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <span>
 #include <tuple>
 #include <type_traits>
 
-#include "detail/event_common.hpp"
+#include "detail/callback_traits.hpp"
 
 namespace bpf {
+
+/// A struct that events are decoded into: copied byte for byte out of the buffer, so it
+/// must be trivially copyable (share its definition with the BPF side through a header).
+template <class T>
+concept EventType = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && std::is_object_v<T>;
+
+/// Copies the first sizeof(T) bytes of a record into a T, or returns nullopt when the
+/// record is shorter. Safe for any alignment of `record`.
+///
+/// ```cpp
+/// if (auto e = bpf::decode<Event>(bytes)) use(e->pid);
+/// ```
+template <EventType T>
+[[nodiscard]] inline std::optional<T> decode(std::span<const std::byte> record) noexcept {
+    if (record.size() < sizeof(T)) return std::nullopt;
+    T out;
+    std::memcpy(&out, record.data(), sizeof(T));
+    return out;
+}
 
 namespace detail {
 

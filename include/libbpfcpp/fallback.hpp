@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include <net/if.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -24,6 +25,7 @@
 #include "module.hpp"
 #include "probe.hpp"
 #include "prog.hpp"
+#include "tcx.hpp"
 
 namespace bpf {
 
@@ -35,52 +37,125 @@ namespace bpf {
 /// ```
 struct AttachCandidate {
     /// The attach mechanism of a candidate.
-    enum class Kind { Kprobe, Kretprobe, Fentry, Fexit, Tracepoint, RawTracepoint, TpBtf };
+    enum class Kind {
+        Kprobe, Kretprobe, Fentry, Fexit, Tracepoint, RawTracepoint, TpBtf,
+        Tcx,          ///< a tc program through a tcx link (kernel >= 6.6, libbpf >= 1.3)
+        Clsact,       ///< a tc program as a filter on a clsact qdisc (any kernel)
+        KprobeMulti,  ///< one kprobe_multi link on `symbols` (kernel >= 5.18)
+        Kprobes,      ///< one kprobe per symbol of `symbols`
+        Group,        ///< all of `parts` (several programs), or none
+    };
     /// How this candidate attaches.
     Kind kind = Kind::Tracepoint;
     std::string program;   ///< the program of the Module that does this
-    std::string target;    ///< kernel function, or tracepoint name
+    std::string target;    ///< kernel function, tracepoint name, or interface (Tcx, Clsact)
     std::string category;  ///< tracepoint category (Kind::Tracepoint only)
+    std::vector<std::string> symbols;     ///< kernel functions (KprobeMulti, Kprobes)
+    TcxDirection direction = TcxDirection::Ingress;  ///< Tcx, Clsact
+    std::vector<AttachCandidate> parts;   ///< Group: attached together, chosen together
 
     /// A kprobe program on kernel function `function`.
     static AttachCandidate kprobe(std::string prog, std::string function) {
-        return {Kind::Kprobe, std::move(prog), std::move(function), {}};
+        return make(Kind::Kprobe, std::move(prog), std::move(function));
     }
     /// A kretprobe program on the return of kernel function `function`.
     static AttachCandidate kretprobe(std::string prog, std::string function) {
-        return {Kind::Kretprobe, std::move(prog), std::move(function), {}};
+        return make(Kind::Kretprobe, std::move(prog), std::move(function));
     }
     /// An fentry program; its attach target is set to `function` before load.
     static AttachCandidate fentry(std::string prog, std::string function) {
-        return {Kind::Fentry, std::move(prog), std::move(function), {}};
+        return make(Kind::Fentry, std::move(prog), std::move(function));
     }
     /// An fexit program; its attach target is set to `function` before load.
     static AttachCandidate fexit(std::string prog, std::string function) {
-        return {Kind::Fexit, std::move(prog), std::move(function), {}};
+        return make(Kind::Fexit, std::move(prog), std::move(function));
     }
     /// A tracepoint program on `category`:`name` (e.g. "sock", "inet_sock_set_state").
     static AttachCandidate tracepoint(std::string prog, std::string category, std::string name) {
-        return {Kind::Tracepoint, std::move(prog), std::move(name), std::move(category)};
+        AttachCandidate c = make(Kind::Tracepoint, std::move(prog), std::move(name));
+        c.category = std::move(category);
+        return c;
     }
     /// A raw tracepoint program on tracepoint `name`.
     static AttachCandidate raw_tracepoint(std::string prog, std::string name) {
-        return {Kind::RawTracepoint, std::move(prog), std::move(name), {}};
+        return make(Kind::RawTracepoint, std::move(prog), std::move(name));
     }
     /// A BTF-typed tracepoint (tp_btf) program on tracepoint `name`.
     static AttachCandidate tp_btf(std::string prog, std::string name) {
-        return {Kind::TpBtf, std::move(prog), std::move(name), {}};
+        return make(Kind::TpBtf, std::move(prog), std::move(name));
+    }
+    /// A SEC("tc") program on `dir` of interface `ifname` through a tcx link; plan_attach
+    /// gives it the tcx attach type before load when chosen.
+    static AttachCandidate tcx(std::string prog, std::string ifname, TcxDirection dir = TcxDirection::Ingress) {
+        AttachCandidate c = make(Kind::Tcx, std::move(prog), std::move(ifname));
+        c.direction = dir;
+        return c;
+    }
+    /// A SEC("tc") program on `dir` of interface `ifname` as a clsact filter.
+    static AttachCandidate clsact(std::string prog, std::string ifname, TcxDirection dir = TcxDirection::Ingress) {
+        AttachCandidate c = make(Kind::Clsact, std::move(prog), std::move(ifname));
+        c.direction = dir;
+        return c;
+    }
+    /// A SEC("kprobe.multi") program on all of `functions` in one link.
+    static AttachCandidate kprobe_multi(std::string prog, std::vector<std::string> functions) {
+        AttachCandidate c = make(Kind::KprobeMulti, std::move(prog), {});
+        c.symbols = std::move(functions);
+        return c;
+    }
+    /// A kprobe program attached once per function of `functions`.
+    static AttachCandidate kprobes(std::string prog, std::vector<std::string> functions) {
+        AttachCandidate c = make(Kind::Kprobes, std::move(prog), {});
+        c.symbols = std::move(functions);
+        return c;
+    }
+    /// Several candidates (usually several programs) that work together: chosen when
+    /// every part can work, attached all together.
+    static AttachCandidate group(std::vector<AttachCandidate> parts) {
+        AttachCandidate c;
+        c.kind = Kind::Group;
+        c.parts = std::move(parts);
+        return c;
     }
 
     /// E.g. "kprobe tcp_v4_connect (prog 'kp_connect')".
     [[nodiscard]] std::string describe() const {
-        static constexpr const char* names[] = {"kprobe",     "kretprobe",      "fentry", "fexit",
-                                                "tracepoint", "raw tracepoint", "tp_btf"};
+        static constexpr const char* names[] = {"kprobe", "kretprobe",    "fentry",  "fexit",   "tracepoint",
+                                                "raw tracepoint", "tp_btf", "tcx", "clsact", "kprobe_multi",
+                                                "kprobes", "group"};
         std::string s = names[static_cast<int>(kind)];
+        if (kind == Kind::Group) {
+            s += " [";
+            for (std::size_t i = 0; i < parts.size(); ++i) s += (i != 0 ? "; " : "") + parts[i].describe();
+            return s + "]";
+        }
         s += ' ';
+        if (kind == Kind::Tcx || kind == Kind::Clsact)
+            s += direction == TcxDirection::Ingress ? "ingress of " : "egress of ";
         if (!category.empty()) s += category + ":";
-        s += target + " (prog '" + program + "')";
+        s += target;
+        for (std::size_t i = 0; i < symbols.size(); ++i) s += (i != 0 ? "," : "") + symbols[i];
+        s += " (prog '" + program + "')";
         return s;
     }
+
+private:
+    static AttachCandidate make(Kind k, std::string prog, std::string target) {
+        AttachCandidate c;
+        c.kind = k;
+        c.program = std::move(prog);
+        c.target = std::move(target);
+        return c;
+    }
+};
+
+/// What AttachPlan::attach() made: the links, and the attachments without a link
+/// (clsact filters). The Module owns them all.
+struct AttachResult {
+    std::vector<Link*> links;                ///< in candidate (and symbol) order
+    std::vector<LegacyAttachment*> legacy;   ///< clsact filters
+    /// How many attachments were made.
+    [[nodiscard]] std::size_t size() const noexcept { return links.size() + legacy.size(); }
 };
 
 namespace detail {
@@ -123,6 +198,61 @@ inline std::string trampoline_refusal(std::uint32_t btf_id, bool exit) {
     return {};
 }
 
+/// Loads "r0 = value; exit" as a program of `type` expecting `attach`: the fd, or -errno.
+inline int tiny_prog(bpf_prog_type type, bpf_attach_type attach, int value) {
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, value},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach);
+    const int fd = bpf_prog_load(type, "probe", "GPL", insns, 2, &opts);
+    return fd >= 0 ? fd : -errno;
+}
+
+/// Empty when a tcx link can be made on the candidate's interface: a program that only
+/// returns TCX_NEXT (traffic goes on as if it were not there) is attached there and
+/// detached at once.
+inline std::string tcx_refusal(const AttachCandidate& c) {
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+    const unsigned ifindex = if_nametoindex(c.target.c_str());
+    if (ifindex == 0) return "no network interface '" + c.target + "'";
+    const bpf_attach_type type = tcx_attach_type(c.direction);
+    const int prog = tiny_prog(BPF_PROG_TYPE_SCHED_CLS, type, -1);
+    if (prog < 0) return std::string("this kernel refuses tc programs: ") + std::strerror(-prog);
+    const int link = bpf_link_create(prog, static_cast<int>(ifindex), type, nullptr);
+    const int err = errno;
+    ::close(prog);
+    if (link < 0)
+        return std::string("this kernel refuses tcx links (kernel >= 6.6 has them): ") + std::strerror(err);
+    ::close(link);
+    return {};
+#else
+    (void)c;
+    return "tcx needs libbpf >= 1.3, this program was built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) +
+           "." + std::to_string(LIBBPF_MINOR_VERSION);
+#endif
+}
+
+/// Empty when a kprobe_multi link can be made on the candidate's first function.
+inline std::string kprobe_multi_refusal(const AttachCandidate& c) {
+    if (!kernel_has_kprobes()) return std::string(kprobes_hint);
+    if (c.symbols.empty()) return "no functions given";
+    const int prog = tiny_prog(BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI, 0);
+    if (prog < 0) return std::string("this kernel refuses kprobe_multi programs: ") + std::strerror(-prog);
+    const char* syms[] = {c.symbols.front().c_str()};
+    LIBBPF_OPTS(bpf_link_create_opts, o);
+    o.kprobe_multi.cnt = 1;
+    o.kprobe_multi.syms = syms;
+    const int link = bpf_link_create(prog, 0, BPF_TRACE_KPROBE_MULTI, &o);
+    const int err = errno;
+    ::close(prog);
+    if (link < 0)
+        return "this kernel refuses a kprobe_multi link on '" + c.symbols.front() +
+               "' (kernel >= 5.18 with CONFIG_FPROBE has them): " + std::strerror(err);
+    ::close(link);
+    return {};
+}
+
 /// Why `c` cannot work on this kernel, or empty when it can.
 inline std::string why_not(const AttachCandidate& c) {
     using K = AttachCandidate::Kind;
@@ -158,8 +288,34 @@ inline std::string why_not(const AttachCandidate& c) {
             if (!vmlinux_btf_has("btf_trace_" + c.target, BTF_KIND_TYPEDEF))
                 return "no raw tracepoint '" + c.target + "' in this kernel's BTF";
             return {};
+        case K::Tcx: return tcx_refusal(c);
+        case K::Clsact:
+            if (if_nametoindex(c.target.c_str()) == 0) return "no network interface '" + c.target + "'";
+            return {};
+        case K::KprobeMulti: return kprobe_multi_refusal(c);
+        case K::Kprobes:
+            if (!kernel_has_kprobes()) return std::string(kprobes_hint);
+            for (const auto& f : c.symbols)
+                if (!kallsyms_has(f)) return "no kernel function '" + f + "' in /proc/kallsyms";
+            return {};
+        case K::Group:
+            for (const auto& p : c.parts)
+                if (std::string why = why_not(p); !why.empty()) return p.describe() + ": " + why;
+            return {};
     }
     return "unknown attach kind";
+}
+
+/// The candidates of `c` that name a program: itself, or the parts of a group.
+inline std::vector<const AttachCandidate*> leaves(const AttachCandidate& c) {
+    std::vector<const AttachCandidate*> out;
+    if (c.kind != AttachCandidate::Kind::Group) {
+        out.push_back(&c);
+        return out;
+    }
+    for (const auto& p : c.parts)
+        for (const AttachCandidate* l : leaves(p)) out.push_back(l);
+    return out;
 }
 
 }  // namespace detail
@@ -192,24 +348,54 @@ public:
         return s;
     }
 
-    /// Attaches the chosen candidate (after Module::load()).
-    Link& attach(Module& mod) const {
-        const AttachCandidate& c = chosen();
-        Prog p = mod.program(c.program);
+    /// Attaches the chosen candidate (after Module::load()); all of a group, every
+    /// function of Kind::Kprobes. What it made stays attached while the Module lives; on
+    /// an exception what was attached before it is detached again.
+    AttachResult attach(Module& mod) const {
+        AttachResult r;
+        try {
+            attach_one(mod, chosen(), r);
+        } catch (...) {
+            for (Link* l : r.links) l->destroy();
+            for (LegacyAttachment* a : r.legacy)
+                if (a->attached()) try { a->detach(); } catch (...) {}
+            throw;
+        }
+        return r;
+    }
+
+private:
+    static void attach_one(Module& mod, const AttachCandidate& c, AttachResult& r) {
         using K = AttachCandidate::Kind;
+        if (c.kind == K::Group) {
+            for (const auto& part : c.parts) attach_one(mod, part, r);
+            return;
+        }
+        Prog p = mod.program(c.program);
         switch (c.kind) {
-            case K::Kprobe: return p.attach_kprobe(c.target);
-            case K::Kretprobe: return p.attach_kretprobe(c.target);
+            case K::Kprobe: r.links.push_back(&p.attach_kprobe(c.target)); return;
+            case K::Kretprobe: r.links.push_back(&p.attach_kretprobe(c.target)); return;
             case K::Fentry:
             case K::Fexit:
-            case K::TpBtf: return p.attach_trace();
-            case K::Tracepoint: return p.attach_tracepoint(c.category, c.target);
-            case K::RawTracepoint: return p.attach_raw_tracepoint(c.target);
+            case K::TpBtf: r.links.push_back(&p.attach_trace()); return;
+            case K::Tracepoint: r.links.push_back(&p.attach_tracepoint(c.category, c.target)); return;
+            case K::RawTracepoint: r.links.push_back(&p.attach_raw_tracepoint(c.target)); return;
+            case K::Tcx: r.links.push_back(&p.attach_tcx(c.target)); return;
+            case K::Clsact: r.legacy.push_back(&p.attach_clsact(c.target, c.direction)); return;
+            case K::KprobeMulti: {
+                KprobeMultiOptions o;
+                o.symbols = c.symbols;
+                r.links.push_back(&p.attach_kprobe_multi(o));
+                return;
+            }
+            case K::Kprobes:
+                for (const auto& f : c.symbols) r.links.push_back(&p.attach_kprobe(f));
+                return;
+            case K::Group: return;
         }
         throw Error(EINVAL, "unknown attach kind");
     }
 
-private:
     friend AttachPlan plan_attach(Module& mod, std::vector<AttachCandidate> candidates);
     std::vector<AttachCandidate> candidates_;
     std::size_t chosen_ = 0;
@@ -224,7 +410,8 @@ inline AttachPlan plan_attach(Module& mod, std::vector<AttachCandidate> candidat
         throw Error(EBUSY, detail::describe("planning attach for object", mod.name(),
                                             "the object is already loaded; plan before Module::load()"));
     if (candidates.empty()) throw Error(EINVAL, "planning attach: no candidates given");
-    for (const auto& c : candidates) (void)mod.program(c.program);  // unknown names throw here
+    for (const auto& c : candidates)
+        for (const AttachCandidate* leaf : detail::leaves(c)) (void)mod.program(leaf->program);  // unknown names throw here
     AttachPlan plan;
     std::size_t i = 0;
     for (; i < candidates.size(); ++i) {
@@ -238,13 +425,22 @@ inline AttachPlan plan_attach(Module& mod, std::vector<AttachCandidate> candidat
         throw Error(EOPNOTSUPP, detail::describe("planning attach for object", mod.name(),
                                                  "no candidate works on this kernel: " + all));
     }
-    const AttachCandidate& pick = candidates[i];
+    const auto picked = detail::leaves(candidates[i]);
+    const auto is_picked = [&](const std::string& prog) {
+        for (const AttachCandidate* leaf : picked)
+            if (leaf->program == prog) return true;
+        return false;
+    };
     for (const auto& c : candidates)
-        if (c.program != pick.program) mod.program(c.program).set_autoload(false);
-    Prog p = mod.program(pick.program);
-    p.set_autoload(true);
-    if (pick.kind == AttachCandidate::Kind::Fentry || pick.kind == AttachCandidate::Kind::Fexit)
-        p.set_attach_target(pick.target);
+        for (const AttachCandidate* leaf : detail::leaves(c))
+            if (!is_picked(leaf->program)) mod.program(leaf->program).set_autoload(false);
+    for (const AttachCandidate* leaf : picked) {
+        Prog p = mod.program(leaf->program);
+        p.set_autoload(true);
+        if (leaf->kind == AttachCandidate::Kind::Fentry || leaf->kind == AttachCandidate::Kind::Fexit)
+            p.set_attach_target(leaf->target);
+        if (leaf->kind == AttachCandidate::Kind::Tcx) p.set_expected_attach_type(tcx_attach_type(leaf->direction));
+    }
     plan.candidates_ = std::move(candidates);
     plan.chosen_ = i;
     return plan;

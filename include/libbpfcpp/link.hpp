@@ -10,8 +10,11 @@
 #include <bpf/libbpf.h>
 
 #include "error.hpp"
+#include "link_info.hpp"
 
 namespace bpf {
+
+class Prog;
 
 /// Owns one `bpf_link`; destroying it detaches the program.
 ///
@@ -86,6 +89,19 @@ public:
         const char* p = link_ != nullptr ? bpf_link__pin_path(link_) : nullptr;
         return p != nullptr ? std::string_view(p) : std::string_view();
     }
+
+    /// The kernel's description of this link: type, program, attach point.
+    [[nodiscard]] LinkInfo info() const {
+        require("reading the info of link");
+        if (fd() < 0)
+            throw Error(EOPNOTSUPP, detail::describe("reading the info of link", description_,
+                                                     "this attachment has no kernel link (legacy perf event)"));
+        return link_info_by_fd(fd());
+    }
+
+    /// Replaces the link's program by `prog` without detaching (bpf_link__update_program;
+    /// xdp, cgroup, netns, tcx, netkit and iterator links). Defined in prog.hpp.
+    void update_program(const Prog& prog);
 
     /// The raw libbpf link, for what is not wrapped.
     [[nodiscard]] bpf_link* get() const noexcept { return link_; }

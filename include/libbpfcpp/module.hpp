@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,12 +33,18 @@
 #include "link.hpp"
 #include "log.hpp"
 #include "map.hpp"
-#include "perf_buffer.hpp"
 #include "prog.hpp"
-#include "ring_buffer.hpp"
-#include "user_ring_buffer.hpp"
 
 namespace bpf {
+
+// The event buffers a Module makes and owns; each is defined by its own header
+// (ring_buffer.hpp, perf_buffer.hpp, user_ring_buffer.hpp), which a tool includes only
+// when it uses that buffer.
+class RingBuffer;
+struct RingBufferOptions;
+class PerfBuffer;
+struct PerfBufferOptions;
+class UserRingBuffer;
 
 /// Options of Module::open_file / open_memory (bpf_object_open_opts).
 ///
@@ -120,6 +127,19 @@ inline std::optional<std::string> failed_program(const std::string& text) {
     if (start == std::string::npos) return std::nullopt;
     return text.substr(start + 6, m - start - 6);
 }
+
+/// `T`, named through `Dependent`: a member template that uses a type only declared so
+/// far through this is compiled where it is called, when the type's header may be there.
+template <class T, class Dependent>
+struct deferred {
+    using type = T;
+};
+template <class T, class Dependent>
+using deferred_t = typename deferred<T, Dependent>::type;
+
+/// Whether `T` is a complete type (its definition was included).
+template <class T>
+concept complete = requires { sizeof(T); };
 
 /// Where a global variable lives: which internal map and where in its value.
 struct GlobalLocation {
@@ -371,43 +391,63 @@ public:
     void detach_all() noexcept { state().links.clear(); }
 
     // ---- event buffers ----------------------------------------------------------------
+    // The buffer types are only declared here: each member below names its buffer type
+    // through one of its own template parameters, so that it is compiled where it is
+    // called, and a call without the buffer's header stops at a static_assert naming it.
+
     /// A consumer of the ring buffer map `map` calling `on_event` with each record, as
     /// `std::span<const std::byte>` or `const Event&` (libbpfgo's InitRingBuf). The Module
     /// owns it (stopped and freed before the links and maps); add() more rings to it.
     /// A per-CPU map named "<map>_drops" (RINGBUF_DROPS in libbpfcpp/bpf/ringbuf_drops.h)
     /// becomes the ring's drop counter, read by RingBuffer::drops(). `options` trade
     /// latency for fewer wake-ups under load (RingBufferOptions::min_wakeup_interval).
+    /// Needs `#include <libbpfcpp/ring_buffer.hpp>`.
     ///
     /// ```cpp
     /// auto& rb = mod.ring_buffer("events", [](const Event& e) { print(e); });
     /// rb.poll(std::chrono::milliseconds(100));
     /// ```
+    template <class OnEvent, class Options = RingBufferOptions>
+        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions> &&
+                 std::is_same_v<Options, RingBufferOptions>)
+    RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event, const Options& options) {
+        return make_ring_buffer(map_name, std::forward<OnEvent>(on_event), options);
+    }
+    /// ring_buffer() with the default RingBufferOptions.
     template <class OnEvent>
         requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions>)
-    RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event, const RingBufferOptions& options = {}) {
-        static_assert(RingEventCallback<OnEvent>,
-                      "Module::ring_buffer(): the callback must take (std::span<const std::byte>) or "
-                      "(const Event&) with a trivially copyable Event (see bpf::RingEventCallback)");
-        if constexpr (RingEventCallback<OnEvent>) {
-            auto rb = std::make_unique<RingBuffer>(map(map_name), std::forward<OnEvent>(on_event),
-                                                   find_map(std::string(map_name) + "_drops"), options);
+    RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event) {
+        return make_ring_buffer(map_name, std::forward<OnEvent>(on_event));
+    }
+
+    /// A ring buffer consumer without a callback, read with events<T>().
+    template <class Options = RingBufferOptions>
+        requires std::is_same_v<Options, RingBufferOptions>
+    RingBuffer& ring_buffer(std::string_view map_name, const Options& options) {
+        using Rb = detail::deferred_t<RingBuffer, Options>;
+        if constexpr (ring_buffer_hpp_included<Rb>()) {
+            auto rb = std::make_unique<Rb>(std::string(map_name), options);
+            rb->add(map(map_name), find_map(std::string(map_name) + "_drops"));
             return own(std::move(rb));
         } else {
             throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
         }
     }
-
-    /// A ring buffer consumer without a callback, read with events<T>().
-    RingBuffer& ring_buffer(std::string_view map_name, const RingBufferOptions& options = {}) {
-        auto rb = std::make_unique<RingBuffer>(std::string(map_name), options);
-        rb->add(map(map_name), find_map(std::string(map_name) + "_drops"));
-        return own(std::move(rb));
+    /// ring_buffer(map_name) with the default RingBufferOptions.
+    template <class Rb = RingBuffer>
+        requires std::is_same_v<Rb, RingBuffer>
+    Rb& ring_buffer(std::string_view map_name) {
+        if constexpr (ring_buffer_hpp_included<Rb>())
+            return ring_buffer(map_name, detail::deferred_t<RingBufferOptions, Rb>{});
+        else
+            throw Error(EINVAL, "unreachable: rejected at compile time");
     }
 
     /// A consumer of the perf event array `map` (libbpfgo's InitPerfBuf): `on_event`
     /// takes `(int cpu, std::span<const std::byte>)` or `(int cpu, const Event&)` (or
     /// either without the cpu), `on_lost` takes `(int cpu, std::uint64_t count)` or is
-    /// nullptr; `pages` per CPU, a power of two. The Module owns it.
+    /// nullptr; `pages` per CPU, a power of two. The Module owns it. Needs
+    /// `#include <libbpfcpp/perf_buffer.hpp>`.
     ///
     /// ```cpp
     /// auto& pb = mod.perf_buffer("events", on_event, on_lost, 64);
@@ -417,33 +457,51 @@ public:
         requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, PerfBufferOptions>)
     PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost = nullptr,
                             std::size_t pages = 64) {
-        PerfBufferOptions o;
-        o.pages = pages;
-        return perf_buffer(map_name, std::forward<OnEvent>(on_event), std::forward<OnLost>(on_lost), o);
+        using Options = detail::deferred_t<PerfBufferOptions, OnEvent>;
+        if constexpr (perf_buffer_hpp_included<Options>()) {
+            Options o;
+            o.pages = pages;
+            return perf_buffer(map_name, std::forward<OnEvent>(on_event), std::forward<OnLost>(on_lost), o);
+        } else {
+            throw Error(EINVAL, "unreachable: rejected at compile time");
+        }
     }
 
     /// perf_buffer() with all options (wake-up batching).
-    template <class OnEvent, class OnLost>
-    PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost,
-                            const PerfBufferOptions& options) {
-        static_assert(PerfEventCallback<OnEvent>,
+    template <class OnEvent, class OnLost, class Options = PerfBufferOptions>
+        requires std::is_same_v<Options, PerfBufferOptions>
+    PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost, const Options& options) {
+        using Pb = detail::deferred_t<PerfBuffer, Options>;
+        constexpr bool included = perf_buffer_hpp_included<Pb>();
+        static_assert(!included || PerfEventCallback<OnEvent>,
                       "Module::perf_buffer(): the event callback must take (int cpu, std::span<const std::byte>), "
                       "(int cpu, const Event&) with a trivially copyable Event, either without the cpu, or be "
                       "nullptr (see bpf::PerfEventCallback)");
-        static_assert(PerfLostCallback<OnLost>,
+        static_assert(!included || PerfLostCallback<OnLost>,
                       "Module::perf_buffer(): the lost-records callback must take (int cpu, std::uint64_t count) "
                       "or be nullptr (see bpf::PerfLostCallback)");
-        if constexpr (PerfEventCallback<OnEvent> && PerfLostCallback<OnLost>) {
-            return own(std::make_unique<PerfBuffer>(map(map_name), std::forward<OnEvent>(on_event),
-                                                    std::forward<OnLost>(on_lost), options));
+        if constexpr (included && PerfEventCallback<OnEvent> && PerfLostCallback<OnLost>) {
+            return own(std::make_unique<Pb>(map(map_name), std::forward<OnEvent>(on_event),
+                                            std::forward<OnLost>(on_lost), options));
         } else {
             throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
         }
     }
 
     /// A perf buffer consumer without a callback, read with events<T>().
-    PerfBuffer& perf_buffer(std::string_view map_name, const PerfBufferOptions& options = {}) {
+    template <class Options = PerfBufferOptions>
+        requires std::is_same_v<Options, PerfBufferOptions>
+    PerfBuffer& perf_buffer(std::string_view map_name, const Options& options) {
         return perf_buffer(map_name, nullptr, nullptr, options);
+    }
+    /// perf_buffer(map_name) with the default PerfBufferOptions.
+    template <class Pb = PerfBuffer>
+        requires std::is_same_v<Pb, PerfBuffer>
+    Pb& perf_buffer(std::string_view map_name) {
+        if constexpr (perf_buffer_hpp_included<Pb>())
+            return perf_buffer(map_name, detail::deferred_t<PerfBufferOptions, Pb>{});
+        else
+            throw Error(EINVAL, "unreachable: rejected at compile time");
     }
 
     /// ring_buffer() and perf_buffer() on a Map of this module instead of a name, e.g. a
@@ -454,12 +512,27 @@ public:
     /// ```
     template <class OnEvent>
         requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions>)
-    RingBuffer& ring_buffer(const Map& m, OnEvent&& on_event, const RingBufferOptions& options = {}) {
+    RingBuffer& ring_buffer(const Map& m, OnEvent&& on_event) {
+        return ring_buffer(name_of_own(m, "creating a ring buffer on map"), std::forward<OnEvent>(on_event));
+    }
+    /// ring_buffer() with options on a Map of this module.
+    template <class OnEvent, class Options = RingBufferOptions>
+        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions> &&
+                 std::is_same_v<Options, RingBufferOptions>)
+    RingBuffer& ring_buffer(const Map& m, OnEvent&& on_event, const Options& options) {
         return ring_buffer(name_of_own(m, "creating a ring buffer on map"), std::forward<OnEvent>(on_event), options);
     }
     /// A ring buffer consumer of a Map of this module without a callback (events<T>()).
-    RingBuffer& ring_buffer(const Map& m, const RingBufferOptions& options = {}) {
+    template <class Options = RingBufferOptions>
+        requires std::is_same_v<Options, RingBufferOptions>
+    RingBuffer& ring_buffer(const Map& m, const Options& options) {
         return ring_buffer(name_of_own(m, "creating a ring buffer on map"), options);
+    }
+    /// ring_buffer(m) with the default RingBufferOptions.
+    template <class Rb = RingBuffer>
+        requires std::is_same_v<Rb, RingBuffer>
+    Rb& ring_buffer(const Map& m) {
+        return ring_buffer(name_of_own(m, "creating a ring buffer on map"));
     }
     /// perf_buffer() on a Map of this module (see ring_buffer(const Map&, ...)).
     template <class OnEvent, class OnLost = std::nullptr_t>
@@ -469,14 +542,23 @@ public:
                            std::forward<OnLost>(on_lost), pages);
     }
 
-    /// A producer into the user ring buffer map `map` (BPF_MAP_TYPE_USER_RINGBUF).
+    /// A producer into the user ring buffer map `map` (BPF_MAP_TYPE_USER_RINGBUF). Needs
+    /// `#include <libbpfcpp/user_ring_buffer.hpp>`.
     ///
     /// ```cpp
     /// auto& urb = mod.user_ring_buffer("commands");
     /// urb.send(Command{...});
     /// ```
-    UserRingBuffer& user_ring_buffer(std::string_view map_name) {
-        return own(std::make_unique<UserRingBuffer>(map(map_name)));
+    template <class Urb = UserRingBuffer>
+        requires std::is_same_v<Urb, UserRingBuffer>
+    Urb& user_ring_buffer(std::string_view map_name) {
+        static_assert(detail::complete<Urb>,
+                      "Module::user_ring_buffer() needs #include <libbpfcpp/user_ring_buffer.hpp> "
+                      "(bpf::UserRingBuffer is only declared by module.hpp)");
+        if constexpr (detail::complete<Urb>)
+            return own(std::make_unique<Urb>(map(map_name)));
+        else
+            throw Error(EINVAL, "unreachable: rejected at compile time");
     }
 
     /// Frees an event buffer of this module before the module goes (libbpfgo's
@@ -498,16 +580,21 @@ public:
         requires(std::is_same_v<Buffer, RingBuffer> || std::is_same_v<Buffer, PerfBuffer> ||
                  std::is_same_v<Buffer, UserRingBuffer>)
     void close(Buffer& buffer) {
-        auto& res = state().resources;
-        auto it = std::find_if(res.begin(), res.end(), [&](const auto& r) { return r.get() == &buffer; });
-        if (it == res.end())
-            throw Error(ENOENT, detail::describe("closing an event buffer of object", state().name,
-                                                 "this module does not own it (closed already, or made by another "
-                                                 "module)"));
-        std::exception_ptr error;
-        if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
-        res.erase(it);
-        if (error) std::rethrow_exception(error);
+        static_assert(detail::complete<Buffer>,
+                      "Module::close() needs the buffer's header: <libbpfcpp/ring_buffer.hpp>, "
+                      "<libbpfcpp/perf_buffer.hpp> or <libbpfcpp/user_ring_buffer.hpp>");
+        if constexpr (detail::complete<Buffer>) {
+            auto& res = state().resources;
+            auto it = std::find_if(res.begin(), res.end(), [&](const auto& r) { return r.get() == &buffer; });
+            if (it == res.end())
+                throw Error(ENOENT, detail::describe("closing an event buffer of object", state().name,
+                                                     "this module does not own it (closed already, or made by another "
+                                                     "module)"));
+            std::exception_ptr error;
+            if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
+            res.erase(it);
+            if (error) std::rethrow_exception(error);
+        }
     }
 
     // ---- global variables -------------------------------------------------------------
@@ -590,6 +677,37 @@ public:
     }
 
 private:
+    // True when the header of RingBuffer (named as `Rb`, a dependent type) was included;
+    // stops the compile with the header's name otherwise.
+    template <class Rb>
+    static constexpr bool ring_buffer_hpp_included() {
+        static_assert(detail::complete<Rb>, "Module::ring_buffer() needs #include <libbpfcpp/ring_buffer.hpp> "
+                                            "(module.hpp only declares bpf::RingBuffer and bpf::RingBufferOptions)");
+        return detail::complete<Rb>;
+    }
+    template <class Pb>
+    static constexpr bool perf_buffer_hpp_included() {
+        static_assert(detail::complete<Pb>, "Module::perf_buffer() needs #include <libbpfcpp/perf_buffer.hpp> "
+                                            "(module.hpp only declares bpf::PerfBuffer and bpf::PerfBufferOptions)");
+        return detail::complete<Pb>;
+    }
+
+    // ring_buffer() with a callback; `options` is empty or one RingBufferOptions.
+    template <class OnEvent, class... Options>
+    RingBuffer& make_ring_buffer(std::string_view map_name, OnEvent&& on_event, const Options&... options) {
+        using Rb = detail::deferred_t<RingBuffer, OnEvent>;
+        constexpr bool included = ring_buffer_hpp_included<Rb>();
+        static_assert(!included || RingEventCallback<OnEvent>,
+                      "Module::ring_buffer(): the callback must take (std::span<const std::byte>) or "
+                      "(const Event&) with a trivially copyable Event (see bpf::RingEventCallback)");
+        if constexpr (included && RingEventCallback<OnEvent>) {
+            return own(std::make_unique<Rb>(map(map_name), std::forward<OnEvent>(on_event),
+                                            find_map(std::string(map_name) + "_drops"), options...));
+        } else {
+            throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
+        }
+    }
+
     template <class Buffer>
     Buffer& own(std::unique_ptr<Buffer> buffer) {
         Buffer& ref = *buffer;

@@ -30,9 +30,15 @@
 
 #include "detail/fd.hpp"
 #include "detail/module_state.hpp"
+#include "detail/needs_libbpf.hpp"
+#include "detail/uapi.hpp"
 #include "error.hpp"
 #include "link.hpp"
 #include "log.hpp"
+#include "kprobe_multi.hpp"
+#include "netfilter.hpp"
+#include "netkit.hpp"
+#include "tcx.hpp"
 
 namespace bpf {
 
@@ -598,9 +604,9 @@ public:
 #if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
         // libbpf takes unsigned long offsets and __u64 (unsigned long long) cookies.
         std::vector<unsigned long> offs(offsets.begin(), offsets.end());
-        std::vector<__u64> cks(cookies.begin(), cookies.end());
+        const std::vector<__u64> cooks(cookies.begin(), cookies.end());  // __u64 is not std::uint64_t's type
         LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs.data(),
-                    .cookies = cks.empty() ? nullptr : cks.data(), .cnt = offs.size(), .retprobe = retprobe);
+                    .cookies = cooks.empty() ? nullptr : cooks.data(), .cnt = offs.size(), .retprobe = retprobe);
         bpf_link* l = bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), nullptr, &opts);
         int err = errno;
         return keep(l, err, what);
@@ -610,6 +616,108 @@ public:
         uprobe_multi_unavailable(what, "offset");
 #endif
     }
+
+    // ---- attach kinds of libbpf 1.3+ (tcx, netkit, netfilter) and kprobe_multi --------
+    /// Attaches a sched_cls program to interface `ifname` through a tcx link (kernel >=
+    /// 6.6, libbpf >= 1.3), on the side its attach type says: SEC("tcx/ingress") or
+    /// SEC("tcx/egress"), or a SEC("tc") program given
+    /// set_expected_attach_type(bpf::tcx_attach_type(dir)) before load. No qdisc is made;
+    /// the link's destruction detaches it.
+    Link& attach_tcx(const std::string& ifname, const TcxOptions& o = {}) {
+        return attach_tcx(ifindex_of(ifname, "attaching tcx program to"), o, ifname);
+    }
+    /// attach_tcx() by interface index.
+    Link& attach_tcx(int ifindex, const TcxOptions& o = {}) { return attach_tcx(ifindex, o, {}); }
+
+    /// Attaches a sched_cls program as a direct-action filter on a clsact qdisc of
+    /// `ifname` (made if missing), the way before tcx (any kernel, any libbpf; no link).
+    /// The Module undoes it: the filter goes, and the qdisc too when this call made it.
+    /// Several programs at one hook are better served by attach_tcx() where it exists;
+    /// bpf::TcHook gives handle, priority and query.
+    LegacyAttachment& attach_clsact(const std::string& ifname, TcxDirection dir) {
+        require_fd("clsact " + ifname);
+        const int ifindex = ifindex_of(ifname, "attaching tc program to");
+        const auto point = dir == TcxDirection::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+        const std::string what = std::string("clsact ") + (dir == TcxDirection::Ingress ? "ingress" : "egress") +
+                                 " of " + ifname;
+        LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+        const int made = bpf_tc_hook_create(&hook);
+        if (made != 0 && made != -EEXIST)
+            detail::throw_errno(-made, "attaching program", name(),
+                                what + ": creating the clsact qdisc: " + detail::explain_errno(-made));
+        LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd());
+        if (int ret = bpf_tc_attach(&hook, &opts); ret != 0) {
+            if (made == 0) {
+                hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+                bpf_tc_hook_destroy(&hook);
+            }
+            detail::throw_errno(-ret, "attaching program", name(), what + ": " + detail::explain_errno(-ret));
+        }
+        const std::uint32_t handle = opts.handle, priority = opts.priority;
+        const bool created = made == 0;
+        return keep_legacy(what, [ifindex, point, handle, priority, created] {
+            LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = point);
+            LIBBPF_OPTS(bpf_tc_opts, o, .handle = handle, .priority = priority);
+            int ret = bpf_tc_detach(&h, &o);
+            if (created) {
+                h.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+                bpf_tc_hook_destroy(&h);  // the interface may be gone already: nothing to undo then
+            }
+            return ret == -ENODEV || ret == -ENOENT ? 0 : ret;
+        });
+    }
+
+    /// Attaches a sched_cls program to the netkit pair whose primary device is `ifname`
+    /// (kernel >= 6.7, libbpf >= 1.3), on the side its attach type says:
+    /// SEC("netkit/primary") or SEC("netkit/peer"), or a SEC("tc") program given
+    /// set_expected_attach_type(bpf::netkit_attach_type(side)) before load. The program
+    /// returns NETKIT_PASS (0), NETKIT_DROP (2), NETKIT_REDIRECT (7) or NETKIT_NEXT (-1).
+    Link& attach_netkit(const std::string& ifname, const NetkitOptions& o = {}) {
+        return attach_netkit(ifindex_of(ifname, "attaching netkit program to"), o, ifname);
+    }
+    /// attach_netkit() by the primary device's index.
+    Link& attach_netkit(int ifindex, const NetkitOptions& o = {}) { return attach_netkit(ifindex, o, {}); }
+
+    /// Attaches a SEC("netfilter") program as a netfilter hook (kernel >= 6.4, libbpf >= 1.3).
+    Link& attach_netfilter(const NetfilterOptions& o) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+        const std::string what = o.describe();
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+        LIBBPF_OPTS(bpf_netfilter_opts, opts, .pf = o.family, .hooknum = o.hook, .priority = o.priority,
+                    .flags = o.flags);
+        bpf_link* l = bpf_program__attach_netfilter(prog_, &opts);
+        int err = errno;
+        if (l == nullptr && fd() >= 0 && err == EINVAL && type() != detail::uapi::prog_type_netfilter)
+            throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
+                                                 what + ": not a netfilter program (its section must be "
+                                                        "SEC(\"netfilter\"))"));
+        if (l == nullptr && fd() >= 0 && err == ERANGE)
+            throw Error(err, detail::describe("attaching program", std::string(name()),
+                                              what + ": the priority must lie strictly between INT_MIN and INT_MAX "
+                                                     "(those belong to the kernel's own first and last hooks)"));
+        if (l == nullptr && fd() >= 0 && (err == EINVAL || err == EOPNOTSUPP || err == EPROTONOSUPPORT))
+            throw Error(err, detail::describe("attaching program", std::string(name()),
+                                              what + ": the kernel refused the hook (no such family or hook "
+                                                     "number; netfilter programs need kernel >= 6.4 with "
+                                                     "CONFIG_NETFILTER_BPF_LINK, ip_defrag >= 6.6)"));
+        return keep(l, err, what);
+#else
+        detail::libbpf_too_old("attaching program", name(), what, 1, 3,
+                               "hook the packets with a tc or XDP program instead");
+#endif
+    }
+
+    /// Attaches a kprobe program to every kernel function matching the glob `pattern`
+    /// (e.g. "tcp_v*_connect") in one link (kernel >= 5.18, CONFIG_FPROBE).
+    Link& attach_kprobe_multi(const std::string& pattern, bool retprobe = false) {
+        KprobeMultiOptions o;
+        o.retprobe = retprobe;
+        return kprobe_multi(&pattern, o);
+    }
+    /// Attaches a kprobe program to the kernel functions `o.symbols`, each with its
+    /// cookie, in one link (kernel >= 5.18, CONFIG_FPROBE); `o.session` makes it a kprobe
+    /// session (kernel >= 6.10, libbpf >= 1.5).
+    Link& attach_kprobe_multi(const KprobeMultiOptions& o) { return kprobe_multi(nullptr, o); }
 
     /// BPF_PROG_ATTACH to an arbitrary fd (e.g. a sockmap for sk_msg/sk_skb programs);
     /// no link: undo it with detach_generic_fd().
@@ -689,6 +797,139 @@ private:
                                                         "with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
                                                      std::to_string(LIBBPF_MINOR_VERSION) + "; attach one uprobe per " +
                                                      std::string(unit) + " with attach_uprobe()"));
+    }
+
+    Link& attach_tcx(int ifindex, const TcxOptions& o, const std::string& ifname) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+        const bpf_attach_type t = expected_attach_type();
+        const char* side = t == detail::uapi::attach_tcx_ingress  ? "ingress"
+                           : t == detail::uapi::attach_tcx_egress ? "egress"
+                                                                  : nullptr;
+        std::string what = std::string("tcx ") + (side != nullptr ? side : "?") + " of " +
+                           (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
+        if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+        if (side == nullptr)
+            throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
+                                                 what + ": the program's attach type is not tcx; use SEC(\"tcx/ingress\") "
+                                                        "or SEC(\"tcx/egress\"), or call set_expected_attach_type("
+                                                        "bpf::tcx_attach_type(dir)) before Module::load()"));
+        LIBBPF_OPTS(bpf_tcx_opts, opts, .flags = o.order.flags, .relative_fd = static_cast<__u32>(o.order.relative_fd),
+                    .relative_id = o.order.relative_id, .expected_revision = o.expected_revision);
+        bpf_link* l = bpf_program__attach_tcx(prog_, ifindex, &opts);
+        int err = errno;
+        if (l == nullptr && fd() >= 0) mprog_refusal(err, what, o.expected_revision, "tcx needs kernel >= 6.6");
+        return keep(l, err, what);
+#else
+        (void)ifindex;
+        (void)o;
+        detail::libbpf_too_old("attaching program", name(), what, 1, 3,
+                               "attach through a clsact qdisc with bpf::TcHook instead");
+#endif
+    }
+
+    Link& attach_netkit(int ifindex, const NetkitOptions& o, const std::string& ifname) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+        const bpf_attach_type t = expected_attach_type();
+        const char* side = t == detail::uapi::attach_netkit_primary ? "primary"
+                           : t == detail::uapi::attach_netkit_peer  ? "peer"
+                                                                    : nullptr;
+        std::string what = std::string("netkit ") + (side != nullptr ? side : "?") + " of " +
+                           (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
+        if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+        if (side == nullptr)
+            throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
+                                                 what + ": the program's attach type is not netkit; use "
+                                                        "SEC(\"netkit/primary\") or SEC(\"netkit/peer\"), or call "
+                                                        "set_expected_attach_type(bpf::netkit_attach_type(side)) "
+                                                        "before Module::load()"));
+        LIBBPF_OPTS(bpf_netkit_opts, opts, .flags = o.order.flags,
+                    .relative_fd = static_cast<__u32>(o.order.relative_fd), .relative_id = o.order.relative_id,
+                    .expected_revision = o.expected_revision);
+        bpf_link* l = bpf_program__attach_netkit(prog_, ifindex, &opts);
+        int err = errno;
+        if (l == nullptr && fd() >= 0)
+            mprog_refusal(err, what, o.expected_revision,
+                          "netkit needs kernel >= 6.7, and the interface must be a netkit primary device");
+        return keep(l, err, what);
+#else
+        (void)ifindex;
+        (void)o;
+        detail::libbpf_too_old("attaching program", name(), what, 1, 3, "");
+#endif
+    }
+
+    // The causes of a refused multi-program (tcx, netkit) attach that errno alone hides.
+    void mprog_refusal(int err, const std::string& what, std::uint64_t revision, std::string_view needs) const {
+        std::string cause;
+        if (err == ESTALE && revision != 0)
+            cause = "the hook changed since revision " + std::to_string(revision) + " (query it again)";
+        else if (err == ENOENT)
+            cause = "the program or link given as relative is not attached there";
+        else if (err == EEXIST)
+            cause = "this program is already attached there";
+        else if (err == ERANGE)
+            cause = "the hook is full (64 programs)";
+        else if (err == ENXIO)
+            cause = "the interface is not a netkit primary device";
+        else if (err == EINVAL)
+            cause = "the kernel refused (" + std::string(needs) + ")";
+        if (!cause.empty())
+            throw Error(err, detail::describe("attaching program", std::string(name()), what + ": " + cause));
+    }
+
+    Link& kprobe_multi(const std::string* pattern, const KprobeMultiOptions& o) {
+        detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+        std::string what = std::string(o.session ? "kprobe_session " : o.retprobe ? "kretprobe_multi " : "kprobe_multi ");
+        if (pattern != nullptr) {
+            what += *pattern;
+        } else {
+            what += std::to_string(o.symbols.size()) + " functions";
+            if (!o.symbols.empty()) what += " (" + o.symbols.front() + (o.symbols.size() > 1 ? ", ...)" : ")");
+        }
+        const auto fail = [&](int err, const std::string& cause) {
+            throw Error(err, detail::describe("attaching program", std::string(name()), what + ": " + cause));
+        };
+        if (pattern != nullptr && pattern->empty()) fail(EINVAL, "empty pattern");
+        if (pattern == nullptr && o.symbols.empty()) fail(EINVAL, "no functions given");
+        if (!o.cookies.empty() && o.cookies.size() != o.symbols.size())
+            fail(EINVAL, std::to_string(o.cookies.size()) + " cookies for " + std::to_string(o.symbols.size()) +
+                             " functions");
+        if (o.session && o.retprobe) fail(EINVAL, "a session runs at entry and return; do not set retprobe too");
+#if !(LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5))
+        if (o.session)
+            detail::libbpf_too_old("attaching program", name(), what, 1, 5,
+                                   "attach a kprobe_multi and a kretprobe_multi program instead");
+#endif
+        if (!detail::kernel_has_kprobes()) fail(EOPNOTSUPP, std::string(detail::kprobes_hint));
+        std::vector<const char*> syms;
+        for (const auto& s : o.symbols) syms.push_back(s.c_str());
+        const std::vector<__u64> cookies(o.cookies.begin(), o.cookies.end());
+        LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms.empty() ? nullptr : syms.data(),
+                    .cookies = cookies.empty() ? nullptr : cookies.data(), .cnt = syms.size(),
+                    .retprobe = o.retprobe);
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5)
+        opts.session = o.session;
+#endif
+        bpf_link* l = bpf_program__attach_kprobe_multi_opts(prog_, pattern != nullptr ? pattern->c_str() : nullptr, &opts);
+        int err = errno;
+        if (l == nullptr && fd() >= 0) {
+            if (err == ENOENT || err == ESRCH)
+                fail(ENOENT, pattern != nullptr ? "no kernel function matches (see /sys/kernel/tracing/available_filter_functions)"
+                                                : "a function is not in this kernel or cannot be traced (see "
+                                                  "/sys/kernel/tracing/available_filter_functions)");
+            if (err == EOPNOTSUPP || err == EINVAL) {
+                const bpf_attach_type want = o.session ? detail::uapi::attach_kprobe_session : BPF_TRACE_KPROBE_MULTI;
+                if (expected_attach_type() != want)
+                    fail(EINVAL, std::string("the program was not loaded as ") +
+                                     (o.session ? "a kprobe session; use SEC(\"kprobe.session\")"
+                                                : "kprobe_multi; use SEC(\"kprobe.multi\") or SEC(\"kretprobe.multi\")"));
+                fail(err, "the kernel refused: kprobe_multi needs kernel >= 5.18 with CONFIG_FPROBE"
+                          " (a session >= 6.10)");
+            }
+        }
+        return keep(l, err, what);
     }
 
     static int ifindex_of(const std::string& ifname, std::string_view op) {
@@ -801,5 +1042,21 @@ private:
     bpf_program* prog_;
     detail::ModuleState* mod_;
 };
+
+/// Replaces the program of this link by `prog` (bpf_link__update_program).
+inline void Link::update_program(const Prog& prog) {
+    require("updating the program of link");
+    if (prog.fd() < 0)
+        throw Error(EBADF, detail::describe("updating the program of link", description_,
+                                            "program '" + std::string(prog.name()) + "' is not loaded"));
+    if (int err = bpf_link__update_program(link_, prog.get()); err != 0) {
+        const int e = detail::positive_errno(err);
+        detail::throw_errno(e, "updating the program of link", description_,
+                            "to program '" + std::string(prog.name()) + "': " +
+                                (e == EINVAL ? std::string("the kernel cannot update this kind of link, or the "
+                                                           "program's type or attach type differs")
+                                             : detail::explain_errno(e)));
+    }
+}
 
 }  // namespace bpf

@@ -131,6 +131,16 @@ public:
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] int drops_fd() const noexcept { return drops_fd_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    /// Bytes written by the producer and not read yet (headers and discarded records included).
+    [[nodiscard]] std::size_t pending_bytes() const noexcept {
+        return std::atomic_ref(*producer_).load(std::memory_order_acquire) - cons_;
+    }
+    /// The consumer's position: bytes read since the map was created.
+    [[nodiscard]] unsigned long consumer_position() const noexcept { return cons_; }
+    /// The producer's position: bytes committed or reserved since the map was created.
+    [[nodiscard]] unsigned long producer_position() const noexcept {
+        return std::atomic_ref(*producer_).load(std::memory_order_acquire);
+    }
 
     /// Hands everything read so far back to the producer.
     void publish() noexcept {
@@ -245,6 +255,7 @@ struct RingContext {
     const std::atomic<bool>* stop;
     ShortRecords* shorts;
     std::exception_ptr* error;
+    std::size_t* budget = nullptr;  // records still allowed in this call (nullptr: no limit)
 };
 
 class RingHandler {
@@ -282,6 +293,7 @@ public:
                 *ctx.error = std::current_exception();
                 return false;
             }
+            if (ctx.budget != nullptr && --*ctx.budget == 0) return false;
             return !stop.load(std::memory_order_relaxed);
         });
     }
@@ -293,6 +305,16 @@ private:
 }  // namespace detail
 
 class Module;
+
+/// One ring of a RingBuffer, as RingBuffer::ring_state() reports it.
+struct RingState {
+    std::string map_name;             ///< the ring map
+    int map_fd = -1;                  ///< its fd
+    std::size_t size = 0;             ///< data bytes (max_entries)
+    std::size_t pending_bytes = 0;    ///< written and not read yet, headers included
+    unsigned long consumer_position = 0;  ///< bytes read since the map was created
+    unsigned long producer_position = 0;  ///< bytes reserved since the map was created
+};
 
 /// Consumes BPF ring buffer maps (BPF_MAP_TYPE_RINGBUF). Create it with
 /// Module::ring_buffer() after load(); the Module owns it. Three ways to read:
@@ -375,6 +397,39 @@ public:
             if (loop_.stop_requested()) break;
         }
         return static_cast<int>(n);
+    }
+
+    /// Delivers at most `max` of the records that are there, without waiting, taking the
+    /// rings in the order they were added (libbpf's ring_buffer__consume_n, which needs
+    /// libbpf 1.5; this reader has it with any libbpf). The rest stay for the next call.
+    int consume_n(std::size_t max) {
+        auto reading = enter("consuming");
+        wake_.drain();
+        std::size_t n = 0;
+        for (auto& r : rings_) {
+            if (n >= max || loop_.stop_requested()) break;
+            n += drain_ring(*r, max - n);
+        }
+        return static_cast<int>(n);
+    }
+
+    /// Delivers at most `max` records of ring `index` (0: the first map, then in add()
+    /// order) without waiting (libbpf's ring__consume / ring__consume_n).
+    int consume_ring(std::size_t index, std::size_t max = static_cast<std::size_t>(-1)) {
+        auto reading = enter("consuming");
+        if (max == 0) return 0;
+        return static_cast<int>(drain_ring(ring_at(index, "consuming"), max));
+    }
+
+    /// The state of ring `index` (libbpf's ring__* accessors, libbpf >= 1.3).
+    ///
+    /// ```cpp
+    /// bpf::RingState s = rb.ring_state(0);
+    /// if (s.pending_bytes > s.size / 2) rb.consume_ring(0);
+    /// ```
+    [[nodiscard]] RingState ring_state(std::size_t index) const {
+        const auto& m = const_cast<RingBuffer*>(this)->ring_at(index, "reading the state of").map;
+        return {m.name(), m.fd(), m.size(), m.pending_bytes(), m.consumer_position(), m.producer_position()};
     }
 
     /// An epoll fd that is readable when a record is ready (or stop() was called), for
@@ -481,10 +536,18 @@ private:
         return scope;
     }
 
-    std::size_t drain_ring(Ring& r) {
+    Ring& ring_at(std::size_t index, std::string_view what) {
+        if (index >= rings_.size())
+            throw Error(ERANGE, detail::describe(std::string(what) + " ring of", name_,
+                                                 "no ring " + std::to_string(index) + "; this consumer has " +
+                                                     std::to_string(rings_.size())));
+        return *rings_[index];
+    }
+
+    std::size_t drain_ring(Ring& r, std::size_t max = 0) {
         if (!r.handler) return 0;
         std::exception_ptr error;
-        detail::RingContext ctx{name_, &loop_.stop_flag(), &shorts_, &error};
+        detail::RingContext ctx{name_, &loop_.stop_flag(), &shorts_, &error, max != 0 ? &max : nullptr};
         std::size_t n = r.handler->drain(r.map, ctx);
         if (error) std::rethrow_exception(error);
         return n;

@@ -16,8 +16,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "detail/event_common.hpp"
+#include "callbacks.hpp"
 #include "detail/module_state.hpp"
+#include "detail/timeout.hpp"
 #include "error.hpp"
 #include "map.hpp"
 

@@ -5,9 +5,11 @@
 
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <array>
@@ -22,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -192,6 +195,117 @@ std::string probe_kprobes() {
     });
 }
 
+/// Runs `f` on a thread of its own in a fresh network namespace (gone when it returns),
+/// so that a probe's hooks never see the machine's traffic.
+std::string in_private_netns(const std::function<std::string()>& f) {
+    std::string result;
+    std::thread t([&] {
+        if (unshare(CLONE_NEWNET) != 0) {
+            result = "unshare(CLONE_NEWNET): " + errno_text(errno);
+            return;
+        }
+        result = f();
+    });
+    t.join();
+    return result;
+}
+
+/// Loads "r0 = ret; exit" as a program of `type` expecting `attach`; the fd, or -errno.
+int tiny_prog(bpf_prog_type type, bpf_attach_type attach, int ret) {
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, ret},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach);
+    const int fd = bpf_prog_load(type, "probe", "GPL", insns, 2, &opts);
+    return fd >= 0 ? fd : -errno;
+}
+
+/// Loads a tiny program and creates a link of `attach` to `target` with it.
+std::string tiny_link(const char* what, bpf_prog_type type, bpf_attach_type attach, int target,
+                      const bpf_link_create_opts* opts = nullptr) {
+    const int prog = tiny_prog(type, attach, type == BPF_PROG_TYPE_SCHED_CLS ? -1 : 1);
+    if (prog < 0) return std::string("loading a ") + what + " program: " + errno_text(-prog);
+    const int link = bpf_link_create(prog, target, attach, opts);
+    const int err = errno;
+    close(prog);
+    if (link < 0) return std::string("creating a ") + what + " link: " + errno_text(err);
+    close(link);
+    return {};
+}
+
+std::string probe_tcx() {
+    return in_private_netns([] {
+        // the loopback device of the fresh namespace
+        return tiny_link("tcx", BPF_PROG_TYPE_SCHED_CLS, static_cast<bpf_attach_type>(46), 1);
+    });
+}
+
+std::string probe_netkit() {
+    return in_private_netns([] {
+        if (int err = create_netkit("nkprobe0", "nkprobe1"); err != 0)
+            return "creating a netkit device over rtnetlink: " + errno_text(err) +
+                   (err == EOPNOTSUPP ? " (CONFIG_NETKIT is off)" : "");
+        return tiny_link("netkit", BPF_PROG_TYPE_SCHED_CLS, static_cast<bpf_attach_type>(54),
+                         static_cast<int>(if_nametoindex("nkprobe0")));
+    });
+}
+
+std::string probe_netfilter() {
+    return in_private_netns([] {
+        // link_create.netfilter: pf, hooknum, priority, flags after target_fd, attach_type,
+        // flags; libbpf before 1.3 has no field for them, so the syscall is made here.
+        const int prog = tiny_prog(static_cast<bpf_prog_type>(32), static_cast<bpf_attach_type>(45), 1);
+        if (prog < 0) return "loading a netfilter program: " + errno_text(-prog);
+        union bpf_attr attr;
+        std::memset(&attr, 0, sizeof attr);
+        attr.link_create.prog_fd = static_cast<__u32>(prog);
+        attr.link_create.attach_type = static_cast<bpf_attach_type>(45);
+        const __u32 nf[4] = {2 /* NFPROTO_IPV4 */, 1 /* NF_INET_LOCAL_IN */, static_cast<__u32>(-128), 0};
+        static_assert(sizeof attr.link_create >= 16 + sizeof nf);
+        std::memcpy(reinterpret_cast<char*>(&attr.link_create) + 16, nf, sizeof nf);
+        const long link = syscall(SYS_bpf, BPF_LINK_CREATE, &attr, sizeof attr);
+        const int err = errno;
+        close(prog);
+        if (link < 0) return "creating a netfilter link: " + errno_text(err);
+        close(static_cast<int>(link));
+        return std::string();
+    });
+}
+
+/// A kprobe_multi link (or, with `session`, a kprobe session) on do_nanosleep, by name
+/// (the kernel resolves it).
+std::string probe_kprobe_multi(bool session) {
+    const bool pmu = access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0;
+    if (!pmu && access("/sys/kernel/tracing/kprobe_events", F_OK) != 0 &&
+        access("/sys/kernel/debug/tracing/kprobe_events", F_OK) != 0)
+        return "no kprobes in this kernel (CONFIG_KPROBES is off)";
+    const auto attach = static_cast<bpf_attach_type>(session ? 56 : BPF_TRACE_KPROBE_MULTI);
+    const int prog = tiny_prog(BPF_PROG_TYPE_KPROBE, attach, 0);
+    if (prog < 0)
+        return std::string("loading a ") + (session ? "kprobe session" : "kprobe_multi") + " program: " +
+               errno_text(-prog);
+    const char* syms[] = {"do_nanosleep"};
+#if !(LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5))
+    if (session) {
+        close(prog);
+        return "built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
+               std::to_string(LIBBPF_MINOR_VERSION) + ", which cannot create kprobe session links (libbpf >= 1.5)";
+    }
+#endif
+    LIBBPF_OPTS(bpf_link_create_opts, o);
+    o.kprobe_multi.cnt = 1;
+    o.kprobe_multi.syms = syms;
+    const int link = bpf_link_create(prog, 0, attach, &o);
+    const int err = errno;
+    close(prog);
+    if (link < 0)
+        return std::string("creating a ") + (session ? "kprobe session" : "kprobe_multi") +
+               " link on do_nanosleep: " + errno_text(err);
+    close(link);
+    return {};
+}
+
 std::string probe_perf_lost_counter() {
     perf_event_attr attr{};
     attr.size = sizeof attr;
@@ -304,7 +418,7 @@ const std::vector<Declaration>& table() {
                  if (l == nullptr) return errno_text(errno);
                  bpf_link__destroy(l);
                  return {};
-             }, [](bpf_program* p) { bpf_program__set_expected_attach_type(p, BPF_TRACE_UPROBE_MULTI); });
+             }, [](bpf_program* p) { bpf_program__set_expected_attach_type(p, static_cast<bpf_attach_type>(48)); });  // BPF_TRACE_UPROBE_MULTI
 #else
              return "built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
                     std::to_string(LIBBPF_MINOR_VERSION) + ", which has no uprobe_multi (libbpf >= 1.3)";
@@ -315,6 +429,21 @@ const std::vector<Declaration>& table() {
              return std::string();
 #else
              return std::string("libbpf < 1.3 has no uprobe_multi");
+#endif
+         }},
+        {Feature::Tcx, "tcx", "tcx links", 6, 6, {"CONFIG_NET_XGRESS"}, probe_tcx, {}},
+        {Feature::Netkit, "netkit", "netkit devices", 6, 7, {"CONFIG_NETKIT"}, probe_netkit, {}},
+        {Feature::Netfilter, "netfilter", "netfilter links", 6, 4, {"CONFIG_NETFILTER_BPF_LINK"}, probe_netfilter,
+         {}},
+        {Feature::KprobeMulti, "kprobe_multi", "kprobe_multi links", 5, 18, {"CONFIG_KPROBES", "CONFIG_FPROBE"},
+         [] { return probe_kprobe_multi(false); }, {}},
+        {Feature::KprobeSession, "kprobe_session", "kprobe session links", 6, 10, {"CONFIG_KPROBES", "CONFIG_FPROBE"},
+         [] { return probe_kprobe_multi(true); },
+         [] {
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5)
+             return std::string();
+#else
+             return std::string("libbpf < 1.5 cannot create kprobe session links");
 #endif
          }},
         {Feature::BpfCookie, "bpf_cookie", "BPF cookies (bpf_get_attach_cookie)", 5, 15, {"CONFIG_UPROBES"},

@@ -34,6 +34,11 @@ enum class Feature {
     BloomFilter,      // BPF_MAP_TYPE_BLOOM_FILTER (and map_extra)
     XdpTestRunCtx,    // BPF_PROG_TEST_RUN of an XDP program with an xdp_md context in and out
     PerfLostCounter,  // PERF_FORMAT_LOST: a perf event's own count of lost samples
+    Tcx,              // tcx links on an interface's ingress/egress
+    Netkit,           // netkit devices and their links
+    Netfilter,        // netfilter programs and links
+    KprobeMulti,      // kprobe_multi links (fprobe)
+    KprobeSession,    // kprobe session links
 };
 
 /// What the probe of a feature found, and what the declaration expects.

@@ -67,6 +67,12 @@ inline void trigger_getppid(int n) {
     for (int i = 0; i < n; ++i) syscall(SYS_getppid);
 }
 
+/// Creates the netkit pair `primary` <-> `peer` (kernel >= 6.7, CONFIG_NETKIT) in the
+/// current network namespace over rtnetlink, in L2 mode (Ethernet frames) with both
+/// default policies "pass"; returns 0 or the kernel's errno (EOPNOTSUPP: no netkit).
+/// iproute2 before 6.7 cannot make one.
+int create_netkit(const std::string& primary, const std::string& peer);
+
 /// The path of the running test executable.
 std::string self_exe();
 

@@ -1,5 +1,11 @@
 // Utilities of the test harness that need the OS: paths, offsets, bpffs, child processes.
 #include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/limits.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -13,6 +19,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -136,6 +143,96 @@ std::string in_child(void (*fn)(std::string& out)) {
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
+    return result;
+}
+
+namespace {
+
+// rtnetlink attributes of the netkit driver (linux/if_link.h of 6.7; not in older headers).
+constexpr unsigned short netkit_peer_info = 1;
+constexpr unsigned short netkit_mode = 5;
+constexpr std::uint32_t netkit_l2 = 0;
+
+std::size_t nl_attr(std::vector<char>& buf, unsigned short type, const void* data, std::size_t len) {
+    const std::size_t off = buf.size();
+    rtattr rta{};
+    rta.rta_type = type;
+    rta.rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
+    buf.resize(off + RTA_SPACE(len), 0);
+    std::memcpy(buf.data() + off, &rta, sizeof rta);
+    if (len != 0) std::memcpy(buf.data() + off + RTA_LENGTH(0), data, len);
+    return off;
+}
+
+void nl_close(std::vector<char>& buf, std::size_t off) {
+    const auto len = static_cast<unsigned short>(buf.size() - off);
+    std::memcpy(buf.data() + off, &len, sizeof len);  // rta_len is the first member
+}
+
+void nl_append(std::vector<char>& buf, const void* p, std::size_t len) {
+    const std::size_t off = buf.size();
+    buf.resize(off + NLMSG_ALIGN(len), 0);
+    std::memcpy(buf.data() + off, p, len);
+}
+
+int set_up(const std::string& name) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    int err = 0;
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) err = errno;
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (err == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+    close(s);
+    return err;
+}
+
+}  // namespace
+
+int create_netkit(const std::string& primary, const std::string& peer) {
+    int sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (sk < 0) return errno;
+    std::vector<char> msg(NLMSG_HDRLEN, 0);
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    nl_append(msg, &ifi, sizeof ifi);
+    nl_attr(msg, IFLA_IFNAME, primary.c_str(), primary.size() + 1);
+    const std::size_t linkinfo = nl_attr(msg, IFLA_LINKINFO, nullptr, 0);
+    nl_attr(msg, IFLA_INFO_KIND, "netkit", 7);
+    const std::size_t data = nl_attr(msg, IFLA_INFO_DATA, nullptr, 0);
+    const std::size_t peer_info = nl_attr(msg, netkit_peer_info, nullptr, 0);
+    nl_append(msg, &ifi, sizeof ifi);
+    nl_attr(msg, IFLA_IFNAME, peer.c_str(), peer.size() + 1);
+    nl_close(msg, peer_info);
+    nl_attr(msg, netkit_mode, &netkit_l2, sizeof netkit_l2);
+    nl_close(msg, data);
+    nl_close(msg, linkinfo);
+    nlmsghdr hdr{};
+    hdr.nlmsg_len = static_cast<unsigned>(msg.size());
+    hdr.nlmsg_type = RTM_NEWLINK;
+    hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+    hdr.nlmsg_seq = 1;
+    std::memcpy(msg.data(), &hdr, sizeof hdr);
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    int result = 0;
+    if (sendto(sk, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+        result = errno;
+    } else {
+        char reply[4096];
+        const ssize_t n = recv(sk, reply, sizeof reply, 0);
+        if (n < static_cast<ssize_t>(NLMSG_HDRLEN + sizeof(nlmsgerr))) {
+            result = n < 0 ? errno : EPROTO;
+        } else {
+            nlmsgerr err;
+            std::memcpy(&err, reply + NLMSG_HDRLEN, sizeof err);
+            result = -err.error;
+        }
+    }
+    close(sk);
+    if (result == 0) result = set_up(primary);
+    if (result == 0) result = set_up(peer);
     return result;
 }
 

@@ -2,6 +2,8 @@
 // every BTF construct the generator translates) and the skeletons of the project's objects.
 #include <catch2/catch.hpp>
 
+#include <libbpfcpp/ring_buffer.hpp>
+
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
-// Pieces shared by PerfBuffer and RingBuffer: event decoding, callback signatures,
-// the wake-up eventfd, the epoll set and the background poll thread.
+// Pieces shared by PerfBuffer and RingBuffer: record copies, short-record counting, the
+// wake-up eventfd, the epoll set and the background poll thread.
 #pragma once
 
 #include <array>
@@ -19,7 +19,6 @@
 #include <stop_token>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -27,31 +26,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../callbacks.hpp"
 #include "../error.hpp"
 #include "../log.hpp"
 #include "iterations.hpp"
+#include "timeout.hpp"
 
 namespace bpf {
-
-/// A struct that events are decoded into: copied byte for byte out of the buffer, so it
-/// must be trivially copyable (share its definition with the BPF side through a header).
-template <class T>
-concept EventType = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && std::is_object_v<T>;
-
-/// Copies the first sizeof(T) bytes of a record into a T, or returns nullopt when the
-/// record is shorter. Safe for any alignment of `record`.
-///
-/// ```cpp
-/// if (auto e = bpf::decode<Event>(bytes)) use(e->pid);
-/// ```
-template <EventType T>
-[[nodiscard]] inline std::optional<T> decode(std::span<const std::byte> record) noexcept {
-    if (record.size() < sizeof(T)) return std::nullopt;
-    T out;
-    std::memcpy(&out, record.data(), sizeof(T));
-    return out;
-}
-
 namespace detail {
 
 template <std::size_t... I>
@@ -76,37 +57,6 @@ inline void copy_record(T& out, const std::byte* src) noexcept {
 
 /// Writes one message through the library's libbpf logger (stderr by default).
 inline void log_warning(const std::string& text) { emit(LogLevel::Warn, text); }
-
-// ---- callback signatures ----------------------------------------------------------------
-template <class F>
-struct call_signature : call_signature<decltype(&F::operator())> {};
-template <class R, class C, class... A>
-struct call_signature<R (C::*)(A...) const> { using args = std::tuple<A...>; };
-template <class R, class C, class... A>
-struct call_signature<R (C::*)(A...) const noexcept> { using args = std::tuple<A...>; };
-template <class R, class C, class... A>
-struct call_signature<R (C::*)(A...)> { using args = std::tuple<A...>; };
-template <class R, class C, class... A>
-struct call_signature<R (C::*)(A...) noexcept> { using args = std::tuple<A...>; };
-template <class R, class... A>
-struct call_signature<R (*)(A...)> { using args = std::tuple<A...>; };
-template <class R, class... A>
-struct call_signature<R (*)(A...) noexcept> { using args = std::tuple<A...>; };
-template <class R, class... A>
-struct call_signature<R(A...)> { using args = std::tuple<A...>; };
-
-template <class F>
-using callback_args = typename call_signature<std::remove_cvref_t<F>>::args;
-
-/// The event type a typed callback takes as its last parameter (`const Event&`).
-template <class F>
-using typed_event_t =
-    std::remove_cvref_t<std::tuple_element_t<std::tuple_size_v<callback_args<F>> - 1, callback_args<F>>>;
-
-template <class F, class = void>
-struct has_call_signature : std::false_type {};
-template <class F>
-struct has_call_signature<F, std::void_t<callback_args<F>>> : std::true_type {};
 
 /// Counts records too short for the callback's event type; warns once per buffer.
 class ShortRecords {
@@ -180,12 +130,6 @@ public:
 private:
     int fd_;
 };
-
-inline int to_timeout_ms(std::chrono::milliseconds timeout) noexcept {
-    if (timeout.count() < 0) return -1;
-    if (timeout.count() > INT32_MAX) return INT32_MAX;
-    return static_cast<int>(timeout.count());
-}
 
 // ---- background loop ------------------------------------------------------------------
 class LoopControl;

@@ -7,8 +7,9 @@
 #include <string>
 #include <utility>
 
-#include <libbpfcpp/libbpfcpp.hpp>
+#include <libbpfcpp/module.hpp>
 #include <libbpfcpp/skeleton.hpp>
+#include <libbpfcpp/typed_map.hpp>
 
 namespace tricky {
 

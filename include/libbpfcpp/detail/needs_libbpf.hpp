@@ -1,0 +1,30 @@
+// The error of a call whose libbpf function is newer than the libbpf this program was
+// compiled with.
+#pragma once
+
+#include <cerrno>
+#include <string>
+#include <string_view>
+
+#include <bpf/libbpf_version.h>
+
+#include "../error.hpp"
+
+namespace bpf::detail {
+
+/// Throws EOPNOTSUPP: "OP 'OBJECT': WHAT needs libbpf >= MAJOR.MINOR, this program was
+/// built with libbpf X.Y; INSTEAD".
+[[noreturn]] inline void libbpf_too_old(std::string_view op, std::string_view object, std::string_view what,
+                                        int major, int minor, std::string_view instead) {
+    std::string cause(what);
+    cause += " needs libbpf >= " + std::to_string(major) + "." + std::to_string(minor) +
+             ", this program was built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
+             std::to_string(LIBBPF_MINOR_VERSION);
+    if (!instead.empty()) {
+        cause += "; ";
+        cause += instead;
+    }
+    throw Error(EOPNOTSUPP, describe(op, object, cause));
+}
+
+}  // namespace bpf::detail

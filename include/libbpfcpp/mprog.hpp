@@ -1,0 +1,119 @@
+// Multi-program hooks (tcx, netkit): where a new program goes among those attached, and
+// what is attached.
+#pragma once
+
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf_version.h>
+
+#include "detail/needs_libbpf.hpp"
+#include "detail/uapi.hpp"
+#include "error.hpp"
+
+namespace bpf {
+
+/// Where a program is inserted among the programs of a multi-program hook (tcx, netkit;
+/// kernel >= 6.6). The kernel runs them in list order. The relative program or link is
+/// given by fd or by kernel id.
+///
+/// ```cpp
+/// bpf::TcxOptions o;
+/// o.order = bpf::AttachOrder::before_prog(first.fd());   // runs ahead of `first`
+/// o.order = bpf::AttachOrder::after_link(link.fd());     // right after that link's program
+/// o.order = bpf::AttachOrder::first();                   // ahead of all
+/// ```
+struct AttachOrder {
+    std::uint32_t flags = 0;         ///< BPF_F_BEFORE / BPF_F_AFTER, BPF_F_LINK (BPF_F_ID is set from relative_id)
+    int relative_fd = 0;             ///< the program or link fd it is relative to (0: none)
+    std::uint32_t relative_id = 0;   ///< or its kernel id (0: none)
+
+    /// At the end of the list (the default).
+    static AttachOrder last() noexcept { return {}; }
+    /// At the front of the list.
+    static AttachOrder first() noexcept { return {detail::uapi::f_before, 0, 0}; }
+    /// Just before the program `prog_fd`.
+    static AttachOrder before_prog(int prog_fd) noexcept { return {detail::uapi::f_before, prog_fd, 0}; }
+    /// Just after the program `prog_fd`.
+    static AttachOrder after_prog(int prog_fd) noexcept { return {detail::uapi::f_after, prog_fd, 0}; }
+    /// Just before the program with kernel id `id`.
+    static AttachOrder before_prog_id(std::uint32_t id) noexcept { return {detail::uapi::f_before, 0, id}; }
+    /// Just after the program with kernel id `id`.
+    static AttachOrder after_prog_id(std::uint32_t id) noexcept { return {detail::uapi::f_after, 0, id}; }
+    /// Just before the program of link `link_fd`.
+    static AttachOrder before_link(int link_fd) noexcept {
+        return {detail::uapi::f_before | detail::uapi::f_link, link_fd, 0};
+    }
+    /// Just after the program of link `link_fd`.
+    static AttachOrder after_link(int link_fd) noexcept {
+        return {detail::uapi::f_after | detail::uapi::f_link, link_fd, 0};
+    }
+    /// Just before the program of the link with kernel id `id`.
+    static AttachOrder before_link_id(std::uint32_t id) noexcept {
+        return {detail::uapi::f_before | detail::uapi::f_link, 0, id};
+    }
+    /// Just after the program of the link with kernel id `id`.
+    static AttachOrder after_link_id(std::uint32_t id) noexcept {
+        return {detail::uapi::f_after | detail::uapi::f_link, 0, id};
+    }
+
+    /// E.g. "before link fd 7", "last".
+    [[nodiscard]] std::string describe() const {
+        const bool before = (flags & detail::uapi::f_before) != 0, after = (flags & detail::uapi::f_after) != 0;
+        if (!before && !after) return "last";
+        if (relative_fd == 0 && relative_id == 0) return before ? "first" : "last";
+        std::string s = before ? "before " : "after ";
+        s += (flags & detail::uapi::f_link) != 0 ? "link " : "prog ";
+        s += relative_id != 0 ? "id " + std::to_string(relative_id) : "fd " + std::to_string(relative_fd);
+        return s;
+    }
+};
+
+/// The programs at a multi-program hook, in the order they run (bpf_prog_query).
+///
+/// ```cpp
+/// bpf::MprogQuery q = bpf::tcx_query("eth0", bpf::TcxDirection::Ingress);
+/// for (std::size_t i = 0; i < q.prog_ids.size(); ++i)
+///     std::printf("prog %u (link %u)\n", q.prog_ids[i], q.link_ids[i]);
+/// ```
+struct MprogQuery {
+    /// Changes with every attach and detach; give it as `expected_revision` to attach only
+    /// if nothing changed since this query.
+    std::uint64_t revision = 0;
+    /// Program ids in run order.
+    std::vector<std::uint32_t> prog_ids;
+    /// The link of each program (0: attached without a link).
+    std::vector<std::uint32_t> link_ids;
+};
+
+namespace detail {
+
+/// Queries the multi-program hook `type` of interface `ifindex`; `what` names it in errors.
+inline MprogQuery mprog_query(int ifindex, bpf_attach_type type, const std::string& what) {
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+    constexpr std::uint32_t max_progs = 64;  // the kernel's limit per hook (BPF_MPROG_MAX)
+    std::vector<std::uint32_t> progs(max_progs), links(max_progs);
+    LIBBPF_OPTS(bpf_prog_query_opts, o, .prog_ids = progs.data(), .prog_cnt = max_progs, .link_ids = links.data());
+    if (bpf_prog_query_opts(ifindex, type, &o) != 0) {
+        const int err = errno;
+        throw_errno(err, "querying", what,
+                    err == EINVAL ? "this kernel has no multi-program hooks (tcx and netkit need kernel >= 6.6)"
+                                  : explain_errno(err));
+    }
+    progs.resize(o.prog_cnt);
+    links.resize(o.prog_cnt);
+    return {o.revision, std::move(progs), std::move(links)};
+#else
+    (void)ifindex;
+    (void)type;
+    libbpf_too_old("querying", what, "the query of multi-program hooks", 1, 3, "");
+#endif
+}
+
+}  // namespace detail
+}  // namespace bpf
