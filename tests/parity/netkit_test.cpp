@@ -72,7 +72,7 @@ TEST_CASE("netkit: primary programs see what the primary sends, in order, and ca
         CHECK(bpf::netkit_query("nk0", bpf::NetkitSide::Peer).prog_ids.empty());
 
         testing::ArrivingFrames arrived("nk1");
-        testing::send_frame("nk0", testing::udp_frame(LINKS_UDP_PORT, "Drop"), 2);
+        testing::send_dropped_frame("nk0", testing::udp_frame(LINKS_UDP_PORT, "Drop"), 2);
         testing::send_frame("nk0", testing::udp_frame(LINKS_UDP_PORT, "Pass"), 1);
         REQUIRE(arrived.wait_udp(LINKS_UDP_PORT, 1) == 1);
         const std::vector<std::uint32_t> each = {LINKS_TAG_B, LINKS_TAG_A, LINKS_TAG_DROP};
@@ -88,7 +88,7 @@ TEST_CASE("netkit: primary programs see what the primary sends, in order, and ca
         mod.program("tcx_drop").attach_netkit("nk0");  // the peer's programs attach on the primary too
         CHECK(bpf::netkit_query("nk0", bpf::NetkitSide::Peer).prog_ids.size() == 1);
         testing::ArrivingFrames arrived("nk0");
-        testing::send_frame("nk1", testing::udp_frame(LINKS_UDP_PORT, "Drop"), 1);
+        testing::send_dropped_frame("nk1", testing::udp_frame(LINKS_UDP_PORT, "Drop"), 1);
         testing::send_frame("nk1", testing::udp_frame(LINKS_UDP_PORT, "Pass"), 1);
         REQUIRE(arrived.wait_udp(LINKS_UDP_PORT, 1) == 1);
         CHECK(mod.global<std::uint32_t>("order_len") == 2);
