@@ -26,6 +26,9 @@ import sys
 
 CASES = re.compile(r"^libbpfcpp-test-cases: passed=(\d+) failed=(\d+) skipped=(\d+)$", re.M)
 SKIP = re.compile(r"^skipped: (.*)$", re.M)
+# The skipped cases' names, printed by the C++ harness (tests/harness/main.cpp): a "skipped:"
+# line is "NAME: REASON", and a name may itself contain ": ".
+SKIPPED_CASE = re.compile(r"^libbpfcpp-test-skipped-case: (.*)$", re.M)
 WHOLE = "all cases"
 # Lines of each failure's output repeated at the end, where a reader of only the end of a
 # long CI log finds them (the whole output is in the test log).
@@ -35,7 +38,7 @@ FAILURE_LINES = 8  # the case name of a skip that covers a whole binary
 def failure_lines(out, n=FAILURE_LINES):
     """The lines of a failed test's output that say why: Catch2's failure reports (the
     file:line, the expansion) when there are any, else its last lines."""
-    lines = [l.rstrip() for l in out.splitlines() if l.strip() and not CASES.match(l)
+    lines = [l.rstrip() for l in out.splitlines() if l.strip() and not CASES.match(l) and not SKIPPED_CASE.match(l)
              and not set(l.strip()) <= set("-=.~")]
     why = [l for l in lines if "FAILED" in l or "failed" in l or "error" in l.lower()
            or "with expansion" in l or "TIMEOUT" in l or "lockup" in l or "panic" in l]
@@ -93,8 +96,13 @@ def summarise(build_dir):
             reasons = SKIP.findall(out)
             skips += [f"{name}: {r}" for r in reasons]
             case_names = set()
+            named = sorted(SKIPPED_CASE.findall(out), key=len, reverse=True)
             for r in reasons:
-                case, _, why = r.partition(": ")
+                case = next((n for n in named if r.startswith(n + ": ")), None)
+                if case is None:
+                    case, _, why = r.partition(": ")
+                else:
+                    why = r[len(case) + 2:]
                 case_names.add(case)
                 skipped_cases.setdefault((name, case), why)
             if ran_cases:
