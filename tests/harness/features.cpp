@@ -71,14 +71,16 @@ int capture_print(enum libbpf_print_level level, const char* fmt, va_list args) 
     return n;
 }
 
-/// The last line of libbpf's output that is not the verifier log's frame, for the reason.
+/// The last line of libbpf's output that is not the verifier log's frame or its closing
+/// statistics, for the reason: the verifier's own complaint ("unknown func bpf_loop#181").
 std::string last_libbpf_line() {
     std::istringstream in(probe_log());
     std::string line, last;
     while (std::getline(in, line)) {
         if (line.empty() || line.find("-- BEGIN PROG LOAD LOG --") != std::string::npos ||
             line.find("-- END PROG LOAD LOG --") != std::string::npos || line.find("failed to load") != std::string::npos ||
-            line.find("ulimit -l") != std::string::npos)
+            line.find("ulimit -l") != std::string::npos || line.rfind("processed ", 0) == 0 ||
+            line.rfind("verification time", 0) == 0 || line.rfind("stack depth", 0) == 0)
             continue;
         last = line;
     }
