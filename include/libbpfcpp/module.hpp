@@ -335,7 +335,10 @@ private:
             const auto at = text.rfind(marker);
             if (at == std::string::npos) continue;
             const auto start = at + marker.size();
-            const std::string path = text.substr(start, text.find('\'', start) - start);
+            const auto quote = text.find('\'', start);
+            // Without a path of its own libbpf tries /sys/fs/bpf and goes on without a token.
+            if (text.compare(quote, 26, "', skipping optional step.") == 0) break;
+            const std::string path = text.substr(start, quote - start);
             return "creating a BPF token from '" + path + "': " + detail::token_create_cause(path, err);
         }
         if ((err != EPERM && err != EACCES) || !detail::in_user_namespace()) return {};
@@ -383,7 +386,7 @@ private:
             option += (option.empty() || option == "any" ? "" : ":") + std::string(name);
         };
         bpf_object* obj = state().obj;
-        bool any_map = false, any_prog = false;
+        bool any_map = false;
         for (bpf_map* m = nullptr; (m = bpf_object__next_map(obj, m)) != nullptr;) {
             if (!bpf_map__autocreate(m)) continue;
             any_map = true;
@@ -392,14 +395,16 @@ private:
         }
         for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) {
             if (!bpf_program__autoload(p)) continue;
-            any_prog = true;
             const bpf_prog_type t = bpf_program__type(p);
             const bpf_attach_type a = bpf_program__expected_attach_type(p);
             need(d.progs, progs, "program type", libbpf_bpf_prog_type_str(t), static_cast<unsigned>(t));
             need(d.attachs, attachs, "attach type", libbpf_bpf_attach_type_str(a), static_cast<unsigned>(a));
         }
+        // libbpf's first check of the kernel loads a socket filter with the token.
+        need(d.progs, progs, "program type", "socket_filter", BPF_PROG_TYPE_SOCKET_FILTER);
+        need(d.attachs, attachs, "attach type", "cgroup_inet_ingress", BPF_CGROUP_INET_INGRESS);
         if (any_map) need(d.cmds, cmds, "command", "map_create", BPF_MAP_CREATE);
-        if (any_prog) need(d.cmds, cmds, "command", "prog_load", BPF_PROG_LOAD);
+        need(d.cmds, cmds, "command", "prog_load", BPF_PROG_LOAD);
         if (bpf_object__btf(obj) != nullptr) need(d.cmds, cmds, "command", "btf_load", BPF_BTF_LOAD);
         auto shown = [](const std::string& v) { return v.empty() ? std::string("(none)") : v; };
         const std::string now = "it delegates cmds " + shown(d.cmds) + ", maps " + shown(d.maps) + ", progs " +
