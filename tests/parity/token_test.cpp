@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -382,9 +383,18 @@ TEST_CASE("BPF tokens: a delegation without the program type is refused naming t
     CHECK_THAT(r["load"], Contains("CAP_SYS_ADMIN in the initial user namespace"));
 }
 
+/// "2" of "2|message", as its errno name where it is one of the expected ones.
+std::string errno_of(const std::string& failure) {
+    const std::string n = failure.substr(0, failure.find('|'));
+    for (auto [value, name] : {std::pair{EPERM, "EPERM"}, {ENOENT, "ENOENT"}, {EINVAL, "EINVAL"}, {EOPNOTSUPP, "EOPNOTSUPP"}})
+        if (n == std::to_string(value)) return name;
+    return failure == "mounted" ? "accepted" : n;
+}
+
 TEST_CASE("BPF tokens: a bpffs that delegates nothing, or that belongs to another namespace, is named") {
     if (!bpf::libbpf_at_least(1, 4)) SKIP_TEST("built with libbpf < 1.4, which cannot use BPF tokens");
     REQUIRE_FEATURE(BpfToken);
+    std::string seen;  // what this kernel answered, for the log
     {
         Report r = run({bpf::TokenDelegation{}, false, false, refused});
         INFO(encode(r));
@@ -394,6 +404,7 @@ TEST_CASE("BPF tokens: a bpffs that delegates nothing, or that belongs to anothe
         CHECK_THAT(r["token"], Contains("delegates nothing"));
         CHECK_THAT(r["load"], Contains("delegates nothing"));
         CHECK_THAT(r["load"], Contains("delegate_cmds"));
+        seen += "a token from a bpffs delegating nothing: " + errno_of(r["token"]);
     }
     {
         Report r = run({bpf::TokenDelegation::any(), true, false, refused});
@@ -403,6 +414,7 @@ TEST_CASE("BPF tokens: a bpffs that delegates nothing, or that belongs to anothe
         CHECK_THAT(r["token"], Contains(std::to_string(EPERM) + "|creating a BPF token from"));
         CHECK_THAT(r["token"], Contains("was not created for this process's user namespace"));
         CHECK_THAT(r["load"], Contains("was not created for this process's user namespace"));
+        seen += "; from a bpffs of another namespace: " + errno_of(r["token"]);
     }
     {
         // The unprivileged side cannot delegate to itself: the kernel refuses the options
@@ -416,5 +428,9 @@ TEST_CASE("BPF tokens: a bpffs that delegates nothing, or that belongs to anothe
             CHECK_THAT(r["child_delegates"], Contains(std::to_string(EPERM) + "|setting bpffs option 'delegate_cmds=any'"));
             CHECK_THAT(r["child_delegates"], Contains("only a process with CAP_SYS_ADMIN in the initial user namespace"));
         }
+        seen += "; delegation options set inside the namespace: " + errno_of(r["child_delegates"]);
     }
+    utsname u{};
+    uname(&u);
+    WARN("kernel " << u.release << ": " << seen);
 }
