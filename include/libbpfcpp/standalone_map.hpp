@@ -99,6 +99,8 @@ public:
             if (err == EINVAL)
                 why = "the kernel rejected the definition (type, sizes, max_entries or flags; a map-in-map "
                       "needs inner_map_fd)";
+            if (err == EINVAL && o.token_fd >= 0)
+                why += "; with token_fd: a kernel before 6.9 knows no BPF tokens (BPF_F_TOKEN_FD)";
             if ((err == EPERM || err == EACCES) && detail::in_user_namespace()) {
                 const char* type_name = libbpf_bpf_map_type_str(type);
                 why = o.token_fd < 0 ? detail::userns_refusal_cause()
