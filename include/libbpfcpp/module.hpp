@@ -336,6 +336,7 @@ private:
             if (at == std::string::npos) continue;
             const auto start = at + marker.size();
             const auto quote = text.find('\'', start);
+            if (quote == std::string::npos) continue;
             // Without a path of its own libbpf tries /sys/fs/bpf and goes on without a token.
             if (text.compare(quote, 26, "', skipping optional step.") == 0) break;
             const std::string path = text.substr(start, quote - start);
