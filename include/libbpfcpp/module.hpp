@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +30,8 @@
 #include "callbacks.hpp"
 #include "detail/load_checks.hpp"
 #include "detail/module_state.hpp"
+#include "detail/needs_libbpf.hpp"
+#include "detail/token_checks.hpp"
 #include "embedded.hpp"
 #include "error.hpp"
 #include "link.hpp"
@@ -59,6 +63,11 @@ struct OpenOptions {
     std::string kconfig;        ///< extra "CONFIG_X=y" lines for __kconfig externs
     std::string pin_root_path;  ///< where maps with LIBBPF_PIN_BY_NAME are pinned (default /sys/fs/bpf)
     std::uint32_t kernel_log_level = 0;  ///< verifier log level for every program (1, 2, 4)
+    /// The bpffs whose delegation the load uses, through a BPF token (libbpf >= 1.4, kernel
+    /// >= 6.9; for a process in a user namespace). Unset: libbpf's default (the path in
+    /// LIBBPF_BPF_TOKEN_PATH, else /sys/fs/bpf when it delegates anything); "": no token.
+    /// A path with libbpf < 1.4 throws at open. See <libbpfcpp/token.hpp>.
+    std::optional<std::string> bpf_token_path;
 };
 
 namespace detail {
@@ -220,6 +229,15 @@ public:
     [[nodiscard]] bpf_object* get() const { return state().obj; }
     /// The fd of the object's BTF in the kernel, or -1.
     [[nodiscard]] int btf_fd() const { return bpf_object__btf_fd(state().obj); }
+    /// The fd of the BPF token the load used (OpenOptions::bpf_token_path), or -1: none,
+    /// not loaded yet, or libbpf < 1.4.
+    [[nodiscard]] int token_fd() const {
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+        return bpf_object__token_fd(state().obj);
+#else
+        return -1;
+#endif
+    }
 
     /// Creates the maps and loads the programs into the kernel (libbpfgo's BPFLoadObject).
     /// A program the verifier rejects throws an Error carrying that program's verifier log.
@@ -271,6 +289,8 @@ private:
 
     [[noreturn]] void throw_load_error(int err, const std::string& text) const {
         auto& s = state();
+        if (std::string cause = token_cause(err, text); !cause.empty())
+            throw Error(err, detail::describe("loading object", s.name, cause));
         if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
             throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
         auto vlog = detail::find_verifier_log(text);
@@ -305,6 +325,99 @@ private:
         }
         throw Error(err, detail::describe("loading object", s.name,
                                           why.empty() ? detail::explain_errno(err) : why));
+    }
+
+    // Why a load failed for want of a BPF token, or "" when that is not the cause: libbpf
+    // could not make the token it was told to, or the process is in a user namespace and
+    // the kernel refused what no token (or a token lacking it) granted.
+    [[nodiscard]] std::string token_cause(int err, const std::string& text) const {
+        for (std::string_view marker : {"to create BPF token from '", "to open BPF FS mount at '"}) {
+            const auto at = text.rfind(marker);
+            if (at == std::string::npos) continue;
+            const auto start = at + marker.size();
+            const auto quote = text.find('\'', start);
+            if (quote == std::string::npos) continue;
+            // Without a path of its own libbpf tries /sys/fs/bpf and goes on without a token.
+            if (text.compare(quote, 26, "', skipping optional step.") == 0) break;
+            const std::string path = text.substr(start, quote - start);
+            return "creating a BPF token from '" + path + "': " + detail::token_create_cause(path, err);
+        }
+        if ((err != EPERM && err != EACCES) || !detail::in_user_namespace()) return {};
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+        std::optional<std::string> path = state().token_path;
+        if (!path) {
+            if (const char* env = std::getenv("LIBBPF_BPF_TOKEN_PATH")) path = env;
+        }
+        if (path && path->empty())
+            return "no BPF token was used (OpenOptions::bpf_token_path or LIBBPF_BPF_TOKEN_PATH is empty); " +
+                   detail::userns_refusal_cause();
+        const std::string where = path ? *path : "/sys/fs/bpf";
+        if (const int dir = open(where.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir < 0) {
+            return "no BPF token was used ('" + where + "': " + std::strerror(errno) + "); " +
+                   detail::userns_refusal_cause();
+        } else {
+            const int token = bpf_token_create(dir, nullptr);
+            const int token_err = errno;
+            ::close(dir);
+            if (token < 0)
+                return "no BPF token was used (creating one from '" + where +
+                       "': " + detail::token_create_cause(where, token_err) + "); " + detail::userns_refusal_cause();
+            ::close(token);
+        }
+        return "the BPF token from '" + where + "' does not cover it: " + undelegated(where);
+#else
+        return detail::userns_refusal_cause() + "; this program was built with libbpf " +
+               std::to_string(LIBBPF_MAJOR_VERSION) + "." + std::to_string(LIBBPF_MINOR_VERSION) +
+               ", which cannot use BPF tokens";
+#endif
+    }
+
+    // What this object needs that the bpffs at `where` does not delegate, with the options
+    // that would; the kernel only says EPERM.
+    [[nodiscard]] std::string undelegated(const std::string& where) const {
+        const detail::MountDelegation d = detail::mount_delegation(where);
+        std::vector<std::string> missing;
+        std::string cmds = d.cmds, maps = d.maps, progs = d.progs, attachs = d.attachs;
+        auto need = [&](const std::string& list, std::string& option, const char* kind, const char* name,
+                        unsigned value) {
+            if (name == nullptr || detail::delegates(list, name, value)) return;
+            const std::string item = std::string(kind) + " '" + name + "'";
+            if (std::find(missing.begin(), missing.end(), item) != missing.end()) return;
+            missing.push_back(item);
+            option += (option.empty() || option == "any" ? "" : ":") + std::string(name);
+        };
+        bpf_object* obj = state().obj;
+        bool any_map = false;
+        for (bpf_map* m = nullptr; (m = bpf_object__next_map(obj, m)) != nullptr;) {
+            if (!bpf_map__autocreate(m)) continue;
+            any_map = true;
+            const bpf_map_type t = bpf_map__type(m);
+            need(d.maps, maps, "map type", libbpf_bpf_map_type_str(t), static_cast<unsigned>(t));
+        }
+        for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) {
+            if (!bpf_program__autoload(p)) continue;
+            const bpf_prog_type t = bpf_program__type(p);
+            const bpf_attach_type a = bpf_program__expected_attach_type(p);
+            need(d.progs, progs, "program type", libbpf_bpf_prog_type_str(t), static_cast<unsigned>(t));
+            need(d.attachs, attachs, "attach type", libbpf_bpf_attach_type_str(a), static_cast<unsigned>(a));
+        }
+        // libbpf's first check of the kernel loads a socket filter with the token.
+        need(d.progs, progs, "program type", "socket_filter", BPF_PROG_TYPE_SOCKET_FILTER);
+        need(d.attachs, attachs, "attach type", "cgroup_inet_ingress", BPF_CGROUP_INET_INGRESS);
+        if (any_map) need(d.cmds, cmds, "command", "map_create", BPF_MAP_CREATE);
+        need(d.cmds, cmds, "command", "prog_load", BPF_PROG_LOAD);
+        if (bpf_object__btf(obj) != nullptr) need(d.cmds, cmds, "command", "btf_load", BPF_BTF_LOAD);
+        auto shown = [](const std::string& v) { return v.empty() ? std::string("(none)") : v; };
+        const std::string now = "it delegates cmds " + shown(d.cmds) + ", maps " + shown(d.maps) + ", progs " +
+                                shown(d.progs) + ", attachs " + shown(d.attachs);
+        if (missing.empty())
+            return now + ", which looks like enough; the kernel refused a check beyond the token "
+                         "(e.g. a helper or a program flag that needs privileges in the initial namespace)";
+        std::string out = "it does not delegate ";
+        for (std::size_t i = 0; i < missing.size(); ++i) out += (i == 0 ? "" : ", ") + missing[i];
+        out += " (" + now + "); " + std::string(detail::delegation_hint) + ", e.g. delegate_cmds=" + cmds +
+               ",delegate_maps=" + maps + ",delegate_progs=" + progs + ",delegate_attachs=" + attachs;
+        return out;
     }
 
 public:
@@ -735,6 +848,14 @@ private:
         opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
         opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
         opts.kernel_log_level = o.kernel_log_level;
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+        if (o.bpf_token_path) opts.bpf_token_path = o.bpf_token_path->c_str();
+#else
+        // "" asks for what libbpf before 1.4 does anyway: no token.
+        if (o.bpf_token_path && !o.bpf_token_path->empty())
+            detail::libbpf_too_old("opening BPF object", label, "OpenOptions::bpf_token_path (BPF tokens)", 1, 4,
+                                   "run the loader with the capabilities BPF needs instead");
+#endif
         if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
             throw Error(errno, detail::describe("opening BPF object", label,
                                                 "cannot read BTF file '" + o.btf_path + "'"));
@@ -763,6 +884,7 @@ private:
         auto s = std::make_unique<detail::ModuleState>();
         s->obj = obj;
         s->name = bpf_object__name(obj);
+        s->token_path = o.bpf_token_path;
         detail::check_map_types(obj, label);  // ~ModuleState closes obj if this throws
         return Module(std::move(s));
     }
