@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -18,7 +17,6 @@
 #include <type_traits>
 #include <vector>
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -289,7 +287,7 @@ private:
 
     [[noreturn]] void throw_load_error(int err, const std::string& text) const {
         auto& s = state();
-        if (std::string cause = token_cause(err, text); !cause.empty())
+        if (std::string cause = detail::token_load_cause(s.obj, s.token_path, err, text); !cause.empty())
             throw Error(err, detail::describe("loading object", s.name, cause));
         if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
             throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
@@ -325,99 +323,6 @@ private:
         }
         throw Error(err, detail::describe("loading object", s.name,
                                           why.empty() ? detail::explain_errno(err) : why));
-    }
-
-    // Why a load failed for want of a BPF token, or "" when that is not the cause: libbpf
-    // could not make the token it was told to, or the process is in a user namespace and
-    // the kernel refused what no token (or a token lacking it) granted.
-    [[nodiscard]] std::string token_cause(int err, const std::string& text) const {
-        for (std::string_view marker : {"to create BPF token from '", "to open BPF FS mount at '"}) {
-            const auto at = text.rfind(marker);
-            if (at == std::string::npos) continue;
-            const auto start = at + marker.size();
-            const auto quote = text.find('\'', start);
-            if (quote == std::string::npos) continue;
-            // Without a path of its own libbpf tries /sys/fs/bpf and goes on without a token.
-            if (text.compare(quote, 26, "', skipping optional step.") == 0) break;
-            const std::string path = text.substr(start, quote - start);
-            return "creating a BPF token from '" + path + "': " + detail::token_create_cause(path, err);
-        }
-        if ((err != EPERM && err != EACCES) || !detail::in_user_namespace()) return {};
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
-        std::optional<std::string> path = state().token_path;
-        if (!path) {
-            if (const char* env = std::getenv("LIBBPF_BPF_TOKEN_PATH")) path = env;
-        }
-        if (path && path->empty())
-            return "no BPF token was used (OpenOptions::bpf_token_path or LIBBPF_BPF_TOKEN_PATH is empty); " +
-                   detail::userns_refusal_cause();
-        const std::string where = path ? *path : "/sys/fs/bpf";
-        if (const int dir = open(where.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir < 0) {
-            return "no BPF token was used ('" + where + "': " + std::strerror(errno) + "); " +
-                   detail::userns_refusal_cause();
-        } else {
-            const int token = bpf_token_create(dir, nullptr);
-            const int token_err = errno;
-            ::close(dir);
-            if (token < 0)
-                return "no BPF token was used (creating one from '" + where +
-                       "': " + detail::token_create_cause(where, token_err) + "); " + detail::userns_refusal_cause();
-            ::close(token);
-        }
-        return "the BPF token from '" + where + "' does not cover it: " + undelegated(where);
-#else
-        return detail::userns_refusal_cause() + "; this program was built with libbpf " +
-               std::to_string(LIBBPF_MAJOR_VERSION) + "." + std::to_string(LIBBPF_MINOR_VERSION) +
-               ", which cannot use BPF tokens";
-#endif
-    }
-
-    // What this object needs that the bpffs at `where` does not delegate, with the options
-    // that would; the kernel only says EPERM.
-    [[nodiscard]] std::string undelegated(const std::string& where) const {
-        const detail::MountDelegation d = detail::mount_delegation(where);
-        std::vector<std::string> missing;
-        std::string cmds = d.cmds, maps = d.maps, progs = d.progs, attachs = d.attachs;
-        auto need = [&](const std::string& list, std::string& option, const char* kind, const char* name,
-                        unsigned value) {
-            if (name == nullptr || detail::delegates(list, name, value)) return;
-            const std::string item = std::string(kind) + " '" + name + "'";
-            if (std::find(missing.begin(), missing.end(), item) != missing.end()) return;
-            missing.push_back(item);
-            option += (option.empty() || option == "any" ? "" : ":") + std::string(name);
-        };
-        bpf_object* obj = state().obj;
-        bool any_map = false;
-        for (bpf_map* m = nullptr; (m = bpf_object__next_map(obj, m)) != nullptr;) {
-            if (!bpf_map__autocreate(m)) continue;
-            any_map = true;
-            const bpf_map_type t = bpf_map__type(m);
-            need(d.maps, maps, "map type", libbpf_bpf_map_type_str(t), static_cast<unsigned>(t));
-        }
-        for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) {
-            if (!bpf_program__autoload(p)) continue;
-            const bpf_prog_type t = bpf_program__type(p);
-            const bpf_attach_type a = bpf_program__expected_attach_type(p);
-            need(d.progs, progs, "program type", libbpf_bpf_prog_type_str(t), static_cast<unsigned>(t));
-            need(d.attachs, attachs, "attach type", libbpf_bpf_attach_type_str(a), static_cast<unsigned>(a));
-        }
-        // libbpf's first check of the kernel loads a socket filter with the token.
-        need(d.progs, progs, "program type", "socket_filter", BPF_PROG_TYPE_SOCKET_FILTER);
-        need(d.attachs, attachs, "attach type", "cgroup_inet_ingress", BPF_CGROUP_INET_INGRESS);
-        if (any_map) need(d.cmds, cmds, "command", "map_create", BPF_MAP_CREATE);
-        need(d.cmds, cmds, "command", "prog_load", BPF_PROG_LOAD);
-        if (bpf_object__btf(obj) != nullptr) need(d.cmds, cmds, "command", "btf_load", BPF_BTF_LOAD);
-        auto shown = [](const std::string& v) { return v.empty() ? std::string("(none)") : v; };
-        const std::string now = "it delegates cmds " + shown(d.cmds) + ", maps " + shown(d.maps) + ", progs " +
-                                shown(d.progs) + ", attachs " + shown(d.attachs);
-        if (missing.empty())
-            return now + ", which looks like enough; the kernel refused a check beyond the token "
-                         "(e.g. a helper or a program flag that needs privileges in the initial namespace)";
-        std::string out = "it does not delegate ";
-        for (std::size_t i = 0; i < missing.size(); ++i) out += (i == 0 ? "" : ", ") + missing[i];
-        out += " (" + now + "); " + std::string(detail::delegation_hint) + ", e.g. delegate_cmds=" + cmds +
-               ",delegate_maps=" + maps + ",delegate_progs=" + progs + ",delegate_attachs=" + attachs;
-        return out;
     }
 
 public:

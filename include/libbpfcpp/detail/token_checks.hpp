@@ -4,17 +4,25 @@
 // alike); these tell the cases apart by looking at the path and the mount table.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "../error.hpp"
 
@@ -23,12 +31,15 @@ namespace bpf::detail {
 /// True when this process is in a user namespace other than the initial one (the
 /// initial one maps every uid onto itself: "0 0 4294967295").
 inline bool in_user_namespace() {
-    std::ifstream f("/proc/self/uid_map");
-    if (!f) return false;
+    std::FILE* f = std::fopen("/proc/self/uid_map", "re");
+    if (f == nullptr) return false;
     unsigned long long inside = 0, outside = 0, count = 0;
-    if (!(f >> inside >> outside >> count)) return false;
-    std::string more;
-    return !(inside == 0 && outside == 0 && count == 4294967295ULL && !(f >> more));
+    const int got = std::fscanf(f, "%llu %llu %llu", &inside, &outside, &count);
+    char more[2];
+    const bool one_line = std::fscanf(f, "%1s", more) != 1;
+    std::fclose(f);
+    if (got != 3) return false;
+    return !(inside == 0 && outside == 0 && count == 4294967295ULL && one_line);
 }
 
 inline constexpr std::string_view delegation_hint =
@@ -78,31 +89,44 @@ inline std::string mountinfo_unescape(std::string_view s) {
     return out;
 }
 
+/// The `n`th field (from 0) of the space-separated `line`, or "".
+inline std::string_view field(std::string_view line, int n) {
+    std::size_t pos = 0;
+    for (;;) {
+        while (pos < line.size() && line[pos] == ' ') ++pos;
+        const std::size_t end = std::min(line.find(' ', pos), line.size());
+        if (pos >= line.size()) return {};
+        if (n-- == 0) return line.substr(pos, end - pos);
+        pos = end;
+    }
+}
+
 inline MountDelegation mount_delegation(const std::string& path) {
     MountDelegation d;
     char resolved[PATH_MAX];
     if (realpath(path.c_str(), resolved) == nullptr) return d;
-    std::ifstream f("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(f, line)) {
+    std::FILE* f = std::fopen("/proc/self/mountinfo", "re");
+    if (f == nullptr) return d;
+    char* buf = nullptr;
+    std::size_t cap = 0;
+    for (ssize_t len; (len = getline(&buf, &cap, f)) > 0;) {
+        std::string_view line(buf, static_cast<std::size_t>(len));
+        if (line.back() == '\n') line.remove_suffix(1);
         // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-        std::istringstream in(line);
-        std::string id, parent, dev, root, point;
-        in >> id >> parent >> dev >> root >> point;
-        if (mountinfo_unescape(point) != resolved) continue;
+        if (mountinfo_unescape(field(line, 4)) != resolved) continue;
         const auto sep = line.find(" - ");
-        if (sep == std::string::npos) continue;
-        std::istringstream tail(line.substr(sep + 3));
-        std::string fstype, source, super;
-        tail >> fstype >> source >> super;
+        if (sep == std::string_view::npos) continue;
+        const std::string_view tail = line.substr(sep + 3);
         MountDelegation now;  // the last mount on a mount point is the visible one
-        now.found = fstype == "bpf";
-        std::istringstream opts(super);
-        std::string opt;
-        while (std::getline(opts, opt, ',')) {
+        now.found = field(tail, 0) == "bpf";
+        std::string_view opts = field(tail, 2);
+        while (!opts.empty()) {
+            const std::size_t comma = std::min(opts.find(','), opts.size());
+            const std::string_view opt = opts.substr(0, comma);
+            opts.remove_prefix(std::min(comma + 1, opts.size()));
             const auto eq = opt.find('=');
-            if (eq == std::string::npos) continue;
-            const std::string key = opt.substr(0, eq), value = opt.substr(eq + 1);
+            if (eq == std::string_view::npos) continue;
+            const std::string_view key = opt.substr(0, eq), value = opt.substr(eq + 1);
             if (key == "delegate_cmds") now.cmds = value;
             else if (key == "delegate_maps") now.maps = value;
             else if (key == "delegate_progs") now.progs = value;
@@ -110,6 +134,8 @@ inline MountDelegation mount_delegation(const std::string& path) {
         }
         d = now;
     }
+    std::free(buf);
+    std::fclose(f);
     return d;
 }
 
@@ -175,5 +201,102 @@ inline std::string userns_refusal_cause() {
            "program and attach types needed (OpenOptions::bpf_token_path, MapCreateOptions::token_fd); " +
            std::string(delegation_hint);
 }
+
+/// What `obj` needs that the bpffs at `where` does not delegate, with the options that
+/// would; the kernel only says EPERM.
+inline std::string undelegated(bpf_object* obj, const std::string& where) {
+    const MountDelegation d = mount_delegation(where);
+    std::vector<std::string> missing;
+    std::string cmds = d.cmds, maps = d.maps, progs = d.progs, attachs = d.attachs;
+    auto need = [&](const std::string& list, std::string& option, const char* kind, const char* name,
+                    unsigned value) {
+        if (name == nullptr || delegates(list, name, value)) return;
+        const std::string item = std::string(kind) + " '" + name + "'";
+        if (std::find(missing.begin(), missing.end(), item) != missing.end()) return;
+        missing.push_back(item);
+        option += (option.empty() || option == "any" ? "" : ":") + std::string(name);
+    };
+    bool any_map = false;
+    for (bpf_map* m = nullptr; (m = bpf_object__next_map(obj, m)) != nullptr;) {
+        if (!bpf_map__autocreate(m)) continue;
+        any_map = true;
+        const bpf_map_type t = bpf_map__type(m);
+        need(d.maps, maps, "map type", libbpf_bpf_map_type_str(t), static_cast<unsigned>(t));
+    }
+    for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) {
+        if (!bpf_program__autoload(p)) continue;
+        const bpf_prog_type t = bpf_program__type(p);
+        const bpf_attach_type a = bpf_program__expected_attach_type(p);
+        need(d.progs, progs, "program type", libbpf_bpf_prog_type_str(t), static_cast<unsigned>(t));
+        need(d.attachs, attachs, "attach type", libbpf_bpf_attach_type_str(a), static_cast<unsigned>(a));
+    }
+    // libbpf's first check of the kernel loads a socket filter with the token.
+    need(d.progs, progs, "program type", "socket_filter", BPF_PROG_TYPE_SOCKET_FILTER);
+    need(d.attachs, attachs, "attach type", "cgroup_inet_ingress", BPF_CGROUP_INET_INGRESS);
+    if (any_map) need(d.cmds, cmds, "command", "map_create", BPF_MAP_CREATE);
+    need(d.cmds, cmds, "command", "prog_load", BPF_PROG_LOAD);
+    if (bpf_object__btf(obj) != nullptr) need(d.cmds, cmds, "command", "btf_load", BPF_BTF_LOAD);
+    auto shown = [](const std::string& v) { return v.empty() ? std::string("(none)") : v; };
+    const std::string now = "it delegates cmds " + shown(d.cmds) + ", maps " + shown(d.maps) + ", progs " +
+                            shown(d.progs) + ", attachs " + shown(d.attachs);
+    if (missing.empty())
+        return now + ", which looks like enough; the kernel refused a check beyond the token "
+                     "(e.g. a helper or a program flag that needs privileges in the initial namespace)";
+    std::string out = "it does not delegate ";
+    for (std::size_t i = 0; i < missing.size(); ++i) out += (i == 0 ? "" : ", ") + missing[i];
+    out += " (" + now + "); " + std::string(delegation_hint) + ", e.g. delegate_cmds=" + cmds +
+           ",delegate_maps=" + maps + ",delegate_progs=" + progs + ",delegate_attachs=" + attachs;
+    return out;
+}
+
+/// Why loading `obj` failed with `err` (libbpf's output: `text`) for want of a BPF token,
+/// or "" when that is not the cause: libbpf could not make the token it was told to (from
+/// `token_path`, OpenOptions::bpf_token_path), or the process is in a user namespace and
+/// the kernel refused what no token (or a token lacking it) granted.
+inline std::string token_load_cause(bpf_object* obj, const std::optional<std::string>& token_path, int err,
+                                    const std::string& text) {
+    for (std::string_view marker : {"to create BPF token from '", "to open BPF FS mount at '"}) {
+        const auto at = text.rfind(marker);
+        if (at == std::string::npos) continue;
+        const auto start = at + marker.size();
+        const auto quote = text.find('\'', start);
+        if (quote == std::string::npos) continue;
+        // Without a path of its own libbpf tries /sys/fs/bpf and goes on without a token.
+        if (text.compare(quote, 26, "', skipping optional step.") == 0) break;
+        const std::string path = text.substr(start, quote - start);
+        return "creating a BPF token from '" + path + "': " + token_create_cause(path, err);
+    }
+    if ((err != EPERM && err != EACCES) || !in_user_namespace()) return {};
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+    std::optional<std::string> path = token_path;
+    if (!path) {
+        if (const char* env = std::getenv("LIBBPF_BPF_TOKEN_PATH")) path = env;
+    }
+    if (path && path->empty())
+        return "no BPF token was used (OpenOptions::bpf_token_path or LIBBPF_BPF_TOKEN_PATH is empty); " +
+               userns_refusal_cause();
+    const std::string where = path ? *path : "/sys/fs/bpf";
+    if (const int dir = open(where.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir < 0) {
+        return "no BPF token was used ('" + where + "': " + std::strerror(errno) + "); " +
+               userns_refusal_cause();
+    } else {
+        const int token = bpf_token_create(dir, nullptr);
+        const int token_err = errno;
+        ::close(dir);
+        if (token < 0)
+            return "no BPF token was used (creating one from '" + where +
+                   "': " + token_create_cause(where, token_err) + "); " + userns_refusal_cause();
+        ::close(token);
+    }
+    return "the BPF token from '" + where + "' does not cover it: " + undelegated(obj, where);
+#else
+    (void)obj;
+    (void)token_path;
+    return userns_refusal_cause() + "; this program was built with libbpf " +
+           std::to_string(LIBBPF_MAJOR_VERSION) + "." + std::to_string(LIBBPF_MINOR_VERSION) +
+           ", which cannot use BPF tokens";
+#endif
+}
+
 
 }  // namespace bpf::detail
