@@ -26,6 +26,9 @@ import sys
 
 CASES = re.compile(r"^libbpfcpp-test-cases: passed=(\d+) failed=(\d+) skipped=(\d+)$", re.M)
 SKIP = re.compile(r"^skipped: (.*)$", re.M)
+# The skipped cases' names, printed by the C++ harness (tests/harness/main.cpp): a "skipped:"
+# line is "NAME: REASON", and a name may itself contain ": ".
+SKIPPED_CASE = re.compile(r"^libbpfcpp-test-skipped-case: (.*)$", re.M)
 WHOLE = "all cases"
 # Lines of each failure's output repeated at the end, where a reader of only the end of a
 # long CI log finds them (the whole output is in the test log).
@@ -35,7 +38,7 @@ FAILURE_LINES = 8  # the case name of a skip that covers a whole binary
 def failure_lines(out, n=FAILURE_LINES):
     """The lines of a failed test's output that say why: Catch2's failure reports (the
     file:line, the expansion) when there are any, else its last lines."""
-    lines = [l.rstrip() for l in out.splitlines() if l.strip() and not CASES.match(l)
+    lines = [l.rstrip() for l in out.splitlines() if l.strip() and not CASES.match(l) and not SKIPPED_CASE.match(l)
              and not set(l.strip()) <= set("-=.~")]
     why = [l for l in lines if "FAILED" in l or "failed" in l or "error" in l.lower()
            or "with expansion" in l or "TIMEOUT" in l or "lockup" in l or "panic" in l]
@@ -93,8 +96,13 @@ def summarise(build_dir):
             reasons = SKIP.findall(out)
             skips += [f"{name}: {r}" for r in reasons]
             case_names = set()
+            named = sorted(SKIPPED_CASE.findall(out), key=len, reverse=True)
             for r in reasons:
-                case, _, why = r.partition(": ")
+                case = next((n for n in named if r.startswith(n + ": ")), None)
+                if case is None:
+                    case, _, why = r.partition(": ")
+                else:
+                    why = r[len(case) + 2:]
                 case_names.add(case)
                 skipped_cases.setdefault((name, case), why)
             if ran_cases:
@@ -148,6 +156,47 @@ def print_table(cells):
             print(f"  ({k}, libbpf {l}: {', '.join(labels)})")
 
 
+FEATURE = re.compile(r"^(\w+): (available|missing) \(since ([\d.]+)\)(.*)$")
+
+
+def features_of(build_dir):
+    """{feature: (available, since, expected)} from DIR/features.txt (tests/feature_probe
+    --report, written by scripts/vm/run.py in a guest and by scripts/test.sh here)."""
+    path = os.path.join(build_dir, "features.txt")
+    if not os.path.exists(path):
+        return None
+    found = {}
+    with open(path) as f:
+        for line in f:
+            m = FEATURE.match(line.strip())
+            if m:
+                found[m.group(1)] = (m.group(2) == "available", m.group(3), "[expected:" in m.group(4))
+    return found
+
+
+def print_features(columns):
+    """Feature x (kernel, libbpf): what the harness's probes found in each."""
+    names = []
+    for _, found in columns:
+        names += [n for n in found if n not in names]
+    heads = [label for label, _ in columns]
+    rows = [["feature (since)"] + heads]
+    for n in names:
+        since = next((f[n][1] for _, f in columns if n in f), "?")
+        row = [f"{n} ({since})"]
+        for _, found in columns:
+            if n not in found:
+                row.append("?")
+                continue
+            available, _, expected = found[n]
+            row.append("yes" if available else "NO, expected" if expected else "no")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(heads) + 1)]
+    print("kernel features (columns: kernel/libbpf), as the test harness probes them (tests/harness/features.cpp):")
+    for r in rows:
+        print("  " + "   ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+
+
 def main():
     dirs = sys.argv[1:]
     if not dirs:
@@ -155,7 +204,7 @@ def main():
         return 2
     total = [0, 0, 0]
     all_skips, all_failures = {}, []
-    per_kernel, cells, coverage = {}, {}, []
+    per_kernel, cells, coverage, feature_columns = {}, {}, [], {}
     bad = False
     for d in dirs:
         counts, skips, failures, kernel, libbpf, ran, skipped_cases = summarise(d)
@@ -175,8 +224,17 @@ def main():
         cell[0] = [a + b for a, b in zip(cell[0], counts)]
         cell[1].append(label)
         coverage.append((label, ran, skipped_cases))
+        found = features_of(d)
+        if found is not None:
+            feature_columns.setdefault((kernel, libbpf), found)
     if cells:
         print_table(cells)
+    if feature_columns:
+        ordered = sorted(feature_columns.items(), key=lambda kv: (release_key(kv[0][0]), release_key(kv[0][1])))
+        def short(v):
+            m = re.match(r"\d+\.\d+", v)
+            return m.group(0) if m else v
+        print_features([(f"{short(k)}/{short(l)}", found) for (k, l), found in ordered])
     if all_skips:
         print("skipped cases:")
         for s, where in all_skips.items():

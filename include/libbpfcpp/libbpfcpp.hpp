@@ -28,6 +28,7 @@
 #include "standalone_map.hpp"
 #include "tc.hpp"
 #include "tcx.hpp"
+#include "token.hpp"
 #include "typed_map.hpp"
 #include "user_ring_buffer.hpp"
 #include "version.hpp"

@@ -30,6 +30,8 @@
 #include "callbacks.hpp"
 #include "detail/load_checks.hpp"
 #include "detail/module_state.hpp"
+#include "detail/needs_libbpf.hpp"
+#include "detail/token_checks.hpp"
 #include "embedded.hpp"
 #include "error.hpp"
 #include "link.hpp"
@@ -61,6 +63,11 @@ struct OpenOptions {
     std::string kconfig;        ///< extra "CONFIG_X=y" lines for __kconfig externs
     std::string pin_root_path;  ///< where maps with LIBBPF_PIN_BY_NAME are pinned (default /sys/fs/bpf)
     std::uint32_t kernel_log_level = 0;  ///< verifier log level for every program (1, 2, 4)
+    /// The bpffs whose delegation the load uses, through a BPF token (libbpf >= 1.4, kernel
+    /// >= 6.9; for a process in a user namespace). Unset: libbpf's default (the path in
+    /// LIBBPF_BPF_TOKEN_PATH, else /sys/fs/bpf when it delegates anything); "": no token.
+    /// A path with libbpf < 1.4 throws at open. See <libbpfcpp/token.hpp>.
+    std::optional<std::string> bpf_token_path;
 };
 
 namespace detail {
@@ -143,6 +150,15 @@ public:
     [[nodiscard]] bpf_object* get() const { return state().obj; }
     /// The fd of the object's BTF in the kernel, or -1.
     [[nodiscard]] int btf_fd() const { return bpf_object__btf_fd(state().obj); }
+    /// The fd of the BPF token the load used (OpenOptions::bpf_token_path), or -1: none,
+    /// not loaded yet, or libbpf < 1.4.
+    [[nodiscard]] int token_fd() const {
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+        return bpf_object__token_fd(state().obj);
+#else
+        return -1;
+#endif
+    }
 
     /// Creates the maps and loads the programs into the kernel (libbpfgo's BPFLoadObject).
     /// A program the verifier rejects throws an Error carrying that program's verifier log.
@@ -653,6 +669,8 @@ LIBBPFCPP_INLINE std::string Module::name_of_own(const Map& m, std::string_view 
 
 LIBBPFCPP_INLINE void Module::throw_load_error(int err, const std::string& text) const {
     auto& s = state();
+    if (std::string cause = detail::token_load_cause(s.obj, s.token_path, err, text); !cause.empty())
+        throw Error(err, detail::describe("loading object", s.name, cause));
     if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
         throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
     auto vlog = detail::find_verifier_log(text);
@@ -815,6 +833,14 @@ LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOp
     opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
     opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
     opts.kernel_log_level = o.kernel_log_level;
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+    if (o.bpf_token_path) opts.bpf_token_path = o.bpf_token_path->c_str();
+#else
+    // "" asks for what libbpf before 1.4 does anyway: no token.
+    if (o.bpf_token_path && !o.bpf_token_path->empty())
+        detail::libbpf_too_old("opening BPF object", label, "OpenOptions::bpf_token_path (BPF tokens)", 1, 4,
+                               "run the loader with the capabilities BPF needs instead");
+#endif
     if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
         throw Error(errno, detail::describe("opening BPF object", label,
                                             "cannot read BTF file '" + o.btf_path + "'"));
@@ -843,6 +869,7 @@ LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOp
     auto s = std::make_unique<detail::ModuleState>();
     s->obj = obj;
     s->name = bpf_object__name(obj);
+    s->token_path = o.bpf_token_path;
     detail::check_map_types(obj, label);  // ~ModuleState closes obj if this throws
     return Module(std::move(s));
 }

@@ -17,8 +17,13 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <bpf/libbpf_version.h>
 
 #include "detail/fd.hpp"
+#include "detail/needs_libbpf.hpp"
+#include "detail/token_checks.hpp"
+#include "detail/uapi.hpp"
 #include "error.hpp"
 #include "map.hpp"
 #include "map_ops.hpp"
@@ -46,6 +51,10 @@ struct MapCreateOptions {
     std::uint64_t map_extra = 0;      ///< e.g. the number of hash functions of a bloom filter
     std::uint32_t numa_node = 0;      ///< with BPF_F_NUMA_NODE
     std::uint32_t map_ifindex = 0;    ///< offload to this device
+    /// A BPF token's fd (bpf::Token::fd(), <libbpfcpp/token.hpp>) for a process in a user
+    /// namespace; -1: none. Needs libbpf >= 1.4; its bpffs must delegate map_create and
+    /// the map's type.
+    int token_fd = -1;
 };
 
 /// A map owned by its fd, not by a Module. Move-only; closing the fd (destruction)
@@ -74,6 +83,15 @@ public:
         opts.map_extra = o.map_extra;
         opts.numa_node = o.numa_node;
         opts.map_ifindex = o.map_ifindex;
+        if (o.token_fd >= 0) {
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+            opts.token_fd = static_cast<std::uint32_t>(o.token_fd);
+            opts.map_flags |= detail::uapi::f_token_fd;
+#else
+            detail::libbpf_too_old("creating map", name, "MapCreateOptions::token_fd (BPF tokens)", 1, 4,
+                                   "run the loader with the capabilities BPF needs instead");
+#endif
+        }
         int fd = bpf_map_create(type, name.empty() ? nullptr : name.c_str(), key_size, value_size, max_entries, &opts);
         if (fd < 0) {
             int err = detail::positive_errno(fd);
@@ -81,6 +99,16 @@ public:
             if (err == EINVAL)
                 why = "the kernel rejected the definition (type, sizes, max_entries or flags; a map-in-map "
                       "needs inner_map_fd)";
+            if (err == EINVAL && o.token_fd >= 0)
+                why += "; with token_fd: a kernel before 6.9 knows no BPF tokens (BPF_F_TOKEN_FD)";
+            if ((err == EPERM || err == EACCES) && detail::in_user_namespace()) {
+                const char* type_name = libbpf_bpf_map_type_str(type);
+                why = o.token_fd < 0 ? detail::userns_refusal_cause()
+                                     : "the token does not delegate this: its bpffs needs delegate_cmds with map_create "
+                                       "and delegate_maps with " +
+                                           std::string(type_name != nullptr ? type_name : std::to_string(type).c_str()) +
+                                           "; " + std::string(detail::delegation_hint);
+            }
             detail::throw_errno(err, "creating map", name, why);
         }
         return StandaloneMap(detail::Fd(fd));

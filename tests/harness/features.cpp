@@ -7,11 +7,14 @@
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <net/if.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdarg>
@@ -71,14 +74,16 @@ int capture_print(enum libbpf_print_level level, const char* fmt, va_list args) 
     return n;
 }
 
-/// The last line of libbpf's output that is not the verifier log's frame, for the reason.
+/// The last line of libbpf's output that is not the verifier log's frame or its closing
+/// statistics, for the reason: the verifier's own complaint ("unknown func bpf_loop#181").
 std::string last_libbpf_line() {
     std::istringstream in(probe_log());
     std::string line, last;
     while (std::getline(in, line)) {
         if (line.empty() || line.find("-- BEGIN PROG LOAD LOG --") != std::string::npos ||
             line.find("-- END PROG LOAD LOG --") != std::string::npos || line.find("failed to load") != std::string::npos ||
-            line.find("ulimit -l") != std::string::npos)
+            line.find("ulimit -l") != std::string::npos || line.rfind("processed ", 0) == 0 ||
+            line.rfind("verification time", 0) == 0 || line.rfind("stack depth", 0) == 0)
             continue;
         last = line;
     }
@@ -337,6 +342,108 @@ std::string probe_hash_lookup_and_delete() {
     return why;
 }
 
+/// In a forked child that entered a user and mount namespace: takes the mount the
+/// parent made of its bpffs context, creates a token from it and loads an XDP program
+/// with the token. Raw syscalls: the headers of libbpf 1.1 and of Linux 6.1 know
+/// neither BPF_TOKEN_CREATE nor the token fields.
+std::string bpf_token_probe_child(int sock) {
+    if (std::string why = enter_user_namespace(); !why.empty()) return why;
+    const long ctx = syscall(SYS_fsopen, "bpf", 1 /* FSOPEN_CLOEXEC */);
+    if (ctx < 0) return "fsopen(\"bpf\") in a user namespace: " + errno_text(errno);
+    if (!send_fd(sock, static_cast<int>(ctx))) return "sending the bpffs context: " + errno_text(errno);
+    close(static_cast<int>(ctx));
+    const int mnt = receive_fd(sock);
+    if (mnt < 0) return {};  // the parent says why
+    const int dir = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return "opening the delegated bpffs: " + errno_text(errno);
+    alignas(8) unsigned char attr[160] = {};
+    const std::uint32_t token_create[2] = {0 /* flags */, static_cast<std::uint32_t>(dir)};
+    std::memcpy(attr, token_create, sizeof token_create);
+    const long token = syscall(SYS_bpf, 36 /* BPF_TOKEN_CREATE */, attr, sizeof attr);
+    if (token < 0) {
+        const int err = errno;
+        return "BPF_TOKEN_CREATE from a delegated bpffs: " + errno_text(err) +
+               (err == EINVAL ? " (a kernel without BPF tokens)" : "");
+    }
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2 /* XDP_PASS */},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    union bpf_attr load;
+    std::memset(&load, 0, sizeof load);
+    load.prog_type = BPF_PROG_TYPE_XDP;
+    load.expected_attach_type = BPF_XDP;
+    load.insn_cnt = 2;
+    load.insns = reinterpret_cast<std::uintptr_t>(insns);
+    load.license = reinterpret_cast<std::uintptr_t>("GPL");
+    load.prog_flags = 1U << 16;  // BPF_F_TOKEN_FD
+    alignas(8) unsigned char buf[256] = {};
+    std::memcpy(buf, &load, std::min(sizeof load, sizeof buf));
+    const std::int32_t token_fd = static_cast<std::int32_t>(token);
+    std::memcpy(buf + 144, &token_fd, sizeof token_fd);  // prog_token_fd (the 6.9 ABI)
+    const long prog = syscall(SYS_bpf, BPF_PROG_LOAD, buf, 148);
+    if (prog < 0) return "loading an XDP program with the token: " + errno_text(errno);
+    close(static_cast<int>(prog));
+    return {};
+}
+
+/// A child enters a user namespace and opens a bpffs context; this process, privileged,
+/// delegates everything on it and creates the mount; the child makes a token of it and
+/// loads a program with the token.
+std::string probe_bpf_token() {
+    int sock[2], result[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) != 0) return "socketpair: " + errno_text(errno);
+    if (pipe2(result, O_CLOEXEC) != 0) {
+        close(sock[0]);
+        close(sock[1]);
+        return "pipe: " + errno_text(errno);
+    }
+    const pid_t pid = fork();
+    if (pid < 0) return "fork: " + errno_text(errno);
+    if (pid == 0) {
+        close(sock[0]);
+        close(result[0]);
+        const std::string why = bpf_token_probe_child(sock[1]);
+        if (!why.empty() && write(result[1], why.data(), why.size()) < 0) _exit(2);
+        _exit(0);
+    }
+    close(sock[1]);
+    close(result[1]);
+    std::string parent_why;
+    if (const int ctx = receive_fd(sock[0]); ctx >= 0) {
+        for (const char* key : {"delegate_cmds", "delegate_maps", "delegate_progs", "delegate_attachs"})
+            if (parent_why.empty() && syscall(SYS_fsconfig, ctx, 1 /* FSCONFIG_SET_STRING */, key, "any", 0) != 0)
+                parent_why = std::string("setting ") + key + "=any: " + errno_text(errno);
+        if (parent_why.empty() && syscall(SYS_fsconfig, ctx, 6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0) != 0) {
+            const int err = errno;
+            parent_why = "creating a bpffs for a user namespace: " + errno_text(err) +
+                         (err == EPERM ? " (a kernel that mounts no bpffs for user namespaces)" : "");
+        }
+        if (parent_why.empty()) {
+            const long mnt = syscall(SYS_fsmount, ctx, 1 /* FSMOUNT_CLOEXEC */, 0);
+            if (mnt < 0) {
+                parent_why = "fsmount of the delegated bpffs: " + errno_text(errno);
+            } else {
+                send_fd(sock[0], static_cast<int>(mnt));
+                close(static_cast<int>(mnt));
+            }
+        }
+        close(ctx);
+    }
+    close(sock[0]);  // a child still waiting for the mount gets none
+    std::string child_why;
+    char buf[512];
+    ssize_t n;
+    while ((n = read(result[0], buf, sizeof buf)) > 0) child_why.append(buf, static_cast<std::size_t>(n));
+    close(result[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!parent_why.empty()) return parent_why;
+    if (!child_why.empty()) return child_why;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "the probe's child failed";
+    return {};
+}
+
 std::string probe_map_type(bpf_map_type t) {
     int ret = libbpf_probe_bpf_map_type(t, nullptr);
     if (ret == 1) return {};
@@ -473,6 +580,13 @@ const std::vector<Declaration>& table() {
              });
          },
          {}},
+        {Feature::BpfToken, "bpf_token", "BPF tokens (a bpffs delegated to a user namespace)", 6, 9,
+         {"CONFIG_BPF_SYSCALL", "CONFIG_USER_NS"}, probe_bpf_token,
+         [] {
+             const std::string max = read_file("/proc/sys/user/max_user_namespaces");
+             return max == "0" ? std::string("user namespaces are disabled (user.max_user_namespaces = 0)")
+                               : std::string();
+         }},
         {Feature::PerfLostCounter, "perf_lost_counter", "PERF_FORMAT_LOST", 6, 0, {"CONFIG_PERF_EVENTS"},
          probe_perf_lost_counter, {}},
     };

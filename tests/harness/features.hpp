@@ -39,6 +39,7 @@ enum class Feature {
     Netfilter,        // netfilter programs and links
     KprobeMulti,      // kprobe_multi links (fprobe)
     KprobeSession,    // kprobe session links
+    BpfToken,         // BPF tokens from a bpffs delegated to a user namespace
 };
 
 /// What the probe of a feature found, and what the declaration expects.

@@ -108,6 +108,17 @@ private:
     int file_ = -1;
 };
 
+/// Sends the descriptor `fd` over the unix socket `sock` (SCM_RIGHTS); false on failure.
+bool send_fd(int sock, int fd);
+
+/// Receives one descriptor sent with send_fd(); -1 when the peer closed or sent none.
+int receive_fd(int sock);
+
+/// Moves this process, which must be single-threaded (a forked child), into a new user
+/// namespace and a new mount namespace, as root there (uid and gid 0 mapped onto its
+/// own): capabilities in those namespaces, none in the initial one. "" or what failed.
+std::string enter_user_namespace();
+
 /// Runs `fn` in a forked child; returns what it wrote to the string it was given.
 /// Used for tests that change process-wide state (capabilities, mounts).
 std::string in_child(void (*fn)(std::string& out));

@@ -83,6 +83,8 @@ int main(int argc, char* argv[]) {
     int rc = testing::run_session(argc, argv);
     const auto& c = counts();
     for (const auto& r : c.reasons) std::printf("skipped: %s\n", r.c_str());
+    // The names alone, since a name may itself contain ": " (scripts/test-summary.py).
+    for (const auto& n : c.skipped_names) std::printf("libbpfcpp-test-skipped-case: %s\n", n.c_str());
     std::printf("libbpfcpp-test-cases: passed=%d failed=%d skipped=%d\n", c.passed, c.failed, c.skipped);
     std::fflush(stdout);
     if (rc != 0 || c.failed != 0) return 1;

@@ -7,11 +7,13 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/limits.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -110,6 +112,66 @@ TempBpffs::TempBpffs() {
 TempBpffs::~TempBpffs() {
     umount2(path_.c_str(), MNT_DETACH);
     rmdir(path_.c_str());
+}
+
+bool send_fd(int sock, int fd) {
+    char byte = 0;
+    iovec io{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &io;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+}
+
+int receive_fd(int sock) {
+    char byte = 0;
+    iovec io{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &io;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (c == nullptr || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+}
+
+namespace {
+
+std::string write_proc_file(const char* path, const std::string& text) {
+    const int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return std::string("opening ") + path + ": " + std::strerror(errno);
+    const ssize_t n = write(fd, text.data(), text.size());
+    const int err = errno;
+    close(fd);
+    if (n != static_cast<ssize_t>(text.size())) return std::string("writing ") + path + ": " + std::strerror(err);
+    return {};
+}
+
+}  // namespace
+
+std::string enter_user_namespace() {
+    const uid_t uid = geteuid();
+    const gid_t gid = getegid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+        return std::string("unshare(CLONE_NEWUSER | CLONE_NEWNS): ") + std::strerror(errno) + " (errno " +
+               std::to_string(errno) + ")";
+    std::string why = write_proc_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1");
+    if (why.empty()) why = write_proc_file("/proc/self/setgroups", "deny");
+    if (why.empty()) why = write_proc_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
+    return why;
 }
 
 std::string in_child(void (*fn)(std::string& out)) {

@@ -167,7 +167,9 @@ std::vector<std::byte> udp_frame(std::uint16_t dst_port, const std::string& payl
     return f;
 }
 
-void send_frame(const std::string& ifname, const std::vector<std::byte>& frame, int count) {
+namespace {
+
+void send_frames(const std::string& ifname, const std::vector<std::byte>& frame, int count, bool dropped) {
     int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (s < 0) fail("AF_PACKET socket");
     sockaddr_ll addr{};
@@ -176,12 +178,23 @@ void send_frame(const std::string& ifname, const std::vector<std::byte>& frame, 
     addr.sll_halen = ETH_ALEN;
     std::memset(addr.sll_addr, 0xff, ETH_ALEN);
     for (int i = 0; i < count; ++i) {
-        if (sendto(s, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+        if (sendto(s, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 &&
+            !(dropped && errno == ENOBUFS)) {
             close(s);
             fail("sending a frame on " + ifname);
         }
     }
     close(s);
+}
+
+}  // namespace
+
+void send_frame(const std::string& ifname, const std::vector<std::byte>& frame, int count) {
+    send_frames(ifname, frame, count, false);
+}
+
+void send_dropped_frame(const std::string& ifname, const std::vector<std::byte>& frame, int count) {
+    send_frames(ifname, frame, count, true);
 }
 
 void send_udp_loopback(std::uint16_t port, int count) {

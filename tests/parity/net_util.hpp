@@ -38,6 +38,10 @@ std::vector<std::byte> udp_frame(std::uint16_t dst_port, const std::string& payl
 /// Sends `frame` out of interface `ifname` with an AF_PACKET socket, `count` times.
 void send_frame(const std::string& ifname, const std::vector<std::byte>& frame, int count = 1);
 
+/// The same for frames a program on the sending device's own path drops: the kernel may
+/// tell the sender (netkit on 6.12 does: ENOBUFS), which is then not an error.
+void send_dropped_frame(const std::string& ifname, const std::vector<std::byte>& frame, int count = 1);
+
 /// Sends `count` UDP datagrams to 127.0.0.1:`port` (the current namespace's loopback).
 void send_udp_loopback(std::uint16_t port, int count);
 

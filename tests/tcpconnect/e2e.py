@@ -750,7 +750,10 @@ def flood(name, exe, extra, seconds=3, stall=False):
         if stall:
             t.proc.send_signal(signal.SIGCONT)
             # A perf buffer reports a loss with the next record written on that CPU:
-            # one more connect from each CPU.
+            # one more connect from each CPU, once the tracer has emptied its buffers (a
+            # record that finds the buffer still full is lost with the loss report; seen
+            # on a loaded machine).
+            time.sleep(1)
             for cpu in sorted(os.sched_getaffinity(0)):
                 subprocess.run(["taskset", "-c", str(cpu), "bash", "-c",
                                 f"exec 3<>/dev/tcp/127.0.0.1/{after.port}; exec 3>&-"], check=True, timeout=20)

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,7 @@ public:
 struct ModuleState {
     bpf_object* obj = nullptr;
     std::string name;
+    std::optional<std::string> token_path;  // OpenOptions::bpf_token_path, for load errors
     bool loaded = false;
     std::list<Link> links;  // std::list: the references handed out stay valid
     std::vector<std::unique_ptr<Resource>> resources;

@@ -42,6 +42,9 @@ inline constexpr std::uint32_t f_after = 1U << 4;
 inline constexpr std::uint32_t f_id = 1U << 5;
 inline constexpr std::uint32_t f_link = 1U << 13;
 
+// BPF_F_TOKEN_FD: the command's token_fd field holds a BPF token (kernel >= 6.9).
+inline constexpr std::uint32_t f_token_fd = 1U << 16;
+
 /// struct bpf_link_info as kernels up to 6.18 define it: the header, then a union whose
 /// largest member (uprobe_multi, perf_event) is 48 bytes. The kernel accepts a longer
 /// buffer than it knows as long as the tail is zero.
