@@ -194,7 +194,8 @@ LIBBPFCPP_INLINE std::string detail::explain_errno(int err) {
     }
 }
 
-LIBBPFCPP_INLINE std::string detail::describe(std::string_view operation, std::string_view object, std::string_view cause) {
+LIBBPFCPP_INLINE std::string detail::describe(std::string_view operation, std::string_view object,
+                                              std::string_view cause) {
     std::string s(operation);
     if (!object.empty()) {
         s += " '";
@@ -208,7 +209,8 @@ LIBBPFCPP_INLINE std::string detail::describe(std::string_view operation, std::s
     return s;
 }
 
-LIBBPFCPP_INLINE void detail::require_bpffs(const std::string& path, std::string_view operation, std::string_view object) {
+LIBBPFCPP_INLINE void detail::require_bpffs(const std::string& path, std::string_view operation,
+                                            std::string_view object) {
     auto slash = path.find_last_of('/');
     std::string dir = slash == std::string::npos ? std::string(".")
                       : slash == 0               ? std::string("/")
@@ -219,7 +221,8 @@ LIBBPFCPP_INLINE void detail::require_bpffs(const std::string& path, std::string
                                      "one with: mount -t bpf bpf /sys/fs/bpf"));
 }
 
-LIBBPFCPP_INLINE void detail::throw_errno(int err, std::string_view operation, std::string_view object, std::string_view cause) {
+LIBBPFCPP_INLINE void detail::throw_errno(int err, std::string_view operation, std::string_view object,
+                                          std::string_view cause) {
     std::string why = cause.empty() ? explain_errno(err) : std::string(cause);
     throw Error(is_libbpf_errno(err) ? EINVAL : err, describe(operation, object, why));
 }

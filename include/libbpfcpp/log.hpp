@@ -178,7 +178,8 @@ LIBBPFCPP_INLINE detail::LogCapture::~LogCapture() {
     }
 }
 
-LIBBPFCPP_INLINE bool detail::record_for_default_logger(LogCapture& capture, enum libbpf_print_level level, const std::string& text) {
+LIBBPFCPP_INLINE bool detail::record_for_default_logger(LogCapture& capture, enum libbpf_print_level level,
+                                                        const std::string& text) {
     capture.text_.append(text);
     if (capture.mode_ == LogCapture::Silent) return false;
     if (capture.mode_ == LogCapture::Record) return true;

@@ -395,14 +395,16 @@ LIBBPFCPP_INLINE void Map::set_initial_value(std::span<const std::byte> data) {
                  "setting the initial value of");
 }
 
-LIBBPFCPP_INLINE bool Map::lookup_bytes(std::span<const std::byte> key, std::span<std::byte> value, std::uint64_t flags) const {
+LIBBPFCPP_INLINE bool Map::lookup_bytes(std::span<const std::byte> key, std::span<std::byte> value,
+                                        std::uint64_t flags) const {
     check_sizes(key.size(), value.size(), "lookup_bytes", true);
     if (bpf_map_lookup_elem_flags(fd(), key.data(), value.data(), flags) == 0) return true;
     if (errno == ENOENT) return false;
     fail(errno, "looking up a key in");
 }
 
-LIBBPFCPP_INLINE void Map::update_bytes(std::span<const std::byte> key, std::span<const std::byte> value, UpdateFlag flag) {
+LIBBPFCPP_INLINE void Map::update_bytes(std::span<const std::byte> key, std::span<const std::byte> value,
+                                        UpdateFlag flag) {
     check_sizes(key.size(), value.size(), "update_bytes", true);
     if (bpf_map_update_elem(fd(), key.data(), value.data(), static_cast<std::uint64_t>(flag)) != 0)
         fail_update(errno, flag);

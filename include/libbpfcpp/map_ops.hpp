@@ -525,7 +525,9 @@ private:
 namespace bpf {
 
 template <class D>
-LIBBPFCPP_INLINE std::size_t MapOps<D>::lookup_batch_bytes(std::span<std::byte> keys, std::span<std::byte> values, BatchCursor& cursor, bool and_erase) const {
+LIBBPFCPP_INLINE std::size_t MapOps<D>::lookup_batch_bytes(std::span<std::byte> keys,
+                                                           std::span<std::byte> values, BatchCursor& cursor,
+                                                           bool and_erase) const {
     if (self().key_size() == 0)
         throw Error(EINVAL, detail::describe("lookup_batch_bytes on map", self().qualified_name(),
                                              "the map has no keys (a queue, stack or ring buffer); read it "
@@ -618,7 +620,8 @@ LIBBPFCPP_INLINE void MapOps<D>::check_queue(std::size_t v, std::string_view op)
 }
 
 template <class D>
-LIBBPFCPP_INLINE std::size_t MapOps<D>::batch_read(void* keys, void* values, std::size_t n, BatchCursor& c, bool and_delete) const {
+LIBBPFCPP_INLINE std::size_t MapOps<D>::batch_read(void* keys, void* values, std::size_t n, BatchCursor& c,
+                                                   bool and_delete) const {
     if (c.done_ || n == 0) return 0;
     auto count = static_cast<std::uint32_t>(n);
     LIBBPF_OPTS(bpf_map_batch_opts, opts);

@@ -650,7 +650,8 @@ LIBBPFCPP_INLINE void Module::load() {
     }
 }
 
-LIBBPFCPP_INLINE void Module::throw_not_found(std::string_view kind, std::string_view name, std::string_view names) const {
+LIBBPFCPP_INLINE void Module::throw_not_found(std::string_view kind, std::string_view name,
+                                              std::string_view names) const {
     std::string message(kind);
     message.append(" '").append(detail::printable_name(name)).append("' not found in object '");
     message.append(state().name).append("'; ").append(kind).append("s in this object: ");
@@ -826,7 +827,8 @@ LIBBPFCPP_INLINE std::vector<std::string> Module::global_names() const {
     return out;
 }
 
-LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOptions& o, OpenFn open, const void* source) {
+LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOptions& o, OpenFn open,
+                                          const void* source) {
     LIBBPF_OPTS(bpf_object_open_opts, opts);
     opts.object_name = o.object_name.empty() ? nullptr : o.object_name.c_str();
     opts.btf_custom_path = o.btf_path.empty() ? nullptr : o.btf_path.c_str();
@@ -874,7 +876,8 @@ LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOp
     return Module(std::move(s));
 }
 
-LIBBPFCPP_INLINE detail::GlobalLocation Module::locate_global(std::string_view name, std::size_t size, std::string_view op) const {
+LIBBPFCPP_INLINE detail::GlobalLocation Module::locate_global(std::string_view name, std::size_t size,
+        std::string_view op) const {
     detail::GlobalLocation found;
     bool ok = for_each_global([&](const detail::GlobalLocation& loc, std::string_view n) {
         if (n != name) return false;

@@ -559,19 +559,23 @@ LIBBPFCPP_INLINE Link& Prog::attach_kprobe_at(std::uint64_t address, bool retpro
     return keep(l, err, what);
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_uprobe(pid_t pid, const std::string& binary, const std::string& symbol, const UprobeOptions& o) {
+LIBBPFCPP_INLINE Link& Prog::attach_uprobe(pid_t pid, const std::string& binary, const std::string& symbol,
+                                           const UprobeOptions& o) {
     return uprobe(pid, binary, symbol, 0, o, false);
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_uprobe(pid_t pid, const std::string& binary, std::uint64_t offset, const UprobeOptions& o) {
+LIBBPFCPP_INLINE Link& Prog::attach_uprobe(pid_t pid, const std::string& binary, std::uint64_t offset,
+                                           const UprobeOptions& o) {
     return uprobe(pid, binary, {}, offset, o, false);
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_uretprobe(pid_t pid, const std::string& binary, const std::string& symbol, const UprobeOptions& o) {
+LIBBPFCPP_INLINE Link& Prog::attach_uretprobe(pid_t pid, const std::string& binary, const std::string& symbol,
+                                              const UprobeOptions& o) {
     return uprobe(pid, binary, symbol, 0, o, true);
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_uretprobe(pid_t pid, const std::string& binary, std::uint64_t offset, const UprobeOptions& o) {
+LIBBPFCPP_INLINE Link& Prog::attach_uretprobe(pid_t pid, const std::string& binary, std::uint64_t offset,
+                                              const UprobeOptions& o) {
     return uprobe(pid, binary, {}, offset, o, true);
 }
 
@@ -655,7 +659,8 @@ LIBBPFCPP_INLINE Link& Prog::attach_cgroup(const std::string& path) {
     return keep(l, err, "cgroup " + path);
 }
 
-LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_cgroup_legacy(const std::string& path, bpf_attach_type type, AttachFlag flags) {
+LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_cgroup_legacy(const std::string& path, bpf_attach_type type,
+        AttachFlag flags) {
     const std::string what = "cgroup (legacy) " + path;
     require_fd(what);
     detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
@@ -730,7 +735,8 @@ LIBBPFCPP_INLINE Link& Prog::attach_trace(std::uint64_t cookie) {
     return keep(l, err, "trace " + std::string(section()));
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_usdt(pid_t pid, const std::string& binary, const std::string& provider, const std::string& probe, std::uint64_t cookie) {
+LIBBPFCPP_INLINE Link& Prog::attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
+                                         const std::string& probe, std::uint64_t cookie) {
     detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
     std::string what = "usdt " + binary + ":" + provider + ":" + probe;
     // A bare name ("libfoo.so", "tool") is resolved by libbpf through LD_LIBRARY_PATH
@@ -755,7 +761,8 @@ LIBBPFCPP_INLINE Link& Prog::attach_usdt(pid_t pid, const std::string& binary, c
     return keep(l, err, what);
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& binary, const std::string& pattern, bool retprobe) {
+LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& binary,
+                                                 const std::string& pattern, bool retprobe) {
     detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
     std::string what = "uprobe_multi " + binary + ":" + pattern;
 #if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
@@ -770,7 +777,9 @@ LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& b
 #endif
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& binary, std::span<const std::uint64_t> offsets, std::span<const std::uint64_t> cookies, bool retprobe) {
+LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& binary,
+                                                 std::span<const std::uint64_t> offsets,
+                                                 std::span<const std::uint64_t> cookies, bool retprobe) {
     detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
     std::string what = "uprobe_multi " + binary + " at " + std::to_string(offsets.size()) + " offsets";
     if (!cookies.empty() && cookies.size() != offsets.size())
@@ -1001,7 +1010,8 @@ LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex, const NetkitOptions& o, 
 #endif
 }
 
-LIBBPFCPP_INLINE void Prog::mprog_refusal(int err, const std::string& what, std::uint64_t revision, std::string_view needs) const {
+LIBBPFCPP_INLINE void Prog::mprog_refusal(int err, const std::string& what, std::uint64_t revision,
+                                          std::string_view needs) const {
     std::string cause;
     if (err == ESTALE && revision != 0)
         cause = "the hook changed since revision " + std::to_string(revision) + " (query it again)";
@@ -1118,7 +1128,8 @@ LIBBPFCPP_INLINE Link& Prog::kprobe(const std::string& function, const KprobeOpt
     return keep(l, err, what);
 }
 
-LIBBPFCPP_INLINE Link& Prog::uprobe(pid_t pid, const std::string& binary, const std::string& symbol, std::uint64_t offset, const UprobeOptions& o, bool ret) {
+LIBBPFCPP_INLINE Link& Prog::uprobe(pid_t pid, const std::string& binary, const std::string& symbol,
+                                    std::uint64_t offset, const UprobeOptions& o, bool ret) {
     detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
     std::string what = std::string(ret ? "uretprobe " : "uprobe ") + binary + ":" +
                        (symbol.empty() ? "+" + std::to_string(offset) : symbol);
@@ -1140,7 +1151,8 @@ LIBBPFCPP_INLINE Link& Prog::uprobe(pid_t pid, const std::string& binary, const 
     return keep(l, err, what);
 }
 
-LIBBPFCPP_INLINE std::optional<std::string> Prog::user_target_cause(int err, pid_t pid, const std::string& binary, bool usdt) {
+LIBBPFCPP_INLINE std::optional<std::string> Prog::user_target_cause(int err, pid_t pid,
+        const std::string& binary, bool usdt) {
     if (err == ESRCH && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
         return "no process with pid " + std::to_string(pid) + " (give a running process, or -1 for all)";
     if (err == LIBBPF_ERRNO__FORMAT || err == LIBBPF_ERRNO__LIBELF)

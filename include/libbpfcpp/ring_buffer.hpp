@@ -672,7 +672,8 @@ LIBBPFCPP_INLINE std::uint64_t RingBuffer::drops() const {
     return n;
 }
 
-LIBBPFCPP_INLINE void RingBuffer::add_ring(const Map& ring, const std::optional<Map>& drops, std::unique_ptr<detail::RingHandler> h) {
+LIBBPFCPP_INLINE void RingBuffer::add_ring(const Map& ring, const std::optional<Map>& drops,
+                                           std::unique_ptr<detail::RingHandler> h) {
     if (loop_.running())
         throw Error(EBUSY, detail::describe("adding a ring to", name_, "stop() the background loop first"));
     if (ring.fd() < 0)

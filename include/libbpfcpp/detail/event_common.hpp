@@ -387,7 +387,8 @@ LIBBPFCPP_INLINE void detail::Epoll::add(int fd, std::uint64_t tag, std::string_
     if (epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno(errno, "adding a descriptor to the epoll set of", owner);
 }
 
-LIBBPFCPP_INLINE detail::ReadScope detail::LoopControl::enter(std::string_view what, std::string_view kind, std::string_view owner) {
+LIBBPFCPP_INLINE detail::ReadScope detail::LoopControl::enter(std::string_view what, std::string_view kind,
+        std::string_view owner) {
     if (on_loop_thread()) return {};
     const auto self = std::this_thread::get_id();
     auto holder = std::thread::id{};
@@ -449,7 +450,8 @@ LIBBPFCPP_INLINE void detail::LoopControl::rethrow_pending() {
     if (e) std::rethrow_exception(e);
 }
 
-LIBBPFCPP_INLINE std::exception_ptr detail::prepare_close(LoopControl& loop, Iterations& iterations, const WakeFd& wake, const std::string& owner) {
+LIBBPFCPP_INLINE std::exception_ptr detail::prepare_close(LoopControl& loop, Iterations& iterations,
+                                                          const WakeFd& wake, const std::string& owner) {
     if (loop.on_loop_thread())
         throw Error(EDEADLK, describe("closing", owner,
                                       "called from its own callback; call stop() there and close "

@@ -281,7 +281,9 @@ LIBBPFCPP_INLINE std::string detail::undelegated(bpf_object* obj, const std::str
     return out;
 }
 
-LIBBPFCPP_INLINE std::string detail::token_load_cause(bpf_object* obj, const std::optional<std::string>& token_path, int err, const std::string& text) {
+LIBBPFCPP_INLINE std::string detail::token_load_cause(bpf_object* obj,
+                                                      const std::optional<std::string>& token_path, int err,
+                                                      const std::string& text) {
     for (std::string_view marker : {"to create BPF token from '", "to open BPF FS mount at '"}) {
         const auto at = text.rfind(marker);
         if (at == std::string::npos) continue;
