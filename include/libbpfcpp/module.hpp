@@ -98,6 +98,13 @@ template <class T>
 concept complete = requires { sizeof(T); };
 
 /// Where a global variable lives: which internal map and where in its value.
+/// The BTF string at `offset`, or "" where the object's BTF has none there (a corrupt
+/// object: libbpf returns NULL, which a string_view must not be made from).
+inline std::string_view btf_name(const btf* b, std::uint32_t offset) noexcept {
+    const char* name = btf__name_by_offset(b, offset);
+    return name == nullptr ? std::string_view() : std::string_view(name);
+}
+
 struct GlobalLocation {
     bpf_map* map = nullptr;
     std::size_t offset = 0;
@@ -513,8 +520,9 @@ private:
             for (unsigned i = 0; i < btf_vlen(sec); ++i) {
                 const btf_type* var = btf__type_by_id(b, vs[i].type);
                 if (var == nullptr || !btf_is_var(var)) continue;
-                detail::GlobalLocation loc{m, vs[i].offset, vs[i].size, btf__name_by_offset(b, sec->name_off)};
-                if (fn(loc, btf__name_by_offset(b, var->name_off))) return true;
+                detail::GlobalLocation loc{m, vs[i].offset, vs[i].size,
+                                           std::string(detail::btf_name(b, sec->name_off))};
+                if (fn(loc, detail::btf_name(b, var->name_off))) return true;
             }
         }
         return false;
@@ -808,7 +816,7 @@ LIBBPFCPP_INLINE std::span<std::byte> Module::section_memory(std::string_view se
     while (b != nullptr && (m = bpf_object__next_map(state().obj, m)) != nullptr) {
         if (!bpf_map__is_internal(m)) continue;
         const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
-        if (sec == nullptr || !btf_is_datasec(sec) || btf__name_by_offset(b, sec->name_off) != section)
+        if (sec == nullptr || !btf_is_datasec(sec) || detail::btf_name(b, sec->name_off) != section)
             continue;
         const detail::GlobalLocation loc{m, 0, bpf_map__value_size(m), std::string(section)};
         const bool frozen = section.rfind(".rodata", 0) == 0 || section == ".kconfig";
