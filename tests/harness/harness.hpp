@@ -26,9 +26,11 @@ int count_open_fds();
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace testing {
 
@@ -72,6 +74,13 @@ inline void trigger_getppid(int n) {
 /// default policies "pass"; returns 0 or the kernel's errno (EOPNOTSUPP: no netkit).
 /// iproute2 before 6.7 cannot make one.
 int create_netkit(const std::string& primary, const std::string& peer);
+
+/// Building an rtnetlink message in `buf`: appends an rtattr (returns its offset, for
+/// nl_close() of a nested one), sets a nested rtattr's length to what follows it, and
+/// appends a fixed header such as ifinfomsg, NLMSG_ALIGNed.
+std::size_t nl_attr(std::vector<char>& buf, unsigned short type, const void* data, std::size_t len);
+void nl_close(std::vector<char>& buf, std::size_t off);
+void nl_append(std::vector<char>& buf, const void* p, std::size_t len);
 
 /// The path of the running test executable.
 std::string self_exe();

@@ -215,6 +215,21 @@ constexpr unsigned short netkit_peer_info = 1;
 constexpr unsigned short netkit_mode = 5;
 constexpr std::uint32_t netkit_l2 = 0;
 
+int set_up(const std::string& name) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    int err = 0;
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) err = errno;
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (err == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+    close(s);
+    return err;
+}
+
+}  // namespace
+
 std::size_t nl_attr(std::vector<char>& buf, unsigned short type, const void* data, std::size_t len) {
     const std::size_t off = buf.size();
     rtattr rta{};
@@ -236,21 +251,6 @@ void nl_append(std::vector<char>& buf, const void* p, std::size_t len) {
     buf.resize(off + NLMSG_ALIGN(len), 0);
     std::memcpy(buf.data() + off, p, len);
 }
-
-int set_up(const std::string& name) {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) return errno;
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    int err = 0;
-    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) err = errno;
-    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    if (err == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) != 0) err = errno;
-    close(s);
-    return err;
-}
-
-}  // namespace
 
 int create_netkit(const std::string& primary, const std::string& peer) {
     int sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);

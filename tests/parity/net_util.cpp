@@ -1,6 +1,8 @@
 // rtnetlink and AF_PACKET plumbing of the parity tests.
 #include "net_util.hpp"
 
+#include "harness.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
@@ -29,31 +31,6 @@ namespace {
     throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-/// Appends an rtattr to a netlink message held in `buf`; returns its offset.
-std::size_t add_attr(std::vector<char>& buf, unsigned short type, const void* data, std::size_t len) {
-    std::size_t off = buf.size();
-    rtattr rta{};
-    rta.rta_type = type;
-    rta.rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
-    buf.resize(off + RTA_SPACE(len), 0);
-    std::memcpy(buf.data() + off, &rta, sizeof rta);
-    if (len != 0) std::memcpy(buf.data() + off + RTA_LENGTH(0), data, len);
-    return off;
-}
-
-void close_attr(std::vector<char>& buf, std::size_t off) {
-    rtattr rta;
-    std::memcpy(&rta, buf.data() + off, sizeof rta);
-    rta.rta_len = static_cast<unsigned short>(buf.size() - off);
-    std::memcpy(buf.data() + off, &rta, sizeof rta);
-}
-
-void append(std::vector<char>& buf, const void* p, std::size_t len) {
-    std::size_t off = buf.size();
-    buf.resize(off + NLMSG_ALIGN(len), 0);
-    std::memcpy(buf.data() + off, p, len);
-}
-
 }  // namespace
 
 NetnsScope::NetnsScope() {
@@ -77,17 +54,17 @@ void create_veth(const std::string& a, const std::string& b) {
     std::vector<char> msg(NLMSG_HDRLEN, 0);
     ifinfomsg ifi{};
     ifi.ifi_family = AF_UNSPEC;
-    append(msg, &ifi, sizeof ifi);
-    add_attr(msg, IFLA_IFNAME, a.c_str(), a.size() + 1);
-    std::size_t linkinfo = add_attr(msg, IFLA_LINKINFO, nullptr, 0);
-    add_attr(msg, IFLA_INFO_KIND, "veth", 5);
-    std::size_t data = add_attr(msg, IFLA_INFO_DATA, nullptr, 0);
-    std::size_t peer = add_attr(msg, VETH_INFO_PEER, nullptr, 0);
-    append(msg, &ifi, sizeof ifi);
-    add_attr(msg, IFLA_IFNAME, b.c_str(), b.size() + 1);
-    close_attr(msg, peer);
-    close_attr(msg, data);
-    close_attr(msg, linkinfo);
+    nl_append(msg, &ifi, sizeof ifi);
+    nl_attr(msg, IFLA_IFNAME, a.c_str(), a.size() + 1);
+    std::size_t linkinfo = nl_attr(msg, IFLA_LINKINFO, nullptr, 0);
+    nl_attr(msg, IFLA_INFO_KIND, "veth", 5);
+    std::size_t data = nl_attr(msg, IFLA_INFO_DATA, nullptr, 0);
+    std::size_t peer = nl_attr(msg, VETH_INFO_PEER, nullptr, 0);
+    nl_append(msg, &ifi, sizeof ifi);
+    nl_attr(msg, IFLA_IFNAME, b.c_str(), b.size() + 1);
+    nl_close(msg, peer);
+    nl_close(msg, data);
+    nl_close(msg, linkinfo);
     nlmsghdr hdr{};
     hdr.nlmsg_len = static_cast<unsigned>(msg.size());
     hdr.nlmsg_type = RTM_NEWLINK;
