@@ -465,6 +465,7 @@ struct Table {
 };
 
 std::string only;  // --only: run libbpf C and the styles whose name contains this
+bool per_round = false;  // --per-round: print each round's live figures as they come
 std::string kind;  // --kind ring|perf: only that buffer type
 
 void run_kind(const char* title, stream_target target, std::vector<Style> styles, int rounds,
@@ -497,23 +498,34 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
         for (std::uint64_t k = 0; k < wrap; ++k) measure_drain(*consumers[i], styles[i], target, drain_count, ignored);
     }
     for (int r = 0; r < rounds; ++r) {
-        for (std::size_t i = 0; i < styles.size(); ++i) {
+        // Odd rounds run the styles in reverse order, so that no style (libbpf C included)
+        // always runs right after the same neighbour or first in a round.
+        for (std::size_t k = 0; k < styles.size(); ++k) {
+            const std::size_t i = r % 2 == 0 ? k : styles.size() - 1 - k;
             pin(consumer_cpu);
             Sample smp;
             if (styles[i] != Style::TypedBatched && styles[i] != Style::TypedCoalesced)
                 smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_count, smp);
             measure_live(*consumers[i], styles[i], target, live_ms, smp);
+            if (per_round)
+                std::fprintf(stderr, "round %d, %s: live %.3f Mev/s, %.1f ns CPU/event, %.1f sleeps/1k\n", r,
+                             style_name(styles[i]), smp.live_rate / 1e6, smp.cpu_ns, smp.sleeps_per_k);
             t.samples[i].push_back(smp);
         }
     }
-    auto ratio_median = [&](std::size_t i, auto field, bool invert) {
+    auto ratios = [&](std::size_t i, auto field) {
         std::vector<double> v;
         for (int r = 0; r < rounds; ++r) {
             double ref = field(t.samples[0][static_cast<std::size_t>(r)]);
             double x = field(t.samples[i][static_cast<std::size_t>(r)]);
             if (ref <= 0 || x <= 0) continue;
-            v.push_back(invert ? ref / x : x / ref);
+            v.push_back(x / ref);
         }
+        std::sort(v.begin(), v.end());
+        return v;
+    };
+    auto ratio_median = [&](std::size_t i, auto field) {
+        const auto v = ratios(i, field);
         return v.empty() ? 0.0 : median(v);
     };
     auto abs_median = [&](std::size_t i, auto field) {
@@ -523,8 +535,9 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
     };
     std::printf("\n%s (median of %d rounds; ratios are to libbpf C in the same round)\n\n", title, rounds);
     std::printf("| consumer | drain ns/event | drain time vs C | live delivered Mev/s | live drops | "
-                "live consumer CPU ns/event | CPU vs C | producer Mev/s | consumer sleeps per 1k events |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                "live consumer CPU ns/event | CPU vs C | CPU vs C, rounds' range | producer Mev/s | "
+                "consumer sleeps per 1k events |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (std::size_t i = 0; i < styles.size(); ++i) {
         auto drain = [](const Sample& s) { return s.drain_ns; };
         auto live = [](const Sample& s) { return s.live_rate; };
@@ -534,12 +547,17 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
         char drain_col[32] = "-", drain_ratio[32] = "-";
         if (styles[i] != Style::TypedBatched && styles[i] != Style::TypedCoalesced) {
             std::snprintf(drain_col, sizeof drain_col, "%.2f", abs_median(i, drain));
-            std::snprintf(drain_ratio, sizeof drain_ratio, "%.2fx", ratio_median(i, drain, false));
+            std::snprintf(drain_ratio, sizeof drain_ratio, "%.2fx", ratio_median(i, drain));
         }
         auto slp = [](const Sample& s) { return s.sleeps_per_k; };
-        std::printf("| %s | %s | %s | %.3f | %.2f%% | %.1f | %.2fx | %.3f | %.1f |\n", style_name(styles[i]),
+        const auto cpu_ratios = ratios(i, cpu);
+        char cpu_range[48] = "-";
+        if (!cpu_ratios.empty())
+            std::snprintf(cpu_range, sizeof cpu_range, "%.2f-%.2fx", cpu_ratios.front(), cpu_ratios.back());
+        std::printf("| %s | %s | %s | %.3f | %.2f%% | %.1f | %.2fx | %s | %.3f | %.1f |\n", style_name(styles[i]),
                     drain_col, drain_ratio, abs_median(i, live) / 1e6, abs_median(i, drops) * 100,
-                    abs_median(i, cpu), ratio_median(i, cpu, false), abs_median(i, prod) / 1e6, abs_median(i, slp));
+                    abs_median(i, cpu), ratio_median(i, cpu), cpu_range, abs_median(i, prod) / 1e6,
+                    abs_median(i, slp));
     }
     for (std::size_t i = 0; i < styles.size(); ++i)
         if (styles[i] == Style::Background)
@@ -558,6 +576,7 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--live-ms") == 0 && i + 1 < argc) live_ms = std::max(50, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+        else if (std::strcmp(argv[i], "--per-round") == 0) per_round = true;
         else if (std::strcmp(argv[i], "--kind") == 0 && i + 1 < argc) kind = argv[++i];
         else if (std::strcmp(argv[i], "--buffer-mib") == 0 && i + 1 < argc)
             buffer_mib = static_cast<std::uint32_t>(std::max(1, std::atoi(argv[++i])));
@@ -568,7 +587,7 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr,
                          "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING] [--kind ring|perf] "
-                         "[--interval-us US] [--buffer-mib MIB] [--drain-events N]\n",
+                         "[--interval-us US] [--buffer-mib MIB] [--drain-events N] [--per-round]\n",
                          argv[0]);
             return 2;
         }
