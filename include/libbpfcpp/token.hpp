@@ -168,8 +168,7 @@ public:
         const detail::Fd d(dir);
         return from_dir(dir, bpffs_path);
 #else
-        detail::libbpf_too_old("creating a BPF token from", bpffs_path, "BPF tokens", 1, 4,
-                               "run the loader with the capabilities BPF needs instead");
+        needs_libbpf_1_4(bpffs_path);
 #endif
     }
 
@@ -184,8 +183,7 @@ public:
         const detail::Fd d(dir);
         return from_dir(dir, label);
 #else
-        detail::libbpf_too_old("creating a BPF token from", label, "BPF tokens", 1, 4,
-                               "run the loader with the capabilities BPF needs instead");
+        needs_libbpf_1_4(label);
 #endif
     }
 
@@ -205,6 +203,11 @@ private:
             throw Error(err, detail::describe("creating a BPF token from", label, detail::token_create_cause(label, err)));
         }
         return Token(detail::Fd(fd));
+    }
+#else
+    [[noreturn]] static void needs_libbpf_1_4(std::string_view label) {
+        detail::libbpf_too_old("creating a BPF token from", label, "BPF tokens", 1, 4,
+                               "run the loader with the capabilities BPF needs instead");
     }
 #endif
 

@@ -431,10 +431,7 @@ std::string probe_bpf_token() {
         close(ctx);
     }
     close(sock[0]);  // a child still waiting for the mount gets none
-    std::string child_why;
-    char buf[512];
-    ssize_t n;
-    while ((n = read(result[0], buf, sizeof buf)) > 0) child_why.append(buf, static_cast<std::size_t>(n));
+    const std::string child_why = read_to_end(result[0]);
     close(result[0]);
     int status = 0;
     waitpid(pid, &status, 0);

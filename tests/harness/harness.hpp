@@ -117,6 +117,9 @@ private:
     int file_ = -1;
 };
 
+/// Everything `fd` gives until end of file (or an error), e.g. a child's pipe.
+std::string read_to_end(int fd);
+
 /// Sends the descriptor `fd` over the unix socket `sock` (SCM_RIGHTS); false on failure.
 bool send_fd(int sock, int fd);
 

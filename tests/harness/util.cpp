@@ -114,34 +114,48 @@ TempBpffs::~TempBpffs() {
     rmdir(path_.c_str());
 }
 
-bool send_fd(int sock, int fd) {
+std::string read_to_end(int fd) {
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    return out;
+}
+
+namespace {
+
+// A one-byte message with room for one descriptor (SCM_RIGHTS), for send_fd/receive_fd.
+struct FdMessage {
     char byte = 0;
     iovec io{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
-    msg.msg_iov = &io;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    FdMessage() {
+        msg.msg_iov = &io;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    FdMessage(const FdMessage&) = delete;
+    FdMessage& operator=(const FdMessage&) = delete;
+};
+
+}  // namespace
+
+bool send_fd(int sock, int fd) {
+    FdMessage m;
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+    return sendmsg(sock, &m.msg, MSG_NOSIGNAL) == 1;
 }
 
 int receive_fd(int sock) {
-    char byte = 0;
-    iovec io{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &io;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    FdMessage m;
+    if (recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     if (c == nullptr || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
     int fd = -1;
     std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
@@ -198,10 +212,7 @@ std::string in_child(void (*fn)(std::string& out)) {
         _exit(0);
     }
     close(fds[1]);
-    std::string result;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0) result.append(buf, static_cast<size_t>(n));
+    std::string result = read_to_end(fds[0]);
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);

@@ -154,10 +154,7 @@ Report run(const Scenario& sc) {
         }
     }
     close(sock[0]);
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(result[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+    const std::string text = testing::read_to_end(result[0]);
     close(result[0]);
     int status = 0;
     waitpid(pid, &status, 0);
