@@ -446,7 +446,7 @@ public:
     static constexpr std::size_t record_alignment = 8;
 
     /// Blocks and yields the records of every ring as T, in commit order per ring, until
-    /// `token` or stop() asks to stop. Records are taken from the ring 32 at a time and
+    /// `token` or stop() asks to stop. Records are taken from the ring 64 at a time and
     /// a stop request ends the loop after the ones already taken (so none is lost), even
     /// while a producer keeps the ring full. Callbacks of the rings are not called for the
     /// records it takes. Records shorter than T are skipped and counted like in callbacks.
@@ -463,7 +463,7 @@ public:
     }
 
     /// What view<T, N>() returns: up to N records as `const T&` in place.
-    template <EventType T, std::size_t N = 64>
+    template <EventType T, std::size_t N = 256>
     using View = detail::EventView<RingBuffer, T, N>;
 
     /// Up to N records there now, read in place (no copy), handed back to the producer
@@ -478,7 +478,7 @@ public:
     ///     for (const Event& e : batch) handle(e);
     /// }  // the records go back here
     /// ```
-    template <EventType T, std::size_t N = 64>
+    template <EventType T, std::size_t N = 256>
     [[nodiscard]] View<T, N> view(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
         return View<T, N>(*this, wait);
     }

@@ -71,7 +71,7 @@ TEST_CASE("ring buffer view: records in place, in order, intact, handed back whe
     const unsigned long start = published.get();
     produce(mod, 100, TARGET_RING);
     {
-        auto view = rb.view<stream_event>();
+        auto view = rb.view<stream_event, 64>();
         REQUIRE(view.size() == 64);
         std::uint32_t bad = 0, seq = 0;
         for (const stream_event& e : view)
@@ -167,7 +167,7 @@ TEST_CASE("perf buffer view: samples in place (4-aligned), with their CPU, hande
     auto& pb = mod.perf_buffer("perf_events", o);
     on_cpu(0, [&] { produce(mod, 100, TARGET_PERF); });
     {
-        auto view = pb.view<stream_event>();
+        auto view = pb.view<stream_event, 64>();
         REQUIRE(view.size() == 64);
         std::uint32_t bad = 0, seq = 0;
         for (auto it = view.begin(); it != view.end(); ++it) {

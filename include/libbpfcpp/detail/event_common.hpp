@@ -267,7 +267,7 @@ struct EventSlot {
 template <class Source, EventType T>
 class BatchedEventRange {
 public:
-    static constexpr std::size_t batch_size = 32;
+    static constexpr std::size_t batch_size = 64;
 
     /// Events of `src` until its stop() or a stop request on `token`.
     BatchedEventRange(Source& src, std::stop_token token)
