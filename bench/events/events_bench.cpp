@@ -662,6 +662,7 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
     };
     std::printf("\n%s (median of %d rounds; ratios are to libbpf C in the same round)\n\n", title, rounds);
     for (std::size_t i = 0; i < styles.size(); ++i) {
+        if (!drains(styles[i])) continue;
         auto drain = [](const Sample& smp) { return smp.drain_cpu_ns > 0 ? smp.drain_cpu_ns : smp.drain_ns; };
         auto row = std::find_if(summary.begin(), summary.end(), [&](const SummaryRow& x) {
             return x.kind == kind_name && x.style == style_name(styles[i]);

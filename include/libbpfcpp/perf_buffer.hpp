@@ -139,8 +139,6 @@ inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Samp
         }
         const std::uint64_t off = tail & mask;
         const std::byte* rec = data + off;
-        // Records are read in order; only lines the kernel has finished are prefetched.
-        if (head - tail > 512) __builtin_prefetch(data + ((tail + 512) & mask));
         perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
         std::memcpy(&h, rec, sizeof h);
         if (h.size < sizeof h || h.size > head - tail) {  // not a record the kernel writes
@@ -156,6 +154,11 @@ inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Samp
         }
         const std::uint64_t at = tail;
         tail += h.size;
+        // Records are read in order: small ones a few records ahead, a longer one the next
+        // record's header (a line inside its payload may never be read). Only lines the
+        // kernel has finished are prefetched.
+        const std::uint64_t ahead = h.size >= 512 ? tail : at + 512;
+        if (ahead < head) __builtin_prefetch(data + (ahead & mask));
         bool more = true;
         if (h.type == PERF_RECORD_SAMPLE) {
             std::uint32_t len;
@@ -410,7 +413,7 @@ public:
     }
 
     /// What view<T, N>() returns: up to N records as `const T&` in place.
-    template <EventType T, std::size_t N = 256>
+    template <EventType T, std::size_t N = 64>
     using View = detail::EventView<PerfBuffer, T, N>;
 
     /// Up to N records there now, read in place (no copy), handed back to the producer
@@ -425,7 +428,7 @@ public:
     ///     for (const Event& e : batch) handle(e);
     /// }  // the records go back here
     /// ```
-    template <EventType T, std::size_t N = 256>
+    template <EventType T, std::size_t N = 64>
     [[nodiscard]] View<T, N> view(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
         return View<T, N>(*this, wait);
     }

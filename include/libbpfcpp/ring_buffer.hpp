@@ -174,14 +174,19 @@ public:
                 if (cons == prod) break;
             }
             const std::byte* hdr = data + (cons & mask);
-            // Only behind the producer: a line it is still writing would bounce.
-            if (prod - cons > prefetch_distance) __builtin_prefetch(data + ((cons + prefetch_distance) & mask));
             auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
             const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
             if ((len & BPF_RINGBUF_BUSY_BIT) != 0) break;
             const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
             const unsigned long at = cons;
-            cons += (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+            const unsigned long stored = (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+            cons += stored;
+            // Small records: the line a few records ahead. A record longer than that: the
+            // next record's header, since a line inside this one's payload may never be
+            // read (a loop that reads 4 KiB records' headers would fetch twice the lines).
+            // Only behind the producer: a line it is still writing would bounce.
+            const unsigned long ahead = stored >= prefetch_distance ? cons : at + prefetch_distance;
+            if (ahead < prod) __builtin_prefetch(data + (ahead & mask));
             if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) continue;
             ++n;
             if constexpr (Publish) {
@@ -463,7 +468,7 @@ public:
     }
 
     /// What view<T, N>() returns: up to N records as `const T&` in place.
-    template <EventType T, std::size_t N = 256>
+    template <EventType T, std::size_t N = 64>
     using View = detail::EventView<RingBuffer, T, N>;
 
     /// Up to N records there now, read in place (no copy), handed back to the producer
@@ -478,7 +483,7 @@ public:
     ///     for (const Event& e : batch) handle(e);
     /// }  // the records go back here
     /// ```
-    template <EventType T, std::size_t N = 256>
+    template <EventType T, std::size_t N = 64>
     [[nodiscard]] View<T, N> view(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
         return View<T, N>(*this, wait);
     }
