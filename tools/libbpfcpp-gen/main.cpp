@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -35,7 +39,8 @@ constexpr const char* usage =
     "checked at compile time. NAME (the namespace) defaults to the file name without .bpf.o.\n"
     "  --type TYPE   also define TYPE (\"foo\", \"struct foo\", \"enum foo\"), e.g. an event struct\n"
     "  --no-embed    do not embed the object; open it with Skeleton::open_file(path)\n"
-    "  -o OUT.hpp    write there instead of standard output\n";
+    "  -o OUT.hpp    write there instead of standard output (\"-\": standard output); a regular\n"
+    "                file is replaced whole, anything else (/dev/null, a FIFO) written in place\n";
 
 struct Args {
     std::string object;
@@ -295,6 +300,64 @@ std::string generate(const Args& args) {
     return o;
 }
 
+// Writes `text` to `path`. A regular file (or a new one) is written whole or not at all:
+// a temporary beside it renamed over it, so a failed run leaves no half header for the
+// build. Anything else (/dev/null, a FIFO, a terminal) is written in place: renaming over
+// it would replace the device node with a regular file.
+void write_output(const std::string& path, const std::string& text) {
+    auto fail = [&](const std::string& why) { throw GenError(path + ": cannot write: " + why); };
+    auto write_all = [&](int fd) {
+        for (std::size_t done = 0; done < text.size();) {
+            const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return false;
+            done += static_cast<std::size_t>(n);
+        }
+        return true;
+    };
+    struct stat st{};
+    const bool exists = ::stat(path.c_str(), &st) == 0;
+    if (!exists && errno != ENOENT) fail(std::strerror(errno));
+    if (exists && S_ISDIR(st.st_mode)) fail("it is a directory; give the header's file name (-o DIR/NAME.skel.hpp)");
+    if (exists && !S_ISREG(st.st_mode)) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) fail(std::strerror(errno));
+        const bool ok = write_all(fd);
+        const int err = errno;
+        ::close(fd);
+        if (!ok) fail(std::strerror(err));
+        return;
+    }
+    // Through a symbolic link, the file it names is replaced, not the link.
+    std::string target = path;
+    if (exists) {
+        char* real = ::realpath(path.c_str(), nullptr);
+        if (real == nullptr) fail(std::strerror(errno));
+        target = real;
+        std::free(real);
+    }
+    std::string tmp = target + ".XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) fail(std::strerror(errno));
+    // mkstemp creates the file 0600; a header is as readable as any file the user creates.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    bool ok = ::fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~mask)) == 0 && write_all(fd);
+    int err = ok ? 0 : errno;
+    if (::close(fd) != 0 && ok) {
+        ok = false;
+        err = errno;
+    }
+    if (ok && std::rename(tmp.c_str(), target.c_str()) != 0) {
+        ok = false;
+        err = errno;
+    }
+    if (!ok) {
+        ::unlink(tmp.c_str());
+        fail(std::strerror(err));
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -336,19 +399,11 @@ int main(int argc, char** argv) {
     }
     try {
         const std::string text = generate(args);
-        if (args.out.empty()) {
+        if (args.out.empty() || args.out == "-") {
             std::fwrite(text.data(), 1, text.size(), stdout);
             return std::fflush(stdout) == 0 ? 0 : 1;
         }
-        // Written whole or not at all: a failed run leaves no half header for the build.
-        const std::string tmp = args.out + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-            out.write(text.data(), static_cast<std::streamsize>(text.size()));
-            if (!out) throw GenError(args.out + ": cannot write: " + std::strerror(errno));
-        }
-        if (std::rename(tmp.c_str(), args.out.c_str()) != 0)
-            throw GenError(args.out + ": cannot write: " + std::strerror(errno));
+        write_output(args.out, text);
     } catch (const GenError& e) {
         std::fprintf(stderr, "libbpfcpp-gen: %s\n", e.what());
         return 1;
