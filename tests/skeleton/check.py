@@ -5,6 +5,7 @@ of the generator, headers that must (or must not) compile.
 usage: check.py golden GEN OBJECT GOLDEN [GEN ARGS...]
        check.py errors GEN OBJECT NO_BTF_OBJECT
        check.py outputs GEN OBJECT
+       check.py corrupt GEN MUTATOR CXX -I DIR... -- OBJECT...
        check.py compile-all CXX[,CXX...] -I DIR... -- HEADER...
        check.py compile-fail CXX -I DIR... -- SKELETON_HEADER
 
@@ -58,6 +59,50 @@ def errors(gen: str, obj: str, no_btf: str) -> int:
             bad += fail(f"{what}: exit {r.returncode}, stderr {r.stderr!r}, missing {missing}")
         else:
             print(f"ok: {what}: {r.stderr.strip().splitlines()[0]}")
+    return 1 if bad else 0
+
+
+def corrupt(gen: str, mutator: str, cxx: str, rest: list) -> int:
+    """Damaged type graphs (tests/fuzz/btf_mutate.py): each is refused with a message or
+    gives a header that compiles, with its layout asserts; never a crash or a hang."""
+    incs, objects = split(rest)
+    bad = 0
+    refused, accepted = 0, []
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([sys.executable, mutator, d] + objects, check=True, capture_output=True)
+        for i, name in enumerate(sorted(os.listdir(d))):
+            path = os.path.join(d, name)
+            try:
+                r = subprocess.run([gen, "skeleton", path, "--no-embed", "--name", f"m{i}"], capture_output=True,
+                                   text=True, timeout=60)
+            except subprocess.TimeoutExpired:
+                bad += fail(f"{name}: the generator hangs")
+                continue
+            err = r.stderr.strip().splitlines()
+            if r.returncode < 0 or "Sanitizer" in r.stderr or "runtime error" in r.stderr or \
+                    r.returncode not in (0, 1) or (r.returncode == 1 and not (err and err[-1].startswith(
+                        "libbpfcpp-gen: " + path + ": "))):
+                bad += fail(f"{name}: exit {r.returncode}: {r.stderr[-2000:]}")
+                continue
+            # A cycle through a pointer is legal C (a list node); any other has no layout.
+            if r.returncode == 0 and ("cycle" in name or "self" in name) and "ptr" not in name:
+                bad += fail(f"{name}: a type that contains itself was accepted")
+                continue
+            if r.returncode == 1:
+                refused += 1
+            else:
+                hdr = os.path.join(d, f"m{i}.skel.hpp")
+                with open(hdr, "w") as f:
+                    f.write(r.stdout)
+                accepted.append(hdr)
+        if accepted:
+            r = compile_src(cxx, incs + ["-I", d], "".join(f'#include "{h}"\n' for h in accepted) +
+                            "int main() { return 0; }\n")
+            if r.returncode != 0:
+                bad += fail(f"the headers of the {len(accepted)} accepted objects do not compile:\n{r.stderr[-4000:]}")
+    if not bad:
+        print(f"ok: {refused} damaged objects refused with a message, {len(accepted)} accepted with headers "
+              "that compile and hold their layout asserts")
     return 1 if bad else 0
 
 
@@ -228,6 +273,8 @@ def main() -> int:
         return golden(a[1], a[2], a[3], a[4:])
     if len(a) == 4 and a[0] == "errors":
         return errors(a[1], a[2], a[3])
+    if len(a) >= 5 and a[0] == "corrupt":
+        return corrupt(a[1], a[2], a[3], a[4:])
     if len(a) == 3 and a[0] == "outputs":
         return outputs(a[1], a[2])
     if len(a) >= 3 and a[0] == "compile-all":

@@ -39,8 +39,97 @@ std::string identifier(std::string_view name) {
     return out;
 }
 
+std::string btf_name(const btf* b, std::uint32_t offset, const std::string& object) {
+    const char* n = btf__name_by_offset(b, offset);
+    if (n == nullptr)
+        throw GenError(object + ": a BTF name at offset " + std::to_string(offset) +
+                       " lies outside the BTF's string section: the object is damaged; rebuild it");
+    return n;
+}
+
+void check_type_graph(const btf* b, const std::string& object) {
+    // Deeper than any C declaration nests (the kernel's own BTF stays far below), and
+    // shallow enough for the generator's recursion on any stack.
+    constexpr std::size_t max_depth = 256;
+    const std::uint32_t count = btf__type_cnt(b);
+    auto what = [&](std::uint32_t id) {
+        const btf_type* t = btf__type_by_id(b, id);
+        const char* n = t != nullptr ? btf__name_by_offset(b, t->name_off) : nullptr;
+        return "BTF type id " + std::to_string(id) + (n != nullptr && *n != '\0' ? " ('" + std::string(n) + "')" : "");
+    };
+    // The ids a type holds by value: what every walk of the generator follows (pointers
+    // and function prototypes are never walked through).
+    auto edges = [&](std::uint32_t id) {
+        std::vector<std::uint32_t> out;
+        const btf_type* t = btf__type_by_id(b, id);
+        if (btf_is_mod(t) || btf_is_typedef(t) || btf_is_type_tag(t) || btf_is_var(t)) {
+            out.push_back(t->type);
+        } else if (btf_is_array(t)) {
+            out.push_back(btf_array(t)->type);
+        } else if (btf_is_composite(t)) {
+            const btf_member* m = btf_members(t);
+            for (unsigned i = 0; i < btf_vlen(t); ++i) out.push_back(m[i].type);
+        } else if (btf_is_datasec(t)) {
+            const btf_var_secinfo* v = btf_var_secinfos(t);
+            for (unsigned i = 0; i < btf_vlen(t); ++i) out.push_back(v[i].type);
+        }
+        for (std::uint32_t e : out)
+            if (e >= count)
+                throw GenError(object + ": " + what(id) + " refers to type id " + std::to_string(e) +
+                               ", which does not exist: the object's BTF is damaged; rebuild it");
+        std::erase(out, 0u);  // void
+        return out;
+    };
+    // Depth-first, iteratively (a long chain must not exhaust the stack here either);
+    // depth[id] is the longest by-value path from id, 0 while id is on the path.
+    std::vector<std::size_t> depth(count, std::numeric_limits<std::size_t>::max());
+    struct Frame {
+        std::uint32_t id;
+        std::vector<std::uint32_t> next;
+        std::size_t at = 0;
+        std::size_t deepest = 0;
+    };
+    std::vector<Frame> path;
+    for (std::uint32_t root = 1; root < count; ++root) {
+        if (depth[root] != std::numeric_limits<std::size_t>::max()) continue;
+        depth[root] = 0;
+        path.push_back({root, edges(root)});
+        while (!path.empty()) {
+            Frame& f = path.back();
+            if (f.at == f.next.size()) {
+                depth[f.id] = f.deepest + 1;
+                if (depth[f.id] > max_depth)
+                    throw GenError(object + ": " + what(f.id) + " nests types more than " + std::to_string(max_depth) +
+                                   " deep: the object's BTF is damaged; rebuild it");
+                const std::size_t d = depth[f.id];
+                path.pop_back();
+                if (!path.empty()) path.back().deepest = std::max(path.back().deepest, d);
+                continue;
+            }
+            const std::uint32_t next = f.next[f.at++];
+            if (depth[next] == 0) {
+                std::string cycle;
+                auto it = std::find_if(path.begin(), path.end(), [&](const Frame& g) { return g.id == next; });
+                for (; it != path.end(); ++it) cycle += std::to_string(it->id) + " -> ";
+                throw GenError(object + ": " + what(next) + " contains itself by value (type ids " + cycle +
+                               std::to_string(next) + "): the object's BTF is damaged; rebuild it");
+            }
+            if (depth[next] != std::numeric_limits<std::size_t>::max()) {
+                f.deepest = std::max(f.deepest, depth[next]);
+                continue;
+            }
+            depth[next] = 0;
+            path.push_back({next, edges(next)});
+        }
+    }
+}
+
 TypeWriter::TypeWriter(const btf* b, std::string object, std::string ns)
-    : btf_(b), object_(std::move(object)), namespace_(std::move(ns)) {}
+    : btf_(b), object_(std::move(object)), namespace_(std::move(ns)) {
+    check_type_graph(btf_, object_);
+}
+
+std::string TypeWriter::name_at(std::uint32_t offset) const { return btf_name(btf_, offset, object_); }
 
 bool TypeWriter::member_named(const std::string& declarator, const std::string& type_name) {
     // The declarator starts with the member's name ("x" or "x[4]").
@@ -73,8 +162,9 @@ std::uint32_t TypeWriter::resolve(std::uint32_t id) const {
 std::string TypeWriter::describe(std::uint32_t id) const {
     if (id == 0) return "void";
     const btf_type* t = type(id);
+    // Not name_at(): this describes the type in an error, which must not throw another.
     const char* n = btf__name_by_offset(btf_, t->name_off);
-    std::string name = n != nullptr && *n != '\0' ? n : "(anonymous)";
+    std::string name = n != nullptr && *n != '\0' ? n : n == nullptr ? "(damaged name)" : "(anonymous)";
     switch (btf_kind(t)) {
     case BTF_KIND_STRUCT: return "struct " + name;
     case BTF_KIND_UNION: return "union " + name;
@@ -133,7 +223,7 @@ std::vector<Field> TypeWriter::fields_of(std::uint32_t id) const {
     std::vector<Field> out;
     const btf_member* m = btf_members(t);
     for (unsigned i = 0; i < btf_vlen(t); ++i) {
-        out.push_back({btf__name_by_offset(btf_, m[i].name_off), m[i].type, btf_member_bit_offset(t, i),
+        out.push_back({name_at(m[i].name_off), m[i].type, btf_member_bit_offset(t, i),
                        btf_member_bitfield_size(t, i)});
     }
     return out;
@@ -188,8 +278,7 @@ bool TypeWriter::packed(std::uint32_t id) {
 
 std::string TypeWriter::int_name(std::uint32_t id) const {
     const btf_type* t = type(id);
-    const char* n = btf__name_by_offset(btf_, t->name_off);
-    const std::string_view name = n != nullptr ? n : "";
+    const std::string name = name_at(t->name_off);
     const unsigned enc = btf_int_encoding(t);
     if ((enc & BTF_INT_BOOL) != 0 && t->size == 1) return "bool";
     if (name == "char") return "char";
@@ -238,14 +327,13 @@ bool TypeWriter::empty_composite(std::uint32_t id) const {
 }
 
 bool TypeWriter::transparent(std::uint32_t id) const {
-    const char* n = btf__name_by_offset(btf_, type(id)->name_off);
-    return n != nullptr && cpp_keywords.count(n) != 0 && btf_is_int(type(resolve(id)));
+    return cpp_keywords.count(name_at(type(id)->name_off)) != 0 && btf_is_int(type(resolve(id)));
 }
 
 std::string TypeWriter::name_of(std::uint32_t id) const {
     if (auto it = names_.find(id); it != names_.end()) return it->second;
-    const char* n = btf__name_by_offset(btf_, type(id)->name_off);
-    return n != nullptr && *n != '\0' ? identifier(n) : std::string();
+    const std::string n = name_at(type(id)->name_off);
+    return n.empty() ? std::string() : identifier(n);
 }
 
 std::string TypeWriter::enum_body(std::uint32_t id, int indent) const {
@@ -281,7 +369,7 @@ std::string TypeWriter::enum_body(std::uint32_t id, int indent) const {
         } else {
             value = std::to_string(raw) + (wide ? "ULL" : "U");
         }
-        out += pad_indent(indent + 1) + identifier(btf__name_by_offset(btf_, name_off)) + " = " + value + ",\n";
+        out += pad_indent(indent + 1) + identifier(name_at(name_off)) + " = " + value + ",\n";
     }
     out += pad_indent(indent) + "}";
     return out;

@@ -25,6 +25,16 @@ struct GenError : std::runtime_error {
 /// outside [A-Za-z0-9_] become '_'.
 std::string identifier(std::string_view name);
 
+/// The string at `offset` of `b`'s string section. A damaged object whose offset lies
+/// outside the section is refused (libbpf answers NULL there), naming `object`.
+std::string btf_name(const btf* b, std::uint32_t offset, const std::string& object);
+
+/// Refuses a BTF in which a type contains itself by value (a modifier, typedef, array,
+/// member or variable leading back to it) or types nest deeper than any C program's, naming
+/// the type ids; only a damaged object has either. TypeWriter runs it before any walk, so
+/// every walk over the type graph ends (and its recursion is bounded).
+void check_type_graph(const btf* b, const std::string& object);
+
 /// A member (or section variable) of a generated struct, at its BTF position.
 struct Field {
     std::string name;           ///< empty: an anonymous struct/union member
@@ -68,6 +78,7 @@ private:
     const btf_type* type(std::uint32_t id) const;
     std::uint32_t skip_modifiers(std::uint32_t id) const;
     std::uint32_t resolve(std::uint32_t id) const;  // through modifiers and typedefs
+    std::string name_at(std::uint32_t offset) const;
     std::string describe(std::uint32_t id) const;
     [[noreturn]] void fail(std::uint32_t id, const std::string& why) const;
 
