@@ -25,8 +25,8 @@ def extra(kind: int, vlen: int) -> int:
     return per.get(kind, 0)
 
 
-def btf_section(data: bytes):
-    """(offset, size) of .BTF in an ELF64 little-endian object, or None."""
+def btf_section(data: bytes, section: bytes = b".BTF"):
+    """(offset, size) of `section` in an ELF64 little-endian object, or None."""
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
         return None
     shoff, = struct.unpack_from("<Q", data, 0x28)
@@ -37,7 +37,7 @@ def btf_section(data: bytes):
     for i in range(shnum):
         name, _, _, _, off, size = sh(i)
         end = data.index(b"\0", stroff + name)
-        if data[stroff + name:end] == b".BTF":
+        if data[stroff + name:end] == section:
             return off, size
     return None
 

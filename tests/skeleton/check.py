@@ -5,6 +5,7 @@ of the generator, headers that must (or must not) compile.
 usage: check.py golden GEN OBJECT GOLDEN [GEN ARGS...]
        check.py errors GEN OBJECT NO_BTF_OBJECT
        check.py outputs GEN OBJECT
+       check.py layout CXX[,CXX...] GEN OBJECT MUTATOR -I DIR... -- 
        check.py corrupt GEN MUTATOR CXX -I DIR... -- OBJECT...
        check.py compile-all CXX[,CXX...] -I DIR... -- HEADER...
        check.py compile-fail CXX -I DIR... -- SKELETON_HEADER
@@ -103,6 +104,70 @@ def corrupt(gen: str, mutator: str, cxx: str, rest: list) -> int:
     if not bad:
         print(f"ok: {refused} damaged objects refused with a message, {len(accepted)} accepted with headers "
               "that compile and hold their layout asserts")
+    return 1 if bad else 0
+
+
+# The globals of tests/skeleton/bpf/layout.bpf.c and the values it initialises them with.
+LAYOUT_VALUES = [
+    ("ev_val.a", 0x5), ("ev_val.b", 0xab), ("ev_val.c", 0x77),
+    ("wide_val.x", 5), ("wide_val.y", 0xbeef), ("wide_val.z", 0x42), ("wide_val.w", 0x123456789a),
+    ("wide_val.v", 0xfedcba9876), ("wide_val.tail", 0xdeadbeef),
+    ("tidy_val.p", 9), ("tidy_val.q", 0xabcdef1), ("tidy_val.r", 0x33),
+    ("plain_val.a", 0x5), ("plain_val.b", 0xab), ("plain_val.c", 0x77),
+]
+
+
+def layout(cxxs: str, gen: str, obj: str, mutator: str, rest: list) -> int:
+    """The bytes the BPF compiler wrote for layout.bpf.c's .data, copied into the generated
+    Data struct and read back member by member, compiled and run with each compiler: a
+    bitfield the mirror puts elsewhere reads a wrong value, whatever sizeof and offsetof say."""
+    incs, _ = split(rest)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(mutator)))
+    import btf_mutate
+    data = open(obj, "rb").read()
+    off, size = btf_mutate.btf_section(data, b".data")
+    raw = data[off:off + size]
+    bad = 0
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([gen, "skeleton", obj, "--no-embed", "-o", os.path.join(d, "layout.skel.hpp")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return fail(f"libbpfcpp-gen exited {r.returncode}: {r.stderr}")
+        checks = "".join(f'    check("{m}", d.{m}, {v:#x}ULL);\n' for m, v in LAYOUT_VALUES)
+        src = f"""#include "layout.skel.hpp"
+#include <cstdio>
+#include <cstring>
+static const unsigned char bytes[{len(raw)}] = {{{", ".join(str(b) for b in raw)}}};
+static int bad = 0;
+static void check(const char* what, unsigned long long got, unsigned long long want) {{
+    if (got != want) {{
+        std::printf("%s: 0x%llx, the BPF side wrote 0x%llx\\n", what, got, want);
+        ++bad;
+    }}
+}}
+int main() {{
+    static_assert(sizeof(layout::Data) >= sizeof bytes);
+    layout::Data d{{}};
+    std::memcpy(&d, bytes, sizeof bytes);
+{checks}    return bad;
+}}
+"""
+        path = os.path.join(d, "layout.cpp")
+        with open(path, "w") as f:
+            f.write(src)
+        for cxx in cxxs.split(","):
+            exe = os.path.join(d, "layout")
+            c = subprocess.run(cxx.split() + [f for f in FLAGS if f != "-fsyntax-only"] + incs +
+                               ["-I", d, path, "-o", exe], capture_output=True, text=True)
+            if c.returncode != 0:
+                bad += fail(f"{cxx}: the layout test does not compile:\n{c.stderr}")
+                continue
+            run = subprocess.run([exe], capture_output=True, text=True)
+            if run.returncode != 0:
+                bad += fail(f"{cxx}: the generated mirrors read other values than the BPF side wrote:\n{run.stdout}")
+            else:
+                print(f"ok: {cxx}: {len(LAYOUT_VALUES)} members of packed and plain bitfield structs read back "
+                      "what the BPF compiler laid out")
     return 1 if bad else 0
 
 
@@ -275,6 +340,8 @@ def main() -> int:
         return errors(a[1], a[2], a[3])
     if len(a) >= 5 and a[0] == "corrupt":
         return corrupt(a[1], a[2], a[3], a[4:])
+    if len(a) >= 6 and a[0] == "layout":
+        return layout(a[1], a[2], a[3], a[4], a[5:])
     if len(a) == 3 and a[0] == "outputs":
         return outputs(a[1], a[2])
     if len(a) >= 3 and a[0] == "compile-all":

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <bpf/btf.h>
@@ -66,7 +67,7 @@ void embed_bytes(std::string& out, std::span<const char> data) {
 
 }  // namespace
 
-std::string generate(std::span<const char> bytes, const Options& args) {
+Output generate(std::span<const char> bytes, const Options& args) {
 
     const std::string name = args.name.empty() ? identifier(base_name(args.object)) : identifier(args.name);
     const std::string obj_name = args.name.empty() ? base_name(args.object) : args.name;
@@ -272,7 +273,7 @@ std::string generate(std::span<const char> bytes, const Options& args) {
     o += "};\n\n";
     o += "inline Skeleton OpenSkeleton::load() && {\n    module_.load();\n    return Skeleton(std::move(module_));\n}\n\n";
     o += "}  // namespace " + name + "\n";
-    return o;
+    return {std::move(o), types.warnings()};
 }
 
 }  // namespace gen

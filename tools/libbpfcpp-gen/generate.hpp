@@ -16,9 +16,15 @@ struct Options {
     bool embed = true;                ///< false: --no-embed
 };
 
-/// The text of NAME.skel.hpp for the BPF object `bytes`. Throws gen::GenError (types.hpp)
-/// with what is wrong and what to do, for any input: a damaged object is an error, never a
-/// crash or a hang.
-[[nodiscard]] std::string generate(std::span<const char> bytes, const Options& options);
+/// A generated header and what it is lossy about.
+struct Output {
+    std::string text;                   ///< NAME.skel.hpp
+    std::vector<std::string> warnings;  ///< for the user, one line each
+};
+
+/// NAME.skel.hpp for the BPF object `bytes`. Throws gen::GenError (types.hpp) with what is
+/// wrong and what to do, for any input: a damaged object is an error, never a crash or a
+/// hang.
+[[nodiscard]] Output generate(std::span<const char> bytes, const Options& options);
 
 }  // namespace gen

@@ -140,7 +140,9 @@ int main(int argc, char** argv) {
         std::ifstream in(args.object, std::ios::binary);
         if (!in) throw GenError(args.object + ": cannot read: " + std::strerror(errno));
         const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        const std::string text = gen::generate(bytes, args);
+        const gen::Output out = gen::generate(bytes, args);
+        for (const std::string& w : out.warnings) std::fprintf(stderr, "libbpfcpp-gen: warning: %s\n", w.c_str());
+        const std::string& text = out.text;
         if (args.out.empty() || args.out == "-") {
             std::fwrite(text.data(), 1, text.size(), stdout);
             return std::fflush(stdout) == 0 ? 0 : 1;

@@ -254,13 +254,21 @@ std::size_t TypeWriter::align_of(std::uint32_t id) {
 }
 
 bool TypeWriter::packed_fields(const std::vector<Field>& fields, std::size_t size, bool is_union) {
-    // Packed when a member sits off its natural alignment, or the size is not a multiple
-    // of the alignment the members would give; aligned(N) is rendered as padding instead.
+    // Packed when a member sits off its natural alignment, a bitfield crosses a unit of its
+    // type (packed C allows it; unpacked, C and C++ move it to the next unit), or the size is not a multiple of the alignment the members would
+    // give; aligned(N) is rendered as padding instead.
     std::size_t a = 1;
     for (const Field& f : fields) {
         const std::size_t fa = align_of(f.type);
         a = std::max(a, fa);
-        if (f.bit_size != 0 || is_union) continue;
+        if (is_union) continue;
+        if (f.bit_size != 0) {
+            const std::size_t unit = size_of(resolve(f.type)) * 8;
+            const std::size_t natural =
+                unit != 0 && f.bit_offset % unit + f.bit_size > unit ? align_up(f.bit_offset, unit) : f.bit_offset;
+            if (natural != f.bit_offset) return true;
+            continue;
+        }
         if (f.bit_offset % 8 != 0) return true;
         if ((f.bit_offset / 8) % fa != 0) return true;
     }
@@ -336,16 +344,15 @@ std::string TypeWriter::name_of(std::uint32_t id) const {
     return n.empty() ? std::string() : identifier(n);
 }
 
-std::string TypeWriter::enum_body(std::uint32_t id, int indent) const {
+std::string TypeWriter::enum_body(std::uint32_t id, int indent) {
     const btf_type* t = type(id);
     const std::string underlying = enum_underlying(id);
     const bool is_signed = underlying[5] == 'i';  // "std::int..."
     const bool wide = t->size == 8;
     if (wide && !btf_is_enum64(t))
-        std::fprintf(stderr,
-                     "libbpfcpp-gen: warning: %s: %s is 8 bytes but its BTF holds 32-bit values (compiled by a "
-                     "clang without BTF_KIND_ENUM64, before 15): enumerators wider than 32 bits are truncated\n",
-                     object_.c_str(), describe(id).c_str());
+        warnings_.push_back(object_ + ": " + describe(id) +
+                            " is 8 bytes but its BTF holds 32-bit values (compiled by a clang without "
+                            "BTF_KIND_ENUM64, before 15): enumerators wider than 32 bits are truncated");
     std::string out = "{\n";
     for (unsigned i = 0; i < btf_vlen(t); ++i) {
         std::uint64_t raw = 0;
@@ -518,6 +525,11 @@ std::string TypeWriter::body(const std::vector<Field>& fields, std::size_t size,
                     throw GenError(object_ + ": " + what + ": bitfield '" + f.name + "' overlaps the member before");
                 pad_bits(pos, f.bit_offset);
             }
+            // What a C++ compiler does with the declaration, which must be where the BTF says.
+            if (!is_packed && f.bit_offset % unit + f.bit_size > unit)
+                throw GenError(object_ + ": " + what + ": bitfield '" + f.name + "' at bit " +
+                               std::to_string(f.bit_offset) + " crosses a " + std::to_string(unit) +
+                               "-bit unit, which only a packed struct allows; it cannot be mirrored");
             out += in + bt + " " + name + " : " + std::to_string(f.bit_size) + ";\n";
             pos = f.bit_offset + f.bit_size;
         }

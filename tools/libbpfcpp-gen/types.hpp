@@ -64,6 +64,9 @@ public:
     /// Everything defined so far, in an order that compiles.
     [[nodiscard]] const std::string& text() const noexcept { return text_; }
 
+    /// What the output is correct but lossy about, for the user to see.
+    [[nodiscard]] const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+
     /// The BTF id of `spec` ("foo", "struct foo", "union foo", "enum foo").
     [[nodiscard]] std::uint32_t find(const std::string& spec) const;
 
@@ -94,7 +97,7 @@ private:
     std::string body(const std::vector<Field>& fields, std::size_t size, bool is_union, bool is_packed,
                      int indent, const std::string& what, std::vector<Check>& checks, const std::string& prefix,
                      std::size_t base);
-    std::string enum_body(std::uint32_t id, int indent) const;
+    std::string enum_body(std::uint32_t id, int indent);
     std::string enum_underlying(std::uint32_t id) const;
     std::string name_of(std::uint32_t id) const;
     bool transparent(std::uint32_t id) const;
@@ -111,6 +114,7 @@ private:
     std::set<std::uint32_t> defining_;
     std::map<std::uint32_t, std::size_t> align_cache_;
     std::map<std::uint32_t, bool> packed_cache_;
+    std::vector<std::string> warnings_;
     int pad_counter_ = 0;
 };
 
