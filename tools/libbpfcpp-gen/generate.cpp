@@ -195,7 +195,8 @@ Output generate(std::span<const char> bytes, const Options& args) {
         return s;
     };
     auto init = [&](bool loaded) {
-        std::string s = "        : module_(std::move(m))";
+        const std::string owner = "\"" + name + (loaded ? "::Skeleton\"" : "::OpenSkeleton\"");
+        std::string s = "        : module_(std::move(m)),\n          live_(this, " + owner + ")";
         s += ",\n          maps{";
         for (std::size_t i = 0; i < maps.size(); ++i) {
             const MapInfo& mi = maps[i];
@@ -208,7 +209,8 @@ Output generate(std::span<const char> bytes, const Options& args) {
             s += (i == 0 ? "" : ", ") + std::string("module_.program(\"") + progs[i] + "\")";
         s += "}";
         for (const Section& sec : sections)
-            s += ",\n          " + sec.accessor + "_(&bpf::section_view<" + sec.type + ">(module_, \"" + sec.name + "\"))";
+            s += ",\n          " + sec.accessor + "_(&bpf::section_view<" + sec.type + ">(module_, \"" + sec.name + "\"), " +
+                 owner + ")";
         s += " {}\n";
         return s;
     };
@@ -218,25 +220,27 @@ Output generate(std::span<const char> bytes, const Options& args) {
     o += "/// " + src + " opened and not loaded yet: set read-only globals, configure maps and\n";
     o += "/// programs, then `std::move(open).load()`.\n";
     o += "class OpenSkeleton {\n";
-    o += "private:\n    bpf::Module module_;  // first: maps and progs are handles into it\n\npublic:\n";
+    o += "private:\n    bpf::Module module_;  // first: maps and progs are handles into it\n";
+    o += "    bpf::detail::MovedFromGuard<> live_;  // a moved-from skeleton throws instead of dangling\n\npublic:\n";
     o += members(false);
     o += "    Maps maps;\n    Progs progs;\n\n";
     for (const Section& sec : sections)
         o += "    /// " + sec.name + ", writable until load: its contents become the initial values.\n"
-             "    [[nodiscard]] " + sec.type + "& " + sec.accessor + "() noexcept { return *" + sec.accessor + "_; }\n";
+             "    [[nodiscard]] " + sec.type + "& " + sec.accessor + "() { return *" + sec.accessor + "_.get(); }\n";
     o += "    /// The module underneath, for what the skeleton does not name.\n";
-    o += "    [[nodiscard]] bpf::Module& module() noexcept { return module_; }\n";
+    o += "    [[nodiscard]] bpf::Module& module() {\n        live_.get();\n        return module_;\n    }\n";
     o += "    /// The module underneath (const).\n";
-    o += "    [[nodiscard]] const bpf::Module& module() const noexcept { return module_; }\n\n";
+    o += "    [[nodiscard]] const bpf::Module& module() const {\n        live_.get();\n        return module_;\n    }\n\n";
     o += "    /// Creates the maps and loads the programs; the open phase is used up.\n";
     o += "    [[nodiscard]] Skeleton load() &&;\n\n";
     o += "private:\n    friend class Skeleton;\n    explicit OpenSkeleton(bpf::Module m)\n" + init(false);
-    for (const Section& sec : sections) o += "    " + sec.type + "* " + sec.accessor + "_;\n";
+    for (const Section& sec : sections) o += "    bpf::detail::MovedFromGuard<" + sec.type + "> " + sec.accessor + "_;\n";
     o += "};\n\n";
 
     o += "/// " + src + " loaded: attach its programs, read and write its maps and globals.\n";
     o += "class Skeleton {\n";
-    o += "private:\n    bpf::Module module_;  // first: maps and progs are handles into it\n\npublic:\n";
+    o += "private:\n    bpf::Module module_;  // first: maps and progs are handles into it\n";
+    o += "    bpf::detail::MovedFromGuard<> live_;  // a moved-from skeleton throws instead of dangling\n\npublic:\n";
     o += "    /// The open phase.\n    using Open = OpenSkeleton;\n\n";
     if (args.embed) {
         o += "    /// Opens the embedded object.\n";
@@ -251,27 +255,30 @@ Output generate(std::span<const char> bytes, const Options& args) {
     for (const Section& sec : sections) {
         if (sec.read_only) {
             o += "    /// " + sec.name + " as loaded; read-only (the kernel froze it).\n";
-            o += "    [[nodiscard]] const " + sec.type + "& " + sec.accessor + "() const noexcept { return *" +
-                 sec.accessor + "_; }\n";
+            o += "    [[nodiscard]] const " + sec.type + "& " + sec.accessor + "() const { return *" + sec.accessor +
+                 "_.get(); }\n";
         } else {
             o += "    /// " + sec.name + ", mapped: writes reach the programs, reads see their updates.\n";
-            o += "    [[nodiscard]] " + sec.type + "& " + sec.accessor + "() noexcept { return *" + sec.accessor + "_; }\n";
+            o += "    [[nodiscard]] " + sec.type + "& " + sec.accessor + "() { return *" + sec.accessor + "_.get(); }\n";
             o += "    /// " + sec.name + ", mapped (const).\n";
-            o += "    [[nodiscard]] const " + sec.type + "& " + sec.accessor + "() const noexcept { return *" +
-                 sec.accessor + "_; }\n";
+            o += "    [[nodiscard]] const " + sec.type + "& " + sec.accessor + "() const { return *" + sec.accessor +
+                 "_.get(); }\n";
         }
     }
     o += "    /// Attaches every program whose section says where (Module::attach_all()).\n";
-    o += "    void attach() { module_.attach_all(); }\n";
+    o += "    void attach() { module().attach_all(); }\n";
     o += "    /// The module underneath, for what the skeleton does not name.\n";
-    o += "    [[nodiscard]] bpf::Module& module() noexcept { return module_; }\n";
+    o += "    [[nodiscard]] bpf::Module& module() {\n        live_.get();\n        return module_;\n    }\n";
     o += "    /// The module underneath (const).\n";
-    o += "    [[nodiscard]] const bpf::Module& module() const noexcept { return module_; }\n\n";
+    o += "    [[nodiscard]] const bpf::Module& module() const {\n        live_.get();\n        return module_;\n    }\n\n";
     o += "private:\n    friend class OpenSkeleton;\n    explicit Skeleton(bpf::Module m)\n" + init(true);
     for (const Section& sec : sections)
-        o += "    " + std::string(sec.read_only ? "const " : "") + sec.type + "* " + sec.accessor + "_;\n";
+        o += "    bpf::detail::MovedFromGuard<" + std::string(sec.read_only ? "const " : "") + sec.type + "> " +
+             sec.accessor + "_;\n";
     o += "};\n\n";
-    o += "inline Skeleton OpenSkeleton::load() && {\n    module_.load();\n    return Skeleton(std::move(module_));\n}\n\n";
+    o += "inline Skeleton OpenSkeleton::load() && {\n    module().load();\n"
+         "    OpenSkeleton used = std::move(*this);  // loaded: this open phase throws from now on\n"
+         "    return Skeleton(std::move(used.module_));\n}\n\n";
     o += "}  // namespace " + name + "\n";
     return {std::move(o), types.warnings()};
 }
