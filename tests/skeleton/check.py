@@ -5,6 +5,7 @@ of the generator, headers that must (or must not) compile.
 usage: check.py golden GEN OBJECT GOLDEN [GEN ARGS...]
        check.py errors GEN OBJECT NO_BTF_OBJECT
        check.py outputs GEN OBJECT
+       check.py names CXX[,CXX...] GEN NAMES_OBJECT -I DIR... --
        check.py layout CXX[,CXX...] GEN OBJECT MUTATOR -I DIR... -- 
        check.py corrupt GEN MUTATOR CXX -I DIR... -- OBJECT...
        check.py compile-all CXX[,CXX...] -I DIR... -- HEADER...
@@ -17,6 +18,7 @@ every libbpfcpp header after them). compile-fail checks that misuses of a skelet
 """
 import difflib
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -168,6 +170,97 @@ int main() {{
             else:
                 print(f"ok: {cxx}: {len(LAYOUT_VALUES)} members of packed and plain bitfield structs read back "
                       "what the BPF compiler laid out")
+    return 1 if bad else 0
+
+
+NAMES_USE = """#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/select.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+"""
+NAMES_CHECKS = """
+// The BTF's names that clash, as the generator renames them.
+static_assert(sizeof(names::Skeleton_) == 4 && sizeof(names::Bss_) == 4 && sizeof(names::detail_) == 4);
+static_assert(sizeof(names::std_) == 4 && sizeof(names::OpenSkeleton_) == 4);
+static_assert(offsetof(names::value, class__) == 0 && offsetof(names::value, class_) == 4);
+static_assert(offsetof(names::value, errno_) == 8 && offsetof(names::value, value_) == 12);
+static_assert(names::value_ == 1 && names::kinds_ == 3);
+static_assert(std::is_same_v<decltype(names::Skeleton::Maps::values), bpf::TypedMap<names::__u32, names::value>>);
+static_assert(std::is_same_v<decltype(names::Skeleton::Maps::Maps_), bpf::TypedMap<names::__u32, names::holder>>);
+static_assert(std::is_same_v<decltype(names::Skeleton::Progs::Progs_), bpf::Prog>);
+void use(names::Skeleton& skel) {
+    skel.data_a_b().dotted = 1;       // .data.a.b
+    skel.data_a_b_().underscored = 2;  // .data.a_b
+    skel.bss().bss_hits = 0;
+}
+int main() { return 0; }
+"""
+
+
+def names(cxxs: str, gen: str, obj: str, rest: list) -> int:
+    """Names legal in C that clash in C++, file names that would break out of a string or a
+    comment, --name values that cannot be a namespace, and objects named after C library
+    functions: headers that compile beside the C headers that declare those names."""
+    incs, _ = split(rest)
+    gen, obj = os.path.abspath(gen), os.path.abspath(obj)
+    bad = 0
+    with tempfile.TemporaryDirectory() as d:
+        run = lambda *a: subprocess.run([gen, "skeleton"] + list(a), capture_output=True, text=True)
+        headers = []
+        r = run(obj, "-o", os.path.join(d, "names.skel.hpp"))
+        if r.returncode != 0:
+            return fail(f"names.bpf.o: exit {r.returncode}: {r.stderr}")
+        headers.append("names.skel.hpp")
+        # A quote and a newline that would start a #define line, with and without embedding.
+        weird = os.path.join(d, 'we"ird\n#define INJECTED 1\n\\.bpf.o')
+        shutil.copy(obj, weird)
+        # (The embedded object's name, from the file's, is a string literal.)
+        for i, extra in enumerate([["--no-embed", "--name", "weird"], []]):
+            out = os.path.join(d, f"weird{i}.skel.hpp")
+            r = run(weird, *extra, "-o", out)
+            if r.returncode != 0:
+                bad += fail(f"a file name with a quote and a newline: exit {r.returncode}: {r.stderr}")
+            elif not extra and 'return {"we\\"ird\\012#define INJECTED 1\\012\\\\", ' not in open(out).read():
+                bad += fail("the embedded object's name is not the file's, escaped")
+            headers.append(os.path.basename(out))
+        # Objects named after functions of the C library: the namespace takes "_bpf".
+        libc = ["read", "readahead", "open", "select", "signal", "time", "sync", "index", "log", "exit"]
+        for n in libc:
+            o = os.path.join(d, n + ".bpf.o")
+            shutil.copy(obj, o)
+            r = run(o, "--no-embed", "-o", os.path.join(d, n + ".skel.hpp"))
+            text = open(os.path.join(d, n + ".skel.hpp")).read() if r.returncode == 0 else ""
+            if f"namespace {n}_bpf {{" not in text:
+                bad += fail(f"{n}.bpf.o: exit {r.returncode}, no namespace {n}_bpf: {r.stderr}")
+            headers.append(n + ".skel.hpp")
+        src = NAMES_USE + "".join(f'#include "{h}"\n' for h in headers) + \
+            "#ifdef INJECTED\n#error a file name wrote a line of code\n#endif\n#include <type_traits>\n" + \
+            "".join(f"static_assert(sizeof({n}_bpf::Bss) == 8);\n" for n in libc) + NAMES_CHECKS
+        for cxx in cxxs.split(","):
+            c = compile_src(cxx, incs + ["-I", d], src)
+            if c.returncode != 0:
+                bad += fail(f"{cxx}: the headers do not compile beside the C headers:\n{c.stderr[-6000:]}")
+            else:
+                print(f"ok: {cxx}: clashing BTF names, sections .data.a.b and .data.a_b, a file name with a "
+                      f"quote and a newline, and {len(libc)} objects named after C library functions compile")
+        for name, why in [("1abc", "not a C++ identifier"), ("a-b", "not a C++ identifier"),
+                          ("class", "C++ keyword"), ("errno", "macro of the C library"), ("weird\nname", "not a C++ identifier"),
+                          ("read", "C library"), ("readahead", "C library"), ("bpf", "namespace the header uses")]:
+            r = run(obj, "--name", name, "--no-embed")
+            if r.returncode != 1 or why not in r.stderr or r.stdout:
+                bad += fail(f"--name {name!r}: exit {r.returncode}, {r.stderr!r}")
+            else:
+                print(f"ok: --name {name!r} refused: {r.stderr.strip()}")
     return 1 if bad else 0
 
 
@@ -342,6 +435,8 @@ def main() -> int:
         return corrupt(a[1], a[2], a[3], a[4:])
     if len(a) >= 6 and a[0] == "layout":
         return layout(a[1], a[2], a[3], a[4], a[5:])
+    if len(a) >= 5 and a[0] == "names":
+        return names(a[1], a[2], a[3], a[4:])
     if len(a) == 3 and a[0] == "outputs":
         return outputs(a[1], a[2])
     if len(a) >= 3 and a[0] == "compile-all":

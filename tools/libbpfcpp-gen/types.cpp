@@ -12,32 +12,11 @@ namespace gen {
 
 namespace {
 
-// C++20 keywords and alternative tokens: members and types of C code may use any of them.
-const std::set<std::string_view> cpp_keywords = {
-    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case",
-    "catch", "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval",
-    "constexpr", "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype",
-    "default", "delete", "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern",
-    "false", "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new",
-    "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private", "protected", "public",
-    "register", "reinterpret_cast", "requires", "return", "short", "signed", "sizeof", "static",
-    "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local", "throw", "true",
-    "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
-    "wchar_t", "while", "xor", "xor_eq"};
-
 std::size_t align_up(std::size_t n, std::size_t a) { return a <= 1 ? n : (n + a - 1) / a * a; }
 
 std::string pad_indent(int indent) { return std::string(static_cast<std::size_t>(indent) * 4, ' '); }
 
 }  // namespace
-
-std::string identifier(std::string_view name) {
-    std::string out;
-    for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ? c : '_';
-    if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0])) != 0) out.insert(0, "_");
-    if (cpp_keywords.count(out) != 0) out += '_';
-    return out;
-}
 
 std::string btf_name(const btf* b, std::uint32_t offset, const std::string& object) {
     const char* n = btf__name_by_offset(b, offset);
@@ -124,9 +103,36 @@ void check_type_graph(const btf* b, const std::string& object) {
     }
 }
 
-TypeWriter::TypeWriter(const btf* b, std::string object, std::string ns)
+TypeWriter::TypeWriter(const btf* b, std::string object, std::string ns,
+                       const std::vector<std::pair<std::string, std::string>>& own)
     : btf_(b), object_(std::move(object)), namespace_(std::move(ns)) {
     check_type_graph(btf_, object_);
+    // What the header declares in its namespace besides the BTF's types; `std` and `bpf`
+    // would hide the namespaces the generated code names.
+    for (std::string_view n : {"Skeleton", "OpenSkeleton", "detail", "embedded_object", "std", "bpf"})
+        scope_.reserve(n);
+    scope_.claim_all(own);
+    // Every named type of the BTF, in id order (the output does not depend on which are
+    // used); a typedef of a struct, union or enum of its own name is that type's name.
+    std::vector<std::pair<std::string, std::string>> types;
+    std::vector<std::uint32_t> ids;
+    for (std::uint32_t id = 1; id < btf__type_cnt(btf_); ++id) {
+        const btf_type* t = type(id);
+        if (!btf_is_composite(t) && !btf_is_any_enum(t) && !btf_is_typedef(t)) continue;
+        const std::string n = name_at(t->name_off);
+        if (n.empty() || transparent(id)) continue;
+        std::uint32_t owner = id;
+        if (btf_is_typedef(t)) {
+            const std::uint32_t target = skip_modifiers(t->type);
+            if (target != 0 && (btf_is_composite(type(target)) || btf_is_any_enum(type(target))) &&
+                name_at(type(target)->name_off) == n)
+                owner = target;
+        }
+        types.emplace_back(n, "type " + std::to_string(owner));
+        ids.push_back(id);
+    }
+    scope_.claim_all(types);
+    for (std::size_t i = 0; i < ids.size(); ++i) names_[ids[i]] = scope_.claim("", types[i].second);
 }
 
 std::string TypeWriter::name_at(std::uint32_t offset) const { return btf_name(btf_, offset, object_); }
@@ -335,16 +341,17 @@ bool TypeWriter::empty_composite(std::uint32_t id) const {
 }
 
 bool TypeWriter::transparent(std::uint32_t id) const {
-    return cpp_keywords.count(name_at(type(id)->name_off)) != 0 && btf_is_int(type(resolve(id)));
+    return is_keyword(name_at(type(id)->name_off)) && btf_is_int(type(resolve(id)));
 }
 
 std::string TypeWriter::name_of(std::uint32_t id) const {
-    if (auto it = names_.find(id); it != names_.end()) return it->second;
-    const std::string n = name_at(type(id)->name_off);
-    return n.empty() ? std::string() : identifier(n);
+    // Every named type was given its name by the constructor; anonymous ones get theirs
+    // from a typedef or a hint.
+    auto it = names_.find(id);
+    return it != names_.end() ? it->second : std::string();
 }
 
-std::string TypeWriter::enum_body(std::uint32_t id, int indent) {
+std::string TypeWriter::enum_body(std::uint32_t id, int indent, Scope& scope) {
     const btf_type* t = type(id);
     const std::string underlying = enum_underlying(id);
     const bool is_signed = underlying[5] == 'i';  // "std::int..."
@@ -376,13 +383,17 @@ std::string TypeWriter::enum_body(std::uint32_t id, int indent) {
         } else {
             value = std::to_string(raw) + (wide ? "ULL" : "U");
         }
-        out += pad_indent(indent + 1) + identifier(name_at(name_off)) + " = " + value + ",\n";
+        // Enumerators of an unscoped enum are declared where the enum is: they give way
+        // to the types and members already there.
+        out += pad_indent(indent + 1) +
+               scope.claim(name_at(name_off), "enumerator " + std::to_string(id) + "." + std::to_string(i)) +
+               " = " + value + ",\n";
     }
     out += pad_indent(indent) + "}";
     return out;
 }
 
-std::string TypeWriter::decl(std::uint32_t id, const std::string& declarator, int indent) {
+std::string TypeWriter::decl(std::uint32_t id, const std::string& declarator, int indent, Scope* members) {
     id = skip_modifiers(id);
     const std::string sep = declarator.empty() ? "" : " ";
     if (id == 0) fail(id, "a member or variable of type void cannot be expressed");
@@ -398,12 +409,12 @@ std::string TypeWriter::decl(std::uint32_t id, const std::string& declarator, in
         return "std::uint64_t" + sep + declarator;
     case BTF_KIND_ARRAY: {
         const struct btf_array* a = btf_array(t);
-        return decl(a->type, declarator + "[" + std::to_string(a->nelems) + "]", indent);
+        return decl(a->type, declarator + "[" + std::to_string(a->nelems) + "]", indent, members);
     }
     case BTF_KIND_TYPEDEF:
         // typedef _Bool bool (vmlinux.h): a C typedef named like a C++ keyword is the
         // keyword's own type, so it is looked through rather than renamed.
-        if (transparent(id)) return decl(t->type, declarator, indent);
+        if (transparent(id)) return decl(t->type, declarator, indent, members);
         define(id);
         return (member_named(declarator, name_of(id)) ? "::" + namespace_ + "::" : "") + name_of(id) + sep +
                declarator;
@@ -413,7 +424,8 @@ std::string TypeWriter::decl(std::uint32_t id, const std::string& declarator, in
             define(id);
             return (declarator.empty() ? "" : "enum ") + name_of(id) + sep + declarator;
         }
-        return "enum : " + enum_underlying(id) + " " + enum_body(id, indent) + sep + declarator;
+        return "enum : " + enum_underlying(id) + " " + enum_body(id, indent, members != nullptr ? *members : scope_) +
+               sep + declarator;
     case BTF_KIND_STRUCT:
     case BTF_KIND_UNION: {
         if (!name_of(id).empty()) {
@@ -424,12 +436,15 @@ std::string TypeWriter::decl(std::uint32_t id, const std::string& declarator, in
                    declarator;
         }
         // An anonymous type is defined where it is used, as in the C source.
+        // Without a declarator its members are the enclosing struct's (C++ and C alike).
         std::vector<Check> ignored;
+        Scope own;
+        Scope& scope = declarator.empty() && members != nullptr ? *members : own;
         const bool is_union = btf_is_union(t);
         const bool p = packed(id);
         std::string kw = is_union ? "union" : "struct";
         if (p) kw += " __attribute__((packed))";
-        return kw + " " + body(fields_of(id), t->size, is_union, p, indent, describe(id), ignored, "", 0) + sep +
+        return kw + " " + body(id, fields_of(id), t->size, is_union, p, indent, describe(id), ignored, scope) + sep +
                declarator;
     }
     case BTF_KIND_FWD: fail(id, "only declared in the object (no definition in its BTF); it cannot be used by value");
@@ -438,18 +453,24 @@ std::string TypeWriter::decl(std::uint32_t id, const std::string& declarator, in
     }
 }
 
-std::string TypeWriter::body(const std::vector<Field>& fields, std::size_t size, bool is_union, bool is_packed,
-                             int indent, const std::string& what, std::vector<Check>& checks,
-                             const std::string& prefix, std::size_t base) {
+std::string TypeWriter::body(std::uint32_t owner, const std::vector<Field>& fields, std::size_t size,
+                             bool is_union, bool is_packed, int indent, const std::string& what,
+                             std::vector<Check>& checks, Scope& scope) {
     std::string out = "{\n";
     const std::string in = pad_indent(indent + 1);
-    std::set<std::string> taken;
-    for (const Field& f : fields) taken.insert(identifier(f.name));
+    std::vector<std::pair<std::string, std::string>> wanted;
+    auto member_owner = [&](std::size_t i) { return "member " + std::to_string(owner) + "." + std::to_string(i); };
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (!fields[i].name.empty()) wanted.emplace_back(fields[i].name, member_owner(i));
+    scope.claim_all(wanted);
+    std::vector<std::string> names(fields.size());
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (!fields[i].name.empty()) names[i] = scope.claim("", member_owner(i));
+        member_names_[{owner, i}] = names[i];
+    }
     auto pad_name = [&] {
-        std::string n;
-        do n = "_pad" + std::to_string(pad_counter_++);
-        while (taken.count(n) != 0);
-        return n;
+        const std::string n = std::to_string(pad_counter_++);
+        return scope.claim("_pad" + n, "pad " + n);
     };
     // Fills bits [from, to) with unnamed bitfields and a byte array: neither changes the
     // struct's alignment, and together they reach any bit position.
@@ -467,29 +488,33 @@ std::string TypeWriter::body(const std::vector<Field>& fields, std::size_t size,
     };
     // Named members are checked by offset; a member of an anonymous type is checked
     // through its own members too (they are reached as Outer::a or Outer::m.a).
-    std::function<void(const Field&, std::size_t, const std::string&)> add_checks =
-        [&](const Field& f, std::size_t byte_off, const std::string& path) {
+    std::function<void(const Field&, const std::string&, std::size_t, const std::string&)> add_checks =
+        [&](const Field& f, const std::string& cpp_name, std::size_t byte_off, const std::string& path) {
             if (f.bit_size != 0) return;
             const std::uint32_t r = skip_modifiers(f.type);
             const bool anon_composite = r != 0 && btf_is_composite(type(r)) && name_of(r).empty();
             std::string inner = path;
             if (!f.name.empty()) {
-                inner = path + identifier(f.name);
+                inner = path + cpp_name;
                 checks.push_back({inner, byte_off, anon_composite, anon_composite ? size_of(r) : 0});
                 inner += ".";
             }
-            if (anon_composite)
-                for (const Field& g : fields_of(r)) add_checks(g, byte_off + g.bit_offset / 8, inner);
+            if (anon_composite) {
+                const std::vector<Field> nested = fields_of(r);
+                for (std::size_t j = 0; j < nested.size(); ++j)
+                    add_checks(nested[j], member_names_[{r, j}], byte_off + nested[j].bit_offset / 8, inner);
+            }
         };
 
     std::size_t pos = 0;  // bits laid out so far (struct), or the largest member (union)
     std::size_t max_align = 1;
-    for (const Field& f : fields) {
-        const std::string name = f.name.empty() ? std::string() : identifier(f.name);
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const Field& f = fields[i];
+        const std::string& name = names[i];
         if (f.bit_size == 0 && empty_composite(f.type)) {
             // An empty struct takes no room in (GNU) C but a byte in C++: the member,
             // which holds nothing, is left out so the members after it keep their offsets.
-            out += in + "// " + (f.name.empty() ? "(anonymous)" : f.name) + ": an empty " + describe(resolve(f.type)) +
+            out += in + "// " + (f.name.empty() ? "(anonymous)" : comment_text(f.name)) + ": an empty " + describe(resolve(f.type)) +
                    ", left out\n";
             continue;
         }
@@ -498,8 +523,8 @@ std::string TypeWriter::body(const std::vector<Field>& fields, std::size_t size,
             if (f.bit_size != 0)
                 out += in + bitfield_base(f.type) + " " + name + " : " + std::to_string(f.bit_size) + ";\n";
             else {
-                out += in + decl(f.type, name, indent + 1) + ";\n";
-                add_checks(f, base, prefix);
+                out += in + decl(f.type, name, indent + 1, &scope) + ";\n";
+                add_checks(f, name, 0, "");
             }
             pos = std::max<std::size_t>(pos, f.bit_size != 0 ? f.bit_size : size_of(f.type) * 8);
             continue;
@@ -512,8 +537,8 @@ std::string TypeWriter::body(const std::vector<Field>& fields, std::size_t size,
             if (off < cur) throw GenError(object_ + ": " + what + ": member '" + f.name + "' overlaps the one before");
             const std::size_t a = is_packed ? 1 : align_of(f.type);
             if (align_up(cur, a) != off) pad_bits(pos, off * 8);
-            out += in + decl(f.type, name, indent + 1) + ";\n";
-            add_checks(f, base + off, prefix);
+            out += in + decl(f.type, name, indent + 1, &scope) + ";\n";
+            add_checks(f, name, off, "");
             pos = (off + size_of(f.type)) * 8;
         } else {
             const std::string bt = bitfield_base(f.type);
@@ -598,7 +623,7 @@ void TypeWriter::define(std::uint32_t id) {
             defined_.insert(id);
             return;  // only ever used through pointers, which become integers
         }
-        const std::string d = decl(target, "", 0);
+        const std::string d = decl(target, "", 0, nullptr);
         text_ += "using " + name + " = " + d + ";\n";
         if (!btf_is_ptr(tt))
             text_ += "static_assert(sizeof(" + name + ") == " + std::to_string(size_of(id)) + ", \"" + name +
@@ -608,7 +633,7 @@ void TypeWriter::define(std::uint32_t id) {
     }
     case BTF_KIND_ENUM:
     case BTF_KIND_ENUM64:
-        text_ += "enum " + name + " : " + enum_underlying(id) + " " + enum_body(id, 0) + ";\n";
+        text_ += "enum " + name + " : " + enum_underlying(id) + " " + enum_body(id, 0, scope_) + ";\n";
         text_ += "static_assert(sizeof(" + name + ") == " + std::to_string(t->size) + ");\n\n";
         break;
     case BTF_KIND_STRUCT:
@@ -617,7 +642,10 @@ void TypeWriter::define(std::uint32_t id) {
         const bool is_union = btf_is_union(t);
         const bool p = packed(id);
         // The body is built first: it defines the named types it uses, which come before.
-        std::string b = body(fields_of(id), t->size, is_union, p, 0, describe(id), checks, "", 0);
+        // A member named like its struct would be taken for a constructor.
+        Scope members;
+        members.reserve(name);
+        std::string b = body(id, fields_of(id), t->size, is_union, p, 0, describe(id), checks, members);
         std::string head = is_union ? "union " : "struct ";
         if (p) head += "__attribute__((packed)) ";
         text_ += head + name + " " + b + ";\n";
@@ -639,8 +667,9 @@ std::string TypeWriter::type_name(std::uint32_t id, const std::string& hint) {
     if (id == 0) return {};
     const btf_type* t = type(id);
     if (btf_is_array(t) || btf_is_func_proto(t)) return {};
-    if ((btf_is_composite(t) || btf_is_any_enum(t)) && name_of(id).empty()) names_[id] = hint;
-    return decl(id, "", 0);
+    if ((btf_is_composite(t) || btf_is_any_enum(t)) && name_of(id).empty())
+        names_[id] = scope_.claim(hint, "type " + std::to_string(id));
+    return decl(id, "", 0, nullptr);
 }
 
 void TypeWriter::define_struct(const std::string& name, const std::vector<Field>& fields, std::size_t size,
@@ -652,7 +681,9 @@ void TypeWriter::define_struct(const std::string& name, const std::vector<Field>
     for (const Field& f : fields) a = std::max(a, align_of(f.type));
     const bool p = packed_fields(fields, align_up(size, a), false);
     if (!p) size = align_up(size, a);
-    std::string b = body(fields, size, false, p, 0, what, checks, "", 0);
+    Scope members;
+    members.reserve(name);
+    std::string b = body(0, fields, size, false, p, 0, what, checks, members);
     text_ += std::string("struct ") + (p ? "__attribute__((packed)) " : "") + name + " " + b + ";\n";
     emit_checks(name, size, checks);
 }
