@@ -202,6 +202,12 @@ void use(names::Skeleton& skel) {
     skel.data_a_b().dotted = 1;       // .data.a.b
     skel.data_a_b_().underscored = 2;  // .data.a_b
     skel.bss().bss_hits = 0;
+    // Neither ring_buffer.hpp nor perf_buffer.hpp is included here: the skeleton includes
+    // them because its object has such maps.
+    auto& rb = skel.module().ring_buffer(skel.maps.ring, [](std::span<const std::byte>) {});
+    auto& pb = skel.module().perf_buffer(skel.maps.perf, [](int, std::span<const std::byte>) {});
+    (void)rb.poll(std::chrono::milliseconds(0));
+    (void)pb.poll(std::chrono::milliseconds(0));
 }
 int main() { return 0; }
 """
@@ -394,7 +400,9 @@ void use() {
 """
 CASES = [
     ("correct use", "auto v = skel.maps.results.lookup(1u); (void)v; skel.bss().hits = 0; "
-                    "(void)skel.rodata().filter_pid;", None),
+                    "(void)skel.rodata().filter_pid; "
+                    # without #include <libbpfcpp/ring_buffer.hpp>: the skeleton's object has one
+                    "skel.module().ring_buffer(skel.maps.events, [](const tricky::tricky_event&) {});", None),
     ("a misspelled map", "(void)skel.maps.resutls;", ["resutls"]),
     ("a .rodata write after load", "skel.rodata().filter_pid = 2;", ["read-only", "const"]),
     ("a typed map looked up with the wrong key type",

@@ -53,6 +53,7 @@ struct MapInfo {
     std::string name;
     std::string member;
     std::string loaded_type;  // bpf::TypedMap<...> or bpf::Map
+    bpf_map_type type;
 };
 
 void embed_bytes(std::string& out, std::span<const char> data) {
@@ -188,6 +189,7 @@ Output generate(std::span<const char> bytes, const Options& args) {
         mi.name = map_name;
         mi.member = map_members.claim(mi.name, "map " + mi.name);
         mi.loaded_type = "bpf::Map";
+        mi.type = bpf_map__type(m);
         const std::uint32_t kid = bpf_map__btf_key_type_id(m);
         const std::uint32_t vid = bpf_map__btf_value_type_id(m);
         if (kid != 0 && vid != 0) {
@@ -221,9 +223,16 @@ Output generate(std::span<const char> bytes, const Options& args) {
     const bool typed_maps = std::any_of(maps.begin(), maps.end(), [](const MapInfo& mi) {
         return mi.loaded_type != "bpf::Map";
     });
+    // A map the object reads events through is used through its buffer type: module.hpp
+    // only declares them.
+    auto has_map = [&](bpf_map_type type) {
+        return std::any_of(maps.begin(), maps.end(), [&](const MapInfo& mi) { return mi.type == type; });
+    };
     o += std::string(args.embed ? "#include <libbpfcpp/embedded.hpp>\n" : "") +
-         "#include <libbpfcpp/module.hpp>\n#include <libbpfcpp/skeleton.hpp>\n" +
-         (typed_maps ? "#include <libbpfcpp/typed_map.hpp>\n" : "") + "\n";
+         "#include <libbpfcpp/module.hpp>\n" +
+         (has_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY) ? "#include <libbpfcpp/perf_buffer.hpp>\n" : "") +
+         (has_map(BPF_MAP_TYPE_RINGBUF) ? "#include <libbpfcpp/ring_buffer.hpp>\n" : "") +
+         "#include <libbpfcpp/skeleton.hpp>\n" + (typed_maps ? "#include <libbpfcpp/typed_map.hpp>\n" : "") + "\n";
     o += "namespace " + name + " {\n\n";
     o += "// ---- types of the object's BTF -------------------------------------------------\n";
     o += types.text();

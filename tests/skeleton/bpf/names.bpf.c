@@ -44,6 +44,18 @@ struct {
     __type(value, struct holder);
 } Maps SEC(".maps");                    /* named like the struct that holds the maps */
 
+/* Event maps: the skeleton includes their buffers' headers. */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4096);
+} ring SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(__u32));
+} perf SEC(".maps");
+
 __u64 bss_hits = 0;
 __u32 dotted SEC(".data.a.b") = 1;      /* two sections whose names sanitize alike */
 __u32 underscored SEC(".data.a_b") = 2;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <libbpfcpp/module.hpp>
+#include <libbpfcpp/ring_buffer.hpp>
 #include <libbpfcpp/skeleton.hpp>
 #include <libbpfcpp/typed_map.hpp>
 
