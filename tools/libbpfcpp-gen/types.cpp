@@ -253,6 +253,8 @@ std::size_t TypeWriter::align_of(std::uint32_t id) {
         if (packed(id)) break;
         for (const Field& f : fields_of(id)) a = std::max(a, align_of(f.type));
         break;
+    case BTF_KIND_FWD: fail(id, "only declared in the object (no definition in its BTF); it cannot be used by value");
+    case BTF_KIND_FUNC_PROTO: fail(id, "a function cannot be used by value");
     default: fail(id, "has no alignment (not a data type)");
     }
     align_cache_[id] = a;
