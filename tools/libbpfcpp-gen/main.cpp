@@ -5,6 +5,12 @@
 // The header defines, in namespace NAME: C++ mirrors of the BTF types the object's maps
 // and globals use (and of each --type), structs of its global sections, and
 // NAME::Skeleton with its open phase NAME::OpenSkeleton (see docs/recipes.md).
+//
+// How it is built: main.cpp reads the file and writes the output; generate.cpp runs
+// read.cpp (libbpf opens the object; maps, programs and sections are listed) into a
+// SkeletonModel (model.hpp), which emit.cpp writes from one template per part.
+// types.cpp turns BTF types into C++ (and checks the type graph first); names.cpp is
+// where every emitted name is made (gen::Scope).
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
