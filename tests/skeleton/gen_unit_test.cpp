@@ -204,7 +204,7 @@ TEST_CASE("gen: a packed struct with a bitfield across a byte stays packed", "[g
     b.field("c", u8, 16);
     CHECK(defined(b, s) == R"(struct __attribute__((packed)) ev {
     std::uint8_t a : 4;
-    std::uint8_t b : 8;
+    std::uint16_t b : 8;
     std::uint8_t c;
 };
 static_assert(sizeof(ev) == 3, "ev: layout differs from the BPF object's BTF; regenerate the skeleton");

@@ -543,8 +543,13 @@ std::string TypeWriter::body(std::uint32_t owner, const std::vector<Field>& fiel
             add_checks(f, name, off, "");
             pos = (off + size_of(f.type)) * 8;
         } else {
-            const std::string bt = bitfield_base(f.type);
+            std::string bt = bitfield_base(f.type);
             const std::size_t unit = size_of(resolve(f.type)) * 8;
+            // A 1-byte bitfield across a byte (packed only): g++ adds a note to every
+            // compile ("offset of packed bit-field has changed in GCC 4.4") for a char type;
+            // the 2-byte type of the same signedness is laid out alike in a packed struct.
+            if (is_packed && unit == 8 && f.bit_offset % 8 + f.bit_size > 8)
+                bt = bt == "std::uint8_t" ? "std::uint16_t" : "std::int16_t";
             std::size_t natural = pos;
             if (!is_packed && natural % unit + f.bit_size > unit) natural = align_up(natural, unit);
             if (natural != f.bit_offset) {
