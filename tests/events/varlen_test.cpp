@@ -25,14 +25,20 @@ namespace {
 
 using Tail = std::span<const std::byte>;
 
-const auto header_tail = [](const varlen_header&, Tail) {};
-const auto cpu_header_tail = [](int, const varlen_header&, Tail) {};
-const auto wrong_tail = [](const varlen_header&, std::span<const int>) {};
-static_assert(bpf::RingEventCallback<decltype(header_tail)>);
-static_assert(bpf::PerfEventCallback<decltype(header_tail)>);
-static_assert(bpf::PerfEventCallback<decltype(cpu_header_tail)>);
-static_assert(!bpf::RingEventCallback<decltype(cpu_header_tail)>);
-static_assert(!bpf::RingEventCallback<decltype(wrong_tail)>);
+struct HeaderTail {
+    void operator()(const varlen_header&, Tail) const {}
+};
+struct CpuHeaderTail {
+    void operator()(int, const varlen_header&, Tail) const {}
+};
+struct WrongTail {
+    void operator()(const varlen_header&, std::span<const int>) const {}
+};
+static_assert(bpf::RingEventCallback<HeaderTail>);
+static_assert(bpf::PerfEventCallback<HeaderTail>);
+static_assert(bpf::PerfEventCallback<CpuHeaderTail>);
+static_assert(!bpf::RingEventCallback<CpuHeaderTail>);
+static_assert(!bpf::RingEventCallback<WrongTail>);
 
 bpf::Module open_varlen(bool to_perf) {
     auto mod = bpf::Module::open_memory(bpf_objects::varlen());
