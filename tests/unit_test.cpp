@@ -3,10 +3,16 @@
 #include <catch2/catch.hpp>
 
 #include <libbpfcpp/libbpfcpp.hpp>
+#include <libbpfcpp/detail/object_checks.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <iterator>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "basic.bpf.hpp"
@@ -208,6 +214,61 @@ TEST_CASE("corrupt and missing object files are clear errors") {
         CHECK(e.error_number() == ENOENT);
         CHECK_THAT(e.what(), Contains("opening BPF object '/nonexistent/x.bpf.o': no such file"));
     }
+}
+
+// Objects with a damaged .BTF on which libbpf's bpf_object__open_mem() crashes: 1.1 and
+// 1.2 on type IDs and string offsets that point nowhere (1.3 refuses them itself), every
+// release up to 1.7 at least on a .kconfig extern whose size does not fit an int. They
+// were found by mutating the .BTF of real objects (tests/fuzz/regressions, the fuzz seeds).
+TEST_CASE("objects that crash libbpf are refused before libbpf sees them") {
+    const bool libbpf_checks = bpf::libbpf_major_version() > 1 ||
+                               (bpf::libbpf_major_version() == 1 && bpf::libbpf_minor_version() >= 3);
+    const std::pair<const char*, const char*> inputs[] = {
+        {"libbpf-1.1-btf-type-refers-to-missing-type", "BTF type [2] refers to type 48, which does not exist"},
+        {"libbpf-1.1-btf-name-past-string-section", "BTF type [10] has a name at string offset 721"},
+        {"libbpf-1.1-btf-member-name-past-string-section", "BTF type [8] has a member name at string offset"},
+        {"libbpf-kconfig-extern-size-overflows-int", "extern 'CONFIG_LIBBPFCPP_TEST_VALUE' of .kconfig is"},
+    };
+    for (const auto& [name, why] : inputs) {
+        const std::string path = std::string(TEST_FUZZ_REGRESSIONS_DIR "/") + name;
+        INFO(path);
+        std::ifstream in(path, std::ios::binary);
+        const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        REQUIRE(bytes.size() > 1000);
+        // libbpf's own refusal (1.3 on) or ours: an Error either way, never a crash.
+        const bool ours = !libbpf_checks || std::string_view(name).find("kconfig") != std::string_view::npos;
+        for (int from_file = 0; from_file < 2; ++from_file) {
+            try {
+                if (from_file)
+                    (void)bpf::Module::open_file(path);
+                else
+                    (void)bpf::Module::open_memory(std::as_bytes(std::span(bytes)));
+                FAIL("opened");
+            } catch (const bpf::Error& e) {
+                CHECK(e.error_number() == EINVAL);
+                if (ours) {
+                    CHECK_THAT(e.what(), Contains("corrupt object: "));
+                    CHECK_THAT(e.what(), Contains(why));
+                    CHECK_THAT(e.what(), Contains("rebuild the object"));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("the corrupt-object check passes every object of the build") {
+    for (const char* name : {"basic", "kconfig", "probes", "attach_all", "attach_fail", "rejected", "trampoline"}) {
+        const std::string path = std::string(TEST_BPF_DIR "/") + name + ".bpf.o";
+        INFO(path);
+        std::ifstream in(path, std::ios::binary);
+        const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        REQUIRE(!bytes.empty());
+        CHECK(bpf::detail::check_object_bytes(std::as_bytes(std::span(bytes))).empty());
+        CHECK(!bpf::detail::elf_btf_section(std::as_bytes(std::span(bytes))).empty());
+    }
+    // Not ELF, or cut short: left to libbpf, which refuses it with its own words.
+    const std::vector<std::byte> junk(100, std::byte{0x7f});
+    CHECK(bpf::detail::check_object_bytes(junk).empty());
 }
 
 TEST_CASE("open_file reads the object from disk") {

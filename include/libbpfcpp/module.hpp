@@ -31,6 +31,7 @@
 #include "detail/load_checks.hpp"
 #include "detail/module_state.hpp"
 #include "detail/needs_libbpf.hpp"
+#include "detail/object_checks.hpp"
 #include "detail/token_checks.hpp"
 #include "embedded.hpp"
 #include "error.hpp"
@@ -618,6 +619,7 @@ LIBBPFCPP_INLINE Module Module::open_file(const std::string& path, const OpenOpt
                     detail::describe("opening BPF object", path,
                                      S_ISDIR(st.st_mode) ? "it is a directory; give the path of a .bpf.o file"
                                                          : "not a regular file; give the path of a .bpf.o file"));
+    detail::refuse_corrupt_file(path);  // what the linked libbpf would crash on
     return open_with(path, options, [](const bpf_object_open_opts* o, const void* file) {
         return bpf_object__open_file(static_cast<const std::string*>(file)->c_str(), o);
     }, &path);
@@ -627,6 +629,7 @@ LIBBPFCPP_INLINE Module Module::open_memory(std::span<const std::byte> object, c
     detail::install_print_router();
     std::string label = options.object_name.empty() ? "<memory, " + std::to_string(object.size()) + " bytes>"
                                                     : options.object_name;
+    detail::refuse_corrupt_object(object, label);  // what the linked libbpf would crash on
     return open_with(label, options, [](const bpf_object_open_opts* o, const void* bytes) {
         const auto* span = static_cast<const std::span<const std::byte>*>(bytes);
         return bpf_object__open_mem(span->data(), span->size(), o);

@@ -21,6 +21,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <libbpfcpp/detail/object_checks.hpp>
+
 #include "types.hpp"
 
 namespace {
@@ -104,6 +106,8 @@ std::string generate(const Args& args) {
 
     libbpf_set_print(collect_libbpf);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = obj_name.c_str());
+    if (std::string bad = bpf::detail::corrupt_object_problem(std::as_bytes(std::span(bytes))); !bad.empty())
+        throw GenError(args.object + ": corrupt object: " + bad + "; the .BTF section is damaged, rebuild the object");
     bpf_object* obj = bpf_object__open_mem(bytes.data(), bytes.size(), &opts);
     if (obj == nullptr) {
         const int err = errno;
