@@ -883,7 +883,6 @@ LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOp
     s->obj = obj;
     s->name = bpf_object__name(obj);
     s->token_path = o.bpf_token_path;
-    detail::check_map_types(obj, label);  // ~ModuleState closes obj if this throws
     return Module(std::move(s));
 }
 
