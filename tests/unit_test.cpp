@@ -5,13 +5,21 @@
 #include <libbpfcpp/libbpfcpp.hpp>
 #include <libbpfcpp/detail/object_checks.hpp>
 
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -269,6 +277,58 @@ TEST_CASE("the corrupt-object check passes every object of the build") {
     // Not ELF, or cut short: left to libbpf, which refuses it with its own words.
     const std::vector<std::byte> junk(100, std::byte{0x7f});
     CHECK(bpf::detail::check_object_bytes(junk).empty());
+}
+
+// delegate_bpffs() is handed an fd from another process; one that is not a filesystem
+// context must be refused from what it is, without reading it: a pipe would block the
+// read forever, and a file's bytes must not end up in an exception's text.
+TEST_CASE("delegate_bpffs refuses an fd that is not a filesystem context without reading it") {
+    int p[2];
+    REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+    bpf::OwnedFd read_end(p[0]), write_end(p[1]);
+    std::promise<std::string> result;
+    auto done = result.get_future();
+    std::thread t([&] {
+        try {
+            (void)bpf::delegate_bpffs(read_end.get(), bpf::TokenDelegation::any());
+            result.set_value("no exception");
+        } catch (const bpf::Error& e) {
+            result.set_value(e.what());
+        }
+    });
+    const bool returned = done.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+    if (!returned) write_end.reset();  // ends the blocked read so that the thread can be joined
+    t.join();
+    REQUIRE(returned);
+    const std::string pipe_error = done.get();
+    CHECK_THAT(pipe_error, Contains("is a pipe") && Contains("not a filesystem context") &&
+                               Contains("bpffs_context()"));
+
+    char path[] = "/tmp/libbpfcpp-token-secret-XXXXXX";
+    const int f = mkstemp(path);
+    REQUIRE(f >= 0);
+    bpf::OwnedFd file(f);
+    const std::string secret = "root:x:0:0:the-secret-line-1f3a9c\n";
+    REQUIRE(write(f, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()));
+    REQUIRE(lseek(f, 0, SEEK_SET) == 0);
+    unlink(path);
+    try {
+        (void)bpf::delegate_bpffs(f, bpf::TokenDelegation::any());
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EINVAL);
+        CHECK_THAT(e.what(), Contains("is a regular file") && Contains("not a filesystem context"));
+        CHECK_THAT(e.what(), !Contains("the-secret-line") && !Contains("root:x"));
+    }
+    CHECK(lseek(f, 0, SEEK_CUR) == 0);  // nothing was read
+
+    // A real filesystem context (of tmpfs, which has no delegation options) is handed to
+    // the kernel, and its messages, which are the kernel's, still explain the refusal.
+    const long ctx = syscall(SYS_fsopen, "tmpfs", 0x1 /* FSOPEN_CLOEXEC */);
+    if (ctx < 0) SKIP_TEST("fsopen(\"tmpfs\") failed: " + std::string(std::strerror(errno)));
+    bpf::OwnedFd context(static_cast<int>(ctx));
+    CHECK_THROWS_WITH(bpf::delegate_bpffs(context.get(), bpf::TokenDelegation::any()),
+                      Contains("setting bpffs option 'delegate_cmds=any'") && Contains("delegate_cmds"));
 }
 
 TEST_CASE("open_file reads the object from disk") {
