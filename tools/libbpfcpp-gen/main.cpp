@@ -231,7 +231,7 @@ std::string generate(const Args& args) {
             s += (i == 0 ? "" : ", ") + std::string("module_.program(\"") + progs[i] + "\")";
         s += "}";
         for (const Section& sec : sections)
-            s += ",\n          " + sec.accessor + "_(&bpf::section_view<" + sec.type + ">(module_, \"" + sec.name + "\"))";
+            s += ",\n          " + sec.accessor + "_(&bpf::section_view<" + (loaded && sec.read_only ? "const " : "") + sec.type + ">(module_, \"" + sec.name + "\"))";
         s += " {}\n";
         return s;
     };
