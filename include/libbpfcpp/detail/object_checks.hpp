@@ -90,6 +90,16 @@ inline std::string btf_type_problem(const btf* b, std::uint32_t id) {
         return where + " refers to type " + std::to_string(ref) + ", which does not exist (the object has " +
                std::to_string(btf__type_cnt(b) - 1) + " types)";
     };
+    // The `vlen` records after a member, enumerator or parameter list: each one's name, and
+    // the type it refers to where it has one (members and parameters).
+    auto bad_items = [&](const auto* item, std::string_view what) -> std::string {
+        for (std::uint16_t i = 0; i < btf_vlen(t); ++i, ++item) {
+            if (std::string e = bad_name(item->name_off, what); !e.empty()) return e;
+            if constexpr (requires { item->type; })
+                if (std::string e = bad_ref(item->type); !e.empty()) return e;
+        }
+        return {};
+    };
     if (t == nullptr) return where + " cannot be read";
     if (std::string e = bad_name(t->name_off, "name"); !e.empty()) return e;
     const std::uint16_t n = btf_vlen(t);
@@ -114,40 +124,20 @@ inline std::string btf_type_problem(const btf* b, std::uint32_t id) {
         return bad_ref(a->index_type);
     }
     case BTF_KIND_STRUCT:
-    case BTF_KIND_UNION: {
-        const auto* m = btf_members(t);
-        for (std::uint16_t i = 0; i < n; ++i, ++m) {
-            if (std::string e = bad_name(m->name_off, "member name"); !e.empty()) return e;
-            if (std::string e = bad_ref(m->type); !e.empty()) return e;
-        }
-        return {};
-    }
-    case BTF_KIND_ENUM: {
-        const auto* m = btf_enum(t);
-        for (std::uint16_t i = 0; i < n; ++i, ++m)
-            if (std::string e = bad_name(m->name_off, "enumerator name"); !e.empty()) return e;
-        return {};
-    }
-    case BTF_KIND_ENUM64: {
-        const auto* m = btf_enum64(t);
-        for (std::uint16_t i = 0; i < n; ++i, ++m)
-            if (std::string e = bad_name(m->name_off, "enumerator name"); !e.empty()) return e;
-        return {};
-    }
+    case BTF_KIND_UNION:
+        return bad_items(btf_members(t), "member name");
+    case BTF_KIND_ENUM:
+        return bad_items(btf_enum(t), "enumerator name");
+    case BTF_KIND_ENUM64:
+        return bad_items(btf_enum64(t), "enumerator name");
     case BTF_KIND_FUNC: {
         if (std::string e = bad_ref(t->type); !e.empty()) return e;
         if (!btf_is_func_proto(btf__type_by_id(b, t->type)))
             return where + " is a function whose type " + std::to_string(t->type) + " is not a function prototype";
         return {};
     }
-    case BTF_KIND_FUNC_PROTO: {
-        const auto* p = btf_params(t);
-        for (std::uint16_t i = 0; i < n; ++i, ++p) {
-            if (std::string e = bad_name(p->name_off, "parameter name"); !e.empty()) return e;
-            if (std::string e = bad_ref(p->type); !e.empty()) return e;
-        }
-        return {};
-    }
+    case BTF_KIND_FUNC_PROTO:
+        return bad_items(btf_params(t), "parameter name");
     case BTF_KIND_DATASEC: {
         const auto* v = btf_var_secinfos(t);
         for (std::uint16_t i = 0; i < n; ++i, ++v)
