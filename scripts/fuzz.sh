@@ -35,7 +35,7 @@ exe=$build/tests/fuzz/fuzz_open_memory
 work=$build/fuzz
 mkdir -p "$work/corpus" "$work/crashes" "$work/reports"
 find "$build" -name '*.bpf.o' -not -path "$work/*" -exec cp -n {} "$work/corpus/" \;
-# Inputs that once crashed libbpfcpp (tests/fuzz/regressions): run first, as part of the corpus.
+# Inputs that once crashed libbpfcpp or libbpf (tests/fuzz/regressions): run first, as part of the corpus.
 cp -n "$here"/tests/fuzz/regressions/* "$work/corpus/"
 seeds=$(find "$work/corpus" -type f | wc -l)
 
