@@ -236,13 +236,17 @@ TEST_CASE("objects that crash libbpf are refused before libbpf sees them") {
         {"libbpf-1.1-btf-name-past-string-section", "BTF type [10] has a name at string offset 721"},
         {"libbpf-1.1-btf-member-name-past-string-section", "BTF type [8] has a member name at string offset"},
         {"libbpf-kconfig-extern-size-overflows-int", "extern 'CONFIG_LIBBPFCPP_TEST_VALUE' of .kconfig is"},
+        // The .BTF libbpf reads is the last section of that name, and libelf reads section
+        // headers whatever e_shentsize says: so must the check.
+        {"libbpf-1.1-btf-in-the-second-section-of-that-name", "BTF type [10] has a name at string offset 721"},
+        {"libbpf-1.1-btf-elf-section-entry-size-zero", "BTF type [10] has a name at string offset 721"},
     };
     for (const auto& [name, why] : inputs) {
         const std::string path = std::string(TEST_FUZZ_REGRESSIONS_DIR "/") + name;
         INFO(path);
         std::ifstream in(path, std::ios::binary);
         const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        REQUIRE(bytes.size() > 1000);
+        REQUIRE(bytes.size() > 500);
         // libbpf's own refusal (1.3 on) or ours: an Error either way, never a crash.
         const bool ours = !libbpf_checks || std::string_view(name).find("kconfig") != std::string_view::npos;
         for (int from_file = 0; from_file < 2; ++from_file) {

@@ -30,13 +30,14 @@
 
 namespace bpf::detail {
 
-/// The bytes of the object's `.BTF` section, or an empty span when `elf` is not a 64-bit
-/// ELF file whose section table can be read (libbpf then refuses it by itself) or has no
-/// .BTF section.
+/// The bytes of the object's `.BTF` section as libbpf picks it (the last section of that
+/// name, of type SHT_PROGBITS), or an empty span when `elf` is not a 64-bit ELF file whose
+/// section table can be read, has no .BTF, or has one libbpf refuses by itself.
 inline std::span<const std::byte> elf_btf_section(std::span<const std::byte> elf) noexcept {
     // Fixed ELF64 layout (elf.h), read by offset so that either byte order works and no
     // unaligned struct is formed over the caller's bytes.
-    constexpr std::size_t ehdr_size = 64, shdr_min = 64;
+    // Section headers are read 64 bytes apart whatever e_shentsize says, as libelf does.
+    constexpr std::size_t ehdr_size = 64, shentsize = 64;
     if (elf.size() < ehdr_size || std::memcmp(elf.data(), "\x7f" "ELF", 4) != 0) return {};
     if (static_cast<unsigned char>(elf[4]) != 2) return {};  // ELFCLASS64: libbpf reads nothing else
     const bool big = static_cast<unsigned char>(elf[5]) == 2;  // ELFDATA2MSB
@@ -48,31 +49,35 @@ inline std::span<const std::byte> elf_btf_section(std::span<const std::byte> elf
         }
         return v;
     };
-    const std::uint64_t shoff = read(0x28, 8), shentsize = read(0x3a, 2), shnum = read(0x3c, 2),
-                        shstrndx = read(0x3e, 2);
-    if (shentsize < shdr_min || shnum == 0 || shstrndx >= shnum || shoff > elf.size() ||
-        (elf.size() - shoff) / shentsize < shnum)
-        return {};
+    const std::uint64_t shoff = read(0x28, 8);
+    std::uint64_t shnum = read(0x3c, 2), shstrndx = read(0x3e, 2);
+    if (shoff == 0 || shoff > elf.size() || elf.size() - shoff < shentsize) return {};
     struct Section {
-        std::uint64_t name, type, offset, size;
+        std::uint64_t name, type, offset, size, link;
     };
     auto section = [&](std::uint64_t i) {
         const std::size_t at = static_cast<std::size_t>(shoff + i * shentsize);
-        return Section{read(at, 4), read(at + 4, 4), read(at + 0x18, 8), read(at + 0x20, 8)};
+        return Section{read(at, 4), read(at + 4, 4), read(at + 0x18, 8), read(at + 0x20, 8), read(at + 0x28, 4)};
     };
+    // Extended numbering: past 0xff00 sections the counts are in section 0.
+    if (shnum == 0) shnum = section(0).size;
+    if (shstrndx == 0xffff) shstrndx = section(0).link;
+    if (shnum == 0 || shstrndx >= shnum || (elf.size() - shoff) / shentsize < shnum) return {};
     auto fits = [&](const Section& s) { return s.offset <= elf.size() && s.size <= elf.size() - s.offset; };
     const Section names = section(shstrndx);
     if (!fits(names)) return {};
     constexpr std::string_view wanted(".BTF\0", 5);
-    constexpr std::uint64_t sht_nobits = 8;
+    constexpr std::uint64_t sht_progbits = 1, sht_strtab = 3, sht_llvm_addrsig = 0x6fff4c03;
+    std::span<const std::byte> found;
     for (std::uint64_t i = 1; i < shnum; ++i) {
         const Section s = section(i);
         if (s.name >= names.size || names.size - s.name < wanted.size()) continue;
         if (std::memcmp(elf.data() + names.offset + s.name, wanted.data(), wanted.size()) != 0) continue;
-        if (s.type == sht_nobits || !fits(s)) return {};
-        return elf.subspan(static_cast<std::size_t>(s.offset), static_cast<std::size_t>(s.size));
+        if (s.type == sht_strtab || s.type == sht_llvm_addrsig) continue;  // libbpf passes over these
+        if (s.type != sht_progbits || !fits(s)) return {};                  // and refuses the object here
+        found = elf.subspan(static_cast<std::size_t>(s.offset), static_cast<std::size_t>(s.size));
     }
-    return {};
+    return found;
 }
 
 /// What is wrong with type `id` of `b` that libbpf >= 1.3 refuses (btf_validate_type()),
