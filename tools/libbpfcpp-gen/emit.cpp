@@ -256,7 +256,8 @@ std::string emit_init(const SkeletonModel& m, const std::string& owner, bool loa
     }
     for (const ProgModel& p : m.progs) progs += (progs.empty() ? "" : ", ") + ("module_.program(" + cpp_string(p.name) + ")");
     for (const SectionModel& s : m.sections)
-        sections += ",\n          " + s.member + "(&bpf::section_view<" + s.type + ">(module_, " + cpp_string(s.name) +
+        sections += ",\n          " + s.member + "(&bpf::section_view<" + (loaded && s.read_only ? "const " : "") + s.type +
+                    ">(module_, " + cpp_string(s.name) +
                     "), " + owner + ")";
     return fill(init_tmpl, {{"owner", owner}, {"maps", maps}, {"progs", progs}, {"sections", sections}});
 }
