@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -132,7 +133,7 @@ struct SourceTraits<EventLoop> {
 /// outlive the source object (which only cancels it).
 template <class Buffer>
 struct SourceState {
-    ::asio::posix::stream_descriptor desc;  // an epoll set: the buffer's epoll fd and its Lifetime's fd
+    ::asio::posix::stream_descriptor desc;  // a duplicate of the buffer's epoll fd
     Buffer* buffer;
     std::shared_ptr<bpf::detail::Lifetime> life;  // null for an EventLoop (the user owns it)
     SourceOptions options;
@@ -187,11 +188,15 @@ struct SourceState {
     }
 };
 
-/// The operation: take what is there; otherwise arm the wait, look once more (a record
-/// that came between the first look and the arming may have used up the wake-up: a ring
-/// buffer signals once per catch-up, a perf buffer once per kernel wake-up), and sleep.
-/// A buffer callback's exception leaves io_context::run() (as any handler's does); the
-/// operation stays pending and goes on when run() is called again.
+/// The operation: arm the wait, then look at the buffer (records left by the previous
+/// operation's bound, or one whose wake-up came before the arming: a ring buffer signals
+/// once per catch-up, a perf buffer once per kernel wake-up); records there cancel the
+/// wait and complete the operation with them, else it sleeps until the fd is readable.
+/// Arming first costs nothing when the buffer is empty, where posting the look would cost
+/// the io_context a pass through its reactor on every operation. Records found during the
+/// initiation are delivered to the buffer's callbacks then; the completion always comes
+/// from the io_context. A buffer callback's exception leaves io_context::run() (as any
+/// handler's does); the operation stays pending and goes on when run() is called again.
 template <class Buffer, class Finish>
 class ConsumeOp {
 public:
@@ -210,22 +215,27 @@ public:
                 s.pending = true;
                 s.cancelled = false;
                 self.reset_cancellation_state(::asio::enable_total_cancellation());
-                phase_ = Phase::check;
-                ::asio::post(s.desc.get_executor(), std::move(self));  // never complete inside the initiation
+                arm(self);
                 return;
             case Phase::refused:
                 // Not ours to finish: the pending operation owns the state's flags.
                 self.complete(::asio::error::already_started, decltype(finish_(Delivery{})){});
                 return;
             case Phase::check:
-                check(self);
+                if (s.cancelled || self.get_cancellation_state().cancelled() != ::asio::cancellation_type::none) {
+                    finish(self, ::asio::error::operation_aborted, {});
+                    return;
+                }
+                deliver(self, false);
                 return;
             case Phase::waiting:
                 if (std::exchange(s.early, false)) {
-                    if (s.early_error) {
-                        phase_ = Phase::check;  // the look after arming threw: look again
+                    if (auto e = std::exchange(s.early_error, nullptr)) {
+                        // The look after arming threw: the exception leaves run() now, and
+                        // the operation looks again when run() is called again.
+                        phase_ = Phase::check;
                         ::asio::post(s.desc.get_executor(), std::move(self));
-                        return;
+                        std::rethrow_exception(e);
                     }
                     auto r = std::exchange(s.early_result, std::nullopt);
                     finish(self, r ? std::error_code{} : ::asio::error::eof, r.value_or(Delivery{}));
@@ -247,17 +257,8 @@ public:
 private:
     enum class Phase { start, refused, check, waiting };
 
-    template <class Self>
-    void check(Self& self) {
-        SourceState<Buffer>& s = *st_;
-        if (s.cancelled || self.get_cancellation_state().cancelled() != ::asio::cancellation_type::none) {
-            finish(self, ::asio::error::operation_aborted, {});
-            return;
-        }
-        deliver(self, false);
-    }
-
-    // Consumes; completes when there were records (or the buffer is gone), else waits.
+    // Consumes (from a handler); completes when there were records or the buffer is
+    // gone, else waits again.
     template <class Self>
     void deliver(Self& self, bool woken) {
         SourceState<Buffer>& s = *st_;
@@ -278,18 +279,26 @@ private:
             finish(self, {}, *r);
             return;
         }
+        arm(self);
+    }
+
+    template <class Self>
+    void arm(Self& self) {
+        SourceState<Buffer>& s = *st_;
         phase_ = Phase::waiting;
         s.early = false;
         s.early_error = nullptr;
+        s.early_result.reset();
         s.desc.async_wait(::asio::posix::descriptor_base::wait_read, std::move(self));
         // `self` is gone: from here on only the shared state.
+        std::optional<Delivery> r;
         try {
             r = s.consume(false);
         } catch (...) {
             s.early = true;
             s.early_error = std::current_exception();
             s.desc.cancel();
-            std::rethrow_exception(s.early_error);
+            return;
         }
         if (!r || r->events > 0 || r->lost > 0) {
             s.early = true;
@@ -356,22 +365,30 @@ public:
 
     /// A source reading `buffer` on `ex`.
     basic_source(const executor_type& ex, Buffer& buffer, const SourceOptions& options = {}) {
-        int fd = epoll_create1(EPOLL_CLOEXEC);
-        if (fd < 0) bpf::detail::throw_errno(errno, "creating the epoll set of an asio source for", name_of(buffer));
+        std::shared_ptr<bpf::detail::Lifetime> life;
+        int buffer_fd = -1;
+        if constexpr (std::is_same_v<Buffer, EventLoop>) {
+            buffer_fd = buffer.fd();
+        } else {
+            if (buffer.running())
+                throw Error(EBUSY, bpf::detail::describe("serving", buffer.name(), "its start() loop runs; stop() it first"));
+            buffer_fd = buffer.epoll_fd();
+            life = buffer.lifetime();
+            // The Lifetime's fd joins the buffer's own epoll set, as a wake-up: the set then
+            // also reports the buffer's end, so the io_context waits on that one set (a set
+            // of our own around it would add a level of epoll to every wake-up). It is
+            // readable only once the buffer is retired, when nothing reads the set but us.
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.u64 = bpf::detail::Epoll::wake_tag;
+            if (epoll_ctl(buffer_fd, EPOLL_CTL_ADD, life->fd(), &ev) != 0 && errno != EEXIST)
+                bpf::detail::throw_errno(errno, "adding to the epoll set of", buffer.name());
+        }
+        // Our own descriptor of the set: it stays open (and the Lifetime's fd in it) when
+        // the buffer closes its own.
+        const int fd = fcntl(buffer_fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) bpf::detail::throw_errno(errno, "duplicating the epoll fd of an asio source for", name_of(buffer));
         try {
-            std::shared_ptr<bpf::detail::Lifetime> life;
-            int buffer_fd = -1;
-            if constexpr (std::is_same_v<Buffer, EventLoop>) {
-                buffer_fd = buffer.fd();
-            } else {
-                if (buffer.running())
-                    throw Error(EBUSY, bpf::detail::describe("serving", buffer.name(),
-                                                             "its start() loop runs; stop() it first"));
-                buffer_fd = buffer.epoll_fd();
-                life = buffer.lifetime();
-            }
-            add(fd, buffer_fd, buffer);
-            if (life) add(fd, life->fd(), buffer);
             st_ = std::make_shared<detail::SourceState<Buffer>>(ex, fd, buffer, std::move(life), options);
         } catch (...) {
             if (!st_) close(fd);
@@ -438,13 +455,6 @@ private:
             return b.name();
         }
     }
-    static void add(int epfd, int fd, const Buffer& b) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-            bpf::detail::throw_errno(errno, "adding to the epoll set of an asio source for", name_of(b));
-    }
-
     std::shared_ptr<detail::SourceState<Buffer>> st_;
 };
 
