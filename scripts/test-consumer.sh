@@ -8,7 +8,8 @@
 #   cmake-compiled  the same tool in compiled mode, libbpfcpp::compiled
 #   subproject libbpfcpp as a meson subproject, dependency('libbpfcpp')
 # Each way builds the tool twice: with the string API and embedded object (consumer), and
-# through the typed skeleton libbpfcpp-gen generates (skel_consumer, NAME-skeleton).
+# through the typed skeleton libbpfcpp-gen generates (skel_consumer, NAME-skeleton);
+# pkgconfig and cmake also build it on the asio adaptor (asio_consumer, NAME-asio).
 # Everything lands in OUT (default build-consumer). Writes OUT/meson-logs/testlog.json
 # (one line per way, as `meson test` writes it) for scripts/test-summary.py and ends
 # with "libbpfcpp-test-cases: passed=N failed=N skipped=N".
@@ -78,6 +79,7 @@ if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=f
   if make -C "$project" O="$out/pkgconfig" >"$out/pkgconfig.log" 2>&1; then
     run pkgconfig "$out/pkgconfig/consumer"
     run pkgconfig-skeleton "$out/pkgconfig/skel_consumer"
+    run pkgconfig-asio "$out/pkgconfig/asio_consumer"
   else
     fail pkgconfig "make with pkg-config"
   fi
@@ -100,6 +102,7 @@ if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=f
     run cmake "$out/cmake/consumer"
     run cmake-skeleton "$out/cmake/skel_consumer"
     run cmake-compiled "$out/cmake/compiled_consumer"
+    run cmake-asio "$out/cmake/asio_consumer"
   else
     fail cmake "cmake with find_package(libbpfcpp)"
   fi
