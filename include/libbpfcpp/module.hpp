@@ -423,6 +423,7 @@ public:
                                                      "module)"));
             std::exception_ptr error;
             if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
+            (*it)->retire();
             res.erase(it);
             if (error) std::rethrow_exception(error);
         }

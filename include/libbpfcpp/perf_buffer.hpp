@@ -71,6 +71,7 @@ struct PerfState {
     ShortRecords shorts;
     std::exception_ptr error;
     std::size_t delivered = 0;
+    std::size_t limit = static_cast<std::size_t>(-1);  // consume_n(): stop once this many were delivered
     std::unique_ptr<std::atomic<std::uint64_t>[]> lost;
     std::size_t lost_slots = 0;
 };
@@ -220,7 +221,7 @@ public:
                     st_->error = std::current_exception();
                     return false;
                 }
-                return !stop.load(std::memory_order_relaxed);
+                return st_->delivered < st_->limit && !stop.load(std::memory_order_relaxed);
             },
             [&](std::uint64_t count) -> bool {
                 try {
@@ -329,6 +330,28 @@ public:
         wake_.drain();
         state_.delivered = 0;
         consume_all();
+        return static_cast<int>(state_.delivered);
+    }
+
+    /// Delivers at most `max` of the records that are there, without waiting; the CPU
+    /// rings are taken in turn from the one after the ring the previous call stopped in,
+    /// so a busy CPU cannot starve the others. The rest stay for the next call.
+    int consume_n(std::size_t max) {
+        auto reading = enter("consuming");
+        wake_.drain();
+        state_.delivered = 0;
+        if (max == 0 || rings_.empty()) return 0;
+        state_.limit = max;
+        try {
+            for (std::size_t k = 0; k < rings_.size() && state_.delivered < max && !loop_.stop_requested(); ++k) {
+                consume_one(next_ring_);
+                if (state_.delivered < max && ++next_ring_ == rings_.size()) next_ring_ = 0;
+            }
+        } catch (...) {
+            state_.limit = static_cast<std::size_t>(-1);
+            throw;
+        }
+        state_.limit = static_cast<std::size_t>(-1);
         return static_cast<int>(state_.delivered);
     }
 
@@ -595,6 +618,7 @@ private:
     detail::PerfState state_;
     std::unique_ptr<detail::PerfHandler> handler_;
     perf_buffer* pb_ = nullptr;
+    std::size_t next_ring_ = 0;  // consume_n(): the CPU ring to read first
     bool resume_ = false;  // a consumption was cut short; see poll_once()
     std::vector<int> cpus_;                   // buffer index -> CPU
     std::vector<detail::PerfCpuRing> rings_;  // buffer index -> its ring
