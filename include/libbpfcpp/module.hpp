@@ -171,6 +171,13 @@ public:
     /// A program the verifier rejects throws an Error carrying that program's verifier log.
     void load();
 
+    /// The first half of load() (bpf_object__prepare, libbpf 1.6): creates the maps, so
+    /// they have fds to fill or to share before any program is loaded, while programs can
+    /// still be configured; load() then loads the programs. Needs libbpf >= 1.6.
+    void prepare();
+    /// True after prepare() (even a failed one).
+    [[nodiscard]] bool prepared() const { return state().prepared; }
+
 private:
     // "map 'x' not found in object 'o'; maps in this object: a, b": one copy of the
     // message for map() and program(), out of their way.
@@ -633,12 +640,37 @@ LIBBPFCPP_INLINE Module Module::open_memory(std::span<const std::byte> object, c
     }, &object);
 }
 
+LIBBPFCPP_INLINE void Module::prepare() {
+    auto& s = state();
+    if (s.loaded) throw Error(EALREADY, detail::describe("preparing object", s.name, "already loaded"));
+    if (s.prepared)
+        throw Error(EALREADY, detail::describe("preparing object", s.name, "already prepared; call load() next"));
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 6)
+    detail::check_map_types(s.obj, s.name);
+    detail::check_fd_headroom(s.obj, s.name);
+    detail::check_pin_paths(s.obj, s.name);
+    detail::LogCapture capture(detail::LogCapture::UnlessThrown);
+    const int ret = bpf_object__prepare(s.obj);
+    s.prepared = true;
+    if (ret == 0) return;
+    s.loaded = true;  // libbpf refuses to go on with an object whose preparation failed
+    int err = detail::positive_errno(ret);
+    if (detail::is_libbpf_errno(err)) err = EINVAL;
+    throw_load_error(err, capture.text());
+#else
+    detail::libbpf_too_old("preparing object", s.name, "Module::prepare() (bpf_object__prepare)", 1, 6,
+                           "call load(), which creates the maps and loads the programs in one step");
+#endif
+}
+
 LIBBPFCPP_INLINE void Module::load() {
     auto& s = state();
     if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
-    detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
-    detail::check_fd_headroom(s.obj, s.name);
-    detail::check_pin_paths(s.obj, s.name);
+    if (!s.prepared) {  // prepare() checked these already, and the maps exist now
+        detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
+        detail::check_fd_headroom(s.obj, s.name);
+        detail::check_pin_paths(s.obj, s.name);
+    }
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
     int ret = bpf_object__load(s.obj);
     if (ret == 0) {
