@@ -4,6 +4,7 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "arena.hpp"
 #include "callbacks.hpp"
 #include "error.hpp"
 #include "event_loop.hpp"
