@@ -8,6 +8,7 @@
 #include "callbacks.hpp"
 #include "error.hpp"
 #include "event_loop.hpp"
+#include "exclusive.hpp"
 #include "fallback.hpp"
 #include "iter.hpp"
 #include "kernel_objects.hpp"
