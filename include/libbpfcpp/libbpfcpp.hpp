@@ -27,6 +27,7 @@
 #include "probe.hpp"
 #include "prog.hpp"
 #include "ring_buffer.hpp"
+#include "session.hpp"
 #include "skeleton.hpp"
 #include "standalone_map.hpp"
 #include "stream.hpp"
