@@ -78,6 +78,12 @@ LIBBPFCPP_INLINE std::optional<std::pair<std::string, std::string>> find_verifie
 /// The last `n` non-empty lines of `text`.
 LIBBPFCPP_INLINE std::string tail_lines(const std::string& text, std::size_t n);
 
+/// The part of a verifier log that says why: its last lines, and from Linux 7.x, whose
+/// log ends in a long explanation ("Verification failed: ...", "Reason:", source and
+/// instruction context, "Suggestion:"), the lines before that block and its first two
+/// paragraphs, so the rejected instruction and the error line stay in the message.
+LIBBPFCPP_INLINE std::string verifier_summary(const std::string& log);
+
 /// libbpf's warnings of one failed call, joined into a short cause.
 LIBBPFCPP_INLINE std::string libbpf_warnings(const std::string& captured, std::size_t n = 3);
 
@@ -582,6 +588,24 @@ LIBBPFCPP_INLINE std::string detail::tail_lines(const std::string& text, std::si
     return text.substr(pos, end - pos);
 }
 
+LIBBPFCPP_INLINE std::string detail::verifier_summary(const std::string& log) {
+    const std::size_t block = log.find("\nVerification failed:");
+    if (block == std::string::npos) return tail_lines(log, 12);
+    std::string out = tail_lines(log.substr(0, block), 6);
+    // The headline and the "Reason:" paragraph: up to the second blank line after it.
+    std::size_t end = block + 1;
+    for (int blank = 0; blank < 2 && end < log.size();) {
+        std::size_t nl = log.find('\n', end);
+        if (nl == std::string::npos) nl = log.size();
+        const std::string_view line(log.data() + end, nl - end);
+        if (line.find_first_not_of(" \t") == std::string_view::npos) ++blank;
+        end = nl + 1;
+    }
+    std::string explanation = log.substr(block + 1, std::min(end, log.size()) - block - 1);
+    while (!explanation.empty() && (explanation.back() == '\n' || explanation.back() == ' ')) explanation.pop_back();
+    return out + "\n" + explanation;
+}
+
 LIBBPFCPP_INLINE std::string detail::libbpf_warnings(const std::string& captured, std::size_t n) {
     std::string lines = tail_lines(captured, n);
     std::string out;
@@ -724,7 +748,7 @@ LIBBPFCPP_INLINE void Module::throw_load_error(int err, const std::string& text)
         throw Error(err,
                     detail::describe("loading object", s.name,
                                      "the verifier rejected program '" + prog + "':\n" +
-                                         detail::tail_lines(log, 12) +
+                                         detail::verifier_summary(log) +
                                          "\n(full log in Error::verifier_log())"),
                     log);
     }
