@@ -262,7 +262,9 @@ if [ ${#guests[@]} -gt 0 ]; then
     for cfg in "${guests[@]}"; do
       built=$(vm_build "$cfg")
       if ! wait_for "$built" "$builder_pid"; then
-        echo "=== $cfg: no $built build to run" >"$status/$cfg.log"
+        # The build's own failure (its log's end) with it: a run of guests only shows no
+        # host configuration that would print it.
+        { cat "$status/$built.failed" 2>/dev/null; echo "=== $cfg: no $built build to run"; } >"$status/$cfg.log"
         echo 0 >"$status/$cfg.ran"
         continue
       fi
