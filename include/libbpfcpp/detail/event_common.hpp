@@ -14,6 +14,7 @@
 #include <exception>
 #include <iterator>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <span>
 #include <stop_token>
@@ -59,15 +60,57 @@ inline void copy_record(T& out, const std::byte* src) noexcept {
 /// Writes one message through the library's libbpf logger (stderr by default).
 inline void log_warning(const std::string& text) { emit(LogLevel::Warn, text); }
 
+/// What a too-short record was short of: a whole event (`const Event&`, or an events<T>()
+/// range) or the header of a header-and-tail callback.
+enum class RecordShape { Whole, HeaderTail };
+
 /// Counts records too short for the callback's event type; warns once per buffer.
 class ShortRecords {
 public:
-    void report(std::string_view buffer, std::size_t got, std::size_t want) noexcept;
+    void report(std::string_view buffer, std::size_t got, std::size_t want,
+                RecordShape shape = RecordShape::Whole) noexcept;
     [[nodiscard]] std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
 
 private:
     std::atomic<std::uint64_t> count_{0};
 };
+
+// ---- typed callbacks ---------------------------------------------------------------------
+// Deferred, so that only the chosen one of the two is formed.
+template <class F>
+struct HeaderOf { using type = header_event_t<F>; };
+template <class F>
+struct EventOf { using type = typed_event_t<F>; };
+
+/// How a typed callback takes its record: the event type, whether it is a header with a
+/// tail, and the fewest bytes a record needs to be delivered.
+template <class F, bool HeaderTail = header_tail_callback<F, std::tuple_size_v<callback_args<F>>>>
+struct TypedRecord {
+    static constexpr std::size_t arity = std::tuple_size_v<callback_args<F>>;
+    static constexpr bool header_tail = HeaderTail;
+    using type = typename std::conditional_t<HeaderTail, HeaderOf<F>, EventOf<F>>::type;
+    static constexpr std::size_t min_size = sizeof(type);
+    static constexpr RecordShape shape = header_tail ? RecordShape::HeaderTail : RecordShape::Whole;
+    /// Parameters before the event: 1 for a perf callback's cpu.
+    static constexpr std::size_t leading = arity - (header_tail ? 2 : 1);
+};
+
+/// Calls typed callback `f` with a record of at least TypedRecord<F>::min_size bytes:
+/// `(lead..., const T&)` with the record's first sizeof(T) bytes, or `(lead..., const
+/// Header&, tail)` with the header copied and the rest of the record as the tail.
+template <class F, class... Lead>
+inline void invoke_typed(F& f, std::span<const std::byte> rec, Lead... lead) {
+    using R = TypedRecord<F>;
+    static_assert(EventType<typename R::type>, "a typed event callback takes (const Event&) or (const Header&, "
+                                               "std::span<const std::byte>) of a trivially copyable type");
+    typename R::type ev;
+    copy_record(ev, rec.data());
+    if constexpr (R::header_tail) {
+        f(lead..., static_cast<const typename R::type&>(ev), rec.subspan(sizeof ev));
+    } else {
+        f(lead..., static_cast<const typename R::type&>(ev));
+    }
+}
 
 // ---- file descriptors ------------------------------------------------------------------
 /// An eventfd that interrupts a blocked epoll_wait (stop(), a std::stop_token).
@@ -257,17 +300,16 @@ struct EventSlot {
 /// The input range of `const T&` that RingBuffer::events<T>() and PerfBuffer::events<T>()
 /// return. Records are located in batches (the source's next_batch()), so the read loop
 /// runs once per batch; between two batches a stop request is honoured, and everything
-/// taken is yielded first. A record is copied into the iterator's T only when it is
-/// dereferenced, straight from the ring: a tool that reads a few fields of an event
-/// touches only their cache lines, as with a callback (copying each batch out whole cost
-/// the iterator a full pass over every record on top of the user's). A range left early
+/// taken is yielded first. A record is read in place where the buffer aligns it for T
+/// (and copied into the iterator's T only when dereferenced otherwise): a tool that reads
+/// a few fields of an event touches only their cache lines, as with a callback. A range left early
 /// (a break) gives the records it took but did not yield back to the buffer, so the next
 /// range or poll() gets them. When the events end, the buffer gets its rings back at once
 /// (finish_iteration()), not when the range dies.
 template <class Source, EventType T>
 class BatchedEventRange {
 public:
-    static constexpr std::size_t batch_size = 32;
+    static constexpr std::size_t batch_size = 64;
 
     /// Events of `src` until its stop() or a stop request on `token`.
     BatchedEventRange(Source& src, std::stop_token token)
@@ -292,9 +334,18 @@ public:
 
         iterator() = default;
         explicit iterator(BatchedEventRange* r) : r_(r) { refill(); }
+        // In place where the buffer's records are aligned for T (ring: 8, perf: 4), so a
+        // large event costs only the lines the loop body reads; otherwise copied into the
+        // iterator's T. Either way the reference is an input iterator's: valid until ++.
+        // In place it stays valid because the batch's records go back to the producer
+        // only when the next batch is taken, after the loop has moved past them.
         const T& operator*() const noexcept {
-            copy_record(value_, cur_->data);
-            return value_;
+            if constexpr (alignof(T) <= Source::record_alignment) {
+                return *std::launder(reinterpret_cast<const T*>(cur_->data));
+            } else {
+                copy_record(value_, cur_->data);
+                return value_;
+            }
         }
         const T* operator->() const noexcept { return &**this; }
         /// The CPU the current event was written on (perf buffers).
@@ -326,7 +377,8 @@ public:
         BatchedEventRange* r_ = nullptr;
         const EventSlot* cur_ = nullptr;
         const EventSlot* end_ = nullptr;
-        mutable T value_{};
+        struct InPlace {};  // no copy to keep
+        [[no_unique_address]] mutable std::conditional_t<(alignof(T) <= Source::record_alignment), InPlace, T> value_{};
     };
 
     /// Waits for the first event.
@@ -368,14 +420,21 @@ private:
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
 
-LIBBPFCPP_INLINE void detail::ShortRecords::report(std::string_view buffer, std::size_t got, std::size_t want) noexcept {
+LIBBPFCPP_INLINE void detail::ShortRecords::report(std::string_view buffer, std::size_t got, std::size_t want,
+                                                   RecordShape shape) noexcept {
     if (count_.fetch_add(1, std::memory_order_relaxed) != 0) return;
     try {
+        const std::string what = shape == RecordShape::HeaderTail ? "-byte header type of the callback"
+                                                                   : "-byte event type";
+        const std::string advice =
+            shape == RecordShape::HeaderTail
+                ? "make the C++ header struct match the fixed part the BPF program submits"
+                : "if the BPF program submits records of varying length (a fixed header and only the "
+                  "used part of a variable tail), take (const Header&, std::span<const std::byte> tail) "
+                  "in the callback; otherwise make the C++ struct match the one the BPF program submits";
         log_warning("libbpfcpp: buffer '" + std::string(buffer) + "': a " + std::to_string(got) +
-                    "-byte record is shorter than the " + std::to_string(want) +
-                    "-byte event type, so it was skipped; make the C++ struct match the one the "
-                    "BPF program submits (further short records are only counted, see "
-                    "short_records())\n");
+                    "-byte record is shorter than the " + std::to_string(want) + what + ", so it was skipped; " +
+                    advice + " (further short records are only counted, see short_records())\n");
     } catch (...) {  // logging must not break the poll loop
     }
 }
