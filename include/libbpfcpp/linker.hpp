@@ -57,7 +57,9 @@ public:
 #endif
         if (!linker_) fail(errno, "creating a BPF linker", "<memory>", capture.text());
     }
+    /// Moves the link in progress; the source becomes finished.
     Linker(Linker&&) noexcept = default;
+    /// Frees this linker's link in progress, then takes over the other's.
     Linker& operator=(Linker&&) noexcept = default;
     Linker(const Linker&) = delete;
     Linker& operator=(const Linker&) = delete;
