@@ -17,14 +17,18 @@ set -euo pipefail
 
 die() { echo "libbpf.sh: $*" >&2; exit 1; }
 
-[ $# -eq 1 ] || die "usage: libbpf.sh VERSION (known: 1.5)"
+[ $# -eq 1 ] || die "usage: libbpf.sh VERSION (known: 1.5, 1.7)"
 version=$1
-# Releases this script knows: the upstream tarball in Debian's pool and its SHA-256 as
-# trixie's Sources index gives it (libbpf 1.5.0-3).
+# Releases this script knows: the upstream tarball in Debian's pool and its SHA-256 as a
+# Debian Sources index gives it, read with apt-cache showsrc through a private apt
+# configuration whose InRelease was checked against debian-archive-keyring (never from an
+# unsigned download): 1.5 from trixie's index (libbpf 1.5.0-3), 1.7 from sid's (1.7.0-1).
 case "$version" in
   1.5|1.5.0) version=1.5.0
              sha256=53492aff6dd47e4da04ef5e672d753b9743848bdb38e9d90eafbe190b7983c44 ;;
-  *) die "unknown libbpf release '$version' (known: 1.5); add its tarball's SHA-256 to this script" ;;
+  1.7|1.7.0) version=1.7.0
+             sha256=7ab5feffbf78557f626f2e3e3204788528394494715a30fc2070fcddc2051b7b ;;
+  *) die "unknown libbpf release '$version' (known: 1.5, 1.7); add its tarball's SHA-256 to this script" ;;
 esac
 url="http://deb.debian.org/debian/pool/main/libb/libbpf/libbpf_${version}.orig.tar.gz"
 

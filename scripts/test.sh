@@ -5,12 +5,13 @@
 #
 #   static        g++ -O2, fully static, the machine's libbpf (Debian 12: 1.1): the whole
 #                 suite on this kernel
-#   static-1.5    the same against libbpf 1.5, built from source into a private prefix
-#                 (scripts/libbpf.sh)
-#   vm-K          the static build on Debian's cloud kernel K under qemu (scripts/vm/run.py;
-#                 docs/kernel-matrix.md), K = 5.10 (Debian 11), 6.1 (Debian 12), 6.12
-#                 (Debian 13); `vm` is vm-6.1
-#   vm-K-1.5      the static-1.5 build on kernel K
+#   static-L      the same against libbpf L (1.5, 1.7), built from source into a private
+#                 prefix (scripts/libbpf.sh)
+#   vm-5.10       the static build (libbpf 1.1) on Debian's cloud kernel 5.10 under qemu
+#                 (scripts/vm/run.py; docs/kernel-matrix.md): the oldest with the oldest
+#   vm-6.1-1.5    the static-1.5 build on Debian 12's kernel
+#   vm-6.12-1.7   the static-1.7 build on Debian 13's kernel
+#   vm-7.3-1.7    the static-1.7 build on trixie-backports' 7.3: the newest with the newest
 #   sanitize      clang++ -O1 under AddressSanitizer+UndefinedBehaviorSanitizer: the suite
 #   tsan          g++ with ThreadSanitizer: the event-streaming tests (suite 'events')
 #   fuzz          clang++ libFuzzer+ASan+UBSan over Module::open_memory and what it yields,
@@ -22,8 +23,12 @@
 # The compiled mode (libbpfcpp-compiled.a, -DLIBBPFCPP_COMPILED_LIB; tests/compiled) is
 # built and tested by static (and its guests) and consumer; the other builds turn it off.
 #
-# `matrix` stands for the eight cells kernel x libbpf (static, static-1.5 and the six vm
-# configurations). Two more on request: gcc (g++ -O2, dynamically linked) and clang
+# Every kernel runs with at least one libbpf, every libbpf on at least two kernels (1.1:
+# host, 5.10; 1.5: host, 6.1; 1.7: host, 6.12, 7.3); docs/kernel-matrix.md says why these
+# cells. Any other cell runs on request: vm-K (libbpf 1.1) or vm-K-L, K = 5.10 (Debian 11),
+# 6.1 (Debian 12), 6.12 (Debian 13), 7.3 (trixie-backports); `vm` is vm-6.1. `matrix`
+# stands for all eighteen cells kernel x libbpf (the three static builds and the fifteen
+# guests). Two more on request: gcc (g++ -O2, dynamically linked) and clang
 # (clang++ -O2). Every configuration builds with -Wall -Wextra -Werror, and the skeleton
 # tests compile every header with both g++ and clang++, so the default list compiles the
 # library with both compilers against both libbpf releases.
@@ -31,6 +36,7 @@
 #   bash scripts/test.sh                      # the default list (as root; sudo for another user)
 #   bash scripts/test.sh gcc clang            # only some
 #   bash scripts/test.sh vm-5.10              # only the 5.10 kernel (and the static build it runs)
+#   bash scripts/test.sh vm-7.3-1.7           # kernel 7.3 with libbpf 1.7 (and static-1.7)
 #   bash scripts/test.sh matrix               # every kernel with every libbpf
 #
 # How it fits CI's 2 cores and 20 minutes:
@@ -41,7 +47,9 @@
 # - The guests run in the background too, also at the lowest priority, two at a time with
 #   one emulated CPU each (LIBBPFCPP_TEST_VM_JOBS, LIBBPFCPP_VM_CPUS): an emulated CPU is
 #   one host thread, and two one-CPU guests finish sooner than two two-CPU guests one
-#   after the other. The three kernels are downloaded while the first build runs.
+#   after the other. The kernels are downloaded while the first build runs.
+# - Four guests, not one per kernel and libbpf: a libbpf release changes what user space
+#   asks, a kernel what it grants; pairing each kernel with one libbpf covers both axes.
 # - The guests run the static builds the host runs: nothing is compiled twice for them.
 # - gcc and static compile the same files with the same flags, so only static is in the
 #   default list. It skips one case (a library named without a path, which needs a
@@ -54,15 +62,21 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-kernels=(5.10 6.1 6.12)
-# The libbpf release of the second static build (scripts/libbpf.sh knows its tarball).
-libbpf2=1.5
-matrix=(static "static-$libbpf2")
-for k in "${kernels[@]}"; do matrix+=("vm-$k"); done
-for k in "${kernels[@]}"; do matrix+=("vm-$k-$libbpf2"); done
-defaults=("${matrix[@]}" sanitize tsan fuzz consumer)
+kernels=(5.10 6.1 6.12 7.3)
+# The libbpf releases built from source besides the machine's own 1.1 (scripts/libbpf.sh
+# knows their tarballs).
+libbpfs=(1.5 1.7)
+matrix=(static)
+for l in "${libbpfs[@]}"; do matrix+=("static-$l"); done
+for k in "${kernels[@]}"; do
+  matrix+=("vm-$k")
+  for l in "${libbpfs[@]}"; do matrix+=("vm-$k-$l"); done
+done
+# CI's cells (see above): every static build on the host and four guests.
+cells=(static static-1.5 static-1.7 vm-5.10 vm-6.1-1.5 vm-6.12-1.7 vm-7.3-1.7)
+defaults=("${cells[@]}" sanitize tsan fuzz consumer)
 
-usage_list="static, static-$libbpf2, vm, vm-K, vm-K-$libbpf2 (K: ${kernels[*]}), matrix, sanitize, tsan, fuzz, consumer, gcc, clang"
+usage_list="static, static-L, vm, vm-K, vm-K-L (K: ${kernels[*]}; L: ${libbpfs[*]}), matrix, sanitize, tsan, fuzz, consumer, gcc, clang"
 configs=()
 for cfg in "${@:-${defaults[@]}}"; do
   case "$cfg" in
@@ -73,11 +87,17 @@ for cfg in "${@:-${defaults[@]}}"; do
 done
 # is_vm CFG: true for the guest configurations; vm_kernel / vm_build: their kernel and build.
 is_vm() { [[ $1 == vm-* ]]; }
-vm_kernel() { local k=${1#vm-}; echo "${k%-"$libbpf2"}"; }
-vm_build() { [[ $1 == *-"$libbpf2" ]] && echo "static-$libbpf2" || echo static; }
+# vm_libbpf CFG: the libbpf release a guest's name ends with, or nothing (the machine's).
+vm_libbpf() { local l; for l in "${libbpfs[@]}"; do [[ $1 == *-"$l" ]] && { echo "$l"; return; }; done; }
+vm_kernel() { local k=${1#vm-} l; l=$(vm_libbpf "$1"); echo "${k%-"$l"}"; }
+vm_build() { local l; l=$(vm_libbpf "$1"); if [ -n "$l" ]; then echo "static-$l"; else echo static; fi; }
+# static_libbpf CFG: the libbpf release of a static-L build, or nothing.
+static_libbpf() { local l; for l in "${libbpfs[@]}"; do [ "$1" = "static-$l" ] && echo "$l"; done; }
 for cfg in "${configs[@]}"; do
   case "$cfg" in
-    static|"static-$libbpf2"|sanitize|tsan|fuzz|consumer|gcc|clang) ;;
+    static|sanitize|tsan|fuzz|consumer|gcc|clang) ;;
+    static-*) [ -n "$(static_libbpf "$cfg")" ] ||
+            { echo "unknown libbpf in '$cfg' (${libbpfs[*]})" >&2; exit 2; } ;;
     vm-*) [[ " ${kernels[*]} " == *" $(vm_kernel "$cfg") "* ]] ||
             { echo "unknown kernel in '$cfg' (${kernels[*]})" >&2; exit 2; } ;;
     *) echo "unknown configuration '$cfg' ($usage_list)" >&2; exit 2 ;;
@@ -182,9 +202,11 @@ build() {
   { read -r suite cc cxx; mapfile -t args; } < <(build_args "$cfg")
   rm -rf "$dir"
   local env=()
-  if [ "$cfg" = "static-$libbpf2" ]; then
-    if ! prefix=$(bash scripts/libbpf.sh "$libbpf2" 2>"$status/libbpf.err"); then
-      { cat "$status/libbpf.err"; echo "=== $cfg: no libbpf $libbpf2 to build against"; } >"$status/$cfg.failed"; return
+  local release
+  release=$(static_libbpf "$cfg")
+  if [ -n "$release" ]; then
+    if ! prefix=$(bash scripts/libbpf.sh "$release" 2>"$status/libbpf-$release.err"); then
+      { cat "$status/libbpf-$release.err"; echo "=== $cfg: no libbpf $release to build against"; } >"$status/$cfg.failed"; return
     fi
     env=(PKG_CONFIG_PATH="$prefix/lib/pkgconfig")
   fi
@@ -241,7 +263,9 @@ if [ ${#guests[@]} -gt 0 ]; then
     for cfg in "${guests[@]}"; do
       built=$(vm_build "$cfg")
       if ! wait_for "$built" "$builder_pid"; then
-        echo "=== $cfg: no $built build to run" >"$status/$cfg.log"
+        # The build's own failure (its log's end) with it: a run of guests only shows no
+        # host configuration that would print it.
+        { cat "$status/$built.failed" 2>/dev/null; echo "=== $cfg: no $built build to run"; } >"$status/$cfg.log"
         echo 0 >"$status/$cfg.ran"
         continue
       fi

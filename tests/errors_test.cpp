@@ -38,6 +38,7 @@ TEST_CASE("a verifier rejection carries the program's verifier log") {
         CHECK(e.error_number() == EACCES);
         CHECK_THAT(e.what(), Contains("loading object 'rejected'"));
         CHECK_THAT(e.what(), Contains("the verifier rejected program 'unchecked_deref'"));
+        INFO("the verifier log:\n" << e.verifier_log());
         CHECK_THAT(e.what(), Contains("invalid mem access"));  // the log's tail is in what()
         CHECK_THAT(e.verifier_log(), Contains("invalid mem access 'map_value_or_null'"));
         CHECK_THAT(e.verifier_log(), Contains("R0"));
@@ -310,6 +311,39 @@ TEST_CASE("a map or program name with an embedded NUL matches nothing") {
     CHECK_FALSE(mod.find_program("on_getppid\0junk"sv));
     CHECK_THROWS_WITH(mod.map("counts\0"sv), Contains("map 'counts\\0' not found"));
     CHECK_THROWS_WITH(mod.program("on_getppid\0x"sv), Contains("program 'on_getppid\\0x' not found"));
+}
+
+TEST_CASE("a verifier log in Linux 7.x's form keeps the error line in the message") {
+    // 7.x ends the log with a long explanation; its tail alone lost the error line
+    // ("invalid mem access") from what() on the 7.3 guest.
+    const std::string log =
+        "6: (85) call bpf_map_lookup_elem#1    ; R0=map_value_or_null(id=1)\n"
+        "7: (79) r1 = *(u64 *)(r0 +0)\n"
+        "R0 invalid mem access 'map_value_or_null'\n"
+        "\n"
+        "Verification failed: Register Type Safety: Invalid dereference\n"
+        "\n"
+        "Reason:\n"
+        "    R0 may be NULL here (a nullable map value pointer).\n"
+        "\n"
+        "At:\n"
+        "    unchecked_deref @ rejected.bpf.c:25:12\n"
+        "    Instruction context:\n"
+        "    >>>  7 | (79) r1 = *(u64 *)(r0 +0)\n"
+        "\n"
+        "Suggestion:\n"
+        "    Add a NULL check before the access.\n"
+        "\n"
+        "processed 7 insns (limit 1000000) max_states_per_insn 0 total_states 0\n";
+    const std::string summary = bpf::detail::verifier_summary(log);
+    CHECK_THAT(summary, Contains("R0 invalid mem access 'map_value_or_null'"));
+    CHECK_THAT(summary, Contains("7: (79) r1 = *(u64 *)(r0 +0)"));
+    CHECK_THAT(summary, Contains("Verification failed: Register Type Safety"));
+    CHECK_THAT(summary, Contains("R0 may be NULL here"));
+    CHECK_THAT(summary, !Contains("Suggestion:"));
+    // The older form: the last lines, as before.
+    CHECK(bpf::detail::verifier_summary("a\nb\nR0 invalid mem access\nprocessed 7 insns\n") ==
+          "a\nb\nR0 invalid mem access\nprocessed 7 insns");
 }
 
 TEST_CASE("a map type this build cannot represent is refused at load") {

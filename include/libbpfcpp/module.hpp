@@ -79,6 +79,12 @@ LIBBPFCPP_INLINE std::optional<std::pair<std::string, std::string>> find_verifie
 /// The last `n` non-empty lines of `text`.
 LIBBPFCPP_INLINE std::string tail_lines(const std::string& text, std::size_t n);
 
+/// The part of a verifier log that says why: its last lines, and from Linux 7.x, whose
+/// log ends in a long explanation ("Verification failed: ...", "Reason:", source and
+/// instruction context, "Suggestion:"), the lines before that block and its first two
+/// paragraphs, so the rejected instruction and the error line stay in the message.
+LIBBPFCPP_INLINE std::string verifier_summary(const std::string& log);
+
 /// libbpf's warnings of one failed call, joined into a short cause.
 LIBBPFCPP_INLINE std::string libbpf_warnings(const std::string& captured, std::size_t n = 3);
 
@@ -177,6 +183,13 @@ public:
     /// Creates the maps and loads the programs into the kernel (libbpfgo's BPFLoadObject).
     /// A program the verifier rejects throws an Error carrying that program's verifier log.
     void load();
+
+    /// The first half of load() (bpf_object__prepare, libbpf 1.6): creates the maps, so
+    /// they have fds to fill or to share before any program is loaded, while programs can
+    /// still be configured; load() then loads the programs. Needs libbpf >= 1.6.
+    void prepare();
+    /// True after prepare() (even a failed one).
+    [[nodiscard]] bool prepared() const { return state().prepared; }
 
 private:
     // "map 'x' not found in object 'o'; maps in this object: a, b": one copy of the
@@ -589,6 +602,24 @@ LIBBPFCPP_INLINE std::string detail::tail_lines(const std::string& text, std::si
     return text.substr(pos, end - pos);
 }
 
+LIBBPFCPP_INLINE std::string detail::verifier_summary(const std::string& log) {
+    const std::size_t block = log.find("\nVerification failed:");
+    if (block == std::string::npos) return tail_lines(log, 12);
+    std::string out = tail_lines(log.substr(0, block), 6);
+    // The headline and the "Reason:" paragraph: up to the second blank line after it.
+    std::size_t end = block + 1;
+    for (int blank = 0; blank < 2 && end < log.size();) {
+        std::size_t nl = log.find('\n', end);
+        if (nl == std::string::npos) nl = log.size();
+        const std::string_view line(log.data() + end, nl - end);
+        if (line.find_first_not_of(" \t") == std::string_view::npos) ++blank;
+        end = nl + 1;
+    }
+    std::string explanation = log.substr(block + 1, std::min(end, log.size()) - block - 1);
+    while (!explanation.empty() && (explanation.back() == '\n' || explanation.back() == ' ')) explanation.pop_back();
+    return out + "\n" + explanation;
+}
+
 LIBBPFCPP_INLINE std::string detail::libbpf_warnings(const std::string& captured, std::size_t n) {
     std::string lines = tail_lines(captured, n);
     std::string out;
@@ -649,12 +680,37 @@ LIBBPFCPP_INLINE Module Module::open_memory(std::span<const std::byte> object, c
     }, &object);
 }
 
+LIBBPFCPP_INLINE void Module::prepare() {
+    auto& s = state();
+    if (s.loaded) throw Error(EALREADY, detail::describe("preparing object", s.name, "already loaded"));
+    if (s.prepared)
+        throw Error(EALREADY, detail::describe("preparing object", s.name, "already prepared; call load() next"));
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 6)
+    detail::check_map_types(s.obj, s.name);
+    detail::check_fd_headroom(s.obj, s.name);
+    detail::check_pin_paths(s.obj, s.name);
+    detail::LogCapture capture(detail::LogCapture::UnlessThrown);
+    const int ret = bpf_object__prepare(s.obj);
+    s.prepared = true;
+    if (ret == 0) return;
+    s.loaded = true;  // libbpf refuses to go on with an object whose preparation failed
+    int err = detail::positive_errno(ret);
+    if (detail::is_libbpf_errno(err)) err = EINVAL;
+    throw_load_error(err, capture.text());
+#else
+    detail::libbpf_too_old("preparing object", s.name, "Module::prepare() (bpf_object__prepare)", 1, 6,
+                           "call load(), which creates the maps and loads the programs in one step");
+#endif
+}
+
 LIBBPFCPP_INLINE void Module::load() {
     auto& s = state();
     if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
-    detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
-    detail::check_fd_headroom(s.obj, s.name);
-    detail::check_pin_paths(s.obj, s.name);
+    if (!s.prepared) {  // prepare() checked these already, and the maps exist now
+        detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
+        detail::check_fd_headroom(s.obj, s.name);
+        detail::check_pin_paths(s.obj, s.name);
+    }
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
     int ret = bpf_object__load(s.obj);
     if (ret == 0) {
@@ -708,7 +764,7 @@ LIBBPFCPP_INLINE void Module::throw_load_error(int err, const std::string& text)
         throw Error(err,
                     detail::describe("loading object", s.name,
                                      "the verifier rejected program '" + prog + "':\n" +
-                                         detail::tail_lines(log, 12) +
+                                         detail::verifier_summary(log) +
                                          "\n(full log in Error::verifier_log())"),
                     log);
     }

@@ -4,17 +4,24 @@
 # without the network. Prints the directory of the unpacked package: boot/vmlinuz-* and
 # lib/modules/<version>/ are inside it.
 #
-#   bash scripts/vm/fetch-kernel.sh [RELEASE]   # bullseye (5.10), bookworm (6.1, the default)
-#                                               # or trixie (6.12); the kernel versions work too
+#   bash scripts/vm/fetch-kernel.sh [RELEASE]   # bullseye (5.10), bookworm (6.1, the default),
+#                                               # trixie (6.12) or trixie-backports (7.3); the
+#                                               # kernel versions work too
 #   LIBBPFCPP_VM_CACHE=/some/dir bash ...      # another cache directory
 #   LIBBPFCPP_VM_KERNEL_PACKAGE=linux-image-6.1.0-56-cloud-amd64 bash ...  # pin a version
 #
 # The package lists come from the release's own archive (deb.debian.org: RELEASE,
-# RELEASE-updates, RELEASE-security), read through a private apt configuration under
+# RELEASE-updates, RELEASE-security, and for trixie-backports trixie-backports too), read through a private apt configuration under
 # the cache directory (its own sources list, lists and package cache): the machine's apt
 # sources stay as they are. The archives' Release files are checked against
 # /usr/share/keyrings/debian-archive-keyring.gpg, which on Debian 12 holds the keys of
 # Debian 11 and 13 too.
+#
+# From 7.x Debian splits a kernel: linux-image-VER-cloud-amd64 holds almost nothing and
+# depends on linux-binary-VER (boot/vmlinuz-*), linux-base-VER (boot/config-*, System.map)
+# and linux-modules-VER (the modules). When the image package has no vmlinuz, those of its
+# dependencies that carry its own version string are downloaded too and unpacked into the
+# same directory, so the result looks like an older kernel's single package to run.py.
 set -euo pipefail
 
 die() { echo "fetch-kernel: $*" >&2; exit 1; }
@@ -24,8 +31,12 @@ case "$release" in
   bullseye|5.10) release=bullseye series=5.10 ;;
   bookworm|6.1)  release=bookworm series=6.1 ;;
   trixie|6.12)   release=trixie   series=6.12 ;;
-  *) die "unknown release '$release' (bullseye or 5.10, bookworm or 6.1, trixie or 6.12)" ;;
+  trixie-backports|7.3) release=trixie-backports series=7.3 ;;
+  *) die "unknown release '$release' (bullseye or 5.10, bookworm or 6.1, trixie or 6.12, trixie-backports or 7.3)" ;;
 esac
+# The distribution whose archive holds the release (a backports suite lives beside it).
+base="${release%-backports}"
+
 cache="${LIBBPFCPP_VM_CACHE:-/var/cache/libbpfcpp-vm}"
 meta="${LIBBPFCPP_VM_KERNEL_META:-linux-image-cloud-amd64}"
 pkg="${LIBBPFCPP_VM_KERNEL_PACKAGE:-}"
@@ -41,11 +52,21 @@ apt_dir="$cache/apt/$release"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$apt_dir/empty.d"
 [ -e "$apt_dir/status" ] || : >"$apt_dir/status"
 cat >"$apt_dir/sources.list.new" <<EOF
-deb [signed-by=$keyring] http://deb.debian.org/debian $release main
-deb [signed-by=$keyring] http://deb.debian.org/debian $release-updates main
-deb [signed-by=$keyring] http://deb.debian.org/debian-security $release-security main
+deb [signed-by=$keyring] http://deb.debian.org/debian $base main
+deb [signed-by=$keyring] http://deb.debian.org/debian $base-updates main
+deb [signed-by=$keyring] http://deb.debian.org/debian-security $base-security main
 EOF
+if [ "$base" != "$release" ]; then
+  echo "deb [signed-by=$keyring] http://deb.debian.org/debian $release main" >>"$apt_dir/sources.list.new"
+fi
 mv "$apt_dir/sources.list.new" "$apt_dir/sources.list"
+# A backports suite is NotAutomatic: without a pin apt would resolve the meta package to
+# the base release's kernel.
+if [ "$base" != "$release" ]; then
+  printf 'Package: *\nPin: release n=%s\nPin-Priority: 990\n' "$release" >"$apt_dir/preferences"
+else
+  rm -f "$apt_dir/preferences"
+fi
 apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/empty.d"
           -o "Dir::Etc::Preferences=$apt_dir/preferences" -o "Dir::Etc::PreferencesParts=$apt_dir/empty.d"
           -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::status=$apt_dir/status"
@@ -113,7 +134,34 @@ deb="$(ls "$work"/*.deb 2>/dev/null | head -n 1)"
 [ -n "$deb" ] || die "apt-get download $pkg (Debian $release) produced no .deb"
 rm -rf "$work/root"
 dpkg-deb -x "$deb" "$work/root" || die "unpacking $deb ($pkg, Debian $release) failed"
-ls "$work"/root/boot/vmlinuz-* >/dev/null 2>&1 || die "package $pkg (Debian $release) has no boot/vmlinuz-*"
+if ! ls "$work"/root/boot/vmlinuz-* >/dev/null 2>&1; then
+  # A split 7.x kernel: the parts are the dependencies named after the image's ABI string
+  # (linux-image-7.3.4+deb13-cloud-amd64 -> linux-binary-7.3.4+deb13-cloud-amd64, ...).
+  abi="${pkg#linux-image-}"
+  parts="$({ apt-cache "${apt_opts[@]}" show "$pkg=$version" 2>/dev/null || true; } | sed -n 's/^Depends: //p' | head -n 1 |
+           tr ',|' '\n\n' | sed 's/^ *//; s/ .*//' | grep -E "^linux-(binary|base|modules)-" | grep -F -- "${abi%-cloud-amd64}" | sort -u)"
+  [ -n "$parts" ] || die "package $pkg (Debian $suite) has no boot/vmlinuz-* and no linux-binary/linux-base/linux-modules dependency of its version"
+  echo "fetch-kernel: $pkg is split; downloading its parts:" $parts >&2
+  mkdir -p "$work/parts"
+  for part in $parts; do
+    if ! (cd "$work/parts" && apt-get "${apt_opts[@]}" download -q "$part" >>"$work/download.log" 2>&1); then
+      grep -v '^Ign:' "$work/download.log" | sed 's/^/  /' >&2 || true
+      die "downloading $part (a part of $pkg, Debian $suite) failed; check the network"
+    fi
+  done
+  for d in "$work"/parts/*.deb; do
+    dpkg-deb -x "$d" "$work/root" || die "unpacking $d (a part of $pkg, Debian $release) failed"
+  done
+  # The parts keep vmlinuz and config in usr/lib/modules/VER/; boot/ gets the names the
+  # older packages use (links), which is where run.py looks.
+  for m in "$work"/root/usr/lib/modules/*/; do
+    kver="$(basename "$m")"
+    mkdir -p "$work/root/boot"
+    [ -f "$m/vmlinuz" ] && ln -sf "../usr/lib/modules/$kver/vmlinuz" "$work/root/boot/vmlinuz-$kver"
+    [ -f "$m/config" ] && ln -sf "../usr/lib/modules/$kver/config" "$work/root/boot/config-$kver"
+  done
+  ls "$work"/root/boot/vmlinuz-* >/dev/null 2>&1 || die "neither $pkg (Debian $release) nor its parts ($(echo $parts)) have a boot/vmlinuz-*"
+fi
 rm -rf "$dest"
 mv "$work/root" "$dest"
 touch "$dest/.complete"

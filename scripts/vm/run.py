@@ -5,7 +5,7 @@ usage: run.py BUILD_DIR [--out DIR] [--release RELEASE | --kernel-dir DIR]
               [--timeout SECONDS] [--test-timeout SECONDS] [--only NAME] [--verbose]
 
 RELEASE is the Debian release whose cloud kernel boots: bullseye (5.10), bookworm (6.1,
-the default) or trixie (6.12); scripts/vm/fetch-kernel.sh resolves and caches it.
+the default), trixie (6.12) or trixie-backports (7.3); scripts/vm/fetch-kernel.sh resolves and caches it.
 
 BUILD_DIR must be configured with -Dstatic=true and compiled. Every test that meson
 registers (`meson introspect --tests`) is put into an initramfs at the same absolute
@@ -48,7 +48,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MARK = "@@libbpfcpp-vm "
-# Modules the suite needs that Debian's cloud kernels (5.10, 6.1, 6.12) build as modules:
+# Modules the suite needs that Debian's cloud kernels (5.10 to 7.3) build as modules:
 # veth pairs, the clsact qdisc (in sch_ingress) and cls_bpf for TC programs. (dummy and
 # act_bpf were loaded too once; no test uses them: with the direct-action cls_bpf of
 # bpf_tc_attach() no BPF action is needed.)
@@ -577,7 +577,7 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--release", default=os.environ.get("LIBBPFCPP_VM_RELEASE", "bookworm"),
                     help="the Debian release whose cloud kernel boots: bullseye (5.10), bookworm (6.1, "
-                         "the default) or trixie (6.12)")
+                         "the default), trixie (6.12) or trixie-backports (7.3)")
     ap.add_argument("--kernel-dir", help="an unpacked linux-image package (default: scripts/vm/fetch-kernel.sh RELEASE)")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("LIBBPFCPP_VM_TIMEOUT", "1200")),
                     help="bound of the whole guest run in seconds")

@@ -24,11 +24,21 @@
 
 namespace bpf::detail {
 
+/// The largest enumerator of bpf_map_type in this build's <linux/bpf.h>: its
+/// __MAX_BPF_MAP_TYPE where the headers have one (Linux 6.2 and later, and the UAPI
+/// headers every libbpf release ships), else Debian 12's last type, USER_RINGBUF.
+template <class E = bpf_map_type>
+constexpr std::uint32_t largest_map_type() noexcept {
+    if constexpr (requires { E::__MAX_BPF_MAP_TYPE; })
+        return static_cast<std::uint32_t>(E::__MAX_BPF_MAP_TYPE);
+    else
+        return static_cast<std::uint32_t>(E::BPF_MAP_TYPE_USER_RINGBUF);
+}
+
 /// The largest value bpf_map_type can hold as this build's <linux/bpf.h> declares it
 /// (the range of an enum without a fixed type ends at the all-ones value above its
 /// largest enumerator); a map type beyond it cannot be passed around as the enum.
-inline constexpr std::uint32_t max_map_type_value =
-    std::bit_ceil(static_cast<std::uint32_t>(BPF_MAP_TYPE_USER_RINGBUF) + 1) - 1;
+inline constexpr std::uint32_t max_map_type_value = std::bit_ceil(largest_map_type() + 1) - 1;
 
 /// The type number of map `m` as the object gives it, which may be beyond what
 /// bpf_map_type can hold: libbpf opens such an object (it may leave the map out with

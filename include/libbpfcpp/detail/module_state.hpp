@@ -107,6 +107,7 @@ struct ModuleState {
     std::string name;
     std::optional<std::string> token_path;  // OpenOptions::bpf_token_path, for load errors
     bool loaded = false;
+    bool prepared = false;  // Module::prepare() ran (maps created, programs not loaded)
     std::list<Link> links;  // std::list: the references handed out stay valid
     std::vector<std::unique_ptr<Resource>> resources;
     struct Mapping {
