@@ -26,6 +26,7 @@
 #include "ring_buffer.hpp"
 #include "skeleton.hpp"
 #include "standalone_map.hpp"
+#include "struct_ops.hpp"
 #include "tc.hpp"
 #include "tcx.hpp"
 #include "token.hpp"

@@ -1,0 +1,105 @@
+// struct_ops: registering a struct_ops map (a kernel ops table filled by BPF programs,
+// e.g. a TCP congestion control or a sched_ext scheduler) and the checks made on an
+// object's struct_ops sections before it is loaded.
+#pragma once
+
+#include "detail/cxx20.hpp"  // first: a clear error below C++20
+
+#include "detail/compiled.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "error.hpp"
+#include "link.hpp"
+#include "map.hpp"
+
+namespace bpf {
+
+/// The libbpf release that first reads SEC(".struct_ops.link"), the form whose
+/// registration is a BPF link (a struct_ops map created with BPF_F_LINK).
+inline constexpr int struct_ops_link_libbpf_major = 1;
+inline constexpr int struct_ops_link_libbpf_minor = 2;
+
+namespace detail {
+
+/// Refuses an object with maps in SEC(".struct_ops.link") when the libbpf running this
+/// program predates that section. Such a libbpf skips the section, so the maps do not
+/// exist and their programs reach the kernel without the ops type they implement; the
+/// kernel's refusal (ENOTSUPP, 524) then reads as a verifier rejection of code that was
+/// never verified.
+LIBBPFCPP_INLINE void check_struct_ops_sections(bpf_object* obj, std::string_view object_name);
+
+/// The variables of the BTF data section `section` of `obj`, comma separated; empty when
+/// the object has no such section.
+LIBBPFCPP_INLINE std::string datasec_variables(bpf_object* obj, std::string_view section);
+
+}  // namespace detail
+}  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE Link& Map::attach_struct_ops() {
+    require_loaded("attaching struct_ops map");
+    if (type() != BPF_MAP_TYPE_STRUCT_OPS)
+        throw Error(EINVAL, detail::describe("attaching struct_ops map", qualified_name(),
+                                             "not a struct_ops map (declare it in SEC(\".struct_ops\") or "
+                                             "SEC(\".struct_ops.link\"))"));
+    bpf_link* l = bpf_map__attach_struct_ops(map_);
+    if (l == nullptr) {
+        const int err = errno;
+        std::string why = detail::explain_errno(err);
+        if (err == EEXIST || err == EBUSY)
+            why = "an ops table of this name or kind is already registered (" + why + ")";
+        detail::throw_errno(err, "attaching struct_ops map", qualified_name(), why);
+    }
+    return mod_->keep(l, "struct_ops " + std::string(name()));
+}
+
+LIBBPFCPP_INLINE std::string detail::datasec_variables(bpf_object* obj, std::string_view section) {
+    const btf* b = bpf_object__btf(obj);
+    if (b == nullptr) return {};
+    const std::uint32_t n = btf__type_cnt(b);
+    for (std::uint32_t id = 1; id < n; ++id) {
+        const btf_type* t = btf__type_by_id(b, id);
+        if (t == nullptr || !btf_is_datasec(t)) continue;
+        const char* name = btf__name_by_offset(b, t->name_off);
+        if (name == nullptr || section != name) continue;
+        std::string vars;
+        const btf_var_secinfo* v = btf_var_secinfos(t);
+        for (std::uint16_t i = 0; i < btf_vlen(t); ++i, ++v) {
+            const btf_type* var = btf__type_by_id(b, v->type);
+            const char* vn = var != nullptr ? btf__name_by_offset(b, var->name_off) : nullptr;
+            vars.append(vars.empty() ? "" : ", ").append(vn != nullptr ? vn : "?");
+        }
+        return vars.empty() ? std::string("?") : vars;
+    }
+    return {};
+}
+
+LIBBPFCPP_INLINE void detail::check_struct_ops_sections(bpf_object* obj, std::string_view object_name) {
+    const auto major = static_cast<int>(libbpf_major_version());
+    const auto minor = static_cast<int>(libbpf_minor_version());
+    if (major > struct_ops_link_libbpf_major ||
+        (major == struct_ops_link_libbpf_major && minor >= struct_ops_link_libbpf_minor))
+        return;
+    const std::string vars = datasec_variables(obj, ".struct_ops.link");
+    if (vars.empty()) return;
+    throw Error(EOPNOTSUPP,
+                describe("loading object", object_name,
+                         "its struct_ops map(s) " + vars +
+                             " are in section '.struct_ops.link', which libbpf knows from release " +
+                             std::to_string(struct_ops_link_libbpf_major) + "." +
+                             std::to_string(struct_ops_link_libbpf_minor) + " on; this program runs libbpf " +
+                             std::to_string(major) + "." + std::to_string(minor) +
+                             " (build against libbpf >= 1.2, or declare them in SEC(\".struct_ops\"))"));
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS
