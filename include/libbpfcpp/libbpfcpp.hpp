@@ -24,6 +24,7 @@
 #include "probe.hpp"
 #include "prog.hpp"
 #include "ring_buffer.hpp"
+#include "sched_ext.hpp"
 #include "skeleton.hpp"
 #include "standalone_map.hpp"
 #include "struct_ops.hpp"

@@ -641,6 +641,7 @@ LIBBPFCPP_INLINE void Module::load() {
     detail::check_fd_headroom(s.obj, s.name);
     detail::check_pin_paths(s.obj, s.name);
     detail::check_struct_ops_sections(s.obj, s.name);
+    detail::check_struct_ops_types(s.obj, s.name);
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
     int ret = bpf_object__load(s.obj);
     if (ret == 0) {

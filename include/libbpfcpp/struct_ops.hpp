@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -34,6 +35,14 @@ namespace detail {
 /// kernel's refusal (ENOTSUPP, 524) then reads as a verifier rejection of code that was
 /// never verified.
 LIBBPFCPP_INLINE void check_struct_ops_sections(bpf_object* obj, std::string_view object_name);
+
+/// Refuses an object with a struct_ops map whose ops type (e.g. struct sched_ext_ops) the
+/// running kernel does not define, naming the type and, for the families it knows, the
+/// kernel option; libbpf would fail later, on the first kfunc it cannot resolve.
+LIBBPFCPP_INLINE void check_struct_ops_types(bpf_object* obj, std::string_view object_name);
+
+/// True when the kernel's BTF (vmlinux or a loaded module) has struct `name`.
+LIBBPFCPP_INLINE bool kernel_has_struct(const char* name);
 
 /// The variables of the BTF data section `section` of `obj`, comma separated; empty when
 /// the object has no such section.
@@ -99,6 +108,54 @@ LIBBPFCPP_INLINE void detail::check_struct_ops_sections(bpf_object* obj, std::st
                              std::to_string(struct_ops_link_libbpf_minor) + " on; this program runs libbpf " +
                              std::to_string(major) + "." + std::to_string(minor) +
                              " (build against libbpf >= 1.2, or declare them in SEC(\".struct_ops\"))"));
+}
+
+LIBBPFCPP_INLINE bool detail::kernel_has_struct(const char* name) {
+    btf* vm = btf__load_vmlinux_btf();
+    if (vm == nullptr) return true;  // no kernel BTF: libbpf says so itself
+    bool found = btf__find_by_name_kind(vm, name, BTF_KIND_STRUCT) > 0;
+    // Modules may define ops types too; their BTF is split on top of vmlinux's.
+    for (std::uint32_t id = 0; !found && bpf_btf_get_next_id(id, &id) == 0;) {
+        btf* mod = btf__load_from_kernel_by_id_split(id, vm);
+        if (mod == nullptr) continue;
+        found = btf__find_by_name_kind(mod, name, BTF_KIND_STRUCT) > 0;
+        btf__free(mod);
+    }
+    btf__free(vm);
+    return found;
+}
+
+LIBBPFCPP_INLINE void detail::check_struct_ops_types(bpf_object* obj, std::string_view object_name) {
+    const btf* b = bpf_object__btf(obj);
+    if (b == nullptr) return;
+    // The ops tables are the variables of the struct_ops sections, typed by their struct.
+    const std::uint32_t n = btf__type_cnt(b);
+    for (std::uint32_t id = 1; id < n; ++id) {
+        const btf_type* sec = btf__type_by_id(b, id);
+        if (sec == nullptr || !btf_is_datasec(sec)) continue;
+        const char* sec_name = btf__name_by_offset(b, sec->name_off);
+        if (sec_name == nullptr || std::string_view(sec_name).rfind(".struct_ops", 0) != 0) continue;
+        const btf_var_secinfo* v = btf_var_secinfos(sec);
+        for (std::uint16_t i = 0; i < btf_vlen(sec); ++i, ++v) {
+            const btf_type* var = btf__type_by_id(b, v->type);
+            if (var == nullptr || !btf_is_var(var)) continue;
+            const char* var_name = btf__name_by_offset(b, var->name_off);
+            bpf_map* m = var_name != nullptr ? bpf_object__find_map_by_name(obj, var_name) : nullptr;
+            if (m != nullptr && !bpf_map__autocreate(m)) continue;
+            const btf_type* t = btf__type_by_id(b, btf__resolve_type(b, var->type));
+            const char* type = t != nullptr ? btf__name_by_offset(b, t->name_off) : nullptr;
+            if (type == nullptr || *type == '\0' || kernel_has_struct(type)) continue;
+            const std::string_view tn(type);
+            std::string why = "its struct_ops map '" + std::string(var_name != nullptr ? var_name : "?") +
+                              "' implements struct " + std::string(tn) +
+                              ", which this kernel does not define (not in its BTF)";
+            if (tn == "sched_ext_ops")
+                why += ": it has no sched_ext (CONFIG_SCHED_CLASS_EXT, Linux 6.12+)";
+            else if (tn == "tcp_congestion_ops")
+                why += ": it has no BPF congestion controls (CONFIG_BPF_JIT, CONFIG_INET)";
+            throw Error(EOPNOTSUPP, describe("loading object", object_name, why));
+        }
+    }
 }
 
 }  // namespace bpf
