@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -123,6 +124,11 @@ TEST_CASE("sched_ext: the FIFO scheduler runs a CPU-bound workload, then unloads
     const auto done = totals(skel);
     INFO("dispatched " << done.dispatched - start.dispatched << ", enqueued " << done.enqueued - start.enqueued
                        << ", direct " << done.direct - start.direct << " for " << procs << " processes");
+    // The figures, for the record of a run (the assertions follow).
+    std::printf("sched_ext workload: %d processes on %d CPUs: dispatched %llu, enqueued %llu, direct %llu\n", procs,
+                cpus, static_cast<unsigned long long>(done.dispatched - start.dispatched),
+                static_cast<unsigned long long>(done.enqueued - start.enqueued),
+                static_cast<unsigned long long>(done.direct - start.direct));
     CHECK(done.enqueued - start.enqueued >= static_cast<std::uint64_t>(procs));  // preempted and queued again
     CHECK(done.dispatched - start.dispatched >= static_cast<std::uint64_t>(procs));
     CHECK_FALSE(sched.wait_exit(0ms).has_value());  // still running

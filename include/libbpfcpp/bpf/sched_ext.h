@@ -42,8 +42,13 @@
 typedef _Bool bool;
 enum { false = 0, true = 1 };
 
-struct task_struct;
-struct cpumask;
+/* A struct, not a forward declaration: libbpf checks kfunc prototypes against the
+ * kernel's, and a declared-only struct does not match the kernel's struct there. The
+ * fields are read through CO-RE, so only those used need to be named. */
+struct task_struct {
+    int pid;
+    char comm[16];
+} __attribute__((preserve_access_index));
 
 /* The built-in dispatch queues (enum scx_dsq_id_flags). */
 #define SCX_DSQ_FLAG_BUILTIN (1ULL << 63)
