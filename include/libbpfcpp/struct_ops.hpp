@@ -8,17 +8,21 @@
 #include "detail/compiled.hpp"
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "detail/needs_libbpf.hpp"
 #include "error.hpp"
 #include "link.hpp"
 #include "map.hpp"
+#include "prog.hpp"
 
 namespace bpf {
 
@@ -27,7 +31,45 @@ namespace bpf {
 inline constexpr int struct_ops_link_libbpf_major = 1;
 inline constexpr int struct_ops_link_libbpf_minor = 2;
 
+/// A function-pointer member of a struct_ops map's data before load: the program of the
+/// object that fills it, or none. The members of a skeleton's struct_ops shadow
+/// (libbpfcpp-gen) have this type; libbpf reads them at load (libbpf >= 1.4).
+///
+/// ```cpp
+/// auto open = cc::Skeleton::open();
+/// open.struct_ops.hcc().ssthresh = open.progs.hcc_ssthresh_v2;   // another program of the object
+/// open.struct_ops.hcc().undo_cwnd.clear();                       // the kernel's default
+/// ```
+class StructOpsProgram {
+public:
+    /// The program's name; empty when the member is not filled.
+    [[nodiscard]] std::string_view program_name() const noexcept {
+        return prog_ != nullptr ? std::string_view(bpf_program__name(prog_)) : std::string_view();
+    }
+    /// True when the member is not filled.
+    [[nodiscard]] bool empty() const noexcept { return prog_ == nullptr; }
+    /// Fills the member with `prog`, a struct_ops program of the same object.
+    StructOpsProgram& operator=(const Prog& prog);
+    /// Leaves the member to the kernel's default.
+    void clear() noexcept { prog_ = nullptr; }
+    /// The raw libbpf program, or nullptr.
+    [[nodiscard]] bpf_program* get() const noexcept { return prog_; }
+
+private:
+    bpf_program* prog_;
+};
+static_assert(std::is_standard_layout_v<StructOpsProgram> && sizeof(StructOpsProgram) == sizeof(void*),
+              "StructOpsProgram must have the layout of libbpf's program pointer");
+
+/// The data of struct_ops map `map` before load, as `T` (the generated mirror of the ops
+/// struct of the object's BTF): what libbpf sends to the kernel at load. Needs libbpf >= 1.4.
+template <class T>
+T& struct_ops_data(const Map& map);
+
 namespace detail {
+
+/// The bytes behind struct_ops_data(), checked against `size`.
+LIBBPFCPP_INLINE void* struct_ops_bytes(const Map& map, std::size_t size);
 
 /// Refuses an object with maps in SEC(".struct_ops.link") when the libbpf running this
 /// program predates that section. Such a libbpf skips the section, so the maps do not
@@ -49,6 +91,13 @@ LIBBPFCPP_INLINE bool kernel_has_struct(const char* name);
 LIBBPFCPP_INLINE std::string datasec_variables(bpf_object* obj, std::string_view section);
 
 }  // namespace detail
+
+template <class T>
+T& struct_ops_data(const Map& map) {
+    static_assert(std::is_standard_layout_v<T>, "a struct_ops shadow is a plain struct");
+    return *static_cast<T*>(detail::struct_ops_bytes(map, sizeof(T)));
+}
+
 }  // namespace bpf
 
 #if LIBBPFCPP_DEFINITIONS
@@ -69,6 +118,37 @@ LIBBPFCPP_INLINE Link& Map::attach_struct_ops() {
         detail::throw_errno(err, "attaching struct_ops map", qualified_name(), why);
     }
     return mod_->keep(l, "struct_ops " + std::string(name()));
+}
+
+LIBBPFCPP_INLINE StructOpsProgram& StructOpsProgram::operator=(const Prog& prog) {
+    if (prog.type() != BPF_PROG_TYPE_STRUCT_OPS)
+        throw Error(EINVAL, detail::describe("filling a struct_ops member with program", std::string(prog.name()),
+                                             "not a struct_ops program (SEC(\"struct_ops/...\"))"));
+    prog_ = prog.get();
+    return *this;
+}
+
+LIBBPFCPP_INLINE void* detail::struct_ops_bytes(const Map& map, std::size_t size) {
+    const std::string op = "accessing the ops of struct_ops map";
+    if (map.type() != BPF_MAP_TYPE_STRUCT_OPS)
+        throw Error(EINVAL, describe(op, map.qualified_name(), "not a struct_ops map"));
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+    if (map.fd() >= 0)
+        throw Error(EBUSY, describe(op, map.qualified_name(),
+                                    "the object is loaded: the ops are the kernel's now (set them before load)"));
+    std::size_t have = 0;
+    void* data = bpf_map__initial_value(map.get(), &have);
+    if (data == nullptr) throw Error(EINVAL, describe(op, map.qualified_name(), "libbpf has no data for it"));
+    if (have != size)
+        throw Error(EINVAL, describe(op, map.qualified_name(),
+                                     "its ops struct is " + std::to_string(have) + " bytes, the shadow type " +
+                                         std::to_string(size) + ": regenerate the skeleton"));
+    return data;
+#else
+    (void)size;
+    libbpf_too_old(op, map.qualified_name(), "setting struct_ops members before load", 1, 4,
+                   "the ops keep the values and programs of the BPF source");
+#endif
 }
 
 LIBBPFCPP_INLINE std::string detail::datasec_variables(bpf_object* obj, std::string_view section) {

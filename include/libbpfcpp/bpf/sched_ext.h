@@ -131,17 +131,22 @@ extern void scx_bpf_exit_bstr(__s64 exit_code, char *fmt, unsigned long long *da
 /* A callback allowed to sleep (ops.init, ops.init_task, ...); libbpf >= 1.2. */
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
 
+/* The two arguments of a *_bstr kfunc, declared in the caller's block: the format as a
+ * static string, the arguments as an array of u64. */
+#define ___scx_bstr_args(fmt, args...)                                              \
+    static char ___scx_fmt[] = fmt;                                                 \
+    unsigned long long ___scx_param[___bpf_narg(args)];                             \
+    _Pragma("GCC diagnostic push")                                                  \
+    _Pragma("GCC diagnostic ignored \"-Wint-conversion\"")                          \
+    ___bpf_fill(___scx_param, args);                                                \
+    _Pragma("GCC diagnostic pop")
+
 /* scx_bpf_error(fmt, args...): ends the scheduler with SCX_EXIT_ERROR_BPF and the message
  * printf-formatted by the kernel. At least one argument: the kernel takes the arguments as
  * an array of u64, whose size may not be zero. */
 #define scx_bpf_error(fmt, args...)                                                 \
     ({                                                                              \
-        static char ___scx_fmt[] = fmt;                                             \
-        unsigned long long ___scx_param[___bpf_narg(args)];                         \
-        _Pragma("GCC diagnostic push")                                              \
-        _Pragma("GCC diagnostic ignored \"-Wint-conversion\"")                      \
-        ___bpf_fill(___scx_param, args);                                            \
-        _Pragma("GCC diagnostic pop")                                               \
+        ___scx_bstr_args(fmt, args);                                                \
         scx_bpf_error_bstr(___scx_fmt, ___scx_param, sizeof(___scx_param));         \
     })
 
@@ -149,12 +154,7 @@ extern void scx_bpf_exit_bstr(__s64 exit_code, char *fmt, unsigned long long *da
  * `code`, which user space reads as ExitInfo::exit_code (e.g. to ask for a restart). */
 #define scx_bpf_exit(code, fmt, args...)                                            \
     ({                                                                              \
-        static char ___scx_fmt[] = fmt;                                             \
-        unsigned long long ___scx_param[___bpf_narg(args)];                         \
-        _Pragma("GCC diagnostic push")                                              \
-        _Pragma("GCC diagnostic ignored \"-Wint-conversion\"")                      \
-        ___bpf_fill(___scx_param, args);                                            \
-        _Pragma("GCC diagnostic pop")                                               \
+        ___scx_bstr_args(fmt, args);                                                \
         scx_bpf_exit_bstr(code, ___scx_fmt, ___scx_param, sizeof(___scx_param));    \
     })
 
