@@ -66,6 +66,35 @@ static_assert(std::is_standard_layout_v<StructOpsProgram> && sizeof(StructOpsPro
 template <class T>
 T& struct_ops_data(const Map& map);
 
+/// A struct_ops map of a skeleton (`skel.struct_ops.NAME`), with `T` the generated shadow
+/// of its ops struct: ops() before load, attach() after.
+///
+/// ```cpp
+/// auto open = fifo::Skeleton::open();
+/// open.struct_ops.fifo_ops.ops().timeout_ms = 5000;      // libbpf >= 1.4
+/// auto skel = std::move(open).load();
+/// skel.struct_ops.fifo_ops.attach();                     // kept by the Module
+/// ```
+template <class T>
+class StructOps {
+public:
+    /// The struct_ops map `map`.
+    explicit StructOps(Map map) noexcept : map_(map) {}
+    /// The ops struct libbpf sends at load: data members and the programs that fill the
+    /// function-pointer members (libbpf >= 1.4; before load only).
+    [[nodiscard]] T& ops() const { return struct_ops_data<T>(map_); }
+    /// Registers the ops with the kernel (Map::attach_struct_ops(): the Module keeps the link).
+    Link& attach() const {
+        Map m = map_;
+        return m.attach_struct_ops();
+    }
+    /// The map.
+    [[nodiscard]] const Map& map() const noexcept { return map_; }
+
+private:
+    Map map_;
+};
+
 namespace detail {
 
 /// The bytes behind struct_ops_data(), checked against `size`.

@@ -179,3 +179,27 @@ TEST_CASE("SEC(\".struct_ops.link\"): registered through a link from libbpf 1.2,
     }
     CHECK_FALSE(cc_available("lbcpp_hcc_link"));
 }
+
+TEST_CASE("struct_ops_data: the ops before load need libbpf 1.4, the shadow's size, and an unloaded object") {
+    struct WrongSize {
+        unsigned char bytes[3];
+    };
+    auto mod = bpf::Module::open_memory(bpf_objects::struct_ops_hcc());
+    const bool has_data = libbpf_major_version() > 1 || libbpf_minor_version() >= 4;
+    if (!has_data) {
+        try {
+            (void)bpf::struct_ops_data<WrongSize>(mod.map("hcc"));
+            FAIL("libbpf " << libbpf_version_string() << " gave the data of a struct_ops map");
+        } catch (const bpf::Error& e) {
+            CHECK(e.error_number() == EOPNOTSUPP);
+            CHECK_THAT(e.what(), Contains("'hcc") && Contains("needs libbpf >= 1.4"));
+        }
+        return;
+    }
+    CHECK_THROWS_WITH(bpf::struct_ops_data<WrongSize>(mod.map("hcc")),
+                      Contains("the shadow type 3") && Contains("regenerate the skeleton"));
+    CHECK_THROWS_WITH(bpf::struct_ops_data<WrongSize>(mod.map(".bss")), Contains("not a struct_ops map"));
+    if (!testing::feature(testing::Feature::StructOps).available) return;
+    mod.load();
+    CHECK_THROWS_WITH(bpf::struct_ops_data<WrongSize>(mod.map("hcc")), Contains("set them before load"));
+}
