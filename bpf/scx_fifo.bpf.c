@@ -16,9 +16,12 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load. */
 const volatile __u64 slice_ns = SCX_SLICE_DFL;
 
-/* Written by user space while the scheduler runs: a non-zero value makes the next
- * enqueue call scx_bpf_error() with it (a way to see the exit protocol end to end). */
+/* Written by user space while the scheduler runs, to see the exit protocol end to end:
+ * a non-zero fail_request makes the next enqueue call scx_bpf_error() with it; a non-zero
+ * stall_request makes enqueue lose the tasks it is given, which the kernel's watchdog
+ * notices after timeout_ms. */
 volatile __u64 fail_request = 0;
+volatile __u64 stall_request = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -51,6 +54,8 @@ void BPF_STRUCT_OPS(fifo_enqueue, struct task_struct *p, __u64 enq_flags)
     __u64 request = fail_request;
     if (request)
         scx_bpf_error("failure requested by user space (request %llu)", request);
+    if (stall_request)
+        return;
     struct scx_fifo_stats *s = my_stats();
     if (s)
         s->enqueued++;
@@ -75,5 +80,6 @@ struct sched_ext_ops fifo_ops = {
     .enqueue = (void *)fifo_enqueue,
     .running = (void *)fifo_running,
     .exit = (void *)fifo_exit,
+    .timeout_ms = 5000, /* the watchdog: a runnable task not run for 5 s ejects the scheduler */
     .name = "scx_fifo",
 };

@@ -164,6 +164,31 @@ TEST_CASE("sched_ext: scx_bpf_error() ejects the scheduler and user space gets t
     CHECK(testing::wait_until([] { return bpf::scx::kernel_state().state == "disabled"; }));
 }
 
+TEST_CASE("sched_ext: the stall watchdog ejects a scheduler that loses tasks, and user space learns it") {
+    REQUIRE_FEATURE(SchedExt);
+    auto skel = load_fifo();
+    auto sched = bpf::scx::Scheduler::attach(skel.module());
+    skel.bss().stall_request = 1;  // enqueue drops what it is given from now on
+    const pid_t spinner = fork();  // runs out of its slice, is enqueued, and is lost
+    REQUIRE(spinner >= 0);
+    if (spinner == 0) {
+        volatile std::uint64_t x = 0;
+        for (;;) x = x + 1;
+    }
+    // timeout_ms is 5 s; the watchdog checks every half of it.
+    auto exit = sched.wait_exit(std::chrono::seconds(static_cast<int>(30 * testing::time_scale())));
+    kill(spinner, SIGKILL);
+    waitpid(spinner, nullptr, 0);
+    REQUIRE(exit.has_value());
+    INFO(exit->describe());
+    CHECK(exit->kind == bpf::scx::ExitKind::ErrorStall);
+    CHECK(exit->error());
+    CHECK_THAT(exit->reason, Contains("stall"));
+    // "... failed to run for N s", or "watchdog failed to check in" when the lost task
+    // was the watchdog's own worker.
+    CHECK_THAT(exit->message, Contains("failed to"));
+}
+
 TEST_CASE("sched_ext: SysRq-S ejects the scheduler and user space learns it") {
     REQUIRE_FEATURE(SchedExt);
     std::ofstream sysrq("/proc/sysrq-trigger");
