@@ -99,7 +99,8 @@ struct ExitInfo {
 /// A sched_ext scheduler registered from a loaded Module. The registration is a Link the
 /// Module keeps (Map::attach_struct_ops()), so the scheduler runs until the Module is
 /// destroyed, detach() is called, or the kernel ejects it; in the last case wait_exit()
-/// returns why.
+/// returns why. A handle into its Module (the link and the exit ring are the Module's):
+/// valid while the Module lives.
 ///
 /// ```cpp
 /// bpf::scx::require_support();
