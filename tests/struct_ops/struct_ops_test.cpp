@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "features.hpp"
 #include "harness.hpp"
 #include "struct_ops_hcc.bpf.hpp"
+#include "struct_ops_hcc_ops.skel.hpp"
 #include "struct_ops_hcc_link.bpf.hpp"
 
 using Catch::Matchers::Contains;
@@ -202,4 +204,39 @@ TEST_CASE("struct_ops_data: the ops before load need libbpf 1.4, the shadow's si
     if (!testing::feature(testing::Feature::StructOps).available) return;
     mod.load();
     CHECK_THROWS_WITH(bpf::struct_ops_data<WrongSize>(mod.map("hcc")), Contains("set them before load"));
+}
+
+TEST_CASE("skeleton struct_ops: the shadow shows the programs, takes another before load, attaches through the skeleton") {
+    REQUIRE_FEATURE(StructOps);
+    auto open = struct_ops_hcc_ops::Skeleton::open();
+    const bool has_data = libbpf_major_version() > 1 || libbpf_minor_version() >= 4;
+    if (!has_data) {
+        CHECK_THROWS_WITH(open.struct_ops.hcc_ops.ops(), Contains("needs libbpf >= 1.4"));
+        return;
+    }
+    auto& ops = open.struct_ops.hcc_ops.ops();
+    CHECK(ops.cong_avoid.program_name() == "hcc_cong_avoid");
+    CHECK(ops.ssthresh.program_name() == "hcc_ssthresh");
+    CHECK(ops.init.program_name() == "hcc_init");
+    CHECK(ops.release.empty());
+    CHECK(std::string_view(ops.name) == "lbcpp_hcc_ops");
+    // Another program of the object in the cong_avoid member, and another name.
+    ops.cong_avoid = open.progs.hcc_cong_avoid_alt;
+    CHECK(ops.cong_avoid.program_name() == "hcc_cong_avoid_alt");
+    open.progs.hcc_cong_avoid_alt.set_autoload(true);
+    open.progs.hcc_cong_avoid.set_autoload(false);  // no ops member names it any more
+    std::memset(ops.name, 0, sizeof ops.name);
+    std::memcpy(ops.name, "lbcpp_hcc_shdw", 14);  // TCP_CA_NAME_MAX is 16 with the NUL
+    CHECK_NOTHROW(ops.ssthresh = open.progs.hcc_ssthresh);  // a struct_ops program: accepted
+    {
+        auto skel = std::move(open).load();
+        skel.struct_ops.hcc_ops.attach();  // kept by the Module
+        CHECK(cc_available("lbcpp_hcc_shdw"));
+        CHECK_FALSE(cc_available("lbcpp_hcc_ops"));
+        CHECK(loopback_transfer("lbcpp_hcc_shdw", transfer_bytes) == transfer_bytes);
+        CHECK(skel.bss().cong_avoid_alt_calls > 0);
+        CHECK(skel.bss().cong_avoid_calls == 0);
+        CHECK_THROWS_WITH(skel.struct_ops.hcc_ops.ops(), Contains("set them before load"));
+    }
+    CHECK_FALSE(cc_available("lbcpp_hcc_shdw"));
 }
