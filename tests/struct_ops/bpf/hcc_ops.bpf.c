@@ -9,7 +9,7 @@ SEC("struct_ops/hcc_cong_avoid_alt")
 void BPF_PROG(hcc_cong_avoid_alt, struct sock *sk, __u32 ack, __u32 acked)
 {
     __sync_fetch_and_add(&cong_avoid_alt_calls, 1);
-    tcp_reno_cong_avoid(sk, ack, acked);
+    reno_cong_avoid(sk, acked);
 }
 
 SEC(".struct_ops")
