@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "error.hpp"
+#include "detail/module_state.hpp"
 #include "link.hpp"
 #include "map_ops.hpp"
 
@@ -74,9 +75,8 @@ class KeyRange;
 /// ```
 class Map : public MapOps<Map> {
 public:
-    /// A handle to `map` of object `object_name`; Module::map() makes these.
-    Map(bpf_map* map, std::string_view object_name) noexcept
-        : map_(map), object_name_(object_name) {}
+    /// A handle to `map` of the Module whose state is `mod`; Module::map() makes these.
+    Map(bpf_map* map, detail::ModuleState* mod) noexcept : map_(map), mod_(mod) {}
 
     // ---- properties -------------------------------------------------------------------
     /// The map's name as libbpf reports it (the name in the BPF source for declared maps).
@@ -271,9 +271,11 @@ public:
     /// the reused map's name too, so give both the same name to keep finding it by name.
     void reuse_fd(int fd) { check_config(bpf_map__reuse_fd(map_, fd), "reusing an fd for"); }
 
-    /// Registers a struct_ops map (e.g. a tcp_congestion_ops) with the kernel; the
-    /// registration lasts as long as the returned Link (libbpfgo's AttachStructOps).
-    [[nodiscard]] Link attach_struct_ops();
+    /// Registers a struct_ops map (a tcp_congestion_ops, a sched_ext_ops) with the kernel
+    /// (libbpfgo's AttachStructOps). Like every Prog::attach_*, the Module keeps the Link:
+    /// ignoring the result keeps the registration until the Module is destroyed; destroy()
+    /// the Link to unregister early. Defined in struct_ops.hpp.
+    Link& attach_struct_ops();
 
     // ---- used by the rest of the library ----------------------------------------------
     /// Throws unless the map exists in the kernel.
@@ -299,7 +301,7 @@ private:
     [[noreturn]] void fail_update(int err, UpdateFlag flag) const;
 
     bpf_map* map_;
-    std::string_view object_name_;  // owned by the Module's state
+    detail::ModuleState* mod_;  // keeps the links attach_struct_ops() makes
 };
 
 /// Input range over the keys of a map; see Map::keys().
@@ -438,14 +440,7 @@ LIBBPFCPP_INLINE void Map::unpin(const std::string& path) {
 LIBBPFCPP_INLINE std::optional<Map> Map::inner_map() const {
     bpf_map* inner = bpf_map__inner_map(map_);
     if (inner == nullptr) return std::nullopt;
-    return Map(inner, object_name_);
-}
-
-LIBBPFCPP_INLINE Link Map::attach_struct_ops() {
-    require_loaded("attaching struct_ops map");
-    bpf_link* l = bpf_map__attach_struct_ops(map_);
-    if (l == nullptr) fail(errno, "attaching struct_ops");
-    return Link(l, "struct_ops " + std::string(name()));
+    return Map(inner, mod_);
 }
 
 LIBBPFCPP_INLINE void Map::require_loaded(std::string_view op) const {
@@ -460,7 +455,7 @@ LIBBPFCPP_INLINE void Map::fail(int err, std::string_view what) const {
 
 LIBBPFCPP_INLINE std::string Map::qualified_name() const {
     std::string s(name());
-    if (!object_name_.empty()) s.append("' of object '").append(object_name_);
+    if (!mod_->name.empty()) s.append("' of object '").append(mod_->name);
     return s;
 }
 
@@ -527,3 +522,6 @@ LIBBPFCPP_INLINE void Map::fail_update(int err, UpdateFlag flag) const {
 
 }  // namespace bpf
 #endif  // LIBBPFCPP_DEFINITIONS
+
+// Map::attach_struct_ops() lives with the rest of struct_ops.
+#include "struct_ops.hpp"

@@ -39,6 +39,7 @@
 #include "log.hpp"
 #include "map.hpp"
 #include "prog.hpp"
+#include "struct_ops.hpp"
 
 namespace bpf {
 
@@ -689,6 +690,7 @@ LIBBPFCPP_INLINE void Module::prepare() {
     detail::check_map_types(s.obj, s.name);
     detail::check_fd_headroom(s.obj, s.name);
     detail::check_pin_paths(s.obj, s.name);
+    detail::check_struct_ops_types(s.obj, s.name);
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
     const int ret = bpf_object__prepare(s.obj);
     s.prepared = true;
@@ -710,6 +712,8 @@ LIBBPFCPP_INLINE void Module::load() {
         detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
         detail::check_fd_headroom(s.obj, s.name);
         detail::check_pin_paths(s.obj, s.name);
+        detail::check_struct_ops_sections(s.obj, s.name);
+        detail::check_struct_ops_types(s.obj, s.name);
     }
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
     int ret = bpf_object__load(s.obj);
@@ -800,13 +804,13 @@ LIBBPFCPP_INLINE std::optional<Map> Module::find_map(std::string_view name) cons
     if (!detail::is_c_name(name)) return std::nullopt;
     bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
     if (m == nullptr) return std::nullopt;
-    return Map(m, state().name);
+    return Map(m, &state());
 }
 
 LIBBPFCPP_INLINE std::vector<Map> Module::maps() const {
     std::vector<Map> out;
     bpf_map* m = nullptr;
-    while ((m = bpf_object__next_map(state().obj, m)) != nullptr) out.emplace_back(m, state().name);
+    while ((m = bpf_object__next_map(state().obj, m)) != nullptr) out.emplace_back(m, &state());
     return out;
 }
 

@@ -18,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include <libbpfcpp/sched_ext.hpp>
+
 #include "../parity/net_util.hpp"
+#include "features.hpp"
 #include "harness.hpp"
 
 namespace {
@@ -71,13 +74,15 @@ public:
 
     [[nodiscard]] pid_t pid() const { return pid_; }
 
-    /// Reads stderr until a line contains `marker`; false if the process ends first or
-    /// `timeout` passes.
-    bool wait_for(const std::string& marker, std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    /// Reads stderr (stdout when `on_stdout`) until a line contains `marker`; false if the
+    /// process ends first or `timeout` passes.
+    bool wait_for(const std::string& marker, std::chrono::seconds timeout = std::chrono::seconds(60),
+                  bool on_stdout = false) {
+        const std::string& text = on_stdout ? out_text_ : err_text_;
         const auto end = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < end) {
-            if (err_text_.find(marker) != std::string::npos) return true;
-            if (!pump(200)) return err_text_.find(marker) != std::string::npos;
+            if (text.find(marker) != std::string::npos) return true;
+            if (!pump(200)) return text.find(marker) != std::string::npos;
         }
         return false;
     }
@@ -306,4 +311,57 @@ TEST_CASE("tc_filter drops the UDP frames to its port and passes the others") {
     const auto passed = number_after(tc.out(), "passed=");
     CHECK(passed >= 10);
     CHECK(passed != none);
+}
+
+TEST_CASE("scx_fifo without sched_ext says what the kernel lacks") {
+    if (!prerequisites({"EXAMPLE_SCX_FIFO"})) return;
+    const bpf::scx::Support s = bpf::scx::probe();
+    if (s || s.error == EBUSY) SKIP_TEST("this kernel has sched_ext; the cases below run the scheduler");
+    Process fifo({tool("EXAMPLE_SCX_FIFO"), "--seconds", "1"});
+    CHECK(fifo.finish(false) == 1);
+    CHECK(fifo.err().find("checking for sched_ext: " + s.reason) != std::string::npos);
+}
+
+TEST_CASE("scx_fifo schedules, prints per-CPU statistics each second and unloads at the end") {
+    if (!prerequisites({"EXAMPLE_SCX_FIFO"})) return;
+    REQUIRE_FEATURE(SchedExt);
+    Process fifo({tool("EXAMPLE_SCX_FIFO"), "--seconds", "3", "--slice-us", "5000"});
+    REQUIRE(fifo.finish(false) == 0);
+    CHECK(fifo.out().find("scx_fifo: enabled as 'scx_fifo'") != std::string::npos);
+    CHECK(fifo.out().find("slice 5000 us") != std::string::npos);
+    int seconds = 0;
+    for (const auto& w : rows(fifo.out())) {  // "[  N s] cpu0 D0 cpu1 D1 | dispatched D enqueued E direct I"
+        if (w.size() < 8 || w[0] != "[" || w[w.size() - 6] != "dispatched") continue;
+        ++seconds;
+        CHECK(std::stoull(w[w.size() - 5]) > 0);  // the kernel ran tasks through it
+    }
+    CHECK(seconds == 3);
+    CHECK(fifo.out().find("unloaded (unregistered (64)") != std::string::npos);
+    CHECK(fifo.out().find("the kernel's scheduler is 'disabled'") != std::string::npos);
+    CHECK(bpf::scx::kernel_state().state == "disabled");
+}
+
+TEST_CASE("scx_fifo unloads cleanly on SIGINT and SIGTERM") {
+    if (!prerequisites({"EXAMPLE_SCX_FIFO"})) return;
+    REQUIRE_FEATURE(SchedExt);
+    for (int sig : {SIGINT, SIGTERM}) {
+        INFO("signal " << sig);
+        Process fifo({tool("EXAMPLE_SCX_FIFO")});
+        REQUIRE(fifo.wait_for("[  1 s]", std::chrono::seconds(60), true));
+        CHECK(bpf::scx::kernel_state().ops == "scx_fifo");
+        kill(fifo.pid(), sig);
+        CHECK(fifo.finish(false) == 0);
+        CHECK(fifo.out().find("unloaded (unregistered (64)") != std::string::npos);
+        CHECK(bpf::scx::kernel_state().state == "disabled");
+    }
+}
+
+TEST_CASE("scx_fifo prints the kernel's reason and message when scx_bpf_error() ejects it") {
+    if (!prerequisites({"EXAMPLE_SCX_FIFO"})) return;
+    REQUIRE_FEATURE(SchedExt);
+    Process fifo({tool("EXAMPLE_SCX_FIFO"), "--fail-after", "1"});
+    CHECK(fifo.finish(false) == 2);
+    CHECK(fifo.out().find("scx_fifo: ejected by the kernel: scx_bpf_error (1025): ") != std::string::npos);
+    CHECK(fifo.out().find("failure requested by user space (request 1)") != std::string::npos);
+    CHECK(testing::wait_until([] { return bpf::scx::kernel_state().state == "disabled"; }));
 }

@@ -33,6 +33,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <libbpfcpp/sched_ext.hpp>
+
 #include "probes.bpf.hpp"
 
 #include "harness.hpp"
@@ -586,6 +588,8 @@ const std::vector<Declaration>& table() {
          }},
         {Feature::PerfLostCounter, "perf_lost_counter", "PERF_FORMAT_LOST", 6, 0, {"CONFIG_PERF_EVENTS"},
          probe_perf_lost_counter, {}},
+        {Feature::SchedExt, "sched_ext", "sched_ext schedulers", 6, 13, {"CONFIG_SCHED_CLASS_EXT"},
+         [] { return bpf::scx::probe().reason; }, {}},
     };
     return t;
 }

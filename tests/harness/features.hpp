@@ -40,6 +40,7 @@ enum class Feature {
     KprobeMulti,      // kprobe_multi links (fprobe)
     KprobeSession,    // kprobe session links
     BpfToken,         // BPF tokens from a bpffs delegated to a user namespace
+    SchedExt,         // sched_ext schedulers (the 6.13 kfunc names), none running yet
 };
 
 /// What the probe of a feature found, and what the declaration expects.

@@ -146,13 +146,14 @@ TEST_CASE("struct_ops: a TCP congestion control registered with attach_struct_op
         return all;
     };
     {
-        bpf::Link reg = mod.map("parity_cc").attach_struct_ops();
+        bpf::Link& reg = mod.map("parity_cc").attach_struct_ops();
         CHECK(reg.attached());
         CHECK_THAT(available(), Contains("parity_cc"));
         int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         REQUIRE(s >= 0);
         CHECK(setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, "parity_cc", 9) == 0);
         close(s);
+        reg.destroy();
     }
-    CHECK_THAT(available(), !Contains("parity_cc"));  // the Link's end unregistered it
+    CHECK_THAT(available(), !Contains("parity_cc"));  // destroying the Link unregistered it
 }

@@ -363,6 +363,27 @@ static_assert(offsetof(Skeleton_, Skeleton) == 12, "Skeleton_: layout differs fr
 )");
 }
 
+TEST_CASE("gen: a struct_ops shadow declares its function pointers as the programs filling them", "[gen]") {
+    Btf b;
+    const int u32 = b.u32();
+    const int proto = Btf::check(btf__add_func_proto(b.b, 0));
+    const int fptr = Btf::check(btf__add_ptr(b.b, proto));
+    gen::TypeWriter w(b.b, "t.bpf.o", "t", {{"StructOps_ops", "struct_ops map ops"}});
+    gen::Field init{"init", static_cast<std::uint32_t>(fptr), 0, 0};
+    init.spelled = "bpf::StructOpsProgram";
+    w.define_struct(w.claimed("struct_ops map ops"), {init, {"flags", static_cast<std::uint32_t>(u32), 64, 0}}, 16,
+                    "struct_ops map ops");
+    CHECK(w.text() == R"(struct StructOps_ops {
+    bpf::StructOpsProgram init;
+    std::uint32_t flags;
+};
+static_assert(sizeof(StructOps_ops) == 16, "StructOps_ops: layout differs from the BPF object's BTF; regenerate the skeleton");
+static_assert(offsetof(StructOps_ops, init) == 0, "StructOps_ops: layout differs from the BPF object's BTF; regenerate the skeleton");
+static_assert(offsetof(StructOps_ops, flags) == 8, "StructOps_ops: layout differs from the BPF object's BTF; regenerate the skeleton");
+
+)");
+}
+
 TEST_CASE("gen: the two phases of a skeleton from a model", "[gen]") {
     gen::SkeletonModel m;
     m.ns = "t";

@@ -115,7 +115,7 @@ constexpr std::string_view members_tmpl = R"(    /// The object's maps%note%
 
     Maps maps;
     Progs progs;
-
+%struct_ops%
 )";
 
 constexpr std::string_view open_skeleton_tmpl = R"(/// %source% opened and not loaded yet: set read-only globals, configure maps and
@@ -159,7 +159,7 @@ constexpr std::string_view open_embedded_tmpl = R"(    /// Opens the embedded ob
 constexpr std::string_view init_tmpl = R"(        : module_(std::move(m)),
           live_(this, %owner%),
           maps{%maps%},
-          progs{%progs%}%sections% {}
+          progs{%progs%}%struct_ops%%sections% {}
 )";
 
 constexpr std::string_view open_accessor_tmpl =
@@ -193,6 +193,7 @@ std::string emit_includes(const SkeletonModel& m) {
     if (perf) out += "#include <libbpfcpp/perf_buffer.hpp>\n";
     if (ring) out += "#include <libbpfcpp/ring_buffer.hpp>\n";
     out += "#include <libbpfcpp/skeleton.hpp>\n";
+    if (!m.struct_ops.empty()) out += "#include <libbpfcpp/struct_ops.hpp>\n";
     if (typed) out += "#include <libbpfcpp/typed_map.hpp>\n";
     return out;
 }
@@ -240,10 +241,18 @@ std::string emit_members(const SkeletonModel& m, bool loaded) {
     std::string maps, progs;
     for (const MapModel& map : m.maps) maps += "        " + (loaded ? map.loaded_type : "bpf::Map") + " " + map.member + ";\n";
     for (const ProgModel& p : m.progs) progs += "        bpf::Prog " + p.member + ";\n";
+    std::string ops;
+    if (!m.struct_ops.empty()) {
+        ops = "    /// The object's struct_ops maps: ops() before load (libbpf >= 1.4), attach() after.\n"
+              "    struct StructOps {\n";
+        for (const StructOpsModel& s : m.struct_ops) ops += "        bpf::StructOps<" + s.type + "> " + s.member + ";\n";
+        ops += "    };\n    StructOps struct_ops;\n";
+    }
     return fill(members_tmpl, {{"note", loaded ? "; typed where their BTF gives key and value types."
                                                : ", to configure before load."},
                                {"maps", maps},
-                               {"progs", progs}});
+                               {"progs", progs},
+                               {"struct_ops", ops}});
 }
 
 // The constructor's initializers: each map, program and section looked up once.
@@ -255,11 +264,17 @@ std::string emit_init(const SkeletonModel& m, const std::string& owner, bool loa
         maps += (maps.empty() ? "" : ", ") + h;
     }
     for (const ProgModel& p : m.progs) progs += (progs.empty() ? "" : ", ") + ("module_.program(" + cpp_string(p.name) + ")");
+    std::string ops;
+    for (const StructOpsModel& s : m.struct_ops)
+        ops += (ops.empty() ? ",\n          struct_ops{" : ", ") + ("bpf::StructOps<" + s.type + ">(module_.map(" +
+                                                              cpp_string(s.name) + "))");
+    if (!ops.empty()) ops += "}";
     for (const SectionModel& s : m.sections)
         sections += ",\n          " + s.member + "(&bpf::section_view<" + (loaded && s.read_only ? "const " : "") + s.type +
                     ">(module_, " + cpp_string(s.name) +
                     "), " + owner + ")";
-    return fill(init_tmpl, {{"owner", owner}, {"maps", maps}, {"progs", progs}, {"sections", sections}});
+    return fill(init_tmpl, {{"owner", owner}, {"maps", maps}, {"progs", progs}, {"struct_ops", ops},
+                            {"sections", sections}});
 }
 
 // The sections' accessors: writable before load; after load .rodata* const, the others mapped.

@@ -26,6 +26,14 @@ struct MapModel {
     bool perf_event_array = false;
 };
 
+/// A struct_ops map: its ops struct as the object declares it, with each function-pointer
+/// member a bpf::StructOpsProgram (the program that fills it).
+struct StructOpsModel {
+    std::string name;    ///< the map's name, as in the object
+    std::string member;  ///< struct_ops.NAME
+    std::string type;    ///< StructOps_NAME: the shadow struct
+};
+
 /// A program.
 struct ProgModel {
     std::string name;    ///< as in the object
@@ -42,6 +50,7 @@ struct SkeletonModel {
     std::vector<SectionModel> sections;
     std::vector<MapModel> maps;
     std::vector<ProgModel> progs;
+    std::vector<StructOpsModel> struct_ops;
     std::vector<std::string> warnings;
 };
 

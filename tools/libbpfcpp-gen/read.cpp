@@ -74,6 +74,45 @@ std::string namespace_name(const Options& args) {
     return n;
 }
 
+// Through modifiers and typedefs, at most as deep as any C program nests them (a damaged
+// object may loop; TypeWriter refuses that later, this only must not hang first).
+std::uint32_t skip_qualifiers(const btf* b, std::uint32_t id) {
+    for (int depth = 0; depth < 64; ++depth) {
+        const btf_type* t = btf__type_by_id(b, id);
+        if (t == nullptr || !(btf_is_mod(t) || btf_is_typedef(t))) return id;
+        id = t->type;
+    }
+    return id;
+}
+
+// The ops struct of struct_ops map `map`: the type of its variable in a .struct_ops or
+// .struct_ops.link section; 0 when there is none.
+std::uint32_t struct_ops_type(const btf* b, const std::string& map, const std::string& object) {
+    const std::uint32_t n = btf__type_cnt(b);
+    for (std::uint32_t id = 1; id < n; ++id) {
+        const btf_type* sec = btf__type_by_id(b, id);
+        if (sec == nullptr || !btf_is_datasec(sec)) continue;
+        if (gen::btf_name(b, sec->name_off, object).rfind(".struct_ops", 0) != 0) continue;
+        const btf_var_secinfo* vs = btf_var_secinfos(sec);
+        for (unsigned i = 0; i < btf_vlen(sec); ++i) {
+            const btf_type* var = btf__type_by_id(b, vs[i].type);
+            if (var == nullptr || !btf_is_var(var) || gen::btf_name(b, var->name_off, object) != map) continue;
+            const std::uint32_t t = skip_qualifiers(b, var->type);
+            const btf_type* st = btf__type_by_id(b, t);
+            return st != nullptr && btf_is_struct(st) ? t : 0;
+        }
+    }
+    return 0;
+}
+
+// A member of an ops struct that a program fills: a pointer to a function.
+bool function_pointer(const btf* b, std::uint32_t id) {
+    const btf_type* t = btf__type_by_id(b, skip_qualifiers(b, id));
+    if (t == nullptr || !btf_is_ptr(t)) return false;
+    const btf_type* target = btf__type_by_id(b, skip_qualifiers(b, t->type));
+    return target != nullptr && btf_is_func_proto(target);
+}
+
 }  // namespace
 
 SkeletonModel read_object(std::span<const char> bytes, const Options& args) {
@@ -113,7 +152,7 @@ SkeletonModel read_object(std::span<const char> bytes, const Options& args) {
     std::vector<std::pair<std::string, std::string>> section_types;
     Scope section_accessors;
     for (std::string_view n : {"module_", "live_", "maps", "progs", "Maps", "Progs", "Open", "open", "open_file",
-                               "module", "attach", "load", "Skeleton", "OpenSkeleton"})
+                               "module", "attach", "load", "Skeleton", "OpenSkeleton", "struct_ops", "StructOps"})
         section_accessors.reserve(n);
     bpf_map* m = nullptr;
     while ((m = bpf_object__next_map(obj, m)) != nullptr) {
@@ -145,6 +184,22 @@ SkeletonModel read_object(std::span<const char> bytes, const Options& args) {
         globals.push_back({m, std::move(fields)});
     }
     for (SectionModel& s : sections) s.member = section_accessors.claim(s.accessor + "_", "member of " + s.name);
+
+    // struct_ops maps: the ops struct each fills becomes a shadow struct the generator names.
+    struct OpsShadow {
+        std::string map;
+        std::uint32_t type;
+        std::string owner;
+    };
+    std::vector<OpsShadow> shadows;
+    while ((m = bpf_object__next_map(obj, m)) != nullptr) {
+        if (bpf_map__type(m) != BPF_MAP_TYPE_STRUCT_OPS || bpf_map__name(m) == nullptr) continue;
+        const std::string map_name = bpf_map__name(m);
+        const std::uint32_t t = struct_ops_type(b, map_name, args.object);
+        if (t == 0) continue;
+        shadows.push_back({map_name, t, "struct_ops map " + map_name});
+        section_types.emplace_back("StructOps_" + sanitized(map_name), shadows.back().owner);
+    }
 
     gen::TypeWriter types(b, args.object, name, section_types);
     for (const std::string& t : args.types) types.define(types.find(t));
@@ -184,6 +239,26 @@ SkeletonModel read_object(std::span<const char> bytes, const Options& args) {
         }
         maps.push_back(mi);
     }
+    // The shadows: the ops struct's members at their offsets, the function pointers as the
+    // programs that fill them (libbpf keeps a bpf_program* there before load).
+    std::vector<StructOpsModel> struct_ops;
+    Scope ops_members;
+    ops_members.reserve("StructOps");
+    for (const OpsShadow& s : shadows) {
+        const btf_type* st = btf__type_by_id(b, s.type);
+        std::vector<gen::Field> fields;
+        const btf_member* mem = btf_members(st);
+        for (unsigned i = 0; i < btf_vlen(st); ++i) {
+            gen::Field f{gen::btf_name(b, mem[i].name_off, args.object), mem[i].type, btf_member_bit_offset(st, i),
+                         btf_member_bitfield_size(st, i)};
+            if (f.bit_size == 0 && function_pointer(b, f.type)) f.spelled = "bpf::StructOpsProgram";
+            fields.push_back(std::move(f));
+        }
+        StructOpsModel so{s.map, ops_members.claim(s.map, s.owner), types.claimed(s.owner)};
+        types.define_struct(so.type, fields, st->size, s.owner);
+        struct_ops.push_back(std::move(so));
+    }
+
     std::vector<ProgModel> progs;
     Scope prog_members;
     prog_members.reserve("Progs");
@@ -204,6 +279,7 @@ SkeletonModel read_object(std::span<const char> bytes, const Options& args) {
     model.sections = std::move(sections);
     model.maps = std::move(maps);
     model.progs = std::move(progs);
+    model.struct_ops = std::move(struct_ops);
     model.warnings = types.warnings();
     return model;
 }

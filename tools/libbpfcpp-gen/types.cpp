@@ -539,7 +539,7 @@ std::string TypeWriter::body(std::uint32_t owner, const std::vector<Field>& fiel
             if (off < cur) throw GenError(object_ + ": " + what + ": member '" + f.name + "' overlaps the one before");
             const std::size_t a = is_packed ? 1 : align_of(f.type);
             if (align_up(cur, a) != off) pad_bits(pos, off * 8);
-            out += in + decl(f.type, name, indent + 1, &scope) + ";\n";
+            out += in + (f.spelled.empty() ? decl(f.type, name, indent + 1, &scope) : f.spelled + " " + name) + ";\n";
             add_checks(f, name, off, "");
             pos = (off + size_of(f.type)) * 8;
         } else {

@@ -39,6 +39,9 @@ struct Field {
     std::uint32_t type = 0;     ///< BTF type id
     std::uint32_t bit_offset = 0;
     std::uint32_t bit_size = 0;  ///< non-zero for bitfields
+    /// Non-empty: the C++ type to declare the member with instead of its BTF type's (same
+    /// size and alignment), e.g. bpf::StructOpsProgram for an ops struct's function pointer.
+    std::string spelled = {};
 };
 
 /// Emits C++ definitions of BTF types in dependency order into text().
