@@ -38,6 +38,7 @@
 #include "log.hpp"
 #include "map.hpp"
 #include "prog.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -160,7 +161,7 @@ public:
     /// The fd of the BPF token the load used (OpenOptions::bpf_token_path), or -1: none,
     /// not loaded yet, or libbpf < 1.4.
     [[nodiscard]] int token_fd() const {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
         return bpf_object__token_fd(state().obj);
 #else
         return -1;
@@ -843,7 +844,7 @@ LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOp
     opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
     opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
     opts.kernel_log_level = o.kernel_log_level;
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
     if (o.bpf_token_path) opts.bpf_token_path = o.bpf_token_path->c_str();
 #else
     // "" asks for what libbpf before 1.4 does anyway: no token.

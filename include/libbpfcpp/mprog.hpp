@@ -10,9 +10,9 @@
 #include <vector>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf_version.h>
 
 #include "detail/needs_libbpf.hpp"
+#include "version.hpp"
 #include "detail/uapi.hpp"
 #include "error.hpp"
 
@@ -95,7 +95,7 @@ namespace detail {
 
 /// Queries the multi-program hook `type` of interface `ifindex`; `what` names it in errors.
 inline MprogQuery mprog_query(int ifindex, bpf_attach_type type, const std::string& what) {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     constexpr std::uint32_t max_progs = 64;  // the kernel's limit per hook (BPF_MPROG_MAX)
     std::vector<std::uint32_t> progs(max_progs), links(max_progs);
     LIBBPF_OPTS(bpf_prog_query_opts, o, .prog_ids = progs.data(), .prog_cnt = max_progs, .link_ids = links.data());

@@ -41,6 +41,7 @@
 #include "netfilter.hpp"
 #include "netkit.hpp"
 #include "tcx.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -765,7 +766,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& b
                                                  const std::string& pattern, bool retprobe) {
     detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
     std::string what = "uprobe_multi " + binary + ":" + pattern;
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .retprobe = retprobe);
     bpf_link* l = bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), pattern.c_str(), &opts);
     int err = errno;
@@ -786,7 +787,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& b
         throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
                                              what + ": " + std::to_string(cookies.size()) +
                                                  " cookies for " + std::to_string(offsets.size()) + " offsets"));
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     // libbpf takes unsigned long offsets and __u64 (unsigned long long) cookies.
     std::vector<unsigned long> offs(offsets.begin(), offsets.end());
     const std::vector<__u64> cooks(cookies.begin(), cookies.end());  // __u64 is not std::uint64_t's type
@@ -846,7 +847,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_netkit(const std::string& ifname, const Netk
 LIBBPFCPP_INLINE Link& Prog::attach_netfilter(const NetfilterOptions& o) {
     detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
     const std::string what = o.describe();
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     LIBBPF_OPTS(bpf_netfilter_opts, opts, .pf = o.family, .hooknum = o.hook, .priority = o.priority,
                 .flags = o.flags);
     bpf_link* l = bpf_program__attach_netfilter(prog_, &opts);
@@ -944,8 +945,7 @@ LIBBPFCPP_INLINE TestRunResult Prog::test_run(const TestRunOptions& o) const {
 LIBBPFCPP_INLINE void Prog::uprobe_multi_unavailable(const std::string& what, std::string_view unit) const {
     throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
                                              what + ": uprobe_multi needs libbpf >= 1.3, this program was built "
-                                                    "with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-                                                 std::to_string(LIBBPF_MINOR_VERSION) + "; attach one uprobe per " +
+                                                    "with libbpf " + bpf::libbpf_compiled_version() + "; attach one uprobe per " +
                                                  std::string(unit) + " with attach_uprobe()"));
 }
 
@@ -958,7 +958,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_tcx(int ifindex, const TcxOptions& o, const 
     std::string what = std::string("tcx ") + (side != nullptr ? side : "?") + " of " +
                        (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
     if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     if (side == nullptr)
         throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
                                              what + ": the program's attach type is not tcx; use SEC(\"tcx/ingress\") "
@@ -987,7 +987,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex, const NetkitOptions& o, 
     std::string what = std::string("netkit ") + (side != nullptr ? side : "?") + " of " +
                        (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
     if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     if (side == nullptr)
         throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
                                              what + ": the program's attach type is not netkit; use "
@@ -1047,7 +1047,7 @@ LIBBPFCPP_INLINE Link& Prog::kprobe_multi(const std::string* pattern, const Kpro
         fail(EINVAL, std::to_string(o.cookies.size()) + " cookies for " + std::to_string(o.symbols.size()) +
                          " functions");
     if (o.session && o.retprobe) fail(EINVAL, "a session runs at entry and return; do not set retprobe too");
-#if !(LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5))
+#if !LIBBPFCPP_LIBBPF_AT_LEAST(1, 5)
     if (o.session)
         detail::libbpf_too_old("attaching program", name(), what, 1, 5,
                                "attach a kprobe_multi and a kretprobe_multi program instead");
@@ -1059,7 +1059,7 @@ LIBBPFCPP_INLINE Link& Prog::kprobe_multi(const std::string* pattern, const Kpro
     LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms.empty() ? nullptr : syms.data(),
                 .cookies = cookies.empty() ? nullptr : cookies.data(), .cnt = syms.size(),
                 .retprobe = o.retprobe);
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 5)
     opts.session = o.session;
 #endif
     bpf_link* l = bpf_program__attach_kprobe_multi_opts(prog_, pattern != nullptr ? pattern->c_str() : nullptr, &opts);

@@ -253,7 +253,7 @@ TEST_CASE("uprobe with a cookie, by symbol and by offset") {
 
 TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming the libbpf version") {
     auto mod = open_only({"on_multi"});
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     mod.program("on_multi").set_expected_attach_type(static_cast<bpf_attach_type>(48));  // BPF_TRACE_UPROBE_MULTI (not in 6.1 headers)
     REQUIRE_FEATURE(UprobeMulti);
     mod.load();
@@ -265,8 +265,7 @@ TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming
     mod.load();
     CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*"),
                       Contains("uprobe_multi needs libbpf >= 1.3") &&
-                          Contains("built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-                                   std::to_string(LIBBPF_MINOR_VERSION)));
+                          Contains("built with libbpf " + bpf::libbpf_compiled_version()));
     const std::uint64_t offs[] = {testing::file_offset_of(reinterpret_cast<const void*>(&parity_multi_a)),
                                   testing::file_offset_of(reinterpret_cast<const void*>(&parity_multi_b))};
     const std::uint64_t cookies[] = {1, 2};

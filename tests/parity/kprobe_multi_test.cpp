@@ -92,7 +92,7 @@ TEST_CASE("kprobe_multi: symbols with cookies, and kretprobe_multi, count real c
 /// 6.12; kallsyms has both.
 static std::pair<std::string, std::string> getppid_glob() {
     const auto glob_of = [](std::string name) { return name.substr(0, name.size() - 2) + "*d"; };  // ..._getpp*d
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 2)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 2)
     const std::string dir = access("/sys/kernel/debug/tracing", F_OK) == 0 ? "/sys/kernel/debug/tracing"
                                                                           : "/sys/kernel/tracing";
     for (const char* list : {"/available_filter_functions_addrs", "/available_filter_functions"}) {

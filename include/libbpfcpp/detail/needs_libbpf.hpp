@@ -6,9 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include <bpf/libbpf_version.h>
-
 #include "../error.hpp"
+#include "../version.hpp"
 
 namespace bpf::detail {
 
@@ -18,8 +17,7 @@ namespace bpf::detail {
                                         int major, int minor, std::string_view instead) {
     std::string cause(what);
     cause += " needs libbpf >= " + std::to_string(major) + "." + std::to_string(minor) +
-             ", this program was built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-             std::to_string(LIBBPF_MINOR_VERSION);
+             ", this program was built with libbpf " + bpf::libbpf_compiled_version();
     if (!instead.empty()) {
         cause += "; ";
         cause += instead;
