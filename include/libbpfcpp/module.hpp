@@ -849,7 +849,7 @@ LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOp
 #else
     // "" asks for what libbpf before 1.4 does anyway: no token.
     if (o.bpf_token_path && !o.bpf_token_path->empty())
-        detail::libbpf_too_old("opening BPF object", label, "OpenOptions::bpf_token_path (BPF tokens)", 1, 4,
+        detail::libbpf_too_old("opening BPF object", label, "OpenOptions::bpf_token_path (BPF tokens)", "BPF tokens", 1, 4,
                                "run the loader with the capabilities BPF needs instead");
 #endif
     if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)

@@ -111,7 +111,7 @@ inline MprogQuery mprog_query(int ifindex, bpf_attach_type type, const std::stri
 #else
     (void)ifindex;
     (void)type;
-    libbpf_too_old("querying", what, "the query of multi-program hooks", 1, 3, "");
+    libbpf_too_old("querying", what, "the query of multi-program hooks", "multi-program hook queries", 1, 3, "");
 #endif
 }
 

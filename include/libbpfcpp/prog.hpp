@@ -445,6 +445,11 @@ private:
 
     void check_config(int ret, std::string_view what);
 
+    // Every attach failure: "attaching program 'NAME': CAUSE", with what was missing when
+    // that is the cause.
+    [[noreturn]] void attach_failed(int err, const std::string& cause) const;
+    [[noreturn]] void attach_failed(int err, const std::string& cause, Missing missing) const;
+
     bpf_program* prog_;
     detail::ModuleState* mod_;
 };
@@ -493,7 +498,7 @@ LIBBPFCPP_INLINE void Prog::set_attach_target(const std::string& function, int t
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach() {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     // Tracepoint and kprobe sections go through the explicit calls for their diagnostics.
     const std::string sec(section());
     for (std::string_view prefix : {"tracepoint/", "tp/"}) {
@@ -504,8 +509,8 @@ LIBBPFCPP_INLINE Link& Prog::attach() {
     }
     for (std::string_view prefix : {"kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/"}) {
         if (sec.rfind(prefix, 0) == 0 && !detail::kernel_has_kprobes())
-            throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
-                                                     "section '" + sec + "': " + std::string(detail::kprobes_hint)));
+            attach_failed(EOPNOTSUPP, "section '" + sec + "': " + std::string(detail::kprobes_hint),
+                          detail::missing_kprobes());
     }
     bpf_link* l = bpf_program__attach(prog_);
     int err = errno;
@@ -513,22 +518,20 @@ LIBBPFCPP_INLINE Link& Prog::attach() {
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_tracepoint(const std::string& category, const std::string& name) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     std::string what = "tracepoint " + category + ":" + name;
     if (detail::tracefs_root() == nullptr)
-        throw Error(ENOENT, detail::describe("attaching program", std::string(this->name()),
-                                             what + ": " + std::string(detail::tracefs_hint)));
+        attach_failed(ENOENT, what + ": " + std::string(detail::tracefs_hint));
     bpf_link* l = bpf_program__attach_tracepoint(prog_, category.c_str(), name.c_str());
     int err = errno;
     if (l == nullptr && err == ENOENT && fd() >= 0)
-        throw Error(ENOENT, detail::describe("attaching program", std::string(this->name()),
-                                             what + " does not exist in this kernel (see " +
-                                                 detail::tracefs_root() + "/events/)"));
+        attach_failed(ENOENT, what + " does not exist in this kernel (see " +
+                      detail::tracefs_root() + "/events/)");
     return keep(l, err, what);
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_raw_tracepoint(const std::string& name) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     bpf_link* l = bpf_program__attach_raw_tracepoint(prog_, name.c_str());
     int err = errno;
     return keep(l, err, "raw tracepoint " + name);
@@ -543,17 +546,15 @@ LIBBPFCPP_INLINE Link& Prog::attach_kretprobe(const std::string& function, const
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_kprobe_at(std::uint64_t address, bool retprobe, std::uint64_t cookie) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     char hex[32];
     std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(address));
     const std::string what = std::string(retprobe ? "kretprobe at " : "kprobe at ") + hex;
     if (!detail::kernel_has_kprobes())
-        throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
-                                                 what + ": " + std::string(detail::kprobes_hint)));
+        attach_failed(EOPNOTSUPP, what + ": " + std::string(detail::kprobes_hint), detail::missing_kprobes());
     if (address == 0)
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": address 0 (/proc/kallsyms shows zeros without "
-                                                    "CAP_SYSLOG or with kernel.kptr_restrict=2)"));
+        attach_failed(EINVAL, what + ": address 0 (/proc/kallsyms shows zeros without "
+                      "CAP_SYSLOG or with kernel.kptr_restrict=2)");
     LIBBPF_OPTS(bpf_kprobe_opts, opts, .bpf_cookie = cookie, .offset = address, .retprobe = retprobe);
     bpf_link* l = bpf_program__attach_kprobe_opts(prog_, nullptr, &opts);
     int err = errno;
@@ -581,7 +582,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_uretprobe(pid_t pid, const std::string& bina
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_perf_event(int perf_fd) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     bpf_link* l = bpf_program__attach_perf_event(prog_, perf_fd);
     int err = errno;
     return keep(l, err, "perf event fd " + std::to_string(perf_fd));
@@ -592,7 +593,7 @@ LIBBPFCPP_INLINE Link& Prog::adopt(bpf_link* link, std::string description) {
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_xdp(int ifindex) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     bpf_link* l = bpf_program__attach_xdp(prog_, ifindex);
     int err = errno;
     return keep(l, err, "xdp on ifindex " + std::to_string(ifindex));
@@ -617,7 +618,7 @@ LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_xdp_legacy(int ifindex, XdpFlag 
             cause += "another XDP program is attached (drop XdpFlag::UpdateIfNoExist to replace it)";
         else
             cause += detail::explain_errno(err);
-        throw Error(err, detail::describe("attaching program", std::string(name()), cause));
+        attach_failed(err, cause);
     }
     const int prog_fd = fd();
     const std::uint32_t mode = f & XDP_FLAGS_MODES;
@@ -653,7 +654,7 @@ LIBBPFCPP_INLINE void Prog::detach_xdp_legacy(const std::string& ifname, XdpFlag
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_cgroup(const std::string& path) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
     bpf_link* l = bpf_program__attach_cgroup(prog_, cg.get());
     int err = errno;
@@ -666,8 +667,7 @@ LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_cgroup_legacy(const std::string&
     require_fd(what);
     detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
     if (bpf_prog_attach(fd(), cg.get(), type, static_cast<std::uint32_t>(flags)) != 0)
-        throw Error(errno, detail::describe("attaching program", std::string(name()),
-                                            what + ": " + detail::explain_errno(errno)));
+        attach_failed(errno, what + ": " + detail::explain_errno(errno));
     const int prog_fd = fd();
     return keep_legacy(what, [path, prog_fd, type] {
         int cgfd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -687,7 +687,7 @@ LIBBPFCPP_INLINE void Prog::detach_cgroup_legacy(const std::string& path, bpf_at
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_netns(const std::string& path) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     detail::Fd ns = open_path(path, O_RDONLY, "network namespace");
     bpf_link* l = bpf_program__attach_netns(prog_, ns.get());
     int err = errno;
@@ -695,7 +695,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_netns(const std::string& path) {
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_iter(const IterOptions& o) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     bpf_iter_link_info info{};
     if (o.map_fd >= 0) info.map.map_fd = static_cast<std::uint32_t>(o.map_fd);
     if (o.cgroup_fd >= 0 || o.cgroup_id != 0 || o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC) {
@@ -722,14 +722,14 @@ LIBBPFCPP_INLINE Link& Prog::attach_iter(const IterOptions& o) {
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_lsm() {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     bpf_link* l = bpf_program__attach_lsm(prog_);
     int err = errno;
     return keep(l, err, "lsm " + std::string(section()));
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_trace(std::uint64_t cookie) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     LIBBPF_OPTS(bpf_trace_opts, opts, .cookie = cookie);
     bpf_link* l = bpf_program__attach_trace_opts(prog_, &opts);
     int err = errno;
@@ -738,33 +738,30 @@ LIBBPFCPP_INLINE Link& Prog::attach_trace(std::uint64_t cookie) {
 
 LIBBPFCPP_INLINE Link& Prog::attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
                                          const std::string& probe, std::uint64_t cookie) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     std::string what = "usdt " + binary + ":" + provider + ":" + probe;
     // A bare name ("libfoo.so", "tool") is resolved by libbpf through LD_LIBRARY_PATH
     // and the library directories, or PATH; only a path can be checked here.
     const bool bare = binary.find('/') == std::string::npos;
     if (!bare && access(binary.c_str(), R_OK) != 0)
-        throw Error(errno, detail::describe("attaching program", std::string(name()),
-                                            what + ": cannot read '" + binary + "'"));
+        attach_failed(errno, what + ": cannot read '" + binary + "'");
     LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
     bpf_link* l = bpf_program__attach_usdt(prog_, pid, binary.c_str(), provider.c_str(), probe.c_str(), &opts);
     int err = errno;
     if (l == nullptr && fd() >= 0) {
         if (bare && err == ENOENT)
-            throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                                 what + ": '" + binary + "' was not found in LD_LIBRARY_PATH, "
-                                                        "the library directories or PATH, or it has no such "
-                                                        "USDT probe (list them with: readelf -n)"));
+            attach_failed(ENOENT, what + ": '" + binary + "' was not found in LD_LIBRARY_PATH, "
+                          "the library directories or PATH, or it has no such "
+                          "USDT probe (list them with: readelf -n)");
         if (auto why = user_target_cause(err, pid, binary, true))
-            throw Error(err == ESRCH || err == ENOENT ? err : EINVAL,
-                        detail::describe("attaching program", std::string(name()), what + ": " + *why));
+            attach_failed(err == ESRCH || err == ENOENT ? err : EINVAL, what + ": " + *why);
     }
     return keep(l, err, what);
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& binary,
                                                  const std::string& pattern, bool retprobe) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     std::string what = "uprobe_multi " + binary + ":" + pattern;
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .retprobe = retprobe);
@@ -781,12 +778,11 @@ LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& b
 LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& binary,
                                                  std::span<const std::uint64_t> offsets,
                                                  std::span<const std::uint64_t> cookies, bool retprobe) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     std::string what = "uprobe_multi " + binary + " at " + std::to_string(offsets.size()) + " offsets";
     if (!cookies.empty() && cookies.size() != offsets.size())
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": " + std::to_string(cookies.size()) +
-                                                 " cookies for " + std::to_string(offsets.size()) + " offsets"));
+        attach_failed(EINVAL, what + ": " + std::to_string(cookies.size()) +
+                      " cookies for " + std::to_string(offsets.size()) + " offsets");
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     // libbpf takes unsigned long offsets and __u64 (unsigned long long) cookies.
     std::vector<unsigned long> offs(offsets.begin(), offsets.end());
@@ -845,7 +841,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_netkit(const std::string& ifname, const Netk
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_netfilter(const NetfilterOptions& o) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     const std::string what = o.describe();
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     LIBBPF_OPTS(bpf_netfilter_opts, opts, .pf = o.family, .hooknum = o.hook, .priority = o.priority,
@@ -853,21 +849,18 @@ LIBBPFCPP_INLINE Link& Prog::attach_netfilter(const NetfilterOptions& o) {
     bpf_link* l = bpf_program__attach_netfilter(prog_, &opts);
     int err = errno;
     if (l == nullptr && fd() >= 0 && err == EINVAL && type() != detail::uapi::prog_type_netfilter)
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": not a netfilter program (its section must be "
-                                                    "SEC(\"netfilter\"))"));
+        attach_failed(EINVAL, what + ": not a netfilter program (its section must be "
+                      "SEC(\"netfilter\"))");
     if (l == nullptr && fd() >= 0 && err == ERANGE)
-        throw Error(err, detail::describe("attaching program", std::string(name()),
-                                          what + ": the priority must lie strictly between INT_MIN and INT_MAX "
-                                                 "(those belong to the kernel's own first and last hooks)"));
+        attach_failed(err, what + ": the priority must lie strictly between INT_MIN and INT_MAX "
+                      "(those belong to the kernel's own first and last hooks)");
     if (l == nullptr && fd() >= 0 && (err == EINVAL || err == EOPNOTSUPP || err == EPROTONOSUPPORT))
-        throw Error(err, detail::describe("attaching program", std::string(name()),
-                                          what + ": the kernel refused the hook (no such family or hook "
-                                                 "number; netfilter programs need kernel >= 6.4 with "
-                                                 "CONFIG_NETFILTER_BPF_LINK, ip_defrag >= 6.6)"));
+        attach_failed(err, what + ": the kernel refused the hook (no such family or hook "
+                      "number; netfilter programs need kernel >= 6.4 with "
+                      "CONFIG_NETFILTER_BPF_LINK, ip_defrag >= 6.6)");
     return keep(l, err, what);
 #else
-    detail::libbpf_too_old("attaching program", name(), what, 1, 3,
+    detail::libbpf_too_old("attaching program", name(), what, "netfilter", 1, 3,
                            "hook the packets with a tc or XDP program instead");
 #endif
 }
@@ -943,14 +936,22 @@ LIBBPFCPP_INLINE TestRunResult Prog::test_run(const TestRunOptions& o) const {
 }
 
 LIBBPFCPP_INLINE void Prog::uprobe_multi_unavailable(const std::string& what, std::string_view unit) const {
-    throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
-                                             what + ": uprobe_multi needs libbpf >= 1.3, this program was built "
-                                                    "with libbpf " + bpf::libbpf_compiled_version() + "; attach one uprobe per " +
-                                                 std::string(unit) + " with attach_uprobe()"));
+    attach_failed(EOPNOTSUPP, what + ": uprobe_multi needs libbpf >= 1.3, this program was built "
+                  "with libbpf " + bpf::libbpf_compiled_version() + "; attach one uprobe per " +
+                  std::string(unit) + " with attach_uprobe()",
+                  detail::missing_libbpf("uprobe_multi", 1, 3));
+}
+
+LIBBPFCPP_INLINE void Prog::attach_failed(int err, const std::string& cause) const {
+    throw Error(err, detail::describe("attaching program", name(), cause));
+}
+
+LIBBPFCPP_INLINE void Prog::attach_failed(int err, const std::string& cause, Missing missing) const {
+    throw Error(err, detail::describe("attaching program", name(), cause), std::move(missing));
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_tcx(int ifindex, const TcxOptions& o, const std::string& ifname) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     const bpf_attach_type t = expected_attach_type();
     const char* side = t == detail::uapi::attach_tcx_ingress  ? "ingress"
                        : t == detail::uapi::attach_tcx_egress ? "egress"
@@ -960,10 +961,9 @@ LIBBPFCPP_INLINE Link& Prog::attach_tcx(int ifindex, const TcxOptions& o, const 
     if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     if (side == nullptr)
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": the program's attach type is not tcx; use SEC(\"tcx/ingress\") "
-                                                    "or SEC(\"tcx/egress\"), or call set_expected_attach_type("
-                                                    "bpf::tcx_attach_type(dir)) before Module::load()"));
+        attach_failed(EINVAL, what + ": the program's attach type is not tcx; use SEC(\"tcx/ingress\") "
+                      "or SEC(\"tcx/egress\"), or call set_expected_attach_type("
+                      "bpf::tcx_attach_type(dir)) before Module::load()");
     LIBBPF_OPTS(bpf_tcx_opts, opts, .flags = o.order.flags, .relative_fd = static_cast<__u32>(o.order.relative_fd),
                 .relative_id = o.order.relative_id, .expected_revision = o.expected_revision);
     bpf_link* l = bpf_program__attach_tcx(prog_, ifindex, &opts);
@@ -973,13 +973,13 @@ LIBBPFCPP_INLINE Link& Prog::attach_tcx(int ifindex, const TcxOptions& o, const 
 #else
     (void)ifindex;
     (void)o;
-    detail::libbpf_too_old("attaching program", name(), what, 1, 3,
+    detail::libbpf_too_old("attaching program", name(), what, "tcx", 1, 3,
                            "attach through a clsact qdisc with bpf::TcHook instead");
 #endif
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex, const NetkitOptions& o, const std::string& ifname) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     const bpf_attach_type t = expected_attach_type();
     const char* side = t == detail::uapi::attach_netkit_primary ? "primary"
                        : t == detail::uapi::attach_netkit_peer  ? "peer"
@@ -989,11 +989,10 @@ LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex, const NetkitOptions& o, 
     if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     if (side == nullptr)
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": the program's attach type is not netkit; use "
-                                                    "SEC(\"netkit/primary\") or SEC(\"netkit/peer\"), or call "
-                                                    "set_expected_attach_type(bpf::netkit_attach_type(side)) "
-                                                    "before Module::load()"));
+        attach_failed(EINVAL, what + ": the program's attach type is not netkit; use "
+                      "SEC(\"netkit/primary\") or SEC(\"netkit/peer\"), or call "
+                      "set_expected_attach_type(bpf::netkit_attach_type(side)) "
+                      "before Module::load()");
     LIBBPF_OPTS(bpf_netkit_opts, opts, .flags = o.order.flags,
                 .relative_fd = static_cast<__u32>(o.order.relative_fd), .relative_id = o.order.relative_id,
                 .expected_revision = o.expected_revision);
@@ -1006,7 +1005,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex, const NetkitOptions& o, 
 #else
     (void)ifindex;
     (void)o;
-    detail::libbpf_too_old("attaching program", name(), what, 1, 3, "");
+    detail::libbpf_too_old("attaching program", name(), what, "netkit", 1, 3, "");
 #endif
 }
 
@@ -1026,11 +1025,11 @@ LIBBPFCPP_INLINE void Prog::mprog_refusal(int err, const std::string& what, std:
     else if (err == EINVAL)
         cause = "the kernel refused (" + std::string(needs) + ")";
     if (!cause.empty())
-        throw Error(err, detail::describe("attaching program", std::string(name()), what + ": " + cause));
+        attach_failed(err, what + ": " + cause);
 }
 
 LIBBPFCPP_INLINE Link& Prog::kprobe_multi(const std::string* pattern, const KprobeMultiOptions& o) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     std::string what = std::string(o.session ? "kprobe_session " : o.retprobe ? "kretprobe_multi " : "kprobe_multi ");
     if (pattern != nullptr) {
         what += *pattern;
@@ -1039,7 +1038,7 @@ LIBBPFCPP_INLINE Link& Prog::kprobe_multi(const std::string* pattern, const Kpro
         if (!o.symbols.empty()) what += " (" + o.symbols.front() + (o.symbols.size() > 1 ? ", ...)" : ")");
     }
     const auto fail = [&](int err, const std::string& cause) {
-        throw Error(err, detail::describe("attaching program", std::string(name()), what + ": " + cause));
+        attach_failed(err, what + ": " + cause);
     };
     if (pattern != nullptr && pattern->empty()) fail(EINVAL, "empty pattern");
     if (pattern == nullptr && o.symbols.empty()) fail(EINVAL, "no functions given");
@@ -1049,10 +1048,11 @@ LIBBPFCPP_INLINE Link& Prog::kprobe_multi(const std::string* pattern, const Kpro
     if (o.session && o.retprobe) fail(EINVAL, "a session runs at entry and return; do not set retprobe too");
 #if !LIBBPFCPP_LIBBPF_AT_LEAST(1, 5)
     if (o.session)
-        detail::libbpf_too_old("attaching program", name(), what, 1, 5,
+        detail::libbpf_too_old("attaching program", name(), what, "kprobe session", 1, 5,
                                "attach a kprobe_multi and a kretprobe_multi program instead");
 #endif
-    if (!detail::kernel_has_kprobes()) fail(EOPNOTSUPP, std::string(detail::kprobes_hint));
+    if (!detail::kernel_has_kprobes())
+        attach_failed(EOPNOTSUPP, what + ": " + std::string(detail::kprobes_hint), detail::missing_kprobes());
     std::vector<const char*> syms;
     for (const auto& s : o.symbols) syms.push_back(s.c_str());
     const std::vector<__u64> cookies(o.cookies.begin(), o.cookies.end());
@@ -1092,17 +1092,15 @@ LIBBPFCPP_INLINE int Prog::ifindex_of(const std::string& ifname, std::string_vie
 LIBBPFCPP_INLINE detail::Fd Prog::open_path(const std::string& path, int flags, std::string_view kind) const {
     int f = ::open(path.c_str(), flags | O_CLOEXEC);
     if (f < 0)
-        throw Error(errno, detail::describe("attaching program", std::string(name()),
-                                            "cannot open " + std::string(kind) + " '" + path + "': " +
-                                                std::strerror(errno)));
+        attach_failed(errno, "cannot open " + std::string(kind) + " '" + path + "': " +
+                      std::strerror(errno));
     return detail::Fd(f);
 }
 
 LIBBPFCPP_INLINE void Prog::require_fd(const std::string& what) const {
     if (fd() < 0)
-        throw Error(EBADF, detail::describe("attaching program", std::string(name()),
-                                            what + ": the program is not loaded (call Module::load() first, "
-                                                   "and check its autoload)"));
+        attach_failed(EBADF, what + ": the program is not loaded (call Module::load() first, "
+                      "and check its autoload)");
 }
 
 LIBBPFCPP_INLINE LegacyAttachment& Prog::keep_legacy(const std::string& what, std::function<int()> undo) {
@@ -1113,41 +1111,36 @@ LIBBPFCPP_INLINE LegacyAttachment& Prog::keep_legacy(const std::string& what, st
 }
 
 LIBBPFCPP_INLINE Link& Prog::kprobe(const std::string& function, const KprobeOptions& o, bool ret) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     std::string what = std::string(ret ? "kretprobe " : "kprobe ") + function;
     if (o.offset != 0) what += "+" + std::to_string(o.offset);
     if (!detail::kernel_has_kprobes())
-        throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
-                                                 what + ": " + std::string(detail::kprobes_hint)));
+        attach_failed(EOPNOTSUPP, what + ": " + std::string(detail::kprobes_hint), detail::missing_kprobes());
     LIBBPF_OPTS(bpf_kprobe_opts, opts, .bpf_cookie = o.cookie, .offset = o.offset, .retprobe = ret);
     bpf_link* l = bpf_program__attach_kprobe_opts(prog_, function.c_str(), &opts);
     int err = errno;
     if (l == nullptr && err == ENOENT && fd() >= 0)
-        throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                             what + ": no such kernel function (see /proc/kallsyms)"));
+        attach_failed(ENOENT, what + ": no such kernel function (see /proc/kallsyms)");
     return keep(l, err, what);
 }
 
 LIBBPFCPP_INLINE Link& Prog::uprobe(pid_t pid, const std::string& binary, const std::string& symbol,
                                     std::uint64_t offset, const UprobeOptions& o, bool ret) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     std::string what = std::string(ret ? "uretprobe " : "uprobe ") + binary + ":" +
                        (symbol.empty() ? "+" + std::to_string(offset) : symbol);
     // A bare name ("libc.so.6") is resolved by libbpf through the library search path.
     if (binary.find('/') != std::string::npos && access(binary.c_str(), R_OK) != 0)
-        throw Error(errno, detail::describe("attaching program", std::string(name()),
-                                            what + ": cannot read '" + binary + "'"));
+        attach_failed(errno, what + ": cannot read '" + binary + "'");
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = o.ref_ctr_offset, .bpf_cookie = o.cookie,
                 .retprobe = ret, .func_name = symbol.empty() ? nullptr : symbol.c_str());
     bpf_link* l = bpf_program__attach_uprobe_opts(prog_, pid, binary.c_str(), offset, &opts);
     int err = errno;
     if (l == nullptr && err == ENOENT && !symbol.empty() && fd() >= 0)
-        throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                             what + ": symbol '" + symbol + "' not found in '" + binary + "'"));
+        attach_failed(ENOENT, what + ": symbol '" + symbol + "' not found in '" + binary + "'");
     if (l == nullptr && fd() >= 0)
         if (auto why = user_target_cause(err, pid, binary, false))
-            throw Error(err == ESRCH ? ESRCH : EINVAL,
-                        detail::describe("attaching program", std::string(name()), what + ": " + *why));
+            attach_failed(err == ESRCH ? ESRCH : EINVAL, what + ": " + *why);
     return keep(l, err, what);
 }
 
@@ -1172,7 +1165,7 @@ LIBBPFCPP_INLINE Link& Prog::keep(bpf_link* link, int err, const std::string& wh
             cause += "this program's section does not say where to attach; use an explicit attach_*";
         else
             cause += detail::explain_errno(err);
-        throw Error(err, detail::describe("attaching program", std::string(name()), cause));
+        attach_failed(err, cause);
     }
     return mod_->keep(link, what + " (prog '" + std::string(name()) + "')");
 }

@@ -88,7 +88,7 @@ public:
             opts.token_fd = static_cast<std::uint32_t>(o.token_fd);
             opts.map_flags |= detail::uapi::f_token_fd;
 #else
-            detail::libbpf_too_old("creating map", name, "MapCreateOptions::token_fd (BPF tokens)", 1, 4,
+            detail::libbpf_too_old("creating map", name, "MapCreateOptions::token_fd (BPF tokens)", "BPF tokens", 1, 4,
                                    "run the loader with the capabilities BPF needs instead");
 #endif
         }

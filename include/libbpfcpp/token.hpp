@@ -206,7 +206,7 @@ private:
     }
 #else
     [[noreturn]] static void needs_libbpf_1_4(std::string_view label) {
-        detail::libbpf_too_old("creating a BPF token from", label, "BPF tokens", 1, 4,
+        detail::libbpf_too_old("creating a BPF token from", label, "BPF tokens", "BPF tokens", 1, 4,
                                "run the loader with the capabilities BPF needs instead");
     }
 #endif

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "harness.hpp"
+#include "lacks.hpp"
 #include "parity_attach.bpf.hpp"
 
 using Catch::Matchers::Contains;
@@ -269,8 +270,8 @@ TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming
     const std::uint64_t offs[] = {testing::file_offset_of(reinterpret_cast<const void*>(&parity_multi_a)),
                                   testing::file_offset_of(reinterpret_cast<const void*>(&parity_multi_b))};
     const std::uint64_t cookies[] = {1, 2};
-    CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), offs, cookies),
-                      Contains("uprobe_multi needs libbpf >= 1.3"));
+    CHECK_THROWS_MATCHES(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), offs, cookies),
+                         bpf::Error, testing::lacks_libbpf("uprobe_multi", "1.3"));
     CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), offs,
                                                                   std::span(cookies).first(1)),
                       Contains("1 cookies for 2 offsets"));
