@@ -32,6 +32,7 @@ namespace bpf {
 /// }
 /// ```
 struct Missing {
+    /// Whose release or configuration lacks the feature.
     enum Component { Kernel, Libbpf };
     std::string feature;  ///< e.g. "uprobe_multi", "kprobes", "tcx"
     Component in = Kernel;  ///< whose release or configuration lacks it

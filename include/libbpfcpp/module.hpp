@@ -38,6 +38,19 @@
 #include "log.hpp"
 #include "map.hpp"
 #include "prog.hpp"
+// Every attach family, so that mod.program(...).attach_*() compiles with this header alone.
+#include "cgroup.hpp"
+#include "iter.hpp"
+#include "kprobe.hpp"
+#include "kprobe_multi.hpp"
+#include "netfilter.hpp"
+#include "netkit.hpp"
+#include "tc.hpp"
+#include "tcx.hpp"
+#include "tracepoint.hpp"
+#include "trampoline.hpp"
+#include "uprobe.hpp"
+#include "xdp.hpp"
 #include "version.hpp"
 
 namespace bpf {

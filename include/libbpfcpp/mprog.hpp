@@ -4,6 +4,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -15,6 +17,7 @@
 #include "version.hpp"
 #include "detail/uapi.hpp"
 #include "error.hpp"
+#include "prog.hpp"
 
 namespace bpf {
 
@@ -117,3 +120,28 @@ inline MprogQuery mprog_query(int ifindex, bpf_attach_type type, const std::stri
 
 }  // namespace detail
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE void Prog::mprog_refusal(int err, const std::string& what, std::uint64_t revision,
+                                          std::string_view needs) const {
+    std::string cause;
+    if (err == ESTALE && revision != 0)
+        cause = "the hook changed since revision " + std::to_string(revision) + " (query it again)";
+    else if (err == ENOENT)
+        cause = "the program or link given as relative is not attached there";
+    else if (err == EEXIST)
+        cause = "this program is already attached there";
+    else if (err == ERANGE)
+        cause = "the hook is full (64 programs)";
+    else if (err == ENXIO)
+        cause = "the interface is not a netkit primary device";
+    else if (err == EINVAL)
+        cause = "the kernel refused (" + std::string(needs) + ")";
+    if (!cause.empty())
+        attach_failed(err, what + ": " + cause);
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS
