@@ -258,10 +258,15 @@ TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming
     mod.program("on_multi").set_expected_attach_type(static_cast<bpf_attach_type>(48));  // BPF_TRACE_UPROBE_MULTI (not in 6.1 headers)
     REQUIRE_FEATURE(UprobeMulti);
     mod.load();
-    mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*");
+    bpf::Link& l = mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*");
     multi_a(1);
     multi_b(1);
     CHECK(mod.global<std::uint64_t>("multi_hits") == 2);
+    l.destroy();
+    mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*",
+                                                bpf::UprobeMultiOptions{.retprobe = false});
+    multi_a(1);
+    CHECK(mod.global<std::uint64_t>("multi_hits") == 3);
 #else
     mod.load();
     CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*"),
@@ -304,6 +309,8 @@ TEST_CASE("kprobe at an absolute kernel address from /proc/kallsyms (libbpfgo's 
     mod.load();
     if (!testing::feature(testing::Feature::Kprobes).available) {
         CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0xffffffff81000000ull), Contains("CONFIG_KPROBES"));
+        CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0xffffffff81000000ull, {.retprobe = true}),
+                          Contains("kretprobe at 0x") && Contains("CONFIG_KPROBES"));
     }
     REQUIRE_FEATURE(Kprobes);
     CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0), Contains("kptr_restrict"));
@@ -324,4 +331,20 @@ TEST_CASE("kprobe at an absolute kernel address from /proc/kallsyms (libbpfgo's 
     CHECK_THAT(l.description(), Contains("kprobe at 0x"));
     testing::trigger_getppid(4);
     CHECK(mod.global<std::uint64_t>("kprobe_hits") == 4);
+    l.destroy();
+    bpf::Link& l2 = mod.program("on_kprobe").attach_kprobe_at(address, bpf::KprobeAtOptions{.cookie = 5});
+    testing::trigger_getppid(2);
+    CHECK(mod.global<std::uint64_t>("kprobe_hits") == 6);
+    l2.destroy();
+}
+
+TEST_CASE("attach_usdt with UsdtOptions carries the cookie like the positional form") {
+    auto mod = open_only({"on_tick"});
+    mod.load();
+    bpf::Link& l = mod.program("on_tick").attach_usdt(getpid(), testing::self_exe(), "parity", "tick",
+                                                      bpf::UsdtOptions{.cookie = 0xbeef});
+    CHECK_THAT(l.description(), Contains("parity:tick"));
+    usdt_fn(1, 2);
+    CHECK(mod.global<std::uint64_t>("usdt_sum") == 1 * 2);
+    CHECK(mod.global<std::uint64_t>("usdt_cookie") == 0xbeef);
 }
