@@ -1,14 +1,17 @@
-# libbpfcpp_bpf_object(<target> <name> <source.bpf.c> [VMLINUX] [INCLUDES dir...])
+# libbpfcpp_bpf_object(<target> <name> <source.bpf.c> [VMLINUX] [INCLUDES dir...]
+#                      [CLANG_FLAGS flag...])
 #
 # Compiles <source.bpf.c> with clang -target bpf into <name>.bpf.o and turns it into the
 # header <name>.bpf.hpp (bpf_objects::<name>() -> bpf::EmbeddedObject, for
 # bpf::Module::open_memory), added to <target>'s sources and include path, so the tool
 # ships as one executable. VMLINUX generates vmlinux.h from the running kernel's BTF
 # (bpftool) for CO-RE sources that #include "vmlinux.h". libbpfcpp's include directory
-# is on the BPF compile line, for #include <libbpfcpp/bpf/ringbuf_drops.h>.
+# is on the BPF compile line, for #include <libbpfcpp/bpf/ringbuf_drops.h>. INCLUDES adds
+# include directories (relative ones to the current source directory), CLANG_FLAGS any
+# other flags of the BPF compile (-DNAME=1, -mcpu=v3).
 #
 # libbpfcpp_bpf_skeleton(<target> <name> <source.bpf.c> [VMLINUX] [INCLUDES dir...]
-#                        [TYPES type...] [NO_EMBED])
+#                        [CLANG_FLAGS flag...] [TYPES type...] [NO_EMBED])
 #
 # Compiles <source.bpf.c> the same way and generates the typed skeleton <name>.skel.hpp
 # with libbpfcpp-gen (namespace <name>: <name>::Skeleton::open(), maps.X, progs.X,
@@ -17,13 +20,22 @@
 include_guard(GLOBAL)
 
 # Compiles one BPF object into ${out}/<name>.bpf.o; the arguments of the public functions.
-function(_libbpfcpp_compile_bpf name source out vmlinux includes)
-  # An object both embedded and given a skeleton is compiled once.
+function(_libbpfcpp_compile_bpf name source out vmlinux includes clang_flags)
+  # An object both embedded and given a skeleton is compiled once, so both calls must
+  # compile it the same way.
+  set(settings "${source}|${vmlinux}|${includes}|${clang_flags}")
   get_property(compiled DIRECTORY PROPERTY LIBBPFCPP_BPF_OBJECTS)
   if("${name}" IN_LIST compiled)
+    get_property(before DIRECTORY PROPERTY "LIBBPFCPP_BPF_SETTINGS_${name}")
+    if(NOT before STREQUAL settings)
+      message(FATAL_ERROR "libbpfcpp: BPF object '${name}' is compiled once for all the calls that name it, "
+                          "but this call gives other settings (source|VMLINUX|INCLUDES|CLANG_FLAGS: "
+                          "'${settings}', before: '${before}'); give the same ones, or another name")
+    endif()
     return()
   endif()
   set_property(DIRECTORY APPEND PROPERTY LIBBPFCPP_BPF_OBJECTS "${name}")
+  set_property(DIRECTORY PROPERTY "LIBBPFCPP_BPF_SETTINGS_${name}" "${settings}")
   if(NOT LIBBPFCPP_BPF_CLANG)
     find_program(LIBBPFCPP_BPF_CLANG clang REQUIRED)
   endif()
@@ -48,8 +60,10 @@ function(_libbpfcpp_compile_bpf name source out vmlinux includes)
     list(APPEND flags -idirafter "/usr/include/${multiarch}")
   endif()
   foreach(dir IN LISTS includes)
+    get_filename_component(dir "${dir}" ABSOLUTE)
     list(APPEND flags -I "${dir}")
   endforeach()
+  list(APPEND flags ${clang_flags})
 
   set(deps "")
   if(vmlinux)
@@ -76,11 +90,11 @@ function(_libbpfcpp_compile_bpf name source out vmlinux includes)
 endfunction()
 
 function(libbpfcpp_bpf_object target name source)
-  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX" "" "INCLUDES")
+  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX" "" "INCLUDES;CLANG_FLAGS")
   find_package(Python3 REQUIRED COMPONENTS Interpreter)
   set(out "${CMAKE_CURRENT_BINARY_DIR}/libbpfcpp-bpf")
   file(MAKE_DIRECTORY "${out}")
-  _libbpfcpp_compile_bpf(${name} "${source}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}")
+  _libbpfcpp_compile_bpf(${name} "${source}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}" "${arg_CLANG_FLAGS}")
   add_custom_command(OUTPUT "${out}/${name}.bpf.hpp"
     COMMAND Python3::Interpreter "${LIBBPFCPP_EMBED}" "${out}/${name}.bpf.o" "${out}/${name}.bpf.hpp" "${name}"
     DEPENDS "${out}/${name}.bpf.o" "${LIBBPFCPP_EMBED}"
@@ -90,10 +104,10 @@ function(libbpfcpp_bpf_object target name source)
 endfunction()
 
 function(libbpfcpp_bpf_skeleton target name source)
-  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX;NO_EMBED" "" "INCLUDES;TYPES")
+  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX;NO_EMBED" "" "INCLUDES;CLANG_FLAGS;TYPES")
   set(out "${CMAKE_CURRENT_BINARY_DIR}/libbpfcpp-bpf")
   file(MAKE_DIRECTORY "${out}")
-  _libbpfcpp_compile_bpf(${name} "${source}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}")
+  _libbpfcpp_compile_bpf(${name} "${source}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}" "${arg_CLANG_FLAGS}")
   set(gen_args --name "${name}")
   foreach(t IN LISTS arg_TYPES)
     list(APPEND gen_args --type "${t}")

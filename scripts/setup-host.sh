@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(g++ clang llvm libclang-rt-14-dev meson ninja-build pkg-config python3
-          libbpf-dev bpftool libelf-dev zlib1g-dev catch2 iproute2 curl systemtap-sdt-dev doxygen)
+          libbpf-dev bpftool libelf-dev zlib1g-dev catch2 iproute2 curl systemtap-sdt-dev doxygen
+          libdw-dev liblzma-dev libbz2-dev)
 if [ -n "${LIBBPFCPP_EXTRA_PACKAGES:-}" ]; then
   read -r -a extra <<< "$LIBBPFCPP_EXTRA_PACKAGES"
   packages+=("${extra[@]}")

@@ -6,9 +6,15 @@
 #   pkgconfig-static  the same, linked with -static (pkg-config --static)
 #   cmake      installed libbpfcpp, find_package(libbpfcpp) -> libbpfcpp::libbpfcpp
 #   cmake-compiled  the same tool in compiled mode, libbpfcpp::compiled
+#   meson      installed libbpfcpp, dependency('libbpfcpp') through libbpfcpp.pc
 #   subproject libbpfcpp as a meson subproject, dependency('libbpfcpp')
+#   recipe-{meson,cmake,make}  the build files of docs/recipes.md as written (extracted
+#              by scripts/recipe-snippets.py) around tests/consumer/recipe's sources
 # Each way builds the tool twice: with the string API and embedded object (consumer), and
 # through the typed skeleton libbpfcpp-gen generates (skel_consumer, NAME-skeleton).
+# The install's bin/ is never on PATH, and directories of PATH that hold another
+# libbpfcpp-gen or libbpfcpp-embed are dropped: the builds must find both through the
+# package (libbpfcpp.pc's variables, the CMake package).
 # Everything lands in OUT (default build-consumer). Writes OUT/meson-logs/testlog.json
 # (one line per way, as `meson test` writes it) for scripts/test-summary.py and ends
 # with "libbpfcpp-test-cases: passed=N failed=N skipped=N".
@@ -21,6 +27,14 @@ project="$root/tests/consumer/project"
 
 rm -rf "$out"
 mkdir -p "$out/meson-logs"
+
+clean_path=""
+IFS=: read -ra path_dirs <<<"$PATH"
+for d in "${path_dirs[@]}"; do
+  [ -e "$d/libbpfcpp-gen" ] || [ -e "$d/libbpfcpp-embed" ] && continue
+  clean_path="${clean_path:+$clean_path:}$d"
+done
+export PATH="$clean_path"
 log="$out/meson-logs/testlog.json"
 : >"$log"
 passed=0 failed=0 skipped=0
@@ -103,12 +117,48 @@ if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=f
   else
     fail cmake "cmake with find_package(libbpfcpp)"
   fi
+
+  if meson setup "$out/meson" "$project" >"$out/meson.log" 2>&1 &&
+     meson compile -C "$out/meson" consumer skel_consumer >>"$out/meson.log" 2>&1; then
+    run meson "$out/meson/consumer"
+    run meson-skeleton "$out/meson/skel_consumer"
+  else
+    fail meson "meson with the installed libbpfcpp.pc"
+  fi
+
+  # docs/recipes.md's snippets, built as written.
+  for way in meson cmake make; do
+    dir="$out/recipe-$way"
+    mkdir -p "$dir"
+    cp -r "$root/tests/consumer/recipe/." "$dir/"
+    if ! python3 "$root/scripts/recipe-snippets.py" "$root/docs/recipes.md" "$dir/snippets" >"$out/recipe-$way.log" 2>&1; then
+      fail "recipe-$way" "extracting the snippets of docs/recipes.md"
+      continue
+    fi
+    case $way in
+      meson) cp "$dir/snippets/meson.build" "$dir/" &&
+             meson setup "$dir/build" "$dir" >>"$out/recipe-$way.log" 2>&1 &&
+             meson compile -C "$dir/build" >>"$out/recipe-$way.log" 2>&1 && bin="$dir/build" ;;
+      cmake) cp "$dir/snippets/CMakeLists.txt" "$dir/" &&
+             cmake -S "$dir" -B "$dir/build" -DCMAKE_PREFIX_PATH="$prefix" >>"$out/recipe-$way.log" 2>&1 &&
+             cmake --build "$dir/build" >>"$out/recipe-$way.log" 2>&1 && bin="$dir/build" ;;
+      make)  cp "$dir/snippets/Makefile" "$dir/" &&
+             make -C "$dir" mytool mytool-skel >>"$out/recipe-$way.log" 2>&1 && bin="$dir" ;;
+    esac
+    if [ $? -eq 0 ]; then
+      run "recipe-$way" "$bin/mytool"
+      run "recipe-$way-skeleton" "$bin/mytool-skel"
+    else
+      fail "recipe-$way" "building the $way recipe of docs/recipes.md"
+    fi
+  done
 else
   cp "$out/install.log" "$out/pkgconfig.log"
   cp "$out/install.log" "$out/cmake.log"
   cp "$out/install.log" "$out/pkgconfig-static.log"
   cp "$out/install.log" "$out/pkgconfig-compiled.log"
   fail pkgconfig "meson install"
+  fail meson "meson install"
   fail pkgconfig-compiled "meson install"
   fail pkgconfig-static "meson install"
   fail cmake "meson install"

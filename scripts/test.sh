@@ -14,7 +14,8 @@
 #   sanitize      clang++ -O1 under AddressSanitizer+UndefinedBehaviorSanitizer: the suite
 #   tsan          g++ with ThreadSanitizer: the event-streaming tests (suite 'events')
 #   fuzz          clang++ libFuzzer+ASan+UBSan over Module::open_memory and what it yields,
-#                 60 s (tests/fuzz, scripts/fuzz.sh); fails on a crash of ours only
+#                 and over the skeleton generator, 60 s each (tests/fuzz, scripts/fuzz.sh);
+#                 fails on a crash of ours only
 #   consumer      a project outside this build using the installed package and the subproject
 #                 (scripts/test-consumer.sh), a tool of it also in compiled mode
 #

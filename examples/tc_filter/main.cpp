@@ -42,9 +42,9 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, [](int) { stop = 1; });
     std::signal(SIGTERM, [](int) { stop = 1; });
     try {
-        auto open = tc_filter::Skeleton::open();
-        open.rodata().blocked_port = static_cast<std::uint16_t>(port);
-        auto skel = std::move(open).load();
+        auto opened = tc_filter::Skeleton::open();
+        opened.rodata().blocked_port = static_cast<std::uint16_t>(port);
+        auto skel = std::move(opened).load();
 
         // Declared after `skel`, so destroyed first: the filter is removed (and the clsact
         // qdisc, if this hook created it) before the program is freed.

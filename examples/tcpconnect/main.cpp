@@ -231,24 +231,24 @@ bool belongs_to(std::string_view prog, Attach mode) {
 
 /// The object opened, filtered, loaded and attached with one strategy; throws bpf::Error.
 tcpconnect::Skeleton open_tracer(const Options& o, Attach mode, bool ringbuf) {
-    auto open = tcpconnect::Skeleton::open();
+    auto opened = tcpconnect::Skeleton::open();
     if (!ringbuf) {
         // Same map, retyped: max_entries 0 lets libbpf use one slot per possible CPU.
-        bpf::Map& events = open.maps.events;
+        bpf::Map& events = opened.maps.events;
         events.set_type(BPF_MAP_TYPE_PERF_EVENT_ARRAY);
         events.set_key_size(sizeof(int));
         events.set_value_size(sizeof(int));
         events.set_max_entries(0);
     }
-    tcpconnect::Rodata& filters = open.rodata();
+    tcpconnect::Rodata& filters = opened.rodata();
     filters.filter_pid = o.pid;
     filters.filter_uid = o.uid;
     filters.filter_family = o.family;
     filters.filter_nports = o.nports;
     std::copy(o.ports.begin(), o.ports.end(), filters.filter_ports);
     filters.use_ringbuf = ringbuf;
-    for (bpf::Prog p : open.module().programs()) p.set_autoload(belongs_to(p.name(), mode));
-    tcpconnect::Skeleton skel = std::move(open).load();
+    for (bpf::Prog p : opened.module().programs()) p.set_autoload(belongs_to(p.name(), mode));
+    tcpconnect::Skeleton skel = std::move(opened).load();
     switch (mode) {
         case Attach::Kprobe:
             skel.progs.kprobe_tcp_v4_connect.attach_kprobe("tcp_v4_connect");

@@ -61,9 +61,9 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, [](int) { stop = 1; });
     std::signal(SIGTERM, [](int) { stop = 1; });
     try {
-        auto open = uprobe_latency::Skeleton::open();
-        if (pid > 0) open.rodata().target_tgid = static_cast<std::uint32_t>(pid);
-        auto skel = std::move(open).load();
+        auto opened = uprobe_latency::Skeleton::open();
+        if (pid > 0) opened.rodata().target_tgid = static_cast<std::uint32_t>(pid);
+        auto skel = std::move(opened).load();
         // Both probes stay attached while `skel` lives; the links need not be kept.
         skel.progs.on_entry.attach_uprobe(pid, binary, function);
         skel.progs.on_return.attach_uretprobe(pid, binary, function);

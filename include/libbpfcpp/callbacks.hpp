@@ -45,10 +45,20 @@ concept typed_event_callback = has_call_signature<F>::value && std::tuple_size_v
                                EventType<typed_event_t<F>> &&
                                std::is_reference_v<std::tuple_element_t<N - 1, callback_args<F>>>;
 
+/// A callable with exactly `N` parameters ending in `const Header&, std::span<const std::byte>`:
+/// a record that is a fixed header followed by a variable-length tail (the BPF side
+/// submits only the used part of its struct).
+template <class F, std::size_t N>
+concept header_tail_callback =
+    has_call_signature<F>::value && std::tuple_size_v<callback_args<F>> == N && N >= 2 &&
+    std::is_same_v<std::remove_cvref_t<std::tuple_element_t<N - 1, callback_args<F>>>, std::span<const std::byte>> &&
+    std::is_reference_v<std::tuple_element_t<N - 2, callback_args<F>>> && EventType<header_event_t<F>>;
+
 }  // namespace detail
 
-/// What a ring buffer callback may be: `(std::span<const std::byte> record)` or
-/// `(const Event& event)` with a trivially copyable Event.
+/// What a ring buffer callback may be: `(std::span<const std::byte> record)`,
+/// `(const Event& event)` with a trivially copyable Event, or `(const Header& header,
+/// std::span<const std::byte> tail)` for records of a fixed header and a variable tail.
 ///
 /// ```cpp
 /// static_assert(bpf::RingEventCallback<decltype([](const Event&) {})>);
@@ -56,10 +66,14 @@ concept typed_event_callback = has_call_signature<F>::value && std::tuple_size_v
 template <class F>
 concept RingEventCallback = std::is_invocable_v<std::decay_t<F>&, std::span<const std::byte>> ||
                             (detail::typed_event_callback<std::decay_t<F>, 1> &&
-                             std::is_invocable_v<std::decay_t<F>&, const detail::typed_event_t<std::decay_t<F>>&>);
+                             std::is_invocable_v<std::decay_t<F>&, const detail::typed_event_t<std::decay_t<F>>&>) ||
+                            (detail::header_tail_callback<std::decay_t<F>, 2> &&
+                             std::is_invocable_v<std::decay_t<F>&, const detail::header_event_t<std::decay_t<F>>&,
+                                                 std::span<const std::byte>>);
 
 /// What a perf buffer event callback may be: `(int cpu, std::span<const std::byte>)`,
-/// `(int cpu, const Event&)`, either without the cpu, or nullptr (read with events<T>()).
+/// `(int cpu, const Event&)`, `(int cpu, const Header&, std::span<const std::byte> tail)`,
+/// any of them without the cpu, or nullptr (read with events<T>()).
 template <class F>
 concept PerfEventCallback =
     std::is_null_pointer_v<std::decay_t<F>> ||
@@ -68,7 +82,12 @@ concept PerfEventCallback =
     (detail::typed_event_callback<std::decay_t<F>, 1> &&
      std::is_invocable_v<std::decay_t<F>&, const detail::typed_event_t<std::decay_t<F>>&>) ||
     (detail::typed_event_callback<std::decay_t<F>, 2> &&
-     std::is_invocable_v<std::decay_t<F>&, int, const detail::typed_event_t<std::decay_t<F>>&>);
+     std::is_invocable_v<std::decay_t<F>&, int, const detail::typed_event_t<std::decay_t<F>>&>) ||
+    (detail::header_tail_callback<std::decay_t<F>, 2> &&
+     std::is_invocable_v<std::decay_t<F>&, const detail::header_event_t<std::decay_t<F>>&, std::span<const std::byte>>) ||
+    (detail::header_tail_callback<std::decay_t<F>, 3> &&
+     std::is_invocable_v<std::decay_t<F>&, int, const detail::header_event_t<std::decay_t<F>>&,
+                         std::span<const std::byte>>);
 
 /// What a perf buffer lost-records callback may be: `(int cpu, std::uint64_t count)` or nullptr.
 template <class F>

@@ -199,6 +199,30 @@ inline std::string trampoline_refusal(std::uint32_t btf_id, bool exit) {
     return {};
 }
 
+/// Empty when the kernel loads and attaches a two-instruction tp_btf program on raw
+/// tracepoint `name`, else why not. Probed by loading one: kernels are seen that have the
+/// tracepoint's BTF and refuse the program type (tracing) that tp_btf programs are.
+inline std::string tp_btf_refusal(const std::string& name) {
+    std::unique_ptr<btf, void (*)(btf*)> b(btf__load_vmlinux_btf(), btf__free);
+    if (!b) return "this kernel has no BTF (/sys/kernel/btf/vmlinux), which tp_btf needs";
+    const int id = btf__find_by_name_kind(b.get(), ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF);
+    if (id <= 0) return "no raw tracepoint '" + name + "' in this kernel's BTF";
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
+                .attach_btf_id = static_cast<std::uint32_t>(id));
+    const int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "probe", "GPL", insns, 2, &opts);
+    if (prog < 0) return std::string("this kernel refuses tp_btf programs (program type tracing): ") + std::strerror(errno);
+    const int link = bpf_raw_tracepoint_open(nullptr, prog);
+    const int err = errno;
+    ::close(prog);
+    if (link < 0) return "this kernel refuses to attach a tp_btf program to '" + name + "': " + std::strerror(err);
+    ::close(link);
+    return {};
+}
+
 /// Loads "r0 = value; exit" as a program of `type` expecting `attach`: the fd, or -errno.
 inline int tiny_prog(bpf_prog_type type, bpf_attach_type attach, int value) {
     const bpf_insn insns[] = {
@@ -282,12 +306,7 @@ inline std::string why_not(const AttachCandidate& c) {
             if (!vmlinux_btf_has("btf_trace_" + c.target, BTF_KIND_TYPEDEF))
                 return "no raw tracepoint '" + c.target + "' in this kernel's BTF";
             return {};
-        case K::TpBtf:
-            // Not the TRACING type probe: it loads an fentry-style program, and kernels
-            // without trampolines refuse that while tp_btf works.
-            if (!vmlinux_btf_has("btf_trace_" + c.target, BTF_KIND_TYPEDEF))
-                return "no raw tracepoint '" + c.target + "' in this kernel's BTF";
-            return {};
+        case K::TpBtf: return tp_btf_refusal(c.target);
         case K::Tcx: return tcx_refusal(c);
         case K::Clsact:
             if (if_nametoindex(c.target.c_str()) == 0) return "no network interface '" + c.target + "'";
@@ -404,12 +423,24 @@ private:
 
 /// Before load: picks the first candidate this kernel supports, turns autoload on for
 /// its program and off for the other candidates' programs, sets an fentry/fexit
-/// target, and returns the choice. Throws listing every reason when none fits.
+/// target, and returns the choice. Throws listing every reason when none fits (EOPNOTSUPP),
+/// and throws at once, trying no candidate, when the process lacks the privileges to
+/// load BPF programs at all (EPERM): only a kernel's missing support is a reason to fall
+/// back. Each candidate is probed for what it needs: kprobes in the kernel and the function
+/// in /proc/kallsyms; fentry/fexit and tp_btf by loading and attaching a minimal program of
+/// that kind; a tracepoint in tracefs; a raw tracepoint in the kernel's BTF; tcx and
+/// kprobe_multi by making a link; clsact by the interface.
 inline AttachPlan plan_attach(Module& mod, std::vector<AttachCandidate> candidates) {
     if (mod.loaded())
         throw Error(EBUSY, detail::describe("planning attach for object", mod.name(),
                                             "the object is already loaded; plan before Module::load()"));
     if (candidates.empty()) throw Error(EINVAL, "planning attach: no candidates given");
+    // Without the privileges every probe fails, with errors that would read as "this
+    // kernel cannot": that is not a reason to fall back, and the load would fail anyway.
+    if (detail::lacks_bpf_privileges())
+        throw Error(EPERM, detail::describe("planning attach for object", mod.name(),
+                                            std::string(detail::privileges_hint) +
+                                                " (the candidates' kernel support cannot be probed without them)"));
     for (const auto& c : candidates)
         for (const AttachCandidate* leaf : detail::leaves(c)) (void)mod.program(leaf->program);  // unknown names throw here
     AttachPlan plan;

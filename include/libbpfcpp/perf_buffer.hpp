@@ -248,20 +248,16 @@ private:
             ++st_->delivered;
             f_(rec);
         } else {
-            using T = typed_event_t<F>;
-            static_assert(EventType<T>, "a typed perf buffer callback takes (int cpu, const Event&) or "
-                                        "(const Event&) of a trivially copyable Event");
-            if (rec.size() < sizeof(T)) {
-                st_->shorts.report(st_->owner, rec.size(), sizeof(T));
+            using R = TypedRecord<F>;
+            if (rec.size() < R::min_size) {
+                st_->shorts.report(st_->owner, rec.size(), R::min_size, R::shape);
                 return;
             }
-            T ev;
-            copy_record(ev, rec.data());
             ++st_->delivered;
-            if constexpr (std::tuple_size_v<callback_args<F>> == 2) {
-                f_(cpu, static_cast<const T&>(ev));
+            if constexpr (R::leading == 1) {
+                invoke_typed(f_, rec, cpu);
             } else {
-                f_(static_cast<const T&>(ev));
+                invoke_typed(f_, rec);
             }
         }
     }
@@ -291,10 +287,12 @@ class Module;
 /// std::cout << pb.lost() << " events lost\n";
 /// ```
 ///
-/// The event callback takes `(int cpu, std::span<const std::byte>)`, `(std::span<const
-/// std::byte>)`, `(int cpu, const Event&)` or `(const Event&)`; the lost callback
-/// `(int cpu, std::uint64_t count)` or nullptr. A record's bytes include the kernel's
-/// padding to 8 bytes, so a span may be longer than the struct the BPF side wrote.
+/// The event callback takes `(int cpu, std::span<const std::byte>)`, `(int cpu, const
+/// Event&)` or `(int cpu, const Header&, std::span<const std::byte> tail)`, or any of them
+/// without the cpu; the lost callback `(int cpu, std::uint64_t count)` or nullptr. A
+/// record's bytes include the kernel's padding (the raw sample is padded so that it and
+/// its 4-byte size fill whole 8-byte words), so a span or a tail may be up to 7 bytes
+/// longer than what the BPF side wrote: carry the tail's length in the header.
 /// Exceptions, stop() and short records behave as for RingBuffer.
 class PerfBuffer : public detail::Resource {
 public:

@@ -268,15 +268,11 @@ public:
                 if constexpr (std::is_invocable_v<F&, std::span<const std::byte>>) {
                     f_(rec);
                 } else {
-                    using T = typed_event_t<F>;
-                    static_assert(EventType<T>, "a typed ring buffer callback takes (const Event&) of a "
-                                                "trivially copyable Event");
-                    if (rec.size() < sizeof(T)) {
-                        ctx.shorts->report(ctx.owner, rec.size(), sizeof(T));
+                    using R = TypedRecord<F>;
+                    if (rec.size() < R::min_size) {
+                        ctx.shorts->report(ctx.owner, rec.size(), R::min_size, R::shape);
                     } else {
-                        T ev;
-                        std::memcpy(&ev, rec.data(), sizeof(T));
-                        f_(static_cast<const T&>(ev));
+                        invoke_typed(f_, rec);
                     }
                 }
             } catch (...) {
@@ -320,9 +316,11 @@ struct RingState {
 /// ```
 ///
 /// Records of one ring arrive in the order the BPF side committed them. A callback
-/// takes `std::span<const std::byte>` or `const Event&`; a typed callback receives a
-/// copy of the record's first sizeof(Event) bytes, and a record shorter than Event is
-/// skipped, counted in short_records() and reported once through the logger.
+/// takes `std::span<const std::byte>`, `const Event&` or `(const Header&,
+/// std::span<const std::byte> tail)`; a typed callback receives a copy of the record's
+/// first sizeof(Event) bytes (the header form: sizeof(Header) bytes, the rest as the
+/// tail), and a shorter record is skipped, counted in short_records() and reported once
+/// through the logger.
 ///
 /// A callback that throws ends the poll: poll()/consume() rethrow the exception; on the
 /// background thread it ends the loop and stop() rethrows it. The record whose callback

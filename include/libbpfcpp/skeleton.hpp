@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "error.hpp"
 #include "module.hpp"
@@ -38,5 +39,41 @@ template <class T>
     // The section memory is page-aligned (mmap), so it is suitably aligned for T.
     return *reinterpret_cast<T*>(bytes.data());
 }
+
+namespace detail {
+
+/// What a generated skeleton holds besides its Module: a move takes it along and leaves
+/// the moved-from skeleton with one that throws "use of a moved-from OWNER" (like a
+/// moved-from Module) instead of a pointer into memory the new owner may have freed.
+/// `T` void: a flag only (any non-null pointer while live), for the accessors that have
+/// no pointer of their own.
+template <class T = void>
+class MovedFromGuard {
+public:
+    /// `owner` (a string literal) names the generated type in the error.
+    MovedFromGuard(T* ptr, const char* owner) noexcept : ptr_(ptr), owner_(owner) {}
+    MovedFromGuard(MovedFromGuard&& other) noexcept
+        : ptr_(std::exchange(other.ptr_, nullptr)), owner_(other.owner_) {}
+    MovedFromGuard& operator=(MovedFromGuard&& other) noexcept {
+        ptr_ = std::exchange(other.ptr_, nullptr);
+        owner_ = other.owner_;
+        return *this;
+    }
+    MovedFromGuard(const MovedFromGuard&) = delete;
+    MovedFromGuard& operator=(const MovedFromGuard&) = delete;
+    ~MovedFromGuard() = default;
+
+    /// The pointer; throws once the skeleton has been moved from.
+    T* get() const {
+        if (ptr_ == nullptr) throw Error(EBADF, std::string("use of a moved-from ") + owner_);
+        return ptr_;
+    }
+
+private:
+    T* ptr_;
+    const char* owner_;
+};
+
+}  // namespace detail
 
 }  // namespace bpf

@@ -165,6 +165,32 @@ public:
         fail(errno, "looking up and deleting a key of");
     }
 
+    /// The next entries from where `cursor` stands, at most min(keys.size(),
+    /// values.size()), in one system call; returns how many were read, and
+    /// `cursor.done()` once the map is walked. Throws where the map type or kernel has no
+    /// batch operations (the range-for and items() fall back by themselves).
+    ///
+    /// ```cpp
+    /// std::array<Key, 256> k; std::array<Value, 256> v; bpf::BatchCursor c;
+    /// while (!c.done()) { std::size_t n = counts.lookup_batch(k, v, c); use(k, v, n); }
+    /// ```
+    std::size_t lookup_batch(std::span<K> keys, std::span<V> values, BatchCursor& cursor) const {
+        return map_.template lookup_batch<K, V>(keys, values, cursor);
+    }
+    /// lookup_batch(), and the entries read are deleted in the same call: what a tool
+    /// that prints and resets its counts each interval wants.
+    std::size_t lookup_and_erase_batch(std::span<K> keys, std::span<V> values, BatchCursor& cursor) {
+        return map_.template lookup_and_erase_batch<K, V>(keys, values, cursor);
+    }
+    /// Writes `keys[i]` -> `values[i]` in one system call; returns how many were written
+    /// (fewer when the map fills up). `elem_flags`: BPF_ANY or BPF_F_LOCK.
+    std::size_t update_batch(std::span<const K> keys, std::span<const V> values, std::uint64_t elem_flags = BPF_ANY) {
+        return map_.template update_batch<K, V>(keys, values, elem_flags);
+    }
+    /// Deletes `keys` in one system call; returns how many were deleted (a missing key
+    /// ends the batch early).
+    std::size_t erase_batch(std::span<const K> keys) { return map_.template erase_batch<K>(keys); }
+
     /// Every key (batch lookups when possible).
     [[nodiscard]] std::vector<K> keys() const { return map_.template all_keys<K>(); }
     /// Every entry (batch lookups when possible).

@@ -216,14 +216,6 @@ TEST_CASE("uprobe_latency counts every call of the traced process and times it")
 
 TEST_CASE("map_iter sees a busy process's getppid calls, both ways, and empties the map") {
     if (!prerequisites({"EXAMPLE_MAP_ITER"})) return;
-#if defined(__x86_64__)
-    constexpr int getppid_nr = 110;
-#elif defined(__aarch64__)
-    constexpr int getppid_nr = 173;
-#else
-    testing::skip("the getppid syscall number of this architecture is not known to this test");
-    return;
-#endif
     const pid_t busy = fork();
     REQUIRE(busy >= 0);
     if (busy == 0) {
@@ -247,7 +239,7 @@ TEST_CASE("map_iter sees a busy process's getppid calls, both ways, and empties 
     CHECK(number_before(iter.out(), " walked key by key") == batch);
     std::uint64_t calls = none;  // the row "PID COMM SYSCALL COUNT" of the busy child's getppid
     for (const auto& w : rows(iter.out()))
-        if (w.size() == 4 && w[0] == std::to_string(busy) && w[2] == std::to_string(getppid_nr)) calls = std::stoull(w[3]);
+        if (w.size() == 4 && w[0] == std::to_string(busy) && w[2] == "getppid") calls = std::stoull(w[3]);
     CHECK(calls != none);
     CHECK(calls > 1000 / testing::time_scale());  // a busy process: many calls in 1.5 s
     CHECK(number_after(iter.out(), "entries; ") == 0);

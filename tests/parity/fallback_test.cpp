@@ -7,11 +7,16 @@
 #include <libbpfcpp/libbpfcpp.hpp>
 #include <libbpfcpp/probe.hpp>
 
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <stdexcept>
+#include <string>
+
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 
 #include "harness.hpp"
 #include "parity_attach.bpf.hpp"
@@ -91,4 +96,54 @@ TEST_CASE("a missing tracepoint is skipped for the next candidate; none usable t
     mod2.load();
     CHECK_THROWS_WITH(bpf::plan_attach(mod2, {AttachCandidate::tp_btf("btf_sys_enter", "sys_enter")}),
                       Contains("already loaded"));
+}
+
+namespace {
+
+/// The example of docs/recipes.md ("Attach fallbacks"): tp_btf where the kernel takes it,
+/// else the same handler on a plain raw tracepoint.
+std::string tp_btf_else_raw_tp(bpf::Module& mod) {
+    // --- docs/recipes.md: tp_btf else raw_tp
+    auto plan = bpf::plan_attach(mod, {
+        bpf::AttachCandidate::tp_btf("btf_sys_enter", "sys_enter"),         // SEC("tp_btf/sys_enter")
+        bpf::AttachCandidate::raw_tracepoint("raw_sys_enter", "sys_enter"), // SEC("raw_tp/sys_enter")
+    });
+    std::fprintf(stderr, "%s\n", plan.report().c_str());  // "using tp_btf sys_enter (prog ...)"
+    mod.load();         // a verifier rejection or EPERM here is an error, not a fallback
+    plan.attach(mod);
+    // --- end
+    return plan.chosen().program;
+}
+
+void plan_without_privileges(std::string& out) {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    if (syscall(SYS_capset, &hdr, data) != 0) throw std::runtime_error("capset failed");
+    try {
+        auto mod = open_attach();
+        auto plan = bpf::plan_attach(mod, {AttachCandidate::tp_btf("btf_sys_enter", "sys_enter"),
+                                           AttachCandidate::raw_tracepoint("raw_sys_enter", "sys_enter")});
+        out = "planned: " + plan.report();
+    } catch (const bpf::Error& e) {
+        out = std::to_string(e.error_number()) + "|" + e.what();
+    }
+}
+
+}  // namespace
+
+TEST_CASE("tp_btf, else raw_tp: the plan follows a real tp_btf load and the chosen program counts") {
+    auto mod = open_attach();
+    const std::string chosen = tp_btf_else_raw_tp(mod);
+    const bool tp_btf = testing::feature(testing::Feature::TpBtf).available;
+    CHECK(chosen == (tp_btf ? "btf_sys_enter" : "raw_sys_enter"));
+    testing::trigger_getppid(5);
+    CHECK(mod.global<std::uint64_t>(tp_btf ? "btf_hits" : "raw_hits") == 5);
+    CHECK(mod.global<std::uint64_t>(tp_btf ? "raw_hits" : "btf_hits") == 0);  // the other one never loaded
+}
+
+TEST_CASE("without privileges the plan throws EPERM at once instead of falling back") {
+    const std::string out = testing::in_child(plan_without_privileges);
+    CHECK_THAT(out, Contains(std::to_string(EPERM) + "|planning attach for object"));
+    CHECK_THAT(out, Contains("needs CAP_BPF and CAP_PERFMON"));
+    CHECK_THAT(out, !Contains("planned:"));
 }

@@ -79,7 +79,8 @@ TEST_CASE("object iteration lists every map and program; attach_all and detach_a
     for (const bpf::Map& m : mod.maps()) maps.insert(std::string(m.name()));
     CHECK(progs.count("dump_tasks") == 1);
     CHECK(progs.count("btf_sys_enter") == 1);
-    CHECK(progs.size() == 12);
+    CHECK(progs.count("raw_sys_enter") == 1);
+    CHECK(progs.size() == 13);
     CHECK(maps.count("kv") == 1);
 
     mod.set_global("target_pid", static_cast<std::uint32_t>(getpid()));

@@ -4,6 +4,10 @@ of the generator, headers that must (or must not) compile.
 
 usage: check.py golden GEN OBJECT GOLDEN [GEN ARGS...]
        check.py errors GEN OBJECT NO_BTF_OBJECT
+       check.py outputs GEN OBJECT
+       check.py names CXX[,CXX...] GEN NAMES_OBJECT -I DIR... --
+       check.py layout CXX[,CXX...] GEN OBJECT MUTATOR -I DIR... -- 
+       check.py corrupt GEN MUTATOR CXX -I DIR... -- OBJECT...
        check.py compile-all CXX[,CXX...] -I DIR... -- HEADER...
        check.py compile-fail CXX -I DIR... -- SKELETON_HEADER
 
@@ -14,9 +18,12 @@ every libbpfcpp header after them). compile-fail checks that misuses of a skelet
 """
 import difflib
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 
 FLAGS = ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
 
@@ -55,6 +62,296 @@ def errors(gen: str, obj: str, no_btf: str) -> int:
             bad += fail(f"{what}: exit {r.returncode}, stderr {r.stderr!r}, missing {missing}")
         else:
             print(f"ok: {what}: {r.stderr.strip().splitlines()[0]}")
+    return 1 if bad else 0
+
+
+def corrupt(gen: str, mutator: str, cxx: str, rest: list) -> int:
+    """Damaged type graphs (tests/fuzz/btf_mutate.py): each is refused with a message or
+    gives a header that compiles, with its layout asserts; never a crash or a hang."""
+    incs, objects = split(rest)
+    bad = 0
+    refused, accepted = 0, []
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([sys.executable, mutator, d] + objects, check=True, capture_output=True)
+        for i, name in enumerate(sorted(os.listdir(d))):
+            path = os.path.join(d, name)
+            try:
+                r = subprocess.run([gen, "skeleton", path, "--no-embed", "--name", f"m{i}"], capture_output=True,
+                                   text=True, timeout=60)
+            except subprocess.TimeoutExpired:
+                bad += fail(f"{name}: the generator hangs")
+                continue
+            err = r.stderr.strip().splitlines()
+            if r.returncode < 0 or "Sanitizer" in r.stderr or "runtime error" in r.stderr or \
+                    r.returncode not in (0, 1) or (r.returncode == 1 and not (err and err[-1].startswith(
+                        "libbpfcpp-gen: " + path + ": "))):
+                bad += fail(f"{name}: exit {r.returncode}: {r.stderr[-2000:]}")
+                continue
+            # A cycle through a pointer is legal C (a list node); any other has no layout.
+            if r.returncode == 0 and ("cycle" in name or "self" in name) and "ptr" not in name:
+                bad += fail(f"{name}: a type that contains itself was accepted")
+                continue
+            if r.returncode == 1:
+                refused += 1
+            else:
+                hdr = os.path.join(d, f"m{i}.skel.hpp")
+                with open(hdr, "w") as f:
+                    f.write(r.stdout)
+                accepted.append(hdr)
+        if accepted:
+            r = compile_src(cxx, incs + ["-I", d], "".join(f'#include "{h}"\n' for h in accepted) +
+                            "int main() { return 0; }\n")
+            if r.returncode != 0:
+                bad += fail(f"the headers of the {len(accepted)} accepted objects do not compile:\n{r.stderr[-4000:]}")
+    if not bad:
+        print(f"ok: {refused} damaged objects refused with a message, {len(accepted)} accepted with headers "
+              "that compile and hold their layout asserts")
+    return 1 if bad else 0
+
+
+# The globals of tests/skeleton/bpf/layout.bpf.c and the values it initialises them with.
+LAYOUT_VALUES = [
+    ("ev_val.a", 0x5), ("ev_val.b", 0xab), ("ev_val.c", 0x77),
+    ("wide_val.x", 5), ("wide_val.y", 0xbeef), ("wide_val.z", 0x42), ("wide_val.w", 0x123456789a),
+    ("wide_val.v", 0xfedcba9876), ("wide_val.tail", 0xdeadbeef),
+    ("tidy_val.p", 9), ("tidy_val.q", 0xabcdef1), ("tidy_val.r", 0x33),
+    ("plain_val.a", 0x5), ("plain_val.b", 0xab), ("plain_val.c", 0x77),
+]
+
+
+def layout(cxxs: str, gen: str, obj: str, mutator: str, rest: list) -> int:
+    """The bytes the BPF compiler wrote for layout.bpf.c's .data, copied into the generated
+    Data struct and read back member by member, compiled and run with each compiler: a
+    bitfield the mirror puts elsewhere reads a wrong value, whatever sizeof and offsetof say."""
+    incs, _ = split(rest)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(mutator)))
+    import btf_mutate
+    data = open(obj, "rb").read()
+    off, size = btf_mutate.btf_section(data, b".data")
+    raw = data[off:off + size]
+    bad = 0
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([gen, "skeleton", obj, "--no-embed", "-o", os.path.join(d, "layout.skel.hpp")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return fail(f"libbpfcpp-gen exited {r.returncode}: {r.stderr}")
+        checks = "".join(f'    check("{m}", d.{m}, {v:#x}ULL);\n' for m, v in LAYOUT_VALUES)
+        src = f"""#include "layout.skel.hpp"
+#include <cstdio>
+#include <cstring>
+static const unsigned char bytes[{len(raw)}] = {{{", ".join(str(b) for b in raw)}}};
+static int bad = 0;
+static void check(const char* what, unsigned long long got, unsigned long long want) {{
+    if (got != want) {{
+        std::printf("%s: 0x%llx, the BPF side wrote 0x%llx\\n", what, got, want);
+        ++bad;
+    }}
+}}
+int main() {{
+    static_assert(sizeof(layout::Data) >= sizeof bytes);
+    layout::Data d{{}};
+    std::memcpy(&d, bytes, sizeof bytes);
+{checks}    return bad;
+}}
+"""
+        path = os.path.join(d, "layout.cpp")
+        with open(path, "w") as f:
+            f.write(src)
+        for cxx in cxxs.split(","):
+            exe = os.path.join(d, "layout")
+            c = subprocess.run(cxx.split() + [f for f in FLAGS if f != "-fsyntax-only"] + incs +
+                               ["-I", d, path, "-o", exe], capture_output=True, text=True)
+            if c.returncode != 0:
+                bad += fail(f"{cxx}: the layout test does not compile:\n{c.stderr}")
+                continue
+            run = subprocess.run([exe], capture_output=True, text=True)
+            if run.returncode != 0:
+                bad += fail(f"{cxx}: the generated mirrors read other values than the BPF side wrote:\n{run.stdout}")
+            else:
+                print(f"ok: {cxx}: {len(LAYOUT_VALUES)} members of packed and plain bitfield structs read back "
+                      "what the BPF compiler laid out")
+    return 1 if bad else 0
+
+
+NAMES_USE = """#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/select.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+"""
+NAMES_CHECKS = """
+// The BTF's names that clash, as the generator renames them.
+static_assert(sizeof(names::Skeleton_) == 4 && sizeof(names::Bss_) == 4 && sizeof(names::detail_) == 4);
+static_assert(sizeof(names::std_) == 4 && sizeof(names::OpenSkeleton_) == 4);
+static_assert(offsetof(names::value, class__) == 0 && offsetof(names::value, class_) == 4);
+static_assert(offsetof(names::value, errno_) == 8 && offsetof(names::value, value_) == 12);
+static_assert(names::value_ == 1 && names::kinds_ == 3);
+static_assert(std::is_same_v<decltype(names::Skeleton::Maps::values), bpf::TypedMap<names::__u32, names::value>>);
+static_assert(std::is_same_v<decltype(names::Skeleton::Maps::Maps_), bpf::TypedMap<names::__u32, names::holder>>);
+static_assert(std::is_same_v<decltype(names::Skeleton::Progs::Progs_), bpf::Prog>);
+void use(names::Skeleton& skel) {
+    skel.data_a_b().dotted = 1;       // .data.a.b
+    skel.data_a_b_().underscored = 2;  // .data.a_b
+    skel.bss().bss_hits = 0;
+    // Neither ring_buffer.hpp nor perf_buffer.hpp is included here: the skeleton includes
+    // them because its object has such maps.
+    auto& rb = skel.module().ring_buffer(skel.maps.ring, [](std::span<const std::byte>) {});
+    auto& pb = skel.module().perf_buffer(skel.maps.perf, [](int, std::span<const std::byte>) {});
+    (void)rb.poll(std::chrono::milliseconds(0));
+    (void)pb.poll(std::chrono::milliseconds(0));
+}
+int main() { return 0; }
+"""
+
+
+def names(cxxs: str, gen: str, obj: str, rest: list) -> int:
+    """Names legal in C that clash in C++, file names that would break out of a string or a
+    comment, --name values that cannot be a namespace, and objects named after C library
+    functions: headers that compile beside the C headers that declare those names."""
+    incs, _ = split(rest)
+    gen, obj = os.path.abspath(gen), os.path.abspath(obj)
+    bad = 0
+    with tempfile.TemporaryDirectory() as d:
+        run = lambda *a: subprocess.run([gen, "skeleton"] + list(a), capture_output=True, text=True)
+        headers = []
+        r = run(obj, "-o", os.path.join(d, "names.skel.hpp"))
+        if r.returncode != 0:
+            return fail(f"names.bpf.o: exit {r.returncode}: {r.stderr}")
+        headers.append("names.skel.hpp")
+        # A quote and a newline that would start a #define line, with and without embedding.
+        weird = os.path.join(d, 'we"ird\n#define INJECTED 1\n\\.bpf.o')
+        shutil.copy(obj, weird)
+        # (The embedded object's name, from the file's, is a string literal.)
+        for i, extra in enumerate([["--no-embed", "--name", "weird"], []]):
+            out = os.path.join(d, f"weird{i}.skel.hpp")
+            r = run(weird, *extra, "-o", out)
+            if r.returncode != 0:
+                bad += fail(f"a file name with a quote and a newline: exit {r.returncode}: {r.stderr}")
+            elif not extra and 'return {"we\\"ird\\012#define INJECTED 1\\012\\\\", ' not in open(out).read():
+                bad += fail("the embedded object's name is not the file's, escaped")
+            headers.append(os.path.basename(out))
+        # Objects named after functions of the C library: the namespace takes "_bpf".
+        libc = ["read", "readahead", "open", "select", "signal", "time", "sync", "index", "log", "exit"]
+        for n in libc:
+            o = os.path.join(d, n + ".bpf.o")
+            shutil.copy(obj, o)
+            r = run(o, "--no-embed", "-o", os.path.join(d, n + ".skel.hpp"))
+            text = open(os.path.join(d, n + ".skel.hpp")).read() if r.returncode == 0 else ""
+            if f"namespace {n}_bpf {{" not in text:
+                bad += fail(f"{n}.bpf.o: exit {r.returncode}, no namespace {n}_bpf: {r.stderr}")
+            headers.append(n + ".skel.hpp")
+        src = NAMES_USE + "".join(f'#include "{h}"\n' for h in headers) + \
+            "#ifdef INJECTED\n#error a file name wrote a line of code\n#endif\n#include <type_traits>\n" + \
+            "".join(f"static_assert(sizeof({n}_bpf::Bss) == 8);\n" for n in libc) + NAMES_CHECKS
+        for cxx in cxxs.split(","):
+            c = compile_src(cxx, incs + ["-I", d], src)
+            if c.returncode != 0:
+                bad += fail(f"{cxx}: the headers do not compile beside the C headers:\n{c.stderr[-6000:]}")
+            else:
+                print(f"ok: {cxx}: clashing BTF names, sections .data.a.b and .data.a_b, a file name with a "
+                      f"quote and a newline, and {len(libc)} objects named after C library functions compile")
+        for name, why in [("1abc", "not a C++ identifier"), ("a-b", "not a C++ identifier"),
+                          ("class", "C++ keyword"), ("errno", "macro of the C library"), ("weird\nname", "not a C++ identifier"),
+                          ("read", "C library"), ("readahead", "C library"), ("bpf", "namespace the header uses")]:
+            r = run(obj, "--name", name, "--no-embed")
+            if r.returncode != 1 or why not in r.stderr or r.stdout:
+                bad += fail(f"--name {name!r}: exit {r.returncode}, {r.stderr!r}")
+            else:
+                print(f"ok: --name {name!r} refused: {r.stderr.strip()}")
+    return 1 if bad else 0
+
+
+def outputs(gen: str, obj: str) -> int:
+    """-o on what is not a regular file: written in place, never replaced. A private null
+    device (mknod in a temporary directory) stands in for /dev/null, so a regression
+    cannot break the machine's."""
+    bad = 0
+    gen, obj = os.path.abspath(gen), os.path.abspath(obj)
+    run = lambda *a, cwd=None: subprocess.run([gen, "skeleton", obj, "--no-embed"] + list(a), capture_output=True,
+                                              cwd=cwd)
+    want = run().stdout
+    if not want.startswith(b"// Generated by libbpfcpp-gen"):
+        return fail("the generator writes no header to standard output")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("MESON_BUILD_ROOT")) as d:
+        def same_node(path, before, what):
+            after = os.lstat(path)
+            if (after.st_mode, after.st_rdev, after.st_ino) != (before.st_mode, before.st_rdev, before.st_ino):
+                return fail(f"{what}: {path} was replaced: mode {oct(before.st_mode)} -> {oct(after.st_mode)}, "
+                            f"rdev {before.st_rdev} -> {after.st_rdev}")
+            return 0
+
+        if os.geteuid() == 0:
+            null = os.path.join(d, "null")
+            os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+            before = os.lstat(null)
+            try:
+                os.close(os.open(null, os.O_WRONLY))
+            except OSError as e:  # a file system mounted nodev
+                print(f"skipped: -o on a null device: the private node cannot be opened here ({e})")
+                null = None
+        else:
+            print("skipped: -o on a null device (mknod needs root)")
+            null = None
+        if null:
+            r = run("-o", null)
+            if r.returncode != 0:
+                bad += fail(f"-o on a null device: exit {r.returncode}: {r.stderr!r}")
+            bad += same_node(null, before, "-o on a null device")
+            if not bad:
+                print("ok: -o on a null device: still the same character device 1:3")
+
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo, 0o640)
+        before = os.lstat(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        reader.start()
+        r = run("-o", fifo)
+        reader.join(30)
+        if r.returncode != 0:
+            bad += fail(f"-o on a FIFO: exit {r.returncode}: {r.stderr!r}")
+        elif reader.is_alive() or got != [want]:
+            bad += fail("-o on a FIFO: the reader did not get the header")
+            if reader.is_alive():
+                open(fifo, "wb").close()  # lets the reader finish
+        bad += same_node(fifo, before, "-o on a FIFO")
+        if not bad:
+            print(f"ok: -o on a FIFO: the reader got the {len(want)}-byte header; still the same FIFO")
+
+        r = run("-o", "-", cwd=d)
+        if r.returncode != 0 or r.stdout != want or os.path.exists(os.path.join(d, "-")):
+            bad += fail(f"-o -: exit {r.returncode}, {len(r.stdout)} bytes on standard output")
+        else:
+            print("ok: -o - writes standard output")
+
+        r = run("-o", d)
+        if r.returncode == 0 or b"is a directory" not in r.stderr or not os.path.isdir(d):
+            bad += fail(f"-o on a directory: exit {r.returncode}: {r.stderr!r}")
+        else:
+            print(f"ok: -o on a directory: {r.stderr.decode().strip().splitlines()[-1]}")
+
+        reg = os.path.join(d, "x.skel.hpp")
+        with open(reg, "w") as f:
+            f.write("old")
+        os.chmod(reg, 0o640)
+        link = os.path.join(d, "link.skel.hpp")
+        os.symlink(reg, link)
+        r = run("-o", link)
+        if r.returncode != 0 or open(reg, "rb").read() != want or not os.path.islink(link) \
+                or stat.S_IMODE(os.stat(reg).st_mode) != 0o640 or sorted(os.listdir(d)) != sorted(
+                    ["fifo", "x.skel.hpp", "link.skel.hpp"] + (["null"] if os.geteuid() == 0 else [])):
+            bad += fail(f"-o on a symbolic link to a regular file: exit {r.returncode}, {os.listdir(d)}")
+        else:
+            print("ok: -o through a symbolic link replaces the file it names, keeps its mode, leaves no temporary")
     return 1 if bad else 0
 
 
@@ -103,7 +400,9 @@ void use() {
 """
 CASES = [
     ("correct use", "auto v = skel.maps.results.lookup(1u); (void)v; skel.bss().hits = 0; "
-                    "(void)skel.rodata().filter_pid;", None),
+                    "(void)skel.rodata().filter_pid; "
+                    # without #include <libbpfcpp/ring_buffer.hpp>: the skeleton's object has one
+                    "skel.module().ring_buffer(skel.maps.events, [](const tricky::tricky_event&) {});", None),
     ("a misspelled map", "(void)skel.maps.resutls;", ["resutls"]),
     ("a .rodata write after load", "skel.rodata().filter_pid = 2;", ["read-only", "const"]),
     ("a typed map looked up with the wrong key type",
@@ -140,6 +439,14 @@ def main() -> int:
         return golden(a[1], a[2], a[3], a[4:])
     if len(a) == 4 and a[0] == "errors":
         return errors(a[1], a[2], a[3])
+    if len(a) >= 5 and a[0] == "corrupt":
+        return corrupt(a[1], a[2], a[3], a[4:])
+    if len(a) >= 6 and a[0] == "layout":
+        return layout(a[1], a[2], a[3], a[4], a[5:])
+    if len(a) >= 5 and a[0] == "names":
+        return names(a[1], a[2], a[3], a[4:])
+    if len(a) == 3 and a[0] == "outputs":
+        return outputs(a[1], a[2])
     if len(a) >= 3 and a[0] == "compile-all":
         return compile_all(a[1], a[2:])
     if len(a) >= 3 and a[0] == "compile-fail":

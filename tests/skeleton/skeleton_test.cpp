@@ -259,3 +259,45 @@ TEST_CASE("skeleton: a section view of the wrong size or a missing section throw
     // The generated struct is the section rounded up to its alignment.
     CHECK(&bpf::section_view<tricky::Bss>(open.module(), ".bss") == &open.bss());
 }
+
+TEST_CASE("skeleton: a moved-from skeleton throws instead of dangling", "[skeleton]") {
+    const auto moved_from = [](const char* type) {
+        return Catch::Matchers::Contains(std::string("use of a moved-from tricky::") + type);
+    };
+    SECTION("an open skeleton moved away") {
+        auto open = tricky::Skeleton::open();
+        {
+            auto other = std::move(open);
+            CHECK(other.data().data_counter == 5);
+        }
+        CHECK_THROWS_WITH(open.data(), moved_from("OpenSkeleton"));
+        CHECK_THROWS_WITH(open.rodata(), moved_from("OpenSkeleton"));
+        CHECK_THROWS_WITH(open.module(), moved_from("OpenSkeleton"));
+        CHECK_THROWS_WITH(std::move(open).load(), moved_from("OpenSkeleton"));
+    }
+    if (geteuid() != 0) SKIP_TEST("needs root to load BPF programs");
+    SECTION("an open skeleton used up by load()") {
+        auto open = tricky::Skeleton::open();
+        open.rodata().filter_pid = self();
+        auto skel = std::move(open).load();
+        CHECK_THROWS_WITH(open.rodata(), moved_from("OpenSkeleton"));
+        CHECK_THROWS_WITH(open.bss(), moved_from("OpenSkeleton"));
+        CHECK(skel.rodata().filter_pid == self());
+    }
+    SECTION("a loaded skeleton moved into one that is destroyed") {
+        auto a = load_filtered(self());
+        {
+            auto b = std::move(a);
+            trigger();
+            CHECK(b.bss().hits == 1);
+        }
+        CHECK_THROWS_WITH(a.bss(), moved_from("Skeleton"));
+        CHECK_THROWS_WITH(a.rodata(), moved_from("Skeleton"));
+        CHECK_THROWS_WITH(a.data_custom(), moved_from("Skeleton"));
+        CHECK_THROWS_WITH(a.module(), moved_from("Skeleton"));
+        CHECK_THROWS_WITH(a.attach(), moved_from("Skeleton"));
+        a = load_filtered(self());  // assigned again: usable again
+        trigger();
+        CHECK(a.bss().hits == 1);
+    }
+}

@@ -5,28 +5,31 @@
 // The header defines, in namespace NAME: C++ mirrors of the BTF types the object's maps
 // and globals use (and of each --type), structs of its global sections, and
 // NAME::Skeleton with its open phase NAME::OpenSkeleton (see docs/recipes.md).
-#include <algorithm>
-#include <cctype>
+//
+// How it is built: main.cpp reads the file and writes the output; generate.cpp runs
+// read.cpp (libbpf opens the object; maps, programs and sections are listed) into a
+// SkeletonModel (model.hpp), which emit.cpp writes from one template per part.
+// types.cpp turns BTF types into C++ (and checks the type graph first); names.cpp is
+// where every emitted name is made (gen::Scope).
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <string>
 #include <vector>
 
-#include <bpf/btf.h>
-#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "generate.hpp"
 #include "types.hpp"
 
 namespace {
 
 using gen::GenError;
-using gen::identifier;
 
 constexpr const char* usage =
     "usage: libbpfcpp-gen skeleton OBJECT.bpf.o [--name NAME] [--type TYPE]... [--no-embed] [-o OUT.hpp]\n"
@@ -35,264 +38,69 @@ constexpr const char* usage =
     "checked at compile time. NAME (the namespace) defaults to the file name without .bpf.o.\n"
     "  --type TYPE   also define TYPE (\"foo\", \"struct foo\", \"enum foo\"), e.g. an event struct\n"
     "  --no-embed    do not embed the object; open it with Skeleton::open_file(path)\n"
-    "  -o OUT.hpp    write there instead of standard output\n";
+    "  -o OUT.hpp    write there instead of standard output (\"-\": standard output); a regular\n"
+    "                file is replaced whole, anything else (/dev/null, a FIFO) written in place\n";
 
-struct Args {
-    std::string object;
-    std::string name;
+struct Args : gen::Options {
     std::string out;
-    std::vector<std::string> types;
-    bool embed = true;
 };
 
-std::string libbpf_messages;
-
-int collect_libbpf(libbpf_print_level level, const char* fmt, va_list ap) {
-    if (level == LIBBPF_DEBUG) return 0;
-    char buf[1024];
-    int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-    libbpf_messages += buf;
-    return n;
-}
-
-std::string base_name(const std::string& path) {
-    std::string n = path.substr(path.find_last_of('/') + 1);
-    for (std::string_view sfx : {".bpf.o", ".o"})
-        if (n.size() > sfx.size() && n.compare(n.size() - sfx.size(), sfx.size(), sfx) == 0) {
-            n.erase(n.size() - sfx.size());
-            break;
+// Writes `text` to `path`. A regular file (or a new one) is written whole or not at all:
+// a temporary beside it renamed over it, so a failed run leaves no half header for the
+// build. Anything else (/dev/null, a FIFO, a terminal) is written in place: renaming over
+// it would replace the device node with a regular file.
+void write_output(const std::string& path, const std::string& text) {
+    auto fail = [&](const std::string& why) { throw GenError(path + ": cannot write: " + why); };
+    auto write_all = [&](int fd) {
+        for (std::size_t done = 0; done < text.size();) {
+            const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return false;
+            done += static_cast<std::size_t>(n);
         }
-    return n;
-}
-
-struct Section {
-    std::string name;      // ".rodata", ".data.foo"
-    std::string accessor;  // rodata, data_foo
-    std::string type;      // Rodata, Data_foo
-    bool read_only;        // .rodata*: frozen at load
-};
-
-struct MapInfo {
-    std::string name;
-    std::string member;
-    std::string loaded_type;  // bpf::TypedMap<...> or bpf::Map
-};
-
-void embed_bytes(std::string& out, const std::vector<char>& data) {
-    // Decimal rows like scripts/embed.py: the same representation as the embedded objects.
-    out.reserve(out.size() + data.size() * 4);
-    char num[8];
-    for (std::size_t i = 0; i < data.size(); ++i) {
-        if (i % 24 == 0) out += i == 0 ? "    " : "\n    ";
-        int n = std::snprintf(num, sizeof num, "%u,", static_cast<unsigned char>(data[i]));
-        out.append(num, static_cast<std::size_t>(n));
-    }
-    out += "\n";
-}
-
-std::string generate(const Args& args) {
-    std::ifstream in(args.object, std::ios::binary);
-    if (!in) throw GenError(args.object + ": cannot read: " + std::strerror(errno));
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-
-    const std::string name = args.name.empty() ? identifier(base_name(args.object)) : identifier(args.name);
-    const std::string obj_name = args.name.empty() ? base_name(args.object) : args.name;
-    // The generated code names the library's namespace and the standard one.
-    if (name == "bpf" || name == "std")
-        throw GenError(args.object + ": the namespace '" + name +
-                       "' is taken by the library; choose another with --name");
-
-    libbpf_set_print(collect_libbpf);
-    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = obj_name.c_str());
-    bpf_object* obj = bpf_object__open_mem(bytes.data(), bytes.size(), &opts);
-    if (obj == nullptr) {
+        return true;
+    };
+    struct stat st{};
+    const bool exists = ::stat(path.c_str(), &st) == 0;
+    if (!exists && errno != ENOENT) fail(std::strerror(errno));
+    if (exists && S_ISDIR(st.st_mode)) fail("it is a directory; give the header's file name (-o DIR/NAME.skel.hpp)");
+    if (exists && !S_ISREG(st.st_mode)) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) fail(std::strerror(errno));
+        const bool ok = write_all(fd);
         const int err = errno;
-        std::string why = libbpf_messages.empty() ? std::string(std::strerror(err)) : libbpf_messages;
-        while (!why.empty() && why.back() == '\n') why.pop_back();
-        throw GenError(args.object + ": libbpf cannot open it as a BPF object: " + why);
+        ::close(fd);
+        if (!ok) fail(std::strerror(err));
+        return;
     }
-    struct Closer {
-        bpf_object* o;
-        ~Closer() { bpf_object__close(o); }
-    } closer{obj};
-    const btf* b = bpf_object__btf(obj);
-    if (b == nullptr)
-        throw GenError(args.object + ": the object has no BTF; compile it with clang -g (BTF is what the "
-                                     "skeleton's types are made from)");
-
-    gen::TypeWriter types(b, args.object, name);
-    for (const std::string& t : args.types) types.define(types.find(t));
-
-    // Maps declared by the program; the global sections are reached through their structs.
-    std::vector<MapInfo> maps;
-    std::vector<Section> sections;
-    bpf_map* m = nullptr;
-    while ((m = bpf_object__next_map(obj, m)) != nullptr) {
-        if (bpf_map__is_internal(m)) {
-            const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
-            if (sec == nullptr || !btf_is_datasec(sec)) continue;
-            const std::string sname = btf__name_by_offset(b, sec->name_off);
-            if (sname == ".kconfig") continue;  // externs filled by libbpf, not by the user
-            std::vector<gen::Field> fields;
-            const btf_var_secinfo* vs = btf_var_secinfos(sec);
-            for (unsigned i = 0; i < btf_vlen(sec); ++i) {
-                const btf_type* var = btf__type_by_id(b, vs[i].type);
-                if (var == nullptr || !btf_is_var(var)) continue;
-                // Static variables are the object's own business (and padding here).
-                if (btf_var(var)->linkage == BTF_VAR_STATIC) continue;
-                if (btf_var(var)->linkage == BTF_VAR_GLOBAL_EXTERN) continue;  // resolved by libbpf
-                fields.push_back({btf__name_by_offset(b, var->name_off), var->type, vs[i].offset * 8, 0});
-            }
-            if (fields.empty()) continue;
-            Section s;
-            s.name = sname;
-            s.accessor = identifier(sname.substr(1));
-            s.type = s.accessor;
-            s.type[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s.type[0])));
-            if (s.type.back() == '_') s.type.pop_back();  // "Data" needs no keyword suffix
-            s.read_only = sname.rfind(".rodata", 0) == 0;
-            types.define_struct(s.type, fields, bpf_map__value_size(m), "section " + sname);
-            sections.push_back(s);
-            continue;
-        }
-        MapInfo mi;
-        mi.name = bpf_map__name(m);
-        mi.member = identifier(mi.name);
-        mi.loaded_type = "bpf::Map";
-        const std::uint32_t kid = bpf_map__btf_key_type_id(m);
-        const std::uint32_t vid = bpf_map__btf_value_type_id(m);
-        if (kid != 0 && vid != 0) {
-            std::string k = types.type_name(kid, mi.member + "_key");
-            std::string v = types.type_name(vid, mi.member + "_value");
-            const bpf_map_type mt = bpf_map__type(m);
-            const bool per_cpu = mt == BPF_MAP_TYPE_PERCPU_HASH || mt == BPF_MAP_TYPE_PERCPU_ARRAY ||
-                                 mt == BPF_MAP_TYPE_LRU_PERCPU_HASH || mt == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
-            if (!k.empty() && !v.empty())
-                mi.loaded_type = std::string(per_cpu ? "bpf::TypedPerCpuMap<" : "bpf::TypedMap<") + k + ", " + v + ">";
-        }
-        maps.push_back(mi);
+    // Through a symbolic link, the file it names is replaced, not the link.
+    std::string target = path;
+    if (exists) {
+        char* real = ::realpath(path.c_str(), nullptr);
+        if (real == nullptr) fail(std::strerror(errno));
+        target = real;
+        std::free(real);
     }
-    std::vector<std::string> progs;
-    bpf_program* p = nullptr;
-    while ((p = bpf_object__next_program(obj, p)) != nullptr) progs.emplace_back(bpf_program__name(p));
-
-    const std::string src = base_name(args.object) + (args.object.size() >= 6 && args.object.ends_with(".bpf.o") ? ".bpf.o" : ".o");
-    std::string o;
-    o += "// Generated by libbpfcpp-gen from " + src + "; do not edit.\n";
-    o += "#pragma once\n\n#include <cstddef>\n#include <cstdint>\n#include <span>\n#include <string>\n#include <utility>\n\n";
-    // Only the headers the skeleton uses: a tool pays the compile time of the event buffers
-    // and the rest of the library where it includes them itself.
-    const bool typed_maps = std::any_of(maps.begin(), maps.end(), [](const MapInfo& mi) {
-        return mi.loaded_type != "bpf::Map";
-    });
-    o += std::string(args.embed ? "#include <libbpfcpp/embedded.hpp>\n" : "") +
-         "#include <libbpfcpp/module.hpp>\n#include <libbpfcpp/skeleton.hpp>\n" +
-         (typed_maps ? "#include <libbpfcpp/typed_map.hpp>\n" : "") + "\n";
-    o += "namespace " + name + " {\n\n";
-    o += "// ---- types of the object's BTF -------------------------------------------------\n";
-    o += types.text();
-    if (args.embed) {
-        o += "// ---- the object -----------------------------------------------------------------\n";
-        o += "namespace detail {\nalignas(8) inline constexpr unsigned char object_bytes[" +
-             std::to_string(bytes.size()) + "] = {\n";
-        embed_bytes(o, bytes);
-        o += "};\n}  // namespace detail\n\n";
-        o += "/// " + src + ", embedded: for bpf::Module::open_memory() (Skeleton::open() opens it).\n";
-        o += "inline bpf::EmbeddedObject embedded_object() noexcept {\n";
-        o += "    return {\"" + obj_name + "\", std::as_bytes(std::span(detail::object_bytes))};\n}\n\n";
+    std::string tmp = target + ".XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) fail(std::strerror(errno));
+    // mkstemp creates the file 0600; a header is as readable as any file the user creates.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    bool ok = ::fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~mask)) == 0 && write_all(fd);
+    int err = ok ? 0 : errno;
+    if (::close(fd) != 0 && ok) {
+        ok = false;
+        err = errno;
     }
-
-    auto members = [&](bool loaded) {
-        std::string s;
-        s += "    /// The object's maps" + std::string(loaded ? "; typed where their BTF gives key and value types.\n"
-                                                           : ", to configure before load.\n");
-        s += "    struct Maps {\n";
-        for (const MapInfo& mi : maps) s += "        " + (loaded ? mi.loaded_type : "bpf::Map") + " " + mi.member + ";\n";
-        s += "    };\n    /// The object's programs.\n    struct Progs {\n";
-        for (const std::string& pn : progs) s += "        bpf::Prog " + identifier(pn) + ";\n";
-        s += "    };\n\n";
-        return s;
-    };
-    auto init = [&](bool loaded) {
-        std::string s = "        : module_(std::move(m))";
-        s += ",\n          maps{";
-        for (std::size_t i = 0; i < maps.size(); ++i) {
-            const MapInfo& mi = maps[i];
-            std::string h = "module_.map(\"" + mi.name + "\")";
-            if (loaded && mi.loaded_type != "bpf::Map") h = mi.loaded_type + "(" + h + ")";
-            s += (i == 0 ? "" : ", ") + h;
-        }
-        s += "},\n          progs{";
-        for (std::size_t i = 0; i < progs.size(); ++i)
-            s += (i == 0 ? "" : ", ") + std::string("module_.program(\"") + progs[i] + "\")";
-        s += "}";
-        for (const Section& sec : sections)
-            s += ",\n          " + sec.accessor + "_(&bpf::section_view<" + sec.type + ">(module_, \"" + sec.name + "\"))";
-        s += " {}\n";
-        return s;
-    };
-
-    o += "// ---- the skeleton ---------------------------------------------------------------\n";
-    o += "class Skeleton;\n\n";
-    o += "/// " + src + " opened and not loaded yet: set read-only globals, configure maps and\n";
-    o += "/// programs, then `std::move(open).load()`.\n";
-    o += "class OpenSkeleton {\n";
-    o += "private:\n    bpf::Module module_;  // first: maps and progs are handles into it\n\npublic:\n";
-    o += members(false);
-    o += "    Maps maps;\n    Progs progs;\n\n";
-    for (const Section& sec : sections)
-        o += "    /// " + sec.name + ", writable until load: its contents become the initial values.\n"
-             "    [[nodiscard]] " + sec.type + "& " + sec.accessor + "() noexcept { return *" + sec.accessor + "_; }\n";
-    o += "    /// The module underneath, for what the skeleton does not name.\n";
-    o += "    [[nodiscard]] bpf::Module& module() noexcept { return module_; }\n";
-    o += "    /// The module underneath (const).\n";
-    o += "    [[nodiscard]] const bpf::Module& module() const noexcept { return module_; }\n\n";
-    o += "    /// Creates the maps and loads the programs; the open phase is used up.\n";
-    o += "    [[nodiscard]] Skeleton load() &&;\n\n";
-    o += "private:\n    friend class Skeleton;\n    explicit OpenSkeleton(bpf::Module m)\n" + init(false);
-    for (const Section& sec : sections) o += "    " + sec.type + "* " + sec.accessor + "_;\n";
-    o += "};\n\n";
-
-    o += "/// " + src + " loaded: attach its programs, read and write its maps and globals.\n";
-    o += "class Skeleton {\n";
-    o += "private:\n    bpf::Module module_;  // first: maps and progs are handles into it\n\npublic:\n";
-    o += "    /// The open phase.\n    using Open = OpenSkeleton;\n\n";
-    if (args.embed) {
-        o += "    /// Opens the embedded object.\n";
-        o += "    [[nodiscard]] static OpenSkeleton open(const bpf::OpenOptions& options = {}) {\n";
-        o += "        return OpenSkeleton(bpf::Module::open_memory(embedded_object(), options));\n    }\n";
+    if (ok && std::rename(tmp.c_str(), target.c_str()) != 0) {
+        ok = false;
+        err = errno;
     }
-    o += "    /// Opens the object file at `path` (a build of the same source).\n";
-    o += "    [[nodiscard]] static OpenSkeleton open_file(const std::string& path, const bpf::OpenOptions& options = {}) {\n";
-    o += "        return OpenSkeleton(bpf::Module::open_file(path, options));\n    }\n\n";
-    o += members(true);
-    o += "    Maps maps;\n    Progs progs;\n\n";
-    for (const Section& sec : sections) {
-        if (sec.read_only) {
-            o += "    /// " + sec.name + " as loaded; read-only (the kernel froze it).\n";
-            o += "    [[nodiscard]] const " + sec.type + "& " + sec.accessor + "() const noexcept { return *" +
-                 sec.accessor + "_; }\n";
-        } else {
-            o += "    /// " + sec.name + ", mapped: writes reach the programs, reads see their updates.\n";
-            o += "    [[nodiscard]] " + sec.type + "& " + sec.accessor + "() noexcept { return *" + sec.accessor + "_; }\n";
-            o += "    /// " + sec.name + ", mapped (const).\n";
-            o += "    [[nodiscard]] const " + sec.type + "& " + sec.accessor + "() const noexcept { return *" +
-                 sec.accessor + "_; }\n";
-        }
+    if (!ok) {
+        ::unlink(tmp.c_str());
+        fail(std::strerror(err));
     }
-    o += "    /// Attaches every program whose section says where (Module::attach_all()).\n";
-    o += "    void attach() { module_.attach_all(); }\n";
-    o += "    /// The module underneath, for what the skeleton does not name.\n";
-    o += "    [[nodiscard]] bpf::Module& module() noexcept { return module_; }\n";
-    o += "    /// The module underneath (const).\n";
-    o += "    [[nodiscard]] const bpf::Module& module() const noexcept { return module_; }\n\n";
-    o += "private:\n    friend class OpenSkeleton;\n    explicit Skeleton(bpf::Module m)\n" + init(true);
-    for (const Section& sec : sections)
-        o += "    " + std::string(sec.read_only ? "const " : "") + sec.type + "* " + sec.accessor + "_;\n";
-    o += "};\n\n";
-    o += "inline Skeleton OpenSkeleton::load() && {\n    module_.load();\n    return Skeleton(std::move(module_));\n}\n\n";
-    o += "}  // namespace " + name + "\n";
-    return o;
 }
 
 }  // namespace
@@ -335,20 +143,17 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        const std::string text = generate(args);
-        if (args.out.empty()) {
+        std::ifstream in(args.object, std::ios::binary);
+        if (!in) throw GenError(args.object + ": cannot read: " + std::strerror(errno));
+        const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const gen::Output out = gen::generate(bytes, args);
+        for (const std::string& w : out.warnings) std::fprintf(stderr, "libbpfcpp-gen: warning: %s\n", w.c_str());
+        const std::string& text = out.text;
+        if (args.out.empty() || args.out == "-") {
             std::fwrite(text.data(), 1, text.size(), stdout);
             return std::fflush(stdout) == 0 ? 0 : 1;
         }
-        // Written whole or not at all: a failed run leaves no half header for the build.
-        const std::string tmp = args.out + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-            out.write(text.data(), static_cast<std::streamsize>(text.size()));
-            if (!out) throw GenError(args.out + ": cannot write: " + std::strerror(errno));
-        }
-        if (std::rename(tmp.c_str(), args.out.c_str()) != 0)
-            throw GenError(args.out + ": cannot write: " + std::strerror(errno));
+        write_output(args.out, text);
     } catch (const GenError& e) {
         std::fprintf(stderr, "libbpfcpp-gen: %s\n", e.what());
         return 1;

@@ -36,6 +36,11 @@ template <class F>
 using typed_event_t =
     std::remove_cvref_t<std::tuple_element_t<std::tuple_size_v<callback_args<F>> - 1, callback_args<F>>>;
 
+/// The header type of a header-and-tail callback (`const Header&, std::span<const std::byte>`).
+template <class F>
+using header_event_t =
+    std::remove_cvref_t<std::tuple_element_t<std::tuple_size_v<callback_args<F>> - 2, callback_args<F>>>;
+
 template <class F, class = void>
 struct has_call_signature : std::false_type {};
 template <class F>

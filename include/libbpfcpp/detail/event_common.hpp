@@ -59,15 +59,57 @@ inline void copy_record(T& out, const std::byte* src) noexcept {
 /// Writes one message through the library's libbpf logger (stderr by default).
 inline void log_warning(const std::string& text) { emit(LogLevel::Warn, text); }
 
+/// What a too-short record was short of: a whole event (`const Event&`, or an events<T>()
+/// range) or the header of a header-and-tail callback.
+enum class RecordShape { Whole, HeaderTail };
+
 /// Counts records too short for the callback's event type; warns once per buffer.
 class ShortRecords {
 public:
-    void report(std::string_view buffer, std::size_t got, std::size_t want) noexcept;
+    void report(std::string_view buffer, std::size_t got, std::size_t want,
+                RecordShape shape = RecordShape::Whole) noexcept;
     [[nodiscard]] std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
 
 private:
     std::atomic<std::uint64_t> count_{0};
 };
+
+// ---- typed callbacks ---------------------------------------------------------------------
+// Deferred, so that only the chosen one of the two is formed.
+template <class F>
+struct HeaderOf { using type = header_event_t<F>; };
+template <class F>
+struct EventOf { using type = typed_event_t<F>; };
+
+/// How a typed callback takes its record: the event type, whether it is a header with a
+/// tail, and the fewest bytes a record needs to be delivered.
+template <class F, bool HeaderTail = header_tail_callback<F, std::tuple_size_v<callback_args<F>>>>
+struct TypedRecord {
+    static constexpr std::size_t arity = std::tuple_size_v<callback_args<F>>;
+    static constexpr bool header_tail = HeaderTail;
+    using type = typename std::conditional_t<HeaderTail, HeaderOf<F>, EventOf<F>>::type;
+    static constexpr std::size_t min_size = sizeof(type);
+    static constexpr RecordShape shape = header_tail ? RecordShape::HeaderTail : RecordShape::Whole;
+    /// Parameters before the event: 1 for a perf callback's cpu.
+    static constexpr std::size_t leading = arity - (header_tail ? 2 : 1);
+};
+
+/// Calls typed callback `f` with a record of at least TypedRecord<F>::min_size bytes:
+/// `(lead..., const T&)` with the record's first sizeof(T) bytes, or `(lead..., const
+/// Header&, tail)` with the header copied and the rest of the record as the tail.
+template <class F, class... Lead>
+inline void invoke_typed(F& f, std::span<const std::byte> rec, Lead... lead) {
+    using R = TypedRecord<F>;
+    static_assert(EventType<typename R::type>, "a typed event callback takes (const Event&) or (const Header&, "
+                                               "std::span<const std::byte>) of a trivially copyable type");
+    typename R::type ev;
+    copy_record(ev, rec.data());
+    if constexpr (R::header_tail) {
+        f(lead..., static_cast<const typename R::type&>(ev), rec.subspan(sizeof ev));
+    } else {
+        f(lead..., static_cast<const typename R::type&>(ev));
+    }
+}
 
 // ---- file descriptors ------------------------------------------------------------------
 /// An eventfd that interrupts a blocked epoll_wait (stop(), a std::stop_token).
@@ -368,14 +410,21 @@ private:
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
 
-LIBBPFCPP_INLINE void detail::ShortRecords::report(std::string_view buffer, std::size_t got, std::size_t want) noexcept {
+LIBBPFCPP_INLINE void detail::ShortRecords::report(std::string_view buffer, std::size_t got, std::size_t want,
+                                                   RecordShape shape) noexcept {
     if (count_.fetch_add(1, std::memory_order_relaxed) != 0) return;
     try {
+        const std::string what = shape == RecordShape::HeaderTail ? "-byte header type of the callback"
+                                                                   : "-byte event type";
+        const std::string advice =
+            shape == RecordShape::HeaderTail
+                ? "make the C++ header struct match the fixed part the BPF program submits"
+                : "if the BPF program submits records of varying length (a fixed header and only the "
+                  "used part of a variable tail), take (const Header&, std::span<const std::byte> tail) "
+                  "in the callback; otherwise make the C++ struct match the one the BPF program submits";
         log_warning("libbpfcpp: buffer '" + std::string(buffer) + "': a " + std::to_string(got) +
-                    "-byte record is shorter than the " + std::to_string(want) +
-                    "-byte event type, so it was skipped; make the C++ struct match the one the "
-                    "BPF program submits (further short records are only counted, see "
-                    "short_records())\n");
+                    "-byte record is shorter than the " + std::to_string(want) + what + ", so it was skipped; " +
+                    advice + " (further short records are only counted, see short_records())\n");
     } catch (...) {  // logging must not break the poll loop
     }
 }

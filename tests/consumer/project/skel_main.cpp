@@ -22,9 +22,9 @@ void check(bool ok, const char* what, unsigned long long got, unsigned long long
 int main() {
     constexpr std::uint64_t n = 25;
     try {
-        auto open = count::Skeleton::open();
-        open.rodata().target_tgid = static_cast<std::uint32_t>(getpid());
-        count::Skeleton skel = std::move(open).load();
+        auto opened = count::Skeleton::open();
+        opened.rodata().target_tgid = static_cast<std::uint32_t>(getpid());
+        count::Skeleton skel = std::move(opened).load();
         try {
             skel.progs.count_getppid.attach();
         } catch (const bpf::Error& e) {

@@ -11,6 +11,7 @@ const volatile __u32 target_pid = 0;
 const volatile __s64 getppid_nr = 110;
 
 __u64 btf_hits = 0;
+__u64 raw_hits = 0;
 __u64 fentry_hits = 0;
 __u64 fexit_hits = 0;
 __u64 fmod_hits = 0;
@@ -64,6 +65,16 @@ int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
 {
     if (mine() && id == getppid_nr)
         __sync_fetch_and_add(&btf_hits, 1);
+    return 0;
+}
+
+/* The same count as btf_sys_enter through a plain raw tracepoint: the fallback of
+ * tp_btf on kernels that refuse tracing programs. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
+{
+    if (mine() && id == getppid_nr)
+        __sync_fetch_and_add(&raw_hits, 1);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <libbpfcpp/module.hpp>
+#include <libbpfcpp/ring_buffer.hpp>
 #include <libbpfcpp/skeleton.hpp>
 #include <libbpfcpp/typed_map.hpp>
 
@@ -281,6 +282,7 @@ class Skeleton;
 class OpenSkeleton {
 private:
     bpf::Module module_;  // first: maps and progs are handles into it
+    bpf::detail::MovedFromGuard<> live_;  // a moved-from skeleton throws instead of dangling
 
 public:
     /// The object's maps, to configure before load.
@@ -300,21 +302,27 @@ public:
     Progs progs;
 
     /// .rodata, writable until load: its contents become the initial values.
-    [[nodiscard]] Rodata& rodata() noexcept { return *rodata_; }
+    [[nodiscard]] Rodata& rodata() { return *rodata_.get(); }
     /// .rodata.consts, writable until load: its contents become the initial values.
-    [[nodiscard]] Rodata_consts& rodata_consts() noexcept { return *rodata_consts_; }
+    [[nodiscard]] Rodata_consts& rodata_consts() { return *rodata_consts_.get(); }
     /// .bss, writable until load: its contents become the initial values.
-    [[nodiscard]] Bss& bss() noexcept { return *bss_; }
+    [[nodiscard]] Bss& bss() { return *bss_.get(); }
     /// .data, writable until load: its contents become the initial values.
-    [[nodiscard]] Data& data() noexcept { return *data_; }
+    [[nodiscard]] Data& data() { return *data_.get(); }
     /// .data.custom, writable until load: its contents become the initial values.
-    [[nodiscard]] Data_custom& data_custom() noexcept { return *data_custom_; }
+    [[nodiscard]] Data_custom& data_custom() { return *data_custom_.get(); }
     /// .data.other, writable until load: its contents become the initial values.
-    [[nodiscard]] Data_other& data_other() noexcept { return *data_other_; }
+    [[nodiscard]] Data_other& data_other() { return *data_other_.get(); }
     /// The module underneath, for what the skeleton does not name.
-    [[nodiscard]] bpf::Module& module() noexcept { return module_; }
+    [[nodiscard]] bpf::Module& module() {
+        live_.get();
+        return module_;
+    }
     /// The module underneath (const).
-    [[nodiscard]] const bpf::Module& module() const noexcept { return module_; }
+    [[nodiscard]] const bpf::Module& module() const {
+        live_.get();
+        return module_;
+    }
 
     /// Creates the maps and loads the programs; the open phase is used up.
     [[nodiscard]] Skeleton load() &&;
@@ -323,26 +331,28 @@ private:
     friend class Skeleton;
     explicit OpenSkeleton(bpf::Module m)
         : module_(std::move(m)),
+          live_(this, "tricky::OpenSkeleton"),
           maps{module_.map("results"), module_.map("new"), module_.map("percpu_hits"), module_.map("events")},
           progs{module_.program("on_getppid"), module_.program("typename")},
-          rodata_(&bpf::section_view<Rodata>(module_, ".rodata")),
-          rodata_consts_(&bpf::section_view<Rodata_consts>(module_, ".rodata.consts")),
-          bss_(&bpf::section_view<Bss>(module_, ".bss")),
-          data_(&bpf::section_view<Data>(module_, ".data")),
-          data_custom_(&bpf::section_view<Data_custom>(module_, ".data.custom")),
-          data_other_(&bpf::section_view<Data_other>(module_, ".data.other")) {}
-    Rodata* rodata_;
-    Rodata_consts* rodata_consts_;
-    Bss* bss_;
-    Data* data_;
-    Data_custom* data_custom_;
-    Data_other* data_other_;
+          rodata_(&bpf::section_view<Rodata>(module_, ".rodata"), "tricky::OpenSkeleton"),
+          rodata_consts_(&bpf::section_view<Rodata_consts>(module_, ".rodata.consts"), "tricky::OpenSkeleton"),
+          bss_(&bpf::section_view<Bss>(module_, ".bss"), "tricky::OpenSkeleton"),
+          data_(&bpf::section_view<Data>(module_, ".data"), "tricky::OpenSkeleton"),
+          data_custom_(&bpf::section_view<Data_custom>(module_, ".data.custom"), "tricky::OpenSkeleton"),
+          data_other_(&bpf::section_view<Data_other>(module_, ".data.other"), "tricky::OpenSkeleton") {}
+    bpf::detail::MovedFromGuard<Rodata> rodata_;
+    bpf::detail::MovedFromGuard<Rodata_consts> rodata_consts_;
+    bpf::detail::MovedFromGuard<Bss> bss_;
+    bpf::detail::MovedFromGuard<Data> data_;
+    bpf::detail::MovedFromGuard<Data_custom> data_custom_;
+    bpf::detail::MovedFromGuard<Data_other> data_other_;
 };
 
 /// tricky.bpf.o loaded: attach its programs, read and write its maps and globals.
 class Skeleton {
 private:
     bpf::Module module_;  // first: maps and progs are handles into it
+    bpf::detail::MovedFromGuard<> live_;  // a moved-from skeleton throws instead of dangling
 
 public:
     /// The open phase.
@@ -370,55 +380,63 @@ public:
     Progs progs;
 
     /// .rodata as loaded; read-only (the kernel froze it).
-    [[nodiscard]] const Rodata& rodata() const noexcept { return *rodata_; }
+    [[nodiscard]] const Rodata& rodata() const { return *rodata_.get(); }
     /// .rodata.consts as loaded; read-only (the kernel froze it).
-    [[nodiscard]] const Rodata_consts& rodata_consts() const noexcept { return *rodata_consts_; }
+    [[nodiscard]] const Rodata_consts& rodata_consts() const { return *rodata_consts_.get(); }
     /// .bss, mapped: writes reach the programs, reads see their updates.
-    [[nodiscard]] Bss& bss() noexcept { return *bss_; }
+    [[nodiscard]] Bss& bss() { return *bss_.get(); }
     /// .bss, mapped (const).
-    [[nodiscard]] const Bss& bss() const noexcept { return *bss_; }
+    [[nodiscard]] const Bss& bss() const { return *bss_.get(); }
     /// .data, mapped: writes reach the programs, reads see their updates.
-    [[nodiscard]] Data& data() noexcept { return *data_; }
+    [[nodiscard]] Data& data() { return *data_.get(); }
     /// .data, mapped (const).
-    [[nodiscard]] const Data& data() const noexcept { return *data_; }
+    [[nodiscard]] const Data& data() const { return *data_.get(); }
     /// .data.custom, mapped: writes reach the programs, reads see their updates.
-    [[nodiscard]] Data_custom& data_custom() noexcept { return *data_custom_; }
+    [[nodiscard]] Data_custom& data_custom() { return *data_custom_.get(); }
     /// .data.custom, mapped (const).
-    [[nodiscard]] const Data_custom& data_custom() const noexcept { return *data_custom_; }
+    [[nodiscard]] const Data_custom& data_custom() const { return *data_custom_.get(); }
     /// .data.other, mapped: writes reach the programs, reads see their updates.
-    [[nodiscard]] Data_other& data_other() noexcept { return *data_other_; }
+    [[nodiscard]] Data_other& data_other() { return *data_other_.get(); }
     /// .data.other, mapped (const).
-    [[nodiscard]] const Data_other& data_other() const noexcept { return *data_other_; }
+    [[nodiscard]] const Data_other& data_other() const { return *data_other_.get(); }
     /// Attaches every program whose section says where (Module::attach_all()).
-    void attach() { module_.attach_all(); }
+    void attach() { module().attach_all(); }
     /// The module underneath, for what the skeleton does not name.
-    [[nodiscard]] bpf::Module& module() noexcept { return module_; }
+    [[nodiscard]] bpf::Module& module() {
+        live_.get();
+        return module_;
+    }
     /// The module underneath (const).
-    [[nodiscard]] const bpf::Module& module() const noexcept { return module_; }
+    [[nodiscard]] const bpf::Module& module() const {
+        live_.get();
+        return module_;
+    }
 
 private:
     friend class OpenSkeleton;
     explicit Skeleton(bpf::Module m)
         : module_(std::move(m)),
+          live_(this, "tricky::Skeleton"),
           maps{bpf::TypedMap<__u32, tricky>(module_.map("results")), bpf::TypedMap<point_t, level3_t>(module_.map("new")), bpf::TypedPerCpuMap<__u32, __u64>(module_.map("percpu_hits")), module_.map("events")},
           progs{module_.program("on_getppid"), module_.program("typename")},
-          rodata_(&bpf::section_view<Rodata>(module_, ".rodata")),
-          rodata_consts_(&bpf::section_view<Rodata_consts>(module_, ".rodata.consts")),
-          bss_(&bpf::section_view<Bss>(module_, ".bss")),
-          data_(&bpf::section_view<Data>(module_, ".data")),
-          data_custom_(&bpf::section_view<Data_custom>(module_, ".data.custom")),
-          data_other_(&bpf::section_view<Data_other>(module_, ".data.other")) {}
-    const Rodata* rodata_;
-    const Rodata_consts* rodata_consts_;
-    Bss* bss_;
-    Data* data_;
-    Data_custom* data_custom_;
-    Data_other* data_other_;
+          rodata_(&bpf::section_view<Rodata>(module_, ".rodata"), "tricky::Skeleton"),
+          rodata_consts_(&bpf::section_view<Rodata_consts>(module_, ".rodata.consts"), "tricky::Skeleton"),
+          bss_(&bpf::section_view<Bss>(module_, ".bss"), "tricky::Skeleton"),
+          data_(&bpf::section_view<Data>(module_, ".data"), "tricky::Skeleton"),
+          data_custom_(&bpf::section_view<Data_custom>(module_, ".data.custom"), "tricky::Skeleton"),
+          data_other_(&bpf::section_view<Data_other>(module_, ".data.other"), "tricky::Skeleton") {}
+    bpf::detail::MovedFromGuard<const Rodata> rodata_;
+    bpf::detail::MovedFromGuard<const Rodata_consts> rodata_consts_;
+    bpf::detail::MovedFromGuard<Bss> bss_;
+    bpf::detail::MovedFromGuard<Data> data_;
+    bpf::detail::MovedFromGuard<Data_custom> data_custom_;
+    bpf::detail::MovedFromGuard<Data_other> data_other_;
 };
 
 inline Skeleton OpenSkeleton::load() && {
-    module_.load();
-    return Skeleton(std::move(module_));
+    module().load();
+    OpenSkeleton used = std::move(*this);  // loaded: this open phase throws from now on
+    return Skeleton(std::move(used.module_));
 }
 
 }  // namespace tricky
