@@ -394,9 +394,10 @@ public:
         detail::erase_keys(map_, keys(), [this](const K& k) { erase(k); });
     }
 
-    // Copies one entry's per-CPU values out of a chunk (the iterator's decoder).
+    /// The iterator's decoder: one entry's per-CPU values, copied out of a chunk.
     struct Unpack {
-        const TypedPerCpuMap* map = nullptr;
+        const TypedPerCpuMap* map = nullptr;  ///< the map whose CPU count and value slot apply
+        /// The values of every possible CPU of the entry at `values`.
         std::vector<V> operator()(const std::byte* values) const { return map->unpack(values); }
     };
 
