@@ -112,9 +112,10 @@ for target in fuzz_open_memory fuzz_gen; do
     # shellcheck disable=SC2086
     cp -n $objects "$build/fuzz/$target/corpus/"
 done
-# Inputs that once crashed libbpfcpp or the generator: run first, as part of the corpus.
+# Inputs that once crashed libbpfcpp, the generator or libbpf under them: run first, as
+# part of the corpus (those that crashed libbpf, regressions/libbpf-*, seed both).
 cp -n "$here_fuzz"/regressions/* "$build/fuzz/fuzz_open_memory/corpus/"
-cp -n "$here_fuzz"/gen-regressions/* "$build/fuzz/fuzz_gen/corpus/"
+cp -n "$here_fuzz"/gen-regressions/* "$here_fuzz"/regressions/libbpf-* "$build/fuzz/fuzz_gen/corpus/"
 # The generator's type walks: damaged type graphs of the same objects.
 # shellcheck disable=SC2086
 python3 "$here_fuzz/btf_mutate.py" "$build/fuzz/fuzz_gen/corpus" $objects >/dev/null || exit 2

@@ -3,7 +3,7 @@
 # packages and mounts tracefs and bpffs if they are not mounted. Safe to run again.
 set -euo pipefail
 
-packages=(g++ clang llvm libclang-rt-14-dev meson ninja-build pkg-config python3
+packages=(g++ clang llvm libclang-rt-14-dev meson ninja-build pkg-config python3 libasio-dev
           libbpf-dev bpftool libelf-dev zlib1g-dev catch2 iproute2 curl systemtap-sdt-dev doxygen
           libdw-dev liblzma-dev libbz2-dev)
 if [ -n "${LIBBPFCPP_EXTRA_PACKAGES:-}" ]; then

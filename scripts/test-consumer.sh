@@ -11,7 +11,8 @@
 #   recipe-{meson,cmake,make}  the build files of docs/recipes.md as written (extracted
 #              by scripts/recipe-snippets.py) around tests/consumer/recipe's sources
 # Each way builds the tool twice: with the string API and embedded object (consumer), and
-# through the typed skeleton libbpfcpp-gen generates (skel_consumer, NAME-skeleton).
+# through the typed skeleton libbpfcpp-gen generates (skel_consumer, NAME-skeleton);
+# pkgconfig and cmake also build it on the asio adaptor (asio_consumer, NAME-asio).
 # The install's bin/ is never on PATH, and directories of PATH that hold another
 # libbpfcpp-gen or libbpfcpp-embed are dropped: the builds must find both through the
 # package (libbpfcpp.pc's variables, the CMake package).
@@ -92,6 +93,7 @@ if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=f
   if make -C "$project" O="$out/pkgconfig" >"$out/pkgconfig.log" 2>&1; then
     run pkgconfig "$out/pkgconfig/consumer"
     run pkgconfig-skeleton "$out/pkgconfig/skel_consumer"
+    run pkgconfig-asio "$out/pkgconfig/asio_consumer"
   else
     fail pkgconfig "make with pkg-config"
   fi
@@ -114,6 +116,7 @@ if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=f
     run cmake "$out/cmake/consumer"
     run cmake-skeleton "$out/cmake/skel_consumer"
     run cmake-compiled "$out/cmake/compiled_consumer"
+    run cmake-asio "$out/cmake/asio_consumer"
   else
     fail cmake "cmake with find_package(libbpfcpp)"
   fi

@@ -24,6 +24,7 @@
 #include "basic.bpf.hpp"
 #include "harness.hpp"
 #include "lacks.hpp"
+#include "map_autocreate.bpf.hpp"
 #include "rejected.bpf.hpp"
 #include "trampoline.bpf.hpp"
 
@@ -322,6 +323,36 @@ TEST_CASE("a map type this build cannot represent is refused at load") {
     auto set_raw_type = reinterpret_cast<int (*)(bpf_map*, unsigned)>(&bpf_map__set_type);
     REQUIRE(set_raw_type(mod.map("counts").get(), 1000) == 0);
     CHECK_THROWS_WITH(mod.load(), Contains("map 'counts' has type 1000") && Contains("the object file is damaged"));
+}
+
+// libbpfgo's selftest map-autocreate: a map of a type no kernel knows (__uint(type, ~0U))
+// must not stop the object from opening; load() fails while the map is to be created and
+// succeeds once set_autocreate(false) leaves it out.
+TEST_CASE("a map of a type no kernel knows opens, fails to load, and loads without autocreate") {
+    {
+        auto mod = bpf::Module::open_file(TEST_BPF_DIR "/map_autocreate.bpf.o");
+        const bpf::Map tester = mod.map("tester");
+        CHECK(tester.autocreate());
+        CHECK(tester.raw_type() == 0xffffffffu);
+        CHECK(tester.type() == BPF_MAP_TYPE_UNSPEC);  // no bpf_map_type holds ~0U
+        CHECK_FALSE(tester.per_cpu());
+        CHECK(mod.map("calls").raw_type() == BPF_MAP_TYPE_ARRAY);
+        try {
+            mod.load();
+            FAIL("loaded");
+        } catch (const bpf::Error& e) {
+            CHECK(e.error_number() == EINVAL);
+            CHECK_THAT(e.what(), Contains("map 'tester' has type 4294967295") && Contains("set_autocreate(false)"));
+        }
+    }
+    auto mod = bpf::Module::open_memory(bpf_objects::map_autocreate());
+    mod.map("tester").set_autocreate(false);
+    CHECK_FALSE(mod.map("tester").autocreate());
+    mod.load();
+    CHECK(mod.map("tester").fd() < 0);
+    mod.program("count_getppid").attach_tracepoint("syscalls", "sys_enter_getppid");
+    testing::trigger_getppid(3);
+    CHECK(mod.map("calls").lookup<std::uint32_t, std::uint64_t>(0).value_or(0) >= 3);
 }
 
 TEST_CASE("a logger may change the log level and the logger from inside itself") {

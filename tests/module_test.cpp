@@ -12,8 +12,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "attach_all.bpf.hpp"
@@ -95,6 +98,41 @@ TEST_CASE("globals change behaviour before and after load") {
         CHECK(e.error_number() == EPERM);
         CHECK_THAT(e.what(), Contains("read-only once loaded; set it before Module::load()"));
     }
+}
+
+// The kernel maps a loaded .rodata read-only: a write through section_memory() would be
+// a SIGSEGV, so after load the writable overload refuses it and the const one reads it.
+TEST_CASE("section_memory: .rodata is writable before load and read-only after") {
+    auto mod = bpf::Module::open_memory(bpf_objects::basic());
+    const std::uint32_t pid = static_cast<std::uint32_t>(getpid());
+    // Before load: libbpf's copy, whose contents become the initial value.
+    const std::span<std::byte> initial = mod.section_memory(".rodata");
+    REQUIRE(initial.size() >= sizeof pid);
+    std::memset(initial.data(), 0, initial.size());
+    mod.set_global("target_pid", pid);
+    mod.load();
+
+    const std::span<const std::byte> ro = std::as_const(mod).section_memory(".rodata");
+    std::uint32_t seen = 0;
+    bool found = false;
+    for (std::size_t off = 0; off + sizeof seen <= ro.size(); off += sizeof seen) {
+        std::memcpy(&seen, ro.data() + off, sizeof seen);
+        found = found || seen == pid;
+    }
+    CHECK(found);
+    try {
+        (void)mod.section_memory(".rodata");
+        FAIL("a writable span over read-only memory");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EPERM);
+        CHECK_THAT(e.what(), Contains("'.rodata'") && Contains("read-only") && Contains("const"));
+    }
+    // .bss stays writable, and a write through the span reaches the program's variables.
+    const std::span<std::byte> bss = mod.section_memory(".bss");
+    REQUIRE(bss.size() >= sizeof(std::uint64_t));
+    std::memset(bss.data(), 0xab, bss.size());
+    CHECK(mod.global<std::uint64_t>("hits") == 0xababababababababull);
+    CHECK(std::as_const(mod).section_memory(".bss").data() == bss.data());
 }
 
 TEST_CASE("a program for another pid sees nothing") {

@@ -3,11 +3,25 @@
 #include <catch2/catch.hpp>
 
 #include <libbpfcpp/libbpfcpp.hpp>
+#include <libbpfcpp/detail/object_checks.hpp>
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
+#include <future>
+#include <iterator>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "basic.bpf.hpp"
@@ -232,6 +246,117 @@ TEST_CASE("corrupt and missing object files are clear errors") {
         CHECK(e.error_number() == ENOENT);
         CHECK_THAT(e.what(), Contains("opening BPF object '/nonexistent/x.bpf.o': no such file"));
     }
+}
+
+// Objects with a damaged .BTF on which libbpf's bpf_object__open_mem() crashes: 1.1 and
+// 1.2 on type IDs and string offsets that point nowhere (1.3 refuses them itself), every
+// release up to 1.7 at least on a .kconfig extern whose size does not fit an int. They
+// were found by mutating the .BTF of real objects (tests/fuzz/regressions, the fuzz seeds).
+TEST_CASE("objects that crash libbpf are refused before libbpf sees them") {
+    const bool libbpf_checks = bpf::libbpf_major_version() > 1 ||
+                               (bpf::libbpf_major_version() == 1 && bpf::libbpf_minor_version() >= 3);
+    const std::pair<const char*, const char*> inputs[] = {
+        {"libbpf-1.1-btf-type-refers-to-missing-type", "BTF type [2] refers to type 48, which does not exist"},
+        {"libbpf-1.1-btf-name-past-string-section", "BTF type [10] has a name at string offset 721"},
+        {"libbpf-1.1-btf-member-name-past-string-section", "BTF type [8] has a member name at string offset"},
+        {"libbpf-kconfig-extern-size-overflows-int", "extern 'CONFIG_LIBBPFCPP_TEST_VALUE' of .kconfig is"},
+        // The .BTF libbpf reads is the last section of that name, and libelf reads section
+        // headers whatever e_shentsize says: so must the check.
+        {"libbpf-1.1-btf-in-the-second-section-of-that-name", "BTF type [10] has a name at string offset 721"},
+        {"libbpf-1.1-btf-elf-section-entry-size-zero", "BTF type [10] has a name at string offset 721"},
+    };
+    for (const auto& [name, why] : inputs) {
+        const std::string path = std::string(TEST_FUZZ_REGRESSIONS_DIR "/") + name;
+        INFO(path);
+        std::ifstream in(path, std::ios::binary);
+        const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        REQUIRE(bytes.size() > 500);
+        // libbpf's own refusal (1.3 on) or ours: an Error either way, never a crash.
+        const bool ours = !libbpf_checks || std::string_view(name).find("kconfig") != std::string_view::npos;
+        for (int from_file = 0; from_file < 2; ++from_file) {
+            try {
+                if (from_file)
+                    (void)bpf::Module::open_file(path);
+                else
+                    (void)bpf::Module::open_memory(std::as_bytes(std::span(bytes)));
+                FAIL("opened");
+            } catch (const bpf::Error& e) {
+                if (ours) {  // libbpf >= 1.3 says ESRCH or EINVAL, in its own words
+                    CHECK(e.error_number() == EINVAL);
+                    CHECK_THAT(e.what(), Contains("corrupt object: "));
+                    CHECK_THAT(e.what(), Contains(why));
+                    CHECK_THAT(e.what(), Contains("rebuild the object"));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("the corrupt-object check passes every object of the build") {
+    for (const char* name : {"basic", "kconfig", "probes", "attach_all", "attach_fail", "rejected", "trampoline"}) {
+        const std::string path = std::string(TEST_BPF_DIR "/") + name + ".bpf.o";
+        INFO(path);
+        std::ifstream in(path, std::ios::binary);
+        const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        REQUIRE(!bytes.empty());
+        CHECK(bpf::detail::check_object_bytes(std::as_bytes(std::span(bytes))).empty());
+        CHECK(!bpf::detail::elf_btf_section(std::as_bytes(std::span(bytes))).empty());
+    }
+    // Not ELF, or cut short: left to libbpf, which refuses it with its own words.
+    const std::vector<std::byte> junk(100, std::byte{0x7f});
+    CHECK(bpf::detail::check_object_bytes(junk).empty());
+}
+
+// delegate_bpffs() is handed an fd from another process; one that is not a filesystem
+// context must be refused from what it is, without reading it: a pipe would block the
+// read forever, and a file's bytes must not end up in an exception's text.
+TEST_CASE("delegate_bpffs refuses an fd that is not a filesystem context without reading it") {
+    int p[2];
+    REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+    bpf::OwnedFd read_end(p[0]), write_end(p[1]);
+    std::promise<std::string> result;
+    auto done = result.get_future();
+    std::thread t([&] {
+        try {
+            (void)bpf::delegate_bpffs(read_end.get(), bpf::TokenDelegation::any());
+            result.set_value("no exception");
+        } catch (const bpf::Error& e) {
+            result.set_value(e.what());
+        }
+    });
+    const bool returned = done.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+    if (!returned) write_end.reset();  // ends the blocked read so that the thread can be joined
+    t.join();
+    REQUIRE(returned);
+    const std::string pipe_error = done.get();
+    CHECK_THAT(pipe_error, Contains("is a pipe") && Contains("not a filesystem context") &&
+                               Contains("bpffs_context()"));
+
+    char path[] = "/tmp/libbpfcpp-token-secret-XXXXXX";
+    const int f = mkstemp(path);
+    REQUIRE(f >= 0);
+    bpf::OwnedFd file(f);
+    const std::string secret = "root:x:0:0:the-secret-line-1f3a9c\n";
+    REQUIRE(write(f, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()));
+    REQUIRE(lseek(f, 0, SEEK_SET) == 0);
+    unlink(path);
+    try {
+        (void)bpf::delegate_bpffs(f, bpf::TokenDelegation::any());
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EINVAL);
+        CHECK_THAT(e.what(), Contains("is a regular file") && Contains("not a filesystem context"));
+        CHECK_THAT(e.what(), !Contains("the-secret-line") && !Contains("root:x"));
+    }
+    CHECK(lseek(f, 0, SEEK_CUR) == 0);  // nothing was read
+
+    // A real filesystem context (of tmpfs, which has no delegation options) is handed to
+    // the kernel, and its messages, which are the kernel's, still explain the refusal.
+    const long ctx = syscall(SYS_fsopen, "tmpfs", 0x1 /* FSOPEN_CLOEXEC */);
+    if (ctx < 0) SKIP_TEST("fsopen(\"tmpfs\") failed: " + std::string(std::strerror(errno)));
+    bpf::OwnedFd context(static_cast<int>(ctx));
+    CHECK_THROWS_WITH(bpf::delegate_bpffs(context.get(), bpf::TokenDelegation::any()),
+                      Contains("setting bpffs option 'delegate_cmds=any'") && Contains("delegate_cmds"));
 }
 
 TEST_CASE("open_file reads the object from disk") {

@@ -3,6 +3,7 @@
 its #include lines alone, and two baselines without libbpfcpp.
 
 usage: measure.py [BUILD_DIR...] [--tool NAME]... [--runs N] [--headers] [--show-baseline] [--no-compiled]
+                  [--embed OBJECT]
 
 BUILD_DIR is a configured meson build (default: build) whose compile_commands.json gives
 the real compile line of examples/NAME/main.cpp in its source tree (default tools:
@@ -34,6 +35,13 @@ costs to build, once. The ratios are CPU time over the baseline's and the baseli
 --no-compiled leaves the compiled-mode variants out. --headers also compiles each public header
 include/libbpfcpp/*.hpp of the first BUILD_DIR's tree alone (that #include and an empty
 main()) with the first tool's line.
+
+--embed OBJECT measures what an embedded object costs instead of the tools (add --tool to
+measure those too): each BUILD_DIR's tree's scripts/embed.py turns OBJECT (any file: the
+embedder does not read it as ELF) into a header, and a file including that header and
+returning the object's size is compiled with the first tool's line, beside the same file
+with <libbpfcpp/embedded.hpp> and no object ("embedded.hpp alone"): the difference is the
+object's cost.
 """
 import argparse
 import json
@@ -150,6 +158,22 @@ def write(tmp, name, text):
     return path
 
 
+def embed_variants(variants, tmp, bi, build, tool, obj, empty_main):
+    """The embedded object OBJ as BUILD's tree's embedder writes it, and the same file
+    without it."""
+    directory, args, _ = compile_line(build, tool)
+    header = os.path.join(tmp, f"{bi}_embedded.hpp")
+    embedder = os.path.join(source_root(build), "scripts", "embed.py")
+    subprocess.run([sys.executable, embedder, obj, header, "embedded"], check=True)
+    size = os.path.getsize(obj)
+    use = f"int main() {{ return static_cast<int>(bpf_objects::embedded().bytes.size() - {size}); }}\n"
+    label = f"object of {size // 1000} KB"
+    variants.append(((build, "(embedded)", label), directory, args,
+                     write(tmp, f"{bi}_embed.cpp", f'#include "{header}"\n' + use)))
+    variants.append(((build, "(embedded)", "embedded.hpp alone"), directory, args,
+                     write(tmp, f"{bi}_embed_none.cpp", "#include <libbpfcpp/embedded.hpp>\n" + empty_main)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("build", nargs="*", default=["build"])
@@ -158,14 +182,18 @@ def main():
     ap.add_argument("--headers", action="store_true", help="also each public header alone")
     ap.add_argument("--show-baseline", action="store_true", help="print the baselines' headers")
     ap.add_argument("--no-compiled", action="store_true", help="leave out the compiled-mode variants")
+    ap.add_argument("--embed", metavar="OBJECT", help="measure an embedded object of this file instead of the tools")
     o = ap.parse_args()
     builds = [os.path.abspath(b) for b in o.build]
     tools = o.tool or ["minimal", "tcpconnect"]
+    measure_tools = o.embed is None or o.tool is not None
     empty_main = "int main() {}\n"
     variants, rows = [], []
     with tempfile.TemporaryDirectory(prefix="libbpfcpp-compile-") as tmp:
         for bi, build in enumerate(builds):
-            for tool in tools:
+            if o.embed:
+                embed_variants(variants, tmp, bi, build, tools[0], os.path.abspath(o.embed), empty_main)
+            for tool in (tools if measure_tools else []):
                 directory, args, src = compile_line(build, tool)
                 lines, system = includes_of(src)
                 base = [f"<{h}>" for h in system + [h for h in LIBBPF_HEADERS if h not in system]]
@@ -189,7 +217,7 @@ def main():
                         variants.append(((build, tool, label), directory,
                                          args[:1] + ["-DLIBBPFCPP_COMPILED_LIB"] + args[1:], path))
             lib_src = os.path.join(source_root(build), "src", "libbpfcpp.cpp")
-            if not o.no_compiled and os.path.exists(lib_src):
+            if measure_tools and not o.no_compiled and os.path.exists(lib_src):
                 directory, args, _ = compile_line(build, tools[0])
                 variants.append(((build, "(once)", "libbpfcpp-compiled.a"), directory, args, lib_src))
         if o.headers:

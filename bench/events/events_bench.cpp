@@ -1,29 +1,41 @@
 // Event streaming benchmark: every libbpfcpp consumer style against plain libbpf C
-// (ref_libbpf.c), on the same kernel producer (tests/events/bpf/stream.bpf.c, 84-byte
-// events), in the same run. Prints medians of 5 rounds and their ratios to libbpf C.
+// (ref_libbpf.c), on the same kernel producer (sized.bpf.c: records of 16 B to 4 KiB), in
+// the same run. Prints medians of 5 rounds and their ratios to libbpf C, per record size.
 //
 //   sudo ./build/bench/events/bench_events [--rounds N] [--live-ms MS] [--only typed]
-//                                          [--kind ring|perf] [--interval-us 200]
+//                                          [--kind ring|perf] [--sizes 16,84,1024,4096]
+//                                          [--live-size 84] [--interval-us 200]
 //
-// drain: a producer pinned to CPU 0 fills the buffer (--drain-events, 1 M by default)
-//        while nobody reads, then the consumer, pinned to CPU 1, reads it from full the
-//        way a tool writes the loop: a fresh events<T>() range per drain (or consume()
-//        calls) that stops at a sentinel, the drain's last record, checked in the loop
-//        body. The figure is ns per event including the range's set-up; ratio: variant
-//        ns / libbpf C ns (lower is faster).
-// live:  a producer pinned to CPU 0 writes as fast as it can for --live-ms while the
-//        consumer runs pinned to CPU 1; figures are the delivered rate, the share of
-//        events dropped, and the consumer's CPU time per delivered event (getrusage;
-//        ratio: variant / libbpf, lower is cheaper). A live round's CPU ratio scatters
-//        (one wake-up per record: the scheduler's cost, and the host's); the table gives
-//        the median's 90% interval, and --rounds 25 narrows it. --per-round prints each
-//        round's live figures. Odd rounds run the styles in reverse order.
+// drain: a producer pinned to CPU 0 fills the buffer (--drain-mib of records, 96 MiB by
+//        default, at most --drain-events records) while nobody reads, then the consumer,
+//        pinned to CPU 1, reads it from full the way a tool writes the loop: a fresh
+//        events<T>() range per drain (or consume() calls, or one view<T>() per batch) that
+//        stops at a sentinel, the drain's last record, checked in the loop body. Every
+//        consumer reads the record's 16-byte header (its sequence number) and nothing
+//        else, as the C reference does. The figure is ns per event including the range's
+//        set-up; ratio: variant ns / libbpf C ns (lower is faster). Beside the elapsed
+//        time, the consumer thread's CPU time (CLOCK_THREAD_CPUTIME_ID): on a shared
+//        machine the elapsed time also counts whoever else had the CPU; the summary table
+//        at the end compares CPU times.
+// live:  (records of --live-size bytes only) a producer pinned to CPU 0 writes as fast
+//        as it can for --live-ms while the consumer runs pinned to CPU 1; figures are the
+//        delivered rate, the share of events dropped, and the consumer's CPU time per
+//        delivered event (getrusage; ratio: variant / libbpf, lower is cheaper). A live
+//        round's CPU ratio scatters (one wake-up per record: the scheduler's cost, and the
+//        host's); the table gives the median's 90% interval, and --rounds 25 narrows it.
+//        --per-round prints each round's live figures. Odd rounds run the styles in
+//        reverse order.
 // Buffers are large (--buffer-mib, 256 MiB for the ring and per CPU for perf), as a tool
 // that must not drop sizes them, so the records do not stay in the CPU caches.
+//
+// The reference: libbpf C's ring_buffer__consume / perf_buffer__consume with a callback
+// that reads the header in place (no copy). For perf the table also has
+// perf_buffer__consume_buffer on the producer CPU's ring alone, a second plain C consumer.
 #include <libbpfcpp/libbpfcpp.hpp>
 
 #include <bpf/bpf.h>
 #include <sched.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -44,8 +56,8 @@
 #include <vector>
 
 #include "ref_libbpf.h"
-#include "stream.bpf.hpp"
-#include "stream.h"
+#include "sized.bpf.hpp"
+#include "sized.h"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -53,7 +65,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::uint32_t buffer_mib = 256;           // --buffer-mib: ring size, and perf size per CPU
-std::uint32_t drain_events = 1000000;     // --drain-events: 96-byte records (91.6 MiB)
+std::uint32_t drain_mib = 96;             // --drain-mib: the records of one drain
+std::uint32_t drain_events = 1000000;     // --drain-events: at most this many a drain
+std::uint32_t record_size = 84;           // the size of the records the producer writes now
 constexpr int producer_cpu = 0;
 constexpr int consumer_cpu = 1;
 constexpr std::uint32_t live_chunk = 256;
@@ -69,8 +83,25 @@ void pin(int cpu) {
     }
 }
 
-void produce(const bpf::Module& mod, std::uint32_t count, stream_target target) {
-    std::uint64_t args[2] = {count, target};
+/// A record of N bytes: the producer's header, then payload.
+template <std::size_t N>
+struct Rec {
+    sized_header h;
+    unsigned char payload[N - sizeof(sized_header)];
+};
+template <>
+struct Rec<16> {
+    sized_header h;
+};
+static_assert(sizeof(Rec<16>) == 16 && sizeof(Rec<84>) == 84 && sizeof(Rec<4096>) == 4096);
+
+/// Bytes a record takes in the buffer: ring (8-byte header), perf (8-byte header, 4-byte size).
+std::size_t stored_size(sized_target target, std::size_t size) {
+    return target == SIZED_RING ? (size + 8 + 7) / 8 * 8 : (size + 12 + 7) / 8 * 8;
+}
+
+void produce(const bpf::Module& mod, std::uint32_t count, sized_target target) {
+    std::uint64_t args[3] = {count, target, record_size};
     LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof args);
     if (bpf_prog_test_run_opts(mod.program("produce").fd(), &opts) != 0) {
         std::perror("BPF_PROG_TEST_RUN");
@@ -107,11 +138,13 @@ struct Counter {
     }
 };
 
-enum class Style { LibbpfC, Bytes, Typed, Iterator, Background, TypedBatched, TypedCoalesced };
+enum class Style { LibbpfC, LibbpfCOneCpu, Bytes, Typed, Iterator, View, Background, TypedBatched, TypedCoalesced };
 
 const char* style_name(Style s) {
     switch (s) {
         case Style::LibbpfC: return "libbpf C callback";
+        case Style::LibbpfCOneCpu: return "libbpf C callback, consume_buffer(CPU 0)";
+        case Style::View: return "libbpfcpp view<T>() (in place)";
         case Style::Bytes: return "libbpfcpp byte callback";
         case Style::Typed: return "libbpfcpp typed callback";
         case Style::Iterator: return "libbpfcpp iterator";
@@ -160,7 +193,7 @@ public:
 std::size_t perf_pages() { return (std::size_t{buffer_mib} << 20) / static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
 bpf::Module open_stream() {
-    auto mod = bpf::Module::open_memory(bpf_objects::stream());
+    auto mod = bpf::Module::open_memory(bpf_objects::sized());
     mod.map("events").set_max_entries(buffer_mib << 20);
     mod.load();
     return mod;
@@ -191,7 +224,10 @@ private:
     ref_ring* r_;
 };
 
+template <std::size_t N>
 class RingCpp : public Consumer {
+    using E = Rec<N>;
+
 public:
     explicit RingCpp(Style s) : style_(s), mod_(open_stream()) {
         if (s == Style::Bytes) {
@@ -200,16 +236,16 @@ public:
                 std::memcpy(&seq, rec.data(), sizeof seq);
                 add_checked(seq);
             });
-        } else if (s == Style::Iterator) {
+        } else if (s == Style::Iterator || s == Style::View) {
             rb_ = &mod_.ring_buffer("events");
         } else if (s == Style::Background) {
-            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { add_timed(e.seq); });
+            rb_ = &mod_.ring_buffer("events", [this](const E& e) { add_timed(e.h.seq); });
         } else if (s == Style::TypedCoalesced) {
             bpf::RingBufferOptions o;
             o.min_wakeup_interval = std::chrono::microseconds(wakeup_interval_us);
-            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { add_checked(e.seq); }, o);
+            rb_ = &mod_.ring_buffer("events", [this](const E& e) { add_checked(e.h.seq); }, o);
         } else {
-            rb_ = &mod_.ring_buffer("events", [this](const stream_event& e) { add_checked(e.seq); });
+            rb_ = &mod_.ring_buffer("events", [this](const E& e) { add_checked(e.h.seq); });
         }
     }
     const bpf::Module& module() const override { return mod_; }
@@ -217,9 +253,18 @@ public:
         done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
             // A fresh range per drain, left by a break at the sentinel: a tool's loop.
-            for (const stream_event& e : rb_->events<stream_event>()) {
-                counter.add(e.seq);
-                if (e.seq == sentinel) break;
+            for (const E& e : rb_->events<E>()) {
+                counter.add(e.h.seq);
+                if (e.h.seq == sentinel) break;
+            }
+        } else if (style_ == Style::View) {
+            // One view per batch: its records go back to the producer when it ends.
+            for (bool seen = false; !seen;) {
+                auto view = rb_->view<E>();
+                for (const E& e : view) {
+                    counter.add(e.h.seq);
+                    seen |= e.h.seq == sentinel;
+                }
             }
         } else if (style_ == Style::Background) {
             rb_->start();  // the loop thread inherits the consumer CPU; wait on the other one
@@ -232,18 +277,28 @@ public:
         }
     }
     void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
-        if (style_ == Style::Iterator) {
-            for (const stream_event& e : rb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
+        if (style_ == Style::View) {
+            while (producing.load(std::memory_order_relaxed)) {
+                auto view = rb_->view<E>(100ms);
+                for (const E& e : view) counter.add(e.h.seq);
+            }
+            for (;;) {
+                auto view = rb_->view<E>();
+                if (view.empty()) break;
+                for (const E& e : view) counter.add(e.h.seq);
+            }
+        } else if (style_ == Style::Iterator) {
+            for (const E& e : rb_->events<E>(stop.get_token())) counter.add(e.h.seq);
             // Take what the stopped loop left, up to a marker, so the next drain starts empty.
             const auto marker = static_cast<std::uint32_t>(mod_.global<std::uint64_t>("next_seq"));
             std::thread marker_producer([&] {  // on the producer's CPU: after its records in that CPU's ring
                 pin(producer_cpu);
-                produce(mod_, 1, TARGET_RING);
+                produce(mod_, 1, SIZED_RING);
             });
             marker_producer.join();
-            for (const stream_event& e : rb_->events<stream_event>()) {
-                counter.add(e.seq);
-                if (e.seq == marker) break;
+            for (const E& e : rb_->events<E>()) {
+                counter.add(e.h.seq);
+                if (e.h.seq == marker) break;
             }
         } else if (style_ == Style::Background) {
             rb_->start();
@@ -265,7 +320,8 @@ private:
 // ---- perf buffer consumers ------------------------------------------------------------
 class PerfRef : public Consumer {
 public:
-    PerfRef() : mod_(open_stream()), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages())) {
+    explicit PerfRef(bool one_cpu = false)
+        : one_cpu_(one_cpu), mod_(open_stream()), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages())) {
         if (p_ == nullptr) throw std::runtime_error("perf_buffer__new failed");
     }
     ~PerfRef() override { ref_perf_free(p_); }
@@ -273,7 +329,11 @@ public:
     void drain(std::uint32_t sentinel) override {
         auto* s = ref_perf_stats(p_);
         s->sentinel = sentinel;
-        while (!s->done) ref_perf_consume(p_);
+        if (one_cpu_) {
+            while (!s->done) ref_perf_consume_buffer(p_, producer_cpu);
+        } else {
+            while (!s->done) ref_perf_consume(p_);
+        }
     }
     void live(const std::atomic<bool>& producing, std::stop_source&) override {
         while (producing.load(std::memory_order_relaxed)) ref_perf_poll(p_, 100);
@@ -283,11 +343,15 @@ public:
     void reset() { *ref_perf_stats(p_) = {}; }
 
 private:
+    bool one_cpu_;
     bpf::Module mod_;
     ref_perf* p_;
 };
 
+template <std::size_t N>
 class PerfCpp : public Consumer {
+    using E = Rec<N>;
+
 public:
     explicit PerfCpp(Style s) : style_(s), mod_(open_stream()) {
         bpf::PerfBufferOptions o;
@@ -305,12 +369,12 @@ public:
                     add_checked(seq);
                 },
                 nullptr, o);
-        } else if (s == Style::Iterator) {
+        } else if (s == Style::Iterator || s == Style::View) {
             pb_ = &mod_.perf_buffer("perf_events", o);
         } else if (s == Style::Background) {
-            pb_ = &mod_.perf_buffer("perf_events", [this](const stream_event& e) { add_timed(e.seq); }, nullptr, o);
+            pb_ = &mod_.perf_buffer("perf_events", [this](const E& e) { add_timed(e.h.seq); }, nullptr, o);
         } else {
-            pb_ = &mod_.perf_buffer("perf_events", [this](const stream_event& e) { add_checked(e.seq); }, nullptr, o);
+            pb_ = &mod_.perf_buffer("perf_events", [this](const E& e) { add_checked(e.h.seq); }, nullptr, o);
         }
     }
     const bpf::Module& module() const override { return mod_; }
@@ -318,9 +382,17 @@ public:
         done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
             // A fresh range per drain, left by a break at the sentinel: a tool's loop.
-            for (const stream_event& e : pb_->events<stream_event>()) {
-                counter.add(e.seq);
-                if (e.seq == sentinel) break;
+            for (const E& e : pb_->events<E>()) {
+                counter.add(e.h.seq);
+                if (e.h.seq == sentinel) break;
+            }
+        } else if (style_ == Style::View) {
+            for (bool seen = false; !seen;) {
+                auto view = pb_->view<E>();
+                for (const E& e : view) {
+                    counter.add(e.h.seq);
+                    seen |= e.h.seq == sentinel;
+                }
             }
         } else if (style_ == Style::Background) {
             pb_->start();  // the loop thread inherits the consumer CPU; wait on the other one
@@ -333,18 +405,28 @@ public:
         }
     }
     void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
-        if (style_ == Style::Iterator) {
-            for (const stream_event& e : pb_->events<stream_event>(stop.get_token())) counter.add(e.seq);
+        if (style_ == Style::View) {
+            while (producing.load(std::memory_order_relaxed)) {
+                auto view = pb_->view<E>(100ms);
+                for (const E& e : view) counter.add(e.h.seq);
+            }
+            for (;;) {
+                auto view = pb_->view<E>();
+                if (view.empty()) break;
+                for (const E& e : view) counter.add(e.h.seq);
+            }
+        } else if (style_ == Style::Iterator) {
+            for (const E& e : pb_->events<E>(stop.get_token())) counter.add(e.h.seq);
             // Take what the stopped loop left, up to a marker, so the next drain starts empty.
             const auto marker = static_cast<std::uint32_t>(mod_.global<std::uint64_t>("next_seq"));
             std::thread marker_producer([&] {  // on the producer's CPU: after its records in that CPU's ring
                 pin(producer_cpu);
-                produce(mod_, 1, TARGET_PERF);
+                produce(mod_, 1, SIZED_PERF);
             });
             marker_producer.join();
-            for (const stream_event& e : pb_->events<stream_event>()) {
-                counter.add(e.seq);
-                if (e.seq == marker) break;
+            for (const E& e : pb_->events<E>()) {
+                counter.add(e.h.seq);
+                if (e.h.seq == marker) break;
             }
         } else if (style_ == Style::Background) {
             pb_->start();
@@ -366,6 +448,7 @@ private:
 // ---- measurements ---------------------------------------------------------------------
 struct Sample {
     double drain_ns = 0;      // per event
+    double drain_cpu_ns = 0;  // per event, the consumer thread's CPU time (0: not measured)
     double startup_us = 0;    // background loop: start() to its first event
     double live_rate = 0;     // delivered events per second
     double drop_ratio = 0;    // failed / attempted
@@ -375,7 +458,7 @@ struct Sample {
 };
 
 std::uint64_t delivered(Consumer& c, Style s) {
-    if (s == Style::LibbpfC) {
+    if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) {
         if (auto* r = dynamic_cast<RingRef*>(&c)) return r->count();
         return dynamic_cast<PerfRef&>(c).count();
     }
@@ -384,13 +467,19 @@ std::uint64_t delivered(Consumer& c, Style s) {
 
 void reset(Consumer& c, Style s) {
     c.counter.reset();
-    if (s == Style::LibbpfC) {
+    if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) {
         if (auto* r = dynamic_cast<RingRef*>(&c)) return r->reset();
         dynamic_cast<PerfRef&>(c).reset();
     }
 }
 
-double measure_drain(Consumer& c, Style s, stream_target target, std::uint32_t events, Sample& out) {
+double thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+double measure_drain(Consumer& c, Style s, sized_target target, std::uint32_t events, Sample& out) {
     reset(c, s);
     const auto sentinel = static_cast<std::uint32_t>(c.module().global<std::uint64_t>("next_seq") + events - 1);
     c.target = sentinel;
@@ -399,9 +488,13 @@ double measure_drain(Consumer& c, Style s, stream_target target, std::uint32_t e
         produce(c.module(), events, target);
     });
     producer.join();
+    const double cpu0 = thread_cpu_ns();
     auto t0 = Clock::now();
     c.drain(sentinel);
     auto t1 = Clock::now();
+    // The consumer thread's CPU time does not count the time other processes had the CPU,
+    // which on a shared machine is most of the scatter of the elapsed time.
+    if (s != Style::Background) out.drain_cpu_ns = (thread_cpu_ns() - cpu0) / events;
     c.target = ~0u;
     if (s == Style::Background) {
         out.startup_us = std::chrono::duration<double, std::micro>(c.first - t0).count();
@@ -417,7 +510,7 @@ double measure_drain(Consumer& c, Style s, stream_target target, std::uint32_t e
     return std::chrono::duration<double, std::nano>(t1 - t0).count() / events;
 }
 
-void measure_live(Consumer& c, Style s, stream_target target, std::chrono::milliseconds duration, Sample& out) {
+void measure_live(Consumer& c, Style s, sized_target target, std::chrono::milliseconds duration, Sample& out) {
     reset(c, s);
     const auto& mod = c.module();
     const std::uint64_t attempts0 = mod.global<std::uint64_t>("attempts");
@@ -486,9 +579,26 @@ std::string only;  // --only: run libbpf C and the styles whose name contains th
 bool per_round = false;  // --per-round: print each round's live figures as they come
 std::string kind;  // --kind ring|perf: only that buffer type
 
-void run_kind(const char* title, stream_target target, std::vector<Style> styles, int rounds,
-              std::chrono::milliseconds live_ms, std::uint32_t drain_count,
-              const std::function<std::unique_ptr<Consumer>(Style)>& make) {
+/// The drain ratios of every table, for the summary at the end: [kind][style] -> per size.
+struct SummaryRow {
+    std::string kind, style;
+    std::vector<std::pair<std::uint32_t, std::pair<double, double>>> by_size;  // size -> (ns, ratio)
+};
+std::vector<SummaryRow> summary;
+
+bool drains(Style s) { return s != Style::TypedBatched && s != Style::TypedCoalesced; }
+
+/// `live_ms` zero: drain only (the styles that only run live are left out).
+void run_kind(const char* kind_name, sized_target target, std::vector<Style> styles, int rounds,
+              std::chrono::milliseconds live_ms, const std::function<std::unique_ptr<Consumer>(Style)>& make) {
+    const bool live = live_ms.count() > 0;
+    if (!live) std::erase_if(styles, [](Style s) { return !drains(s); });
+    const std::size_t stored = stored_size(target, record_size);
+    const auto drain_count = static_cast<std::uint32_t>(
+        std::max<std::uint64_t>(2, std::min<std::uint64_t>(drain_events, (std::uint64_t{drain_mib} << 20) / stored)));
+    char title[160];
+    std::snprintf(title, sizeof title, "%s, %u-byte records (%zu bytes in the buffer), %u a drain", kind_name,
+                  record_size, stored, drain_count);
     // --only a,b: the styles whose name contains one of the comma-separated words.
     std::erase_if(styles, [](Style s) {
         if (s == Style::LibbpfC) return false;
@@ -508,10 +618,10 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
     // Warm-up: drain until every page of the buffer was read once. Until then a drain
     // pays a page fault per 4 KiB of records on first touch of the mapping (about a
     // third of libbpf C's drain time), which a long-running tool pays only once.
-    const std::uint64_t wrap = (std::uint64_t{buffer_mib} << 20) / 96 / drain_count + 2;
+    const std::uint64_t wrap = (std::uint64_t{buffer_mib} << 20) / stored / drain_count + 2;
     for (std::size_t i = 0; i < styles.size(); ++i) {
         pin(consumer_cpu);
-        if (styles[i] == Style::TypedBatched || styles[i] == Style::TypedCoalesced) continue;
+        if (!drains(styles[i])) continue;
         Sample ignored;
         for (std::uint64_t k = 0; k < wrap; ++k) measure_drain(*consumers[i], styles[i], target, drain_count, ignored);
     }
@@ -522,10 +632,9 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
             const std::size_t i = r % 2 == 0 ? k : styles.size() - 1 - k;
             pin(consumer_cpu);
             Sample smp;
-            if (styles[i] != Style::TypedBatched && styles[i] != Style::TypedCoalesced)
-                smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_count, smp);
-            measure_live(*consumers[i], styles[i], target, live_ms, smp);
-            if (per_round)
+            if (drains(styles[i])) smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_count, smp);
+            if (live) measure_live(*consumers[i], styles[i], target, live_ms, smp);
+            if (per_round && live)
                 std::fprintf(stderr, "round %d, %s: live %.3f Mev/s, %.1f ns CPU/event, %.1f sleeps/1k\n", r,
                              style_name(styles[i]), smp.live_rate / 1e6, smp.cpu_ns, smp.sleeps_per_k);
             t.samples[i].push_back(smp);
@@ -552,20 +661,52 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
         return median(v);
     };
     std::printf("\n%s (median of %d rounds; ratios are to libbpf C in the same round)\n\n", title, rounds);
-    std::printf("| consumer | drain ns/event | drain time vs C | live delivered Mev/s | live drops | "
+    for (std::size_t i = 0; i < styles.size(); ++i) {
+        if (!drains(styles[i])) continue;
+        auto drain = [](const Sample& smp) { return smp.drain_cpu_ns > 0 ? smp.drain_cpu_ns : smp.drain_ns; };
+        auto row = std::find_if(summary.begin(), summary.end(), [&](const SummaryRow& x) {
+            return x.kind == kind_name && x.style == style_name(styles[i]);
+        });
+        if (row == summary.end()) row = summary.insert(summary.end(), SummaryRow{kind_name, style_name(styles[i]), {}});
+        row->by_size.push_back({record_size, {abs_median(i, drain), ratio_median(i, drain)}});
+    }
+    if (!live) {
+        std::printf("| consumer | drain ns/event | drain time vs C | drain CPU ns/event | drain CPU vs C |\n"
+                    "|---|---:|---:|---:|---:|\n");
+        for (std::size_t i = 0; i < styles.size(); ++i) {
+            auto cpu = [](const Sample& smp) { return smp.drain_cpu_ns; };
+            char cpu_col[32] = "-", cpu_ratio[32] = "-";
+            if (styles[i] != Style::Background) {
+                std::snprintf(cpu_col, sizeof cpu_col, "%.2f", abs_median(i, cpu));
+                std::snprintf(cpu_ratio, sizeof cpu_ratio, "%.2fx", ratio_median(i, cpu));
+            }
+            std::printf("| %s | %.2f | %.2fx | %s | %s |\n", style_name(styles[i]),
+                        abs_median(i, [](const Sample& smp) { return smp.drain_ns; }),
+                        ratio_median(i, [](const Sample& smp) { return smp.drain_ns; }), cpu_col, cpu_ratio);
+        }
+        std::fflush(stdout);
+        return;
+    }
+    std::printf("| consumer | drain ns/event | drain time vs C | drain CPU ns/event | drain CPU vs C | "
+                "live delivered Mev/s | live drops | "
                 "live consumer CPU ns/event | CPU vs C | CPU vs C, 90%% interval | producer Mev/s | "
                 "consumer sleeps per 1k events |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (std::size_t i = 0; i < styles.size(); ++i) {
         auto drain = [](const Sample& s) { return s.drain_ns; };
         auto live = [](const Sample& s) { return s.live_rate; };
         auto drops = [](const Sample& s) { return s.drop_ratio; };
         auto cpu = [](const Sample& s) { return s.cpu_ns; };
         auto prod = [](const Sample& s) { return s.produced_rate; };
-        char drain_col[32] = "-", drain_ratio[32] = "-";
-        if (styles[i] != Style::TypedBatched && styles[i] != Style::TypedCoalesced) {
+        char drain_col[32] = "-", drain_ratio[32] = "-", dcpu_col[32] = "-", dcpu_ratio[32] = "-";
+        if (drains(styles[i])) {
             std::snprintf(drain_col, sizeof drain_col, "%.2f", abs_median(i, drain));
             std::snprintf(drain_ratio, sizeof drain_ratio, "%.2fx", ratio_median(i, drain));
+        }
+        if (drains(styles[i]) && styles[i] != Style::Background) {
+            auto dcpu = [](const Sample& smp) { return smp.drain_cpu_ns; };
+            std::snprintf(dcpu_col, sizeof dcpu_col, "%.2f", abs_median(i, dcpu));
+            std::snprintf(dcpu_ratio, sizeof dcpu_ratio, "%.2fx", ratio_median(i, dcpu));
         }
         auto slp = [](const Sample& s) { return s.sleeps_per_k; };
         const auto cpu_ratios = ratios(i, cpu);
@@ -574,8 +715,8 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
             const auto [lo, hi] = median_interval(cpu_ratios);
             std::snprintf(cpu_range, sizeof cpu_range, "%.2f-%.2fx", lo, hi);
         }
-        std::printf("| %s | %s | %s | %.3f | %.2f%% | %.1f | %.2fx | %s | %.3f | %.1f |\n", style_name(styles[i]),
-                    drain_col, drain_ratio, abs_median(i, live) / 1e6, abs_median(i, drops) * 100,
+        std::printf("| %s | %s | %s | %s | %s | %.3f | %.2f%% | %.1f | %.2fx | %s | %.3f | %.1f |\n",
+                    style_name(styles[i]), drain_col, drain_ratio, dcpu_col, dcpu_ratio, abs_median(i, live) / 1e6, abs_median(i, drops) * 100,
                     abs_median(i, cpu), ratio_median(i, cpu), cpu_range, abs_median(i, prod) / 1e6,
                     abs_median(i, slp));
     }
@@ -587,11 +728,52 @@ void run_kind(const char* title, stream_target target, std::vector<Style> styles
     std::fflush(stdout);
 }
 
+void print_summary(int rounds) {
+    std::printf("\nDrain: consumer CPU time vs libbpf C's by record size (median of %d rounds; CPU ns per event in "
+                "brackets; start()/stop(): elapsed time)\n", rounds);
+    std::string last_kind;
+    for (const SummaryRow& row : summary) {
+        if (row.kind != last_kind) {
+            last_kind = row.kind;
+            std::printf("\n| %s consumer |", row.kind.c_str());
+            for (const auto& [size, v] : row.by_size) std::printf(" %u B |", size);
+            std::printf("\n|---|");
+            for (std::size_t k = 0; k < row.by_size.size(); ++k) std::printf("---:|");
+            std::printf("\n");
+        }
+        std::printf("| %s |", row.style.c_str());
+        for (const auto& [size, v] : row.by_size) std::printf(" %.2fx (%.2f) |", v.second, v.first);
+        std::printf("\n");
+    }
+    std::fflush(stdout);
+}
+
+template <std::size_t N>
+void run_size(int rounds, std::chrono::milliseconds live_ms) {
+    record_size = N;
+    const std::vector<Style> ring_styles{Style::LibbpfC, Style::Bytes, Style::Typed, Style::Iterator,
+                                         Style::View, Style::Background, Style::TypedCoalesced};
+    if (kind != "perf")
+        run_kind("Ring buffer", SIZED_RING, ring_styles, rounds, live_ms, [](Style s) -> std::unique_ptr<Consumer> {
+            if (s == Style::LibbpfC) return std::make_unique<RingRef>();
+            return std::make_unique<RingCpp<N>>(s);
+        });
+    const std::vector<Style> perf_styles{Style::LibbpfC, Style::LibbpfCOneCpu, Style::Bytes, Style::Typed,
+                                         Style::Iterator, Style::View, Style::Background, Style::TypedBatched};
+    if (kind != "ring")
+        run_kind("Perf buffer", SIZED_PERF, perf_styles, rounds, live_ms, [](Style s) -> std::unique_ptr<Consumer> {
+            if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) return std::make_unique<PerfRef>(s == Style::LibbpfCOneCpu);
+            return std::make_unique<PerfCpp<N>>(s);
+        });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     int rounds = 5;
     int live_ms = 400;
+    std::string sizes = "16,84,1024,4096";  // --sizes: record sizes, of these four
+    std::uint32_t live_size = 84;           // --live-size: the size measured live too
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--live-ms") == 0 && i + 1 < argc) live_ms = std::max(50, std::atoi(argv[++i]));
@@ -602,35 +784,35 @@ int main(int argc, char** argv) {
             buffer_mib = static_cast<std::uint32_t>(std::max(1, std::atoi(argv[++i])));
         else if (std::strcmp(argv[i], "--drain-events") == 0 && i + 1 < argc)
             drain_events = static_cast<std::uint32_t>(std::max(2, std::atoi(argv[++i])));
+        else if (std::strcmp(argv[i], "--drain-mib") == 0 && i + 1 < argc)
+            drain_mib = static_cast<std::uint32_t>(std::max(1, std::atoi(argv[++i])));
         else if (std::strcmp(argv[i], "--interval-us") == 0 && i + 1 < argc)
             wakeup_interval_us = std::max(1, std::atoi(argv[++i]));
+        else if (std::strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
+            sizes = argv[++i];
+        else if (std::strcmp(argv[i], "--live-size") == 0 && i + 1 < argc)
+            live_size = static_cast<std::uint32_t>(std::atoi(argv[++i]));
         else {
             std::fprintf(stderr,
                          "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING] [--kind ring|perf] "
-                         "[--interval-us US] [--buffer-mib MIB] [--drain-events N] [--per-round]\n",
+                         "[--sizes 16,84,1024,4096] [--live-size 84 (0: none)] [--interval-us US] "
+                         "[--buffer-mib MIB] [--drain-mib MIB] [--drain-events N] [--per-round]\n",
                          argv[0]);
             return 2;
         }
     }
+    auto wanted = [&](std::uint32_t size) { return ("," + sizes + ",").find("," + std::to_string(size) + ",") != std::string::npos; };
+    auto live_for = [&](std::uint32_t size) { return std::chrono::milliseconds(size == live_size ? live_ms : 0); };
     if (bpf::num_possible_cpus() < 2) {
         std::fprintf(stderr, "needs two CPUs (producer and consumer pinned apart)\n");
         return 1;
     }
     try {
-        const std::vector<Style> ring_styles{Style::LibbpfC, Style::Bytes, Style::Typed, Style::Iterator,
-                                             Style::Background, Style::TypedCoalesced};
-        if (kind != "perf") run_kind("Ring buffer, 84-byte events (96-byte records)", TARGET_RING, ring_styles, rounds,
-                 std::chrono::milliseconds(live_ms), drain_events, [](Style s) -> std::unique_ptr<Consumer> {
-                     if (s == Style::LibbpfC) return std::make_unique<RingRef>();
-                     return std::make_unique<RingCpp>(s);
-                 });
-        const std::vector<Style> perf_styles{Style::LibbpfC, Style::Bytes, Style::Typed,
-                                             Style::Iterator, Style::Background, Style::TypedBatched};
-        if (kind != "ring") run_kind("Perf buffer, 84-byte events", TARGET_PERF, perf_styles, rounds, std::chrono::milliseconds(live_ms),
-                 drain_events, [](Style s) -> std::unique_ptr<Consumer> {
-                     if (s == Style::LibbpfC) return std::make_unique<PerfRef>();
-                     return std::make_unique<PerfCpp>(s);
-                 });
+        if (wanted(16)) run_size<16>(rounds, live_for(16));
+        if (wanted(84)) run_size<84>(rounds, live_for(84));
+        if (wanted(1024)) run_size<1024>(rounds, live_for(1024));
+        if (wanted(4096)) run_size<4096>(rounds, live_for(4096));
+        print_summary(rounds);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_events: %s\n", e.what());
         return 1;

@@ -5,17 +5,19 @@
 
 #include <bpf/libbpf.h>
 
-#include "stream.h"
+#include "sized.h"
 
 struct ref_ring {
     struct ring_buffer *rb;
     struct ref_stats stats;
 };
 
+/* The callbacks read the record's header in place, as a C tool does: ring records are
+ * 8-byte aligned, perf samples 4-byte aligned, enough for its 32-bit fields. */
 static int on_ring_sample(void *ctx, void *data, size_t size)
 {
     struct ref_stats *s = ctx;
-    const struct stream_event *e = data;
+    const struct sized_header *e = data;
 
     (void)size;
     s->sum += e->seq;
@@ -57,15 +59,13 @@ struct ref_perf {
 static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size)
 {
     struct ref_stats *s = ctx;
-    struct stream_event e;
+    const struct sized_header *e = data;
 
-    /* perf samples are only 4-byte aligned: copy, like a careful C tool does */
     (void)cpu;
     (void)size;
-    __builtin_memcpy(&e, data, sizeof(e));
-    s->sum += e.seq;
+    s->sum += e->seq;
     s->count++;
-    if (e.seq == s->sentinel)
+    if (e->seq == s->sentinel)
         s->done = 1;
 }
 
@@ -93,6 +93,7 @@ struct ref_perf *ref_perf_new(int map_fd, size_t pages)
 
 int ref_perf_poll(struct ref_perf *p, int timeout_ms) { return perf_buffer__poll(p->pb, timeout_ms); }
 int ref_perf_consume(struct ref_perf *p) { return perf_buffer__consume(p->pb); }
+int ref_perf_consume_buffer(struct ref_perf *p, size_t idx) { return perf_buffer__consume_buffer(p->pb, idx); }
 struct ref_stats *ref_perf_stats(struct ref_perf *p) { return &p->stats; }
 
 void ref_perf_free(struct ref_perf *p)

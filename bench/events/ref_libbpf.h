@@ -28,6 +28,8 @@ struct ref_perf;
 struct ref_perf *ref_perf_new(int map_fd, size_t pages);
 int ref_perf_poll(struct ref_perf *p, int timeout_ms);
 int ref_perf_consume(struct ref_perf *p);
+/* Only the ring of buffer index idx (the CPU's index when every CPU is online). */
+int ref_perf_consume_buffer(struct ref_perf *p, size_t idx);
 struct ref_stats *ref_perf_stats(struct ref_perf *p);
 void ref_perf_free(struct ref_perf *p);
 

@@ -4,6 +4,7 @@
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
 #include "detail/compiled.hpp"
+#include "detail/load_checks.hpp"
 
 #include <cerrno>
 #include <cstddef>
@@ -80,8 +81,16 @@ public:
     // ---- properties -------------------------------------------------------------------
     /// The map's name as libbpf reports it (the name in the BPF source for declared maps).
     [[nodiscard]] std::string_view name() const noexcept { return bpf_map__name(map_); }
-    /// The map type, e.g. BPF_MAP_TYPE_HASH.
-    [[nodiscard]] bpf_map_type type() const noexcept { return bpf_map__type(map_); }
+    /// The map type, e.g. BPF_MAP_TYPE_HASH; BPF_MAP_TYPE_UNSPEC for a type number that
+    /// bpf_map_type cannot hold (see raw_type()).
+    [[nodiscard]] bpf_map_type type() const noexcept {
+        const std::uint32_t raw = detail::raw_map_type(map_);
+        return raw <= detail::max_map_type_value ? static_cast<bpf_map_type>(raw) : BPF_MAP_TYPE_UNSPEC;
+    }
+    /// The map type as the object gives it, also one no kernel or header knows
+    /// (`__uint(type, ~0U)`): such a map opens, and load() refuses it unless
+    /// set_autocreate(false) leaves it out.
+    [[nodiscard]] std::uint32_t raw_type() const noexcept { return detail::raw_map_type(map_); }
     /// The map's fd, or -1 before load and for a map load() did not create.
     [[nodiscard]] int fd() const noexcept {
         const int f = bpf_map__fd(map_);

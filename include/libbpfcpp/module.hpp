@@ -31,6 +31,7 @@
 #include "detail/load_checks.hpp"
 #include "detail/module_state.hpp"
 #include "detail/needs_libbpf.hpp"
+#include "detail/object_checks.hpp"
 #include "detail/token_checks.hpp"
 #include "embedded.hpp"
 #include "error.hpp"
@@ -147,6 +148,12 @@ struct GlobalLocation {
     std::size_t size = 0;
     std::string section;
 };
+
+/// True for the global sections the kernel freezes at load (BPF_F_RDONLY_PROG and
+/// map_freeze()), which user space can then only map read-only.
+inline bool frozen_section(std::string_view section) noexcept {
+    return section.rfind(".rodata", 0) == 0 || section == ".kconfig";
+}
 
 }  // namespace detail
 
@@ -385,6 +392,7 @@ public:
                                                  "module)"));
         std::exception_ptr error;
         if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
+        (*it)->retire();
         res.erase(it);
         if (error) std::rethrow_exception(error);
     }
@@ -416,9 +424,13 @@ public:
 
     /// The memory of the global section `section` (".rodata", ".data", ".bss", ".data.NAME",
     /// ".rodata.NAME"): before load libbpf's copy, whose contents become the section's
-    /// initial value; after load the kernel's map, mapped once (read-only for .rodata*).
-    /// Generated skeletons give their typed section views from here.
-    [[nodiscard]] std::span<std::byte> section_memory(std::string_view section) const;
+    /// initial value; after load the kernel's map, mapped once. Writable: after load a
+    /// section the kernel froze (.rodata*, .kconfig; mapped read-only) is refused with
+    /// EPERM; read those through the const overload. Generated skeletons give their typed
+    /// section views from here.
+    [[nodiscard]] std::span<std::byte> section_memory(std::string_view section);
+    /// The memory of `section`, read-only (any section, before and after load).
+    [[nodiscard]] std::span<const std::byte> section_memory(std::string_view section) const;
 
     /// The names of all global variables, for discovery and error messages.
     [[nodiscard]] std::vector<std::string> global_names() const;
@@ -463,6 +475,8 @@ private:
 
     /// The live bytes of a loaded global section, mapped once and kept until destruction.
     std::byte* section_bytes(const detail::GlobalLocation& loc, bool writable) const;
+    // section_memory() of either constness.
+    std::span<std::byte> section_span(std::string_view section, bool writable) const;
 
     std::unique_ptr<detail::ModuleState> state_;
 };
@@ -560,6 +574,7 @@ LIBBPFCPP_INLINE Module Module::open_file(const std::string& path, const OpenOpt
                     detail::describe("opening BPF object", path,
                                      S_ISDIR(st.st_mode) ? "it is a directory; give the path of a .bpf.o file"
                                                          : "not a regular file; give the path of a .bpf.o file"));
+    detail::refuse_corrupt_file(path);  // what the linked libbpf would crash on
     return open_with(path, options, [](const bpf_object_open_opts* o, const void* file) {
         return bpf_object__open_file(static_cast<const std::string*>(file)->c_str(), o);
     }, &path);
@@ -569,6 +584,7 @@ LIBBPFCPP_INLINE Module Module::open_memory(std::span<const std::byte> object, c
     detail::install_print_router();
     std::string label = options.object_name.empty() ? "<memory, " + std::to_string(object.size()) + " bytes>"
                                                     : options.object_name;
+    detail::refuse_corrupt_object(object, label);  // what the linked libbpf would crash on
     return open_with(label, options, [](const bpf_object_open_opts* o, const void* bytes) {
         const auto* span = static_cast<const std::span<const std::byte>*>(bytes);
         return bpf_object__open_mem(span->data(), span->size(), o);
@@ -752,7 +768,15 @@ LIBBPFCPP_INLINE void Module::set_global_bytes(std::string_view name, std::span<
     std::memcpy(section_bytes(loc, true) + loc.offset, value.data(), value.size());
 }
 
-LIBBPFCPP_INLINE std::span<std::byte> Module::section_memory(std::string_view section) const {
+LIBBPFCPP_INLINE std::span<std::byte> Module::section_memory(std::string_view section) {
+    return section_span(section, true);
+}
+
+LIBBPFCPP_INLINE std::span<const std::byte> Module::section_memory(std::string_view section) const {
+    return section_span(section, false);
+}
+
+LIBBPFCPP_INLINE std::span<std::byte> Module::section_span(std::string_view section, bool writable) const {
     const btf* b = bpf_object__btf(state().obj);
     bpf_map* m = nullptr;
     while (b != nullptr && (m = bpf_object__next_map(state().obj, m)) != nullptr) {
@@ -761,8 +785,12 @@ LIBBPFCPP_INLINE std::span<std::byte> Module::section_memory(std::string_view se
         if (sec == nullptr || !btf_is_datasec(sec) || detail::btf_name(b, sec->name_off) != section)
             continue;
         const detail::GlobalLocation loc{m, 0, bpf_map__value_size(m), std::string(section)};
-        const bool frozen = section.rfind(".rodata", 0) == 0 || section == ".kconfig";
-        return {section_bytes(loc, !frozen), bpf_map__value_size(m)};
+        if (writable && state().loaded && detail::frozen_section(section))
+            throw Error(EPERM, detail::describe("writing global section", section,
+                                                "the kernel mapped it read-only at load; read it through a "
+                                                "const Module (std::as_const(mod).section_memory()), and set "
+                                                "its values before Module::load()"));
+        return {section_bytes(loc, writable), bpf_map__value_size(m)};
     }
     throw Error(ENOENT, detail::describe("accessing global section", section,
                                          "no such section in object '" + state().name + "'"));
@@ -822,7 +850,6 @@ LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOp
     s->obj = obj;
     s->name = bpf_object__name(obj);
     s->token_path = o.bpf_token_path;
-    detail::check_map_types(obj, label);  // ~ModuleState closes obj if this throws
     return Module(std::move(s));
 }
 
@@ -866,7 +893,7 @@ LIBBPFCPP_INLINE std::byte* Module::section_bytes(const detail::GlobalLocation& 
         // Before load the initial value is libbpf's own copy; read-only here.
         return const_cast<std::byte*>(static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size)));
     }
-    const bool frozen = loc.section.rfind(".rodata", 0) == 0 || loc.section == ".kconfig";
+    const bool frozen = detail::frozen_section(loc.section);
     if (writable && frozen)
         throw Error(EPERM, detail::describe("setting global in", loc.section,
                                             "the section is read-only once loaded; set it before Module::load()"));

@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 
 #include "detail/event_common.hpp"
+#include "detail/event_view.hpp"
 #include "detail/iterations.hpp"
 #include "detail/module_state.hpp"
 #include "error.hpp"
@@ -71,6 +72,7 @@ struct PerfState {
     ShortRecords shorts;
     std::exception_ptr error;
     std::size_t delivered = 0;
+    std::size_t limit = static_cast<std::size_t>(-1);  // consume_n(): stop once this many were delivered
     std::unique_ptr<std::atomic<std::uint64_t>[]> lost;
     std::size_t lost_slots = 0;
 };
@@ -139,8 +141,6 @@ inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Samp
         }
         const std::uint64_t off = tail & mask;
         const std::byte* rec = data + off;
-        // Records are read in order; only lines the kernel has finished are prefetched.
-        if (head - tail > 512) __builtin_prefetch(data + ((tail + 512) & mask));
         perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
         std::memcpy(&h, rec, sizeof h);
         if (h.size < sizeof h || h.size > head - tail) {  // not a record the kernel writes
@@ -156,6 +156,11 @@ inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Samp
         }
         const std::uint64_t at = tail;
         tail += h.size;
+        // Records are read in order: small ones a few records ahead, a longer one the next
+        // record's header (a line inside its payload may never be read). Only lines the
+        // kernel has finished are prefetched.
+        const std::uint64_t ahead = h.size >= 512 ? tail : at + 512;
+        if (ahead < head) __builtin_prefetch(data + (ahead & mask));
         bool more = true;
         if (h.type == PERF_RECORD_SAMPLE) {
             std::uint32_t len;
@@ -217,7 +222,7 @@ public:
                     st_->error = std::current_exception();
                     return false;
                 }
-                return !stop.load(std::memory_order_relaxed);
+                return st_->delivered < st_->limit && !stop.load(std::memory_order_relaxed);
             },
             [&](std::uint64_t count) -> bool {
                 try {
@@ -329,6 +334,28 @@ public:
         return static_cast<int>(state_.delivered);
     }
 
+    /// Delivers at most `max` of the records that are there, without waiting; the CPU
+    /// rings are taken in turn from the one after the ring the previous call stopped in,
+    /// so a busy CPU cannot starve the others. The rest stay for the next call.
+    int consume_n(std::size_t max) {
+        auto reading = enter("consuming");
+        wake_.drain();
+        state_.delivered = 0;
+        if (max == 0 || rings_.empty()) return 0;
+        state_.limit = max;
+        try {
+            for (std::size_t k = 0; k < rings_.size() && state_.delivered < max && !loop_.stop_requested(); ++k) {
+                consume_one(next_ring_);
+                if (state_.delivered < max && ++next_ring_ == rings_.size()) next_ring_ = 0;
+            }
+        } catch (...) {
+            state_.limit = static_cast<std::size_t>(-1);
+            throw;
+        }
+        state_.limit = static_cast<std::size_t>(-1);
+        return static_cast<int>(state_.delivered);
+    }
+
     /// An epoll fd readable when a CPU ring has records (or stop() was called), for the
     /// user's own event loop: wait on it, then call consume(), which reads every CPU's
     /// ring. (A perf fd reports readable once per kernel wake-up, so register the fd
@@ -390,6 +417,9 @@ public:
     using EventRange = detail::BatchedEventRange<PerfBuffer, T>;
     /// The iterator of events<T>() tells each event's CPU (EventRange<T>::iterator::cpu()).
     static constexpr bool events_have_cpu = true;
+    /// The alignment every record's bytes have (a sample starts 12 bytes into its 8-aligned record): events<T>() and
+    /// view<T>() read a T in place when alignof(T) is at most this.
+    static constexpr std::size_t record_alignment = 4;
 
     /// Blocks and yields records as T until `token` or stop() asks to stop; the event
     /// callback is not called for them (lost records are still counted and reported).
@@ -404,9 +434,32 @@ public:
         return EventRange<T>(*this, std::move(token));
     }
 
+    /// What view<T, N>() returns: up to N records as `const T&` in place.
+    template <EventType T, std::size_t N = 64>
+    using View = detail::EventView<PerfBuffer, T, N>;
+
+    /// Up to N records there now, read in place (no copy), handed back to the producer
+    /// when the view is destroyed: a reference into it is valid while the view lives, and
+    /// the view can be neither copied nor moved. Waits up to `wait` for the first record
+    /// (0: not at all; negative: until one comes or stop()). Needs alignof(T) <=
+    /// record_alignment. One reader at a time, as for events<T>().
+    ///
+    /// ```cpp
+    /// {
+    ///     auto batch = buf.view<Event>(100ms);
+    ///     for (const Event& e : batch) handle(e);
+    /// }  // the records go back here
+    /// ```
+    template <EventType T, std::size_t N = 64>
+    [[nodiscard]] View<T, N> view(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
+        return View<T, N>(*this, wait);
+    }
+
 private:
     template <class, EventType>
     friend class detail::BatchedEventRange;
+    template <class, EventType, std::size_t>
+    friend class detail::EventView;
     friend class Module;
 
     // Module::close(): see detail::prepare_close().
@@ -473,11 +526,13 @@ private:
     // pass that wraps): the previous batch has been yielded when this is called, so only
     // now may its records go back to the kernel (an eighth of the ring at a time, all of
     // it before sleeping or moving to another CPU's ring).
+    // `wait_ms` >= 0 (a view): wait at most that long, once, and return 0 if still empty.
     template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token) {
+    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token,
+                           int wait_ms = -1) {
         auto reading = loop_.enter("iterating", "perf buffer", name_);
-        const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
-        for (;;) {
+        const int timeout = wait_ms >= 0 ? wait_ms : batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
+        for (bool waited = false;; waited = true) {
             if (token.stop_requested() || loop_.stop_requested()) return 0;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
                 detail::PerfCpuRing& r = rings_[cursor_];
@@ -520,6 +575,7 @@ private:
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
             if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
+            if (wait_ms == 0 || (wait_ms > 0 && waited)) return 0;
             wait_for_records(timeout);
         }
     }
@@ -531,6 +587,12 @@ private:
         if (n < 0 && errno != EINTR) detail::throw_errno(errno, "waiting on perf buffer", name_);
         for (int i = 0; i < n; ++i)
             if (evs[i].data.u64 == detail::Epoll::wake_tag) wake_.drain();
+    }
+
+    // A view ended: its records (of CPU ring `source`) go back to the kernel.
+    void commit_view(std::size_t source) noexcept {
+        if (source < rings_.size()) rings_[source].publish();
+        resume_ = true;  // as in finish_iteration(): poll() must look at the rings again
     }
 
     void finish_iteration() noexcept {
@@ -557,6 +619,7 @@ private:
     detail::PerfState state_;
     std::unique_ptr<detail::PerfHandler> handler_;
     perf_buffer* pb_ = nullptr;
+    std::size_t next_ring_ = 0;  // consume_n(): the CPU ring to read first
     bool resume_ = false;  // a consumption was cut short; see poll_once()
     std::vector<int> cpus_;                   // buffer index -> CPU
     std::vector<detail::PerfCpuRing> rings_;  // buffer index -> its ring

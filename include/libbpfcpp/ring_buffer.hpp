@@ -36,6 +36,7 @@
 
 #include "callbacks.hpp"
 #include "detail/event_common.hpp"
+#include "detail/event_view.hpp"
 #include "detail/iterations.hpp"
 #include "detail/module_state.hpp"
 #include "error.hpp"
@@ -174,14 +175,19 @@ public:
                 if (cons == prod) break;
             }
             const std::byte* hdr = data + (cons & mask);
-            // Only behind the producer: a line it is still writing would bounce.
-            if (prod - cons > prefetch_distance) __builtin_prefetch(data + ((cons + prefetch_distance) & mask));
             auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
             const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
             if ((len & BPF_RINGBUF_BUSY_BIT) != 0) break;
             const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
             const unsigned long at = cons;
-            cons += (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+            const unsigned long stored = (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+            cons += stored;
+            // Small records: the line a few records ahead. A record longer than that: the
+            // next record's header, since a line inside this one's payload may never be
+            // read (a loop that reads 4 KiB records' headers would fetch twice the lines).
+            // Only behind the producer: a line it is still writing would bounce.
+            const unsigned long ahead = stored >= prefetch_distance ? cons : at + prefetch_distance;
+            if (ahead < prod) __builtin_prefetch(data + (ahead & mask));
             if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) continue;
             ++n;
             if constexpr (Publish) {
@@ -439,9 +445,12 @@ public:
     using EventRange = detail::BatchedEventRange<RingBuffer, T>;
     /// Ring buffer records carry no CPU: the iterator of events<T>() has no cpu().
     static constexpr bool events_have_cpu = false;
+    /// The alignment every record's bytes have (a record starts 8 bytes after its 8-aligned header): events<T>() and
+    /// view<T>() read a T in place when alignof(T) is at most this.
+    static constexpr std::size_t record_alignment = 8;
 
     /// Blocks and yields the records of every ring as T, in commit order per ring, until
-    /// `token` or stop() asks to stop. Records are taken from the ring 32 at a time and
+    /// `token` or stop() asks to stop. Records are taken from the ring 64 at a time and
     /// a stop request ends the loop after the ones already taken (so none is lost), even
     /// while a producer keeps the ring full. Callbacks of the rings are not called for the
     /// records it takes. Records shorter than T are skipped and counted like in callbacks.
@@ -457,9 +466,32 @@ public:
         return EventRange<T>(*this, std::move(token));
     }
 
+    /// What view<T, N>() returns: up to N records as `const T&` in place.
+    template <EventType T, std::size_t N = 64>
+    using View = detail::EventView<RingBuffer, T, N>;
+
+    /// Up to N records there now, read in place (no copy), handed back to the producer
+    /// when the view is destroyed: a reference into it is valid while the view lives, and
+    /// the view can be neither copied nor moved. Waits up to `wait` for the first record
+    /// (0: not at all; negative: until one comes or stop()). Needs alignof(T) <=
+    /// record_alignment. One reader at a time, as for events<T>().
+    ///
+    /// ```cpp
+    /// {
+    ///     auto batch = buf.view<Event>(100ms);
+    ///     for (const Event& e : batch) handle(e);
+    /// }  // the records go back here
+    /// ```
+    template <EventType T, std::size_t N = 64>
+    [[nodiscard]] View<T, N> view(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
+        return View<T, N>(*this, wait);
+    }
+
 private:
     template <class, EventType>
     friend class detail::BatchedEventRange;
+    template <class, EventType, std::size_t>
+    friend class detail::EventView;
     friend class Module;
 
     // Module::close(): see detail::prepare_close().
@@ -554,10 +586,12 @@ private:
     // The batch holds pointers into the ring: the previous batch has been yielded when
     // this is called, so only now may its records go back to the producer (an eighth of
     // the ring at a time, all of it before sleeping).
+    // `wait_ms` >= 0 (a view): wait at most that long, once, and return 0 if still empty.
     template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token) {
+    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token,
+                           int wait_ms = -1) {
         auto reading = loop_.enter("iterating", "ring buffer", name_);
-        for (;;) {
+        for (bool waited = false;; waited = true) {
             if (token.stop_requested() || loop_.stop_requested()) return 0;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
                 std::size_t n = 0;
@@ -579,15 +613,21 @@ private:
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
             if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
-            int timeout = -1;
+            if (wait_ms == 0 || (wait_ms > 0 && waited)) return 0;
+            int timeout = wait_ms;
             if (!hold_off(timeout) || token.stop_requested()) return 0;
             epoll_event evs[16];
-            int n = epoll_wait(epoll_.fd(), evs, 16, -1);
+            int n = epoll_wait(epoll_.fd(), evs, 16, timeout);
             woken_with_records();  // the next loop reads the rings
             if (n < 0 && errno != EINTR) detail::throw_errno(errno, "waiting on ring buffer", name_);
             for (int i = 0; i < n; ++i)
                 if (evs[i].data.u64 == detail::Epoll::wake_tag) wake_.drain();
         }
+    }
+
+    // A view ended: its records (of ring `source`, all yielded) go back to the producer.
+    void commit_view(std::size_t source) noexcept {
+        if (source < rings_.size()) rings_[source]->map.publish();
     }
 
     void finish_iteration() noexcept {

@@ -17,30 +17,24 @@
 
 namespace bpf {
 
-/// The global section `section` of `module` seen as the generated struct `T` (a mirror of
-/// the section's BTF). Throws when the object's section is not the size the skeleton was
-/// generated for: a skeleton opened on another build of the object (Skeleton::open_file).
-///
-/// ```cpp
-/// auto* bss = &bpf::section_view<mytool::Bss>(mod, ".bss");
-/// ```
-template <class T>
-[[nodiscard]] T& section_view(const Module& module, std::string_view section) {
+namespace detail {
+
+// `bytes` (a section's memory, as Module::section_memory() gives it) as a T, after
+// checking that it is the size the skeleton was generated for.
+template <class T, class Byte>
+[[nodiscard]] T& section_as(std::span<Byte> bytes, std::string_view section) {
     static_assert(std::is_trivially_copyable_v<T>, "section views are plain data");
-    std::span<std::byte> bytes = module.section_memory(section);
     // The generated struct is the section rounded up to its alignment; the mapping is
     // whole pages, so the few bytes past the section are there to read.
     const std::size_t rounded = (bytes.size() + alignof(T) - 1) / alignof(T) * alignof(T);
     if (rounded != sizeof(T))
-        throw Error(EINVAL, detail::describe("accessing global section", section,
-                                             "the object's section is " + std::to_string(bytes.size()) +
-                                                 " bytes, the skeleton's is " + std::to_string(sizeof(T)) +
-                                                 "; regenerate the skeleton from this object"));
+        throw Error(EINVAL, describe("accessing global section", section,
+                                     "the object's section is " + std::to_string(bytes.size()) +
+                                         " bytes, the skeleton's is " + std::to_string(sizeof(T)) +
+                                         "; regenerate the skeleton from this object"));
     // The section memory is page-aligned (mmap), so it is suitably aligned for T.
     return *reinterpret_cast<T*>(bytes.data());
 }
-
-namespace detail {
 
 /// What a generated skeleton holds besides its Module: a move takes it along and leaves
 /// the moved-from skeleton with one that throws "use of a moved-from OWNER" (like a
@@ -75,5 +69,29 @@ private:
 };
 
 }  // namespace detail
+
+/// The global section `section` of `module` seen as the generated struct `T` (a mirror of
+/// the section's BTF). Throws when the object's section is not the size the skeleton was
+/// generated for: a skeleton opened on another build of the object (Skeleton::open_file).
+/// A writable view (non-const `T`) of a section the kernel froze (.rodata*, .kconfig)
+/// after load is refused as Module::section_memory() refuses it; ask for `const T` there.
+///
+/// ```cpp
+/// auto* bss = &bpf::section_view<mytool::Bss>(mod, ".bss");
+/// const auto* ro = &bpf::section_view<const mytool::Rodata>(mod, ".rodata");
+/// ```
+template <class T>
+[[nodiscard]] T& section_view(Module& module, std::string_view section) {
+    if constexpr (std::is_const_v<T>)
+        return detail::section_as<T>(std::as_const(module).section_memory(section), section);
+    else
+        return detail::section_as<T>(module.section_memory(section), section);
+}
+
+/// The read-only view of section_view() on a const Module: always `const T&`.
+template <class T>
+[[nodiscard]] const T& section_view(const Module& module, std::string_view section) {
+    return detail::section_as<const T>(module.section_memory(section), section);
+}
 
 }  // namespace bpf

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,16 +62,53 @@ inline constexpr unsigned fsconfig_cmd_create = 6;      // FSCONFIG_CMD_CREATE
 inline constexpr unsigned fsmount_cloexec = 0x1;        // FSMOUNT_CLOEXEC
 inline constexpr unsigned move_mount_f_empty_path = 0x4;  // MOVE_MOUNT_F_EMPTY_PATH
 
-/// The kernel's messages about a filesystem context ("e bpf: ..."), joined; they say which
-/// option it refused.
+/// Where /proc/self/fd/FD points ("pipe:[123]", "anon_inode:[fscontext]"), or empty when
+/// /proc cannot tell.
+inline std::string fd_target(int fd) {
+    char target[64] = {};
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+    return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string();
+}
+
+inline constexpr std::string_view fs_context_target = "anon_inode:[fscontext]";
+
+/// What `fd` is when it is not a filesystem context (fsopen()), for the message ("a pipe",
+/// "a regular file", ...); empty when it is one, or when /proc cannot tell (the kernel's
+/// fsconfig() then answers for it). Decided from the descriptor, never from its contents:
+/// a pipe would block a read, and a file's bytes are not ours to show.
+inline std::string not_fs_context(int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) return "not an open file descriptor";
+    switch (st.st_mode & S_IFMT) {
+    case S_IFIFO: return "a pipe";
+    case S_IFSOCK: return "a socket";
+    case S_IFDIR: return "a directory";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    default: break;
+    }
+    const std::string what = fd_target(fd);
+    if (what.empty()) return S_ISREG(st.st_mode) ? "a regular file" : "";
+    if (what == fs_context_target) return {};
+    if (what.rfind("anon_inode:", 0) == 0) return "an anonymous inode (" + what.substr(11) + ")";
+    return S_ISREG(st.st_mode) ? "a regular file" : "another kind of file";
+}
+
+/// The kernel's messages about the filesystem context `context_fd` ("e bpf: ..."),
+/// joined; they say which option it refused. Empty for an fd that is not known to be a
+/// context: only the kernel's messages are read, never a user's data.
 inline std::string fs_context_messages(int context_fd) {
     std::string out;
+    if (fd_target(context_fd) != fs_context_target) return out;
     char buf[512];
     for (int i = 0; i < 8; ++i) {
         const ssize_t n = read(context_fd, buf, sizeof buf);
         if (n <= 0) break;
         std::string msg(buf, static_cast<std::size_t>(n));
         if (msg.size() > 2 && msg[1] == ' ') msg.erase(0, 2);
+        while (!msg.empty() && msg.back() == '\n') msg.pop_back();
         out += (out.empty() ? "" : "; ") + msg;
     }
     return out;
@@ -100,6 +138,10 @@ inline OwnedFd bpffs_context() {
 /// mount_bpffs(). A context opened outside the user namespace gives a bpffs that no
 /// process inside can make a token from.
 inline OwnedFd delegate_bpffs(int context_fd, const TokenDelegation& what) {
+    if (const std::string kind = detail::not_fs_context(context_fd); !kind.empty())
+        throw Error(EINVAL, detail::describe("delegating a bpffs", "fd " + std::to_string(context_fd),
+                                             "it is " + kind + ", not a filesystem context; pass the fd "
+                                             "bpf::bpffs_context() (fsopen(\"bpf\")) returned"));
     const std::pair<const char*, const std::string*> options[] = {
         {"delegate_cmds", &what.cmds}, {"delegate_maps", &what.maps},
         {"delegate_progs", &what.progs}, {"delegate_attachs", &what.attachs}};
@@ -110,7 +152,8 @@ inline OwnedFd delegate_bpffs(int context_fd, const TokenDelegation& what) {
         const std::string said = detail::fs_context_messages(context_fd);
         std::string why = err == EPERM ? "only a process with CAP_SYS_ADMIN in the initial user namespace may set "
                                          "delegation options"
-                          : err == EINVAL ? "the kernel does not know a name in '" + *value + "'"
+                          : err == EINVAL ? "the kernel refused '" + *value + "' (a name it does not know, or a "
+                                            "context of a filesystem other than bpffs)"
                                           : detail::explain_errno(err);
         if (!said.empty()) why += " (" + said + ")";
         throw Error(err, detail::describe("setting bpffs option", std::string(key) + "=" + *value, why));

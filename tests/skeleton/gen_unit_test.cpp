@@ -491,7 +491,7 @@ private:
           live_(this, "t::Skeleton"),
           maps{module_.map("events")},
           progs{module_.program("on_exec")},
-          rodata_(&bpf::section_view<Rodata>(module_, ".rodata"), "t::Skeleton") {}
+          rodata_(&bpf::section_view<const Rodata>(module_, ".rodata"), "t::Skeleton") {}
     bpf::detail::MovedFromGuard<const Rodata> rodata_;
 };
 

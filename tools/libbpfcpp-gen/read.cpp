@@ -16,6 +16,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <libbpfcpp/detail/object_checks.hpp>
+
 #include "model.hpp"
 #include "names.hpp"
 #include "types.hpp"
@@ -82,6 +84,8 @@ SkeletonModel read_object(std::span<const char> bytes, const Options& args) {
     libbpf_messages.clear();
     libbpf_set_print(collect_libbpf);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = obj_name.c_str());
+    if (std::string bad = bpf::detail::corrupt_object_problem(std::as_bytes(bytes)); !bad.empty())
+        throw GenError(args.object + ": corrupt object: " + bad + "; the .BTF section is damaged, rebuild the object");
     bpf_object* obj = bpf_object__open_mem(bytes.data(), bytes.size(), &opts);
     if (obj == nullptr) {
         const int err = errno;

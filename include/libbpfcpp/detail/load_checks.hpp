@@ -30,8 +30,20 @@ namespace bpf::detail {
 inline constexpr std::uint32_t max_map_type_value =
     std::bit_ceil(static_cast<std::uint32_t>(BPF_MAP_TYPE_USER_RINGBUF) + 1) - 1;
 
-/// Refuses an object with a map whose type the enum cannot represent (a damaged file,
-/// or a type newer than these headers) before anything reads it as bpf_map_type.
+/// The type number of map `m` as the object gives it, which may be beyond what
+/// bpf_map_type can hold: libbpf opens such an object (it may leave the map out with
+/// autocreate off), so the number is read as bytes, never as the enum.
+inline std::uint32_t raw_map_type(const bpf_map* m) noexcept {
+    const auto type = bpf_map__type(m);
+    std::uint32_t raw = 0;
+    static_assert(sizeof type == sizeof raw);
+    std::memcpy(&raw, &type, sizeof raw);
+    return raw;
+}
+
+/// Refuses to load an object with a map to be created whose type the enum cannot
+/// represent (a damaged file, or a type newer than these headers): no kernel this
+/// program knows of creates it, and anything past here may read it as bpf_map_type.
 LIBBPFCPP_INLINE void check_map_types(bpf_object* obj, std::string_view object_name);
 
 /// libbpf 1.1 probes kernel features with short-lived descriptors during a first load
@@ -73,16 +85,15 @@ namespace bpf {
 LIBBPFCPP_INLINE void detail::check_map_types(bpf_object* obj, std::string_view object_name) {
     bpf_map* m = nullptr;
     while ((m = bpf_object__next_map(obj, m)) != nullptr) {
-        const auto type = bpf_map__type(m);
-        std::uint32_t raw = 0;  // read as bytes: loading an out-of-range enum is undefined
-        std::memcpy(&raw, &type, sizeof raw);
-        if (raw <= max_map_type_value) continue;
-        throw Error(EINVAL, describe("opening BPF object", object_name,
+        const std::uint32_t raw = raw_map_type(m);
+        if (raw <= max_map_type_value || !bpf_map__autocreate(m)) continue;
+        throw Error(EINVAL, describe("loading object", object_name,
                                      "map '" + std::string(bpf_map__name(m)) + "' has type " +
                                          std::to_string(raw) + ", which the <linux/bpf.h> this program "
                                          "was built with does not know (it knows types up to " +
                                          std::to_string(max_map_type_value) +
-                                         "); the object file is damaged, or build with newer kernel headers"));
+                                         "); leave the map out with set_autocreate(false), or the object "
+                                         "file is damaged, or build with newer kernel headers"));
     }
 }
 
