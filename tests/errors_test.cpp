@@ -23,6 +23,7 @@
 #include "attach_fail.bpf.hpp"
 #include "basic.bpf.hpp"
 #include "harness.hpp"
+#include "lacks.hpp"
 #include "map_autocreate.bpf.hpp"
 #include "rejected.bpf.hpp"
 #include "trampoline.bpf.hpp"
@@ -162,8 +163,11 @@ TEST_CASE("a kernel without kprobes says so") {
         CHECK_THAT(e.what(), Contains("attaching program 'on_kprobe'"));
         CHECK_THAT(e.what(), Contains("kprobe do_nanosleep"));
         CHECK_THAT(e.what(), Contains("kprobes are not available in this kernel (CONFIG_KPROBES"));
+        REQUIRE(e.missing());
+        CHECK(*e.missing() == bpf::Missing{"kprobes", bpf::Missing::Kernel, "", "CONFIG_KPROBES"});
     }
-    CHECK_THROWS_WITH(mod.program("on_kretprobe").attach_kretprobe("do_nanosleep"), Contains("CONFIG_KPROBES"));
+    CHECK_THROWS_MATCHES(mod.program("on_kretprobe").attach_kretprobe("do_nanosleep"), bpf::Error,
+                         testing::lacks_kernel("kprobes"));
 }
 
 TEST_CASE("an unknown tracepoint or raw tracepoint is named") {

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,29 @@
 #include "harness.hpp"
 
 using Catch::Matchers::Contains;
+
+// The handle contract (docs/core.md, "Ownership"): Map and Prog are borrowed handles,
+// copied freely and for nothing; Module and Link own kernel objects, so they move and
+// never copy, and moving them cannot throw (they sit in std::vector and std::optional).
+static_assert(std::is_trivially_copyable_v<bpf::Map>);
+static_assert(std::is_trivially_copyable_v<bpf::Prog>);
+static_assert(!std::is_copy_constructible_v<bpf::Module> && !std::is_copy_assignable_v<bpf::Module>);
+static_assert(std::is_nothrow_move_constructible_v<bpf::Module> && std::is_nothrow_move_assignable_v<bpf::Module>);
+static_assert(!std::is_copy_constructible_v<bpf::Link> && !std::is_copy_assignable_v<bpf::Link>);
+static_assert(std::is_nothrow_move_constructible_v<bpf::Link> && std::is_nothrow_move_assignable_v<bpf::Link>);
+
+TEST_CASE("Error carries what a call lacked as data") {
+    const bpf::Error plain(EINVAL, "x");
+    CHECK_FALSE(plain.missing());
+    const bpf::Error e(EOPNOTSUPP, "attaching program 'p': tcx needs libbpf >= 1.3",
+                       bpf::detail::missing_libbpf("tcx", 1, 3));
+    REQUIRE(e.missing());
+    CHECK(e.missing()->feature == "tcx");
+    CHECK(e.missing()->in == bpf::Missing::Libbpf);
+    CHECK(e.missing()->release == "1.3");
+    CHECK(e.error_number() == EOPNOTSUPP);
+    CHECK(e.message() == "attaching program 'p': tcx needs libbpf >= 1.3");
+}
 
 TEST_CASE("Error keeps errno, operation, object and cause") {
     bpf::Error e(EPERM, bpf::detail::describe("loading object", "x", "needs root"));

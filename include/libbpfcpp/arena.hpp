@@ -18,6 +18,7 @@
 #include "detail/needs_libbpf.hpp"
 #include "error.hpp"
 #include "map.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -41,7 +42,7 @@ public:
     /// The arena map `map` of a loaded Module. Throws when the map is not an arena or not
     /// mapped (the Module is not loaded), or with libbpf < 1.4.
     explicit Arena(const Map& map) : name_(map.name()) {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
         constexpr unsigned arena_type = 33;  // BPF_MAP_TYPE_ARENA, newer than Debian 12's uapi headers
         if (static_cast<unsigned>(bpf_map__type(map.get())) != arena_type)
             throw Error(EINVAL, detail::describe("viewing arena", name_,
@@ -57,7 +58,7 @@ public:
         size_ = size;
 #else
         (void)map;
-        detail::libbpf_too_old("viewing arena", name_, "bpf::Arena (an arena mapped by libbpf)", 1, 4, {});
+        detail::libbpf_too_old("viewing arena", name_, "bpf::Arena (an arena mapped by libbpf)", "BPF arenas", 1, 4, {});
 #endif
     }
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -20,6 +21,26 @@
 #include <unistd.h>
 
 namespace bpf {
+
+/// What a call needed and did not find: a kernel feature or a libbpf release. Carried by
+/// bpf::Error so a caller can decide (fall back, skip, tell the user) without reading the
+/// sentence.
+///
+/// ```cpp
+/// catch (const bpf::Error& e) {
+///     if (e.missing() && e.missing()->in == bpf::Missing::Libbpf) rebuild_with_newer_libbpf();
+/// }
+/// ```
+struct Missing {
+    /// Whose release or configuration lacks the feature.
+    enum Component { Kernel, Libbpf };
+    std::string feature;  ///< e.g. "uprobe_multi", "kprobes", "tcx"
+    Component in = Kernel;  ///< whose release or configuration lacks it
+    std::string release;  ///< the first release that has it ("1.3", "6.6"); empty when unknown
+    std::string config;   ///< the kernel option it needs ("CONFIG_KPROBES"), or empty
+
+    friend bool operator==(const Missing&, const Missing&) = default;
+};
 
 /// Thrown by every set-up call that fails. Keeps the errno as its `code()` (generic
 /// category), so `e.code() == std::errc::permission_denied` works, and carries the
@@ -36,6 +57,8 @@ class Error : public std::system_error {
 public:
     /// `err` is a positive errno value; `message` is the whole human-readable sentence.
     Error(int err, std::string message, std::string verifier_log = {});
+    /// An error whose cause is a missing feature (errno usually EOPNOTSUPP).
+    Error(int err, std::string message, Missing missing);
 
     /// The sentence followed by the errno's text, e.g. "... (Operation not permitted)".
     [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
@@ -46,6 +69,8 @@ public:
     [[nodiscard]] const std::string& verifier_log() const noexcept { return verifier_log_; }
     /// The errno value.
     [[nodiscard]] int error_number() const noexcept { return code().value(); }
+    /// The feature or release the call needed, when that was the cause.
+    [[nodiscard]] const std::optional<Missing>& missing() const noexcept { return missing_; }
 
 private:
     // The sentence and the errno's text, unless the sentence already says it.
@@ -54,6 +79,7 @@ private:
     std::string message_;
     std::string verifier_log_;
     std::string what_;
+    std::optional<Missing> missing_;
 };
 
 namespace detail {
@@ -110,6 +136,14 @@ inline constexpr std::string_view kprobes_hint =
     "kprobes are not available in this kernel (CONFIG_KPROBES is off); use a tracepoint, "
     "raw tracepoint or fentry program instead";
 
+/// What a kprobe attach on a kernel without kprobes lacks.
+inline Missing missing_kprobes() { return {"kprobes", Missing::Kernel, "", "CONFIG_KPROBES"}; }
+
+/// What a call into a libbpf newer than the one compiled against lacks.
+inline Missing missing_libbpf(std::string feature, int major, int minor) {
+    return {std::move(feature), Missing::Libbpf, std::to_string(major) + "." + std::to_string(minor), ""};
+}
+
 /// The generic cause of a failed bpf() call, in words a user can act on.
 LIBBPFCPP_INLINE std::string explain_errno(int err);
 
@@ -135,6 +169,10 @@ LIBBPFCPP_INLINE Error::Error(int err, std::string message, std::string verifier
       message_(std::move(message)),
       verifier_log_(std::move(verifier_log)),
       what_(with_errno_text(message_, err)) {}
+
+LIBBPFCPP_INLINE Error::Error(int err, std::string message, Missing missing) : Error(err, std::move(message)) {
+    missing_ = std::move(missing);
+}
 
 LIBBPFCPP_INLINE std::string Error::with_errno_text(const std::string& message, int err) {
     const std::string_view text = std::strerror(err);

@@ -13,6 +13,7 @@
 #include "error.hpp"
 #include "map.hpp"
 #include "prog.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -27,7 +28,7 @@ namespace bpf {
 /// ```
 inline void set_exclusive_program(const Map& map, const Prog& prog) {
     const std::string what = std::string(map.name());
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 7)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 7)
     if (map.get() == nullptr || prog.get() == nullptr)
         throw Error(EINVAL, detail::describe("making map exclusive", what,
                                              "the map or the program is not part of an opened object"));
@@ -40,7 +41,7 @@ inline void set_exclusive_program(const Map& map, const Prog& prog) {
 #else
     (void)prog;
     detail::libbpf_too_old("making map exclusive", what, "bpf::set_exclusive_program (bpf_map__set_exclusive_program)",
-                           1, 7, {});
+                           "exclusive maps", 1, 7, {});
 #endif
 }
 

@@ -26,6 +26,7 @@
 #include "probe.hpp"
 #include "prog.hpp"
 #include "tcx.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -237,7 +238,7 @@ inline int tiny_prog(bpf_prog_type type, bpf_attach_type attach, int value) {
 /// returns TCX_NEXT (traffic goes on as if it were not there) is attached there and
 /// detached at once.
 inline std::string tcx_refusal(const AttachCandidate& c) {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     const unsigned ifindex = if_nametoindex(c.target.c_str());
     if (ifindex == 0) return "no network interface '" + c.target + "'";
     const bpf_attach_type type = tcx_attach_type(c.direction);
@@ -252,8 +253,7 @@ inline std::string tcx_refusal(const AttachCandidate& c) {
     return {};
 #else
     (void)c;
-    return "tcx needs libbpf >= 1.3, this program was built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) +
-           "." + std::to_string(LIBBPF_MINOR_VERSION);
+    return "tcx needs libbpf >= 1.3, this program was built with libbpf " + bpf::libbpf_compiled_version();
 #endif
 }
 

@@ -4,6 +4,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cerrno>
 #include <cstddef>
 #include <optional>
@@ -18,8 +20,27 @@
 #include "detail/fd.hpp"
 #include "error.hpp"
 #include "link.hpp"
+#include "log.hpp"
+#include "prog.hpp"
 
 namespace bpf {
+
+/// What an iterator program walks (Prog::attach_iter). Zero fields mean "all".
+///
+/// ```cpp
+/// bpf::IterOptions o;
+/// o.pid = static_cast<std::uint32_t>(getpid());   // only this process's tasks
+/// bpf::IterReader r(mod.program("dump_task").attach_iter(o));
+/// ```
+struct IterOptions {
+    int map_fd = -1;                                          ///< for iter/bpf_map_elem and friends
+    int cgroup_fd = -1;                                       ///< for iter/cgroup
+    std::uint64_t cgroup_id = 0;                              ///< for iter/cgroup, instead of cgroup_fd
+    bpf_cgroup_iter_order cgroup_order = BPF_CGROUP_ITER_ORDER_UNSPEC;  ///< walk order of iter/cgroup
+    std::uint32_t tid = 0;     ///< iter/task*: only this thread
+    std::uint32_t pid = 0;     ///< iter/task*: only this process
+    int pid_fd = -1;           ///< iter/task*: the process behind this pidfd
+};
 
 /// One pass of an iterator: each IterReader runs the iterator program over its objects
 /// once, as the data is read. Move-only; make a new one to iterate again.
@@ -94,3 +115,38 @@ private:
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE Link& Prog::attach_iter(const IterOptions& o) {
+    const detail::QuietLog quiet;
+    bpf_iter_link_info info{};
+    if (o.map_fd >= 0) info.map.map_fd = static_cast<std::uint32_t>(o.map_fd);
+    if (o.cgroup_fd >= 0 || o.cgroup_id != 0 || o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC) {
+        info.cgroup.order = o.cgroup_order;
+        if (o.cgroup_fd >= 0) info.cgroup.cgroup_fd = static_cast<std::uint32_t>(o.cgroup_fd);
+        info.cgroup.cgroup_id = o.cgroup_id;
+    }
+    if (o.tid != 0 || o.pid != 0 || o.pid_fd >= 0) {
+        info.task.tid = o.tid;
+        info.task.pid = o.pid;
+        if (o.pid_fd >= 0) info.task.pid_fd = static_cast<std::uint32_t>(o.pid_fd);
+    }
+    const bool any = o.map_fd >= 0 || o.cgroup_fd >= 0 || o.cgroup_id != 0 ||
+                     o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC || o.tid != 0 || o.pid != 0 ||
+                     o.pid_fd >= 0;
+    LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+    if (any) {
+        opts.link_info = &info;
+        opts.link_info_len = sizeof info;
+    }
+    bpf_link* l = bpf_program__attach_iter(prog_, &opts);
+    int err = errno;
+    return keep(l, err, "iterator " + std::string(section()));
+}
+
+LIBBPFCPP_INLINE Link& Prog::attach_iter() { return attach_iter(IterOptions{}); }
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -36,10 +36,7 @@ struct ProgInfo {
 
 /// The kernel's description of the program behind `fd`.
 inline ProgInfo prog_info_by_fd(int fd) {
-    bpf_prog_info raw{};
-    std::uint32_t len = sizeof raw;
-    if (bpf_obj_get_info_by_fd(fd, &raw, &len) != 0)
-        detail::throw_errno(errno, "reading the info of program fd", std::to_string(fd));
+    const auto raw = detail::info_by_fd<bpf_prog_info>(fd, "program");
     ProgInfo i;
     i.type = static_cast<bpf_prog_type>(raw.type);
     i.id = raw.id;

@@ -85,8 +85,10 @@ public:
     [[nodiscard]] LinkInfo info() const;
 
     /// Replaces the link's program by `prog` without detaching (bpf_link__update_program;
-    /// xdp, cgroup, netns, tcx, netkit and iterator links). Defined in prog.hpp.
+    /// xdp, cgroup, netns, tcx, netkit and iterator links).
     void update_program(const Prog& prog);
+    /// update_program() with the raw libbpf program.
+    void update_program(bpf_program* prog);
 
     /// The raw libbpf link, for what is not wrapped.
     [[nodiscard]] bpf_link* get() const noexcept { return link_; }
@@ -129,6 +131,21 @@ LIBBPFCPP_INLINE LinkInfo Link::info() const {
 LIBBPFCPP_INLINE void Link::require(std::string_view op) const {
     if (link_ == nullptr)
         throw Error(EBADF, detail::describe(op, description_, "the link was destroyed"));
+}
+
+LIBBPFCPP_INLINE void Link::update_program(bpf_program* prog) {
+    require("updating the program of link");
+    if (bpf_program__fd(prog) < 0)
+        throw Error(EBADF, detail::describe("updating the program of link", description_,
+                                            "program '" + std::string(bpf_program__name(prog)) + "' is not loaded"));
+    if (int err = bpf_link__update_program(link_, prog); err != 0) {
+        const int e = detail::positive_errno(err);
+        detail::throw_errno(e, "updating the program of link", description_,
+                            "to program '" + std::string(bpf_program__name(prog)) + "': " +
+                                (e == EINVAL ? std::string("the kernel cannot update this kind of link, or the "
+                                                           "program's type or attach type differs")
+                                             : detail::explain_errno(e)));
+    }
 }
 
 }  // namespace bpf

@@ -48,7 +48,7 @@ public:
     Linker() {
         detail::install_print_router();
         out_ = memfd("libbpfcpp-linked.bpf.o");
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 6)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
         detail::LogCapture capture(detail::LogCapture::UnlessThrown);
         linker_.reset(bpf_linker__new_fd(out_.get(), nullptr));
 #else
@@ -87,7 +87,7 @@ public:
                                                : std::string(label);
         check_open("linking BPF object", name);
         detail::LogCapture capture(detail::LogCapture::UnlessThrown);
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 6)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
         // libbpf takes a non-const pointer but only reads it.
         int ret = bpf_linker__add_buf(linker_.get(), const_cast<std::byte*>(object.data()), object.size(), nullptr);
 #else
@@ -105,7 +105,7 @@ public:
         const std::string name = label.empty() ? "/proc/self/fd/" + std::to_string(fd) : std::string(label);
         check_open("linking BPF object", name);
         detail::LogCapture capture(detail::LogCapture::UnlessThrown);
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 6)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
         int ret = bpf_linker__add_fd(linker_.get(), fd, nullptr);
 #else
         int ret = bpf_linker__add_file(linker_.get(), proc_path(fd).c_str(), nullptr);

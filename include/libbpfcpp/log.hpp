@@ -99,6 +99,13 @@ private:
     int exceptions_;
 };
 
+/// The capture of a call that throws what went wrong: libbpf's messages about a failure
+/// are in the Error, so the default logger does not print them a second time.
+class QuietLog : public LogCapture {
+public:
+    QuietLog() : LogCapture(UnlessThrown) {}
+};
+
 }  // namespace detail
 
 /// Sends libbpf's messages at or below `threshold` to `logger` (an empty logger means

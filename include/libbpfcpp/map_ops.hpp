@@ -69,12 +69,22 @@ struct MapInfo {
     std::uint64_t map_extra = 0;
 };
 
-/// The kernel's description of the map behind `fd` (libbpfgo's GetMapInfoByFD).
-inline MapInfo map_info_by_fd(int fd) {
-    bpf_map_info raw{};
+namespace detail {
+/// The kernel's raw description (bpf_map_info, bpf_prog_info, ...) of the `kind` object
+/// behind `fd`; map_info_by_fd() and prog_info_by_fd() translate it.
+template <class Raw>
+Raw info_by_fd(int fd, std::string_view kind) {
+    Raw raw{};
     std::uint32_t len = sizeof raw;
     if (bpf_obj_get_info_by_fd(fd, &raw, &len) != 0)
-        detail::throw_errno(errno, "reading the info of map fd", std::to_string(fd));
+        throw_errno(errno, "reading the info of " + std::string(kind) + " fd", std::to_string(fd));
+    return raw;
+}
+}  // namespace detail
+
+/// The kernel's description of the map behind `fd` (libbpfgo's GetMapInfoByFD).
+inline MapInfo map_info_by_fd(int fd) {
+    const auto raw = detail::info_by_fd<bpf_map_info>(fd, "map");
     MapInfo i;
     i.type = static_cast<bpf_map_type>(raw.type);
     i.id = raw.id;

@@ -39,7 +39,21 @@
 #include "log.hpp"
 #include "map.hpp"
 #include "prog.hpp"
+// Every attach family, so that mod.program(...).attach_*() compiles with this header alone.
+#include "cgroup.hpp"
+#include "iter.hpp"
+#include "kprobe.hpp"
+#include "kprobe_multi.hpp"
+#include "netfilter.hpp"
+#include "netkit.hpp"
 #include "struct_ops.hpp"
+#include "tc.hpp"
+#include "tcx.hpp"
+#include "tracepoint.hpp"
+#include "trampoline.hpp"
+#include "uprobe.hpp"
+#include "xdp.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -51,6 +65,41 @@ struct RingBufferOptions;
 class PerfBuffer;
 struct PerfBufferOptions;
 class UserRingBuffer;
+class Module;
+
+namespace detail {
+/// Made from any Module: the parameter of the builders below, which the buffer headers'
+/// builders (taking Module&) outrank wherever those headers were included.
+struct BufferHeaderMissing {
+    BufferHeaderMissing(const Module&) noexcept {}  // NOLINT: converts on purpose
+};
+template <class...>
+inline constexpr bool header_missing = false;
+}  // namespace detail
+
+// Chosen by Module::ring_buffer() & co. only when the buffer's header is missing: they
+// stop the compile with its name.
+template <class... Args>
+RingBuffer& build_ring_buffer(detail::BufferHeaderMissing, Args&&...) {
+    static_assert(detail::header_missing<Args...>,
+                  "Module::ring_buffer() needs #include <libbpfcpp/ring_buffer.hpp> "
+                  "(module.hpp only declares bpf::RingBuffer and bpf::RingBufferOptions)");
+    std::terminate();  // not compiled in a program that builds: the assertion fails first
+}
+template <class... Args>
+PerfBuffer& build_perf_buffer(detail::BufferHeaderMissing, Args&&...) {
+    static_assert(detail::header_missing<Args...>,
+                  "Module::perf_buffer() needs #include <libbpfcpp/perf_buffer.hpp> "
+                  "(module.hpp only declares bpf::PerfBuffer and bpf::PerfBufferOptions)");
+    std::terminate();  // not compiled in a program that builds: the assertion fails first
+}
+template <class... Args>
+UserRingBuffer& build_user_ring_buffer(detail::BufferHeaderMissing, Args&&...) {
+    static_assert(detail::header_missing<Args...>,
+                  "Module::user_ring_buffer() needs #include <libbpfcpp/user_ring_buffer.hpp> "
+                  "(bpf::UserRingBuffer is only declared by module.hpp)");
+    std::terminate();  // not compiled in a program that builds: the assertion fails first
+}
 
 /// Options of Module::open_file / open_memory (bpf_object_open_opts).
 ///
@@ -91,19 +140,6 @@ LIBBPFCPP_INLINE std::string libbpf_warnings(const std::string& captured, std::s
 
 /// The program libbpf reported as failing to load ("prog 'NAME': BPF program load failed").
 LIBBPFCPP_INLINE std::optional<std::string> failed_program(const std::string& text);
-
-/// `T`, named through `Dependent`: a member template that uses a type only declared so
-/// far through this is compiled where it is called, when the type's header may be there.
-template <class T, class Dependent>
-struct deferred {
-    using type = T;
-};
-template <class T, class Dependent>
-using deferred_t = typename deferred<T, Dependent>::type;
-
-/// Whether `T` is a complete type (its definition was included).
-template <class T>
-concept complete = requires { sizeof(T); };
 
 /// Where a global variable lives: which internal map and where in its value.
 /// The BTF string at `offset`, or "" where the object's BTF has none there (a corrupt
@@ -174,7 +210,7 @@ public:
     /// The fd of the BPF token the load used (OpenOptions::bpf_token_path), or -1: none,
     /// not loaded yet, or libbpf < 1.4.
     [[nodiscard]] int token_fd() const {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
         return bpf_object__token_fd(state().obj);
 #else
         return -1;
@@ -236,9 +272,10 @@ public:
     void detach_all() noexcept { state().links.clear(); }
 
     // ---- event buffers ----------------------------------------------------------------
-    // The buffer types are only declared here: each member below names its buffer type
-    // through one of its own template parameters, so that it is compiled where it is
-    // called, and a call without the buffer's header stops at a static_assert naming it.
+    // Each buffer is built by its own header (ring_buffer.hpp, perf_buffer.hpp,
+    // user_ring_buffer.hpp: build_ring_buffer(), ...), found by argument-dependent lookup
+    // where these members are called; the Module owns what it built. The callback's shape
+    // is a constraint of the member, so a wrong one is reported at the caller's line.
 
     /// A consumer of the ring buffer map `map` calling `on_event` with each record, as
     /// `std::span<const std::byte>` or `const Event&` (libbpfgo's InitRingBuf). The Module
@@ -252,40 +289,22 @@ public:
     /// auto& rb = mod.ring_buffer("events", [](const Event& e) { print(e); });
     /// rb.poll(std::chrono::milliseconds(100));
     /// ```
-    template <class OnEvent, class Options = RingBufferOptions>
-        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions> &&
-                 std::is_same_v<Options, RingBufferOptions>)
+    template <RingEventCallback OnEvent, class Options = RingBufferOptions>
+        requires std::is_same_v<Options, RingBufferOptions>
     RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event, const Options& options) {
-        return make_ring_buffer(map_name, std::forward<OnEvent>(on_event), options);
+        return build_ring_buffer(*this, map_name, std::forward<OnEvent>(on_event), options);
     }
     /// ring_buffer() with the default RingBufferOptions.
-    template <class OnEvent>
-        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions>)
+    template <RingEventCallback OnEvent>
     RingBuffer& ring_buffer(std::string_view map_name, OnEvent&& on_event) {
-        return make_ring_buffer(map_name, std::forward<OnEvent>(on_event));
+        return build_ring_buffer(*this, map_name, std::forward<OnEvent>(on_event));
     }
-
-    /// A ring buffer consumer without a callback, read with events<T>().
+    /// A ring buffer consumer without a callback, read with events<T>() (default options
+    /// when none are given).
     template <class Options = RingBufferOptions>
         requires std::is_same_v<Options, RingBufferOptions>
-    RingBuffer& ring_buffer(std::string_view map_name, const Options& options) {
-        using Rb = detail::deferred_t<RingBuffer, Options>;
-        if constexpr (ring_buffer_hpp_included<Rb>()) {
-            auto rb = std::make_unique<Rb>(std::string(map_name), options);
-            rb->add(map(map_name), find_map(std::string(map_name) + "_drops"));
-            return own(std::move(rb));
-        } else {
-            throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
-        }
-    }
-    /// ring_buffer(map_name) with the default RingBufferOptions.
-    template <class Rb = RingBuffer>
-        requires std::is_same_v<Rb, RingBuffer>
-    Rb& ring_buffer(std::string_view map_name) {
-        if constexpr (ring_buffer_hpp_included<Rb>())
-            return ring_buffer(map_name, detail::deferred_t<RingBufferOptions, Rb>{});
-        else
-            throw Error(EINVAL, "unreachable: rejected at compile time");
+    RingBuffer& ring_buffer(std::string_view map_name, const Options& options = {}) {
+        return build_ring_buffer(*this, map_name, options);
     }
 
     /// A consumer of the perf event array `map` (libbpfgo's InitPerfBuf): `on_event`
@@ -298,55 +317,25 @@ public:
     /// auto& pb = mod.perf_buffer("events", on_event, on_lost, 64);
     /// pb.start();
     /// ```
-    template <class OnEvent, class OnLost = std::nullptr_t>
-        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, PerfBufferOptions>)
+    template <PerfEventCallback OnEvent, PerfLostCallback OnLost = std::nullptr_t>
     PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost = nullptr,
                             std::size_t pages = 64) {
-        using Options = detail::deferred_t<PerfBufferOptions, OnEvent>;
-        if constexpr (perf_buffer_hpp_included<Options>()) {
-            Options o;
-            o.pages = pages;
-            return perf_buffer(map_name, std::forward<OnEvent>(on_event), std::forward<OnLost>(on_lost), o);
-        } else {
-            throw Error(EINVAL, "unreachable: rejected at compile time");
-        }
+        return build_perf_buffer(*this, map_name, std::forward<OnEvent>(on_event), std::forward<OnLost>(on_lost),
+                                 pages);
     }
-
     /// perf_buffer() with all options (wake-up batching).
-    template <class OnEvent, class OnLost, class Options = PerfBufferOptions>
+    template <PerfEventCallback OnEvent, PerfLostCallback OnLost, class Options = PerfBufferOptions>
         requires std::is_same_v<Options, PerfBufferOptions>
     PerfBuffer& perf_buffer(std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost, const Options& options) {
-        using Pb = detail::deferred_t<PerfBuffer, Options>;
-        constexpr bool included = perf_buffer_hpp_included<Pb>();
-        static_assert(!included || PerfEventCallback<OnEvent>,
-                      "Module::perf_buffer(): the event callback must take (int cpu, std::span<const std::byte>), "
-                      "(int cpu, const Event&) with a trivially copyable Event, either without the cpu, or be "
-                      "nullptr (see bpf::PerfEventCallback)");
-        static_assert(!included || PerfLostCallback<OnLost>,
-                      "Module::perf_buffer(): the lost-records callback must take (int cpu, std::uint64_t count) "
-                      "or be nullptr (see bpf::PerfLostCallback)");
-        if constexpr (included && PerfEventCallback<OnEvent> && PerfLostCallback<OnLost>) {
-            return own(std::make_unique<Pb>(map(map_name), std::forward<OnEvent>(on_event),
-                                            std::forward<OnLost>(on_lost), options));
-        } else {
-            throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
-        }
+        return build_perf_buffer(*this, map_name, std::forward<OnEvent>(on_event), std::forward<OnLost>(on_lost),
+                                 options);
     }
-
-    /// A perf buffer consumer without a callback, read with events<T>().
+    /// A perf buffer consumer without a callback, read with events<T>() (default options
+    /// when none are given).
     template <class Options = PerfBufferOptions>
         requires std::is_same_v<Options, PerfBufferOptions>
-    PerfBuffer& perf_buffer(std::string_view map_name, const Options& options) {
-        return perf_buffer(map_name, nullptr, nullptr, options);
-    }
-    /// perf_buffer(map_name) with the default PerfBufferOptions.
-    template <class Pb = PerfBuffer>
-        requires std::is_same_v<Pb, PerfBuffer>
-    Pb& perf_buffer(std::string_view map_name) {
-        if constexpr (perf_buffer_hpp_included<Pb>())
-            return perf_buffer(map_name, detail::deferred_t<PerfBufferOptions, Pb>{});
-        else
-            throw Error(EINVAL, "unreachable: rejected at compile time");
+    PerfBuffer& perf_buffer(std::string_view map_name, const Options& options = {}) {
+        return build_perf_buffer(*this, map_name, nullptr, nullptr, options);
     }
 
     /// ring_buffer() and perf_buffer() on a Map of this module instead of a name, e.g. a
@@ -355,33 +344,24 @@ public:
     /// ```cpp
     /// auto& rb = skel.module().ring_buffer(skel.maps.events, [](const Event& e) { print(e); });
     /// ```
-    template <class OnEvent>
-        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions>)
+    template <RingEventCallback OnEvent>
     RingBuffer& ring_buffer(const Map& m, OnEvent&& on_event) {
         return ring_buffer(name_of_own(m, "creating a ring buffer on map"), std::forward<OnEvent>(on_event));
     }
     /// ring_buffer() with options on a Map of this module.
-    template <class OnEvent, class Options = RingBufferOptions>
-        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, RingBufferOptions> &&
-                 std::is_same_v<Options, RingBufferOptions>)
+    template <RingEventCallback OnEvent, class Options = RingBufferOptions>
+        requires std::is_same_v<Options, RingBufferOptions>
     RingBuffer& ring_buffer(const Map& m, OnEvent&& on_event, const Options& options) {
         return ring_buffer(name_of_own(m, "creating a ring buffer on map"), std::forward<OnEvent>(on_event), options);
     }
     /// A ring buffer consumer of a Map of this module without a callback (events<T>()).
     template <class Options = RingBufferOptions>
         requires std::is_same_v<Options, RingBufferOptions>
-    RingBuffer& ring_buffer(const Map& m, const Options& options) {
+    RingBuffer& ring_buffer(const Map& m, const Options& options = {}) {
         return ring_buffer(name_of_own(m, "creating a ring buffer on map"), options);
     }
-    /// ring_buffer(m) with the default RingBufferOptions.
-    template <class Rb = RingBuffer>
-        requires std::is_same_v<Rb, RingBuffer>
-    Rb& ring_buffer(const Map& m) {
-        return ring_buffer(name_of_own(m, "creating a ring buffer on map"));
-    }
     /// perf_buffer() on a Map of this module (see ring_buffer(const Map&, ...)).
-    template <class OnEvent, class OnLost = std::nullptr_t>
-        requires(!std::is_same_v<std::remove_cvref_t<OnEvent>, PerfBufferOptions>)
+    template <PerfEventCallback OnEvent, PerfLostCallback OnLost = std::nullptr_t>
     PerfBuffer& perf_buffer(const Map& m, OnEvent&& on_event, OnLost&& on_lost = nullptr, std::size_t pages = 64) {
         return perf_buffer(name_of_own(m, "creating a perf buffer on map"), std::forward<OnEvent>(on_event),
                            std::forward<OnLost>(on_lost), pages);
@@ -394,16 +374,9 @@ public:
     /// auto& urb = mod.user_ring_buffer("commands");
     /// urb.send(Command{...});
     /// ```
-    template <class Urb = UserRingBuffer>
-        requires std::is_same_v<Urb, UserRingBuffer>
-    Urb& user_ring_buffer(std::string_view map_name) {
-        static_assert(detail::complete<Urb>,
-                      "Module::user_ring_buffer() needs #include <libbpfcpp/user_ring_buffer.hpp> "
-                      "(bpf::UserRingBuffer is only declared by module.hpp)");
-        if constexpr (detail::complete<Urb>)
-            return own(std::make_unique<Urb>(map(map_name)));
-        else
-            throw Error(EINVAL, "unreachable: rejected at compile time");
+    template <class Name = std::string_view>  // a template: the builder is found where it is called
+    UserRingBuffer& user_ring_buffer(std::type_identity_t<Name> map_name) {
+        return build_user_ring_buffer(*this, map_name);
     }
 
     /// Frees an event buffer of this module before the module goes (libbpfgo's
@@ -425,22 +398,17 @@ public:
         requires(std::is_same_v<Buffer, RingBuffer> || std::is_same_v<Buffer, PerfBuffer> ||
                  std::is_same_v<Buffer, UserRingBuffer>)
     void close(Buffer& buffer) {
-        static_assert(detail::complete<Buffer>,
-                      "Module::close() needs the buffer's header: <libbpfcpp/ring_buffer.hpp>, "
-                      "<libbpfcpp/perf_buffer.hpp> or <libbpfcpp/user_ring_buffer.hpp>");
-        if constexpr (detail::complete<Buffer>) {
-            auto& res = state().resources;
-            auto it = std::find_if(res.begin(), res.end(), [&](const auto& r) { return r.get() == &buffer; });
-            if (it == res.end())
-                throw Error(ENOENT, detail::describe("closing an event buffer of object", state().name,
-                                                     "this module does not own it (closed already, or made by another "
-                                                     "module)"));
-            std::exception_ptr error;
-            if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
-            (*it)->retire();
-            res.erase(it);
-            if (error) std::rethrow_exception(error);
-        }
+        auto& res = state().resources;
+        auto it = std::find_if(res.begin(), res.end(), [&](const auto& r) { return r.get() == &buffer; });
+        if (it == res.end())
+            throw Error(ENOENT, detail::describe("closing an event buffer of object", state().name,
+                                                 "this module does not own it (closed already, or made by another "
+                                                 "module)"));
+        std::exception_ptr error;
+        if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
+        (*it)->retire();
+        res.erase(it);
+        if (error) std::rethrow_exception(error);
     }
 
     // ---- global variables -------------------------------------------------------------
@@ -488,43 +456,6 @@ public:
     }
 
 private:
-    // True when the header of RingBuffer (named as `Rb`, a dependent type) was included;
-    // stops the compile with the header's name otherwise.
-    template <class Rb>
-    static constexpr bool ring_buffer_hpp_included() {
-        static_assert(detail::complete<Rb>, "Module::ring_buffer() needs #include <libbpfcpp/ring_buffer.hpp> "
-                                            "(module.hpp only declares bpf::RingBuffer and bpf::RingBufferOptions)");
-        return detail::complete<Rb>;
-    }
-    template <class Pb>
-    static constexpr bool perf_buffer_hpp_included() {
-        static_assert(detail::complete<Pb>, "Module::perf_buffer() needs #include <libbpfcpp/perf_buffer.hpp> "
-                                            "(module.hpp only declares bpf::PerfBuffer and bpf::PerfBufferOptions)");
-        return detail::complete<Pb>;
-    }
-
-    // ring_buffer() with a callback; `options` is empty or one RingBufferOptions.
-    template <class OnEvent, class... Options>
-    RingBuffer& make_ring_buffer(std::string_view map_name, OnEvent&& on_event, const Options&... options) {
-        using Rb = detail::deferred_t<RingBuffer, OnEvent>;
-        constexpr bool included = ring_buffer_hpp_included<Rb>();
-        static_assert(!included || RingEventCallback<OnEvent>,
-                      "Module::ring_buffer(): the callback must take (std::span<const std::byte>) or "
-                      "(const Event&) with a trivially copyable Event (see bpf::RingEventCallback)");
-        if constexpr (included && RingEventCallback<OnEvent>) {
-            return own(std::make_unique<Rb>(map(map_name), std::forward<OnEvent>(on_event),
-                                            find_map(std::string(map_name) + "_drops"), options...));
-        } else {
-            throw Error(EINVAL, "unreachable: rejected at compile time");  // no second error from deep inside
-        }
-    }
-
-    template <class Buffer>
-    Buffer& own(std::unique_ptr<Buffer> buffer) {
-        Buffer& ref = *buffer;
-        state().resources.push_back(std::move(buffer));
-        return ref;
-    }
 
     explicit Module(std::unique_ptr<detail::ModuleState> s) noexcept : state_(std::move(s)) {}
 
@@ -563,6 +494,17 @@ private:
 
     std::unique_ptr<detail::ModuleState> state_;
 };
+
+namespace detail {
+/// Hands `buffer` to `mod`, which frees it before its links and maps; the buffer headers'
+/// builders end with it.
+template <class Buffer>
+Buffer& own_buffer(Module& mod, std::unique_ptr<Buffer> buffer) {
+    Buffer& ref = *buffer;
+    mod.state().resources.push_back(std::move(buffer));
+    return ref;
+}
+}  // namespace detail
 
 }  // namespace bpf
 
@@ -686,7 +628,7 @@ LIBBPFCPP_INLINE void Module::prepare() {
     if (s.loaded) throw Error(EALREADY, detail::describe("preparing object", s.name, "already loaded"));
     if (s.prepared)
         throw Error(EALREADY, detail::describe("preparing object", s.name, "already prepared; call load() next"));
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 6)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
     detail::check_map_types(s.obj, s.name);
     detail::check_fd_headroom(s.obj, s.name);
     detail::check_pin_paths(s.obj, s.name);
@@ -700,7 +642,7 @@ LIBBPFCPP_INLINE void Module::prepare() {
     if (detail::is_libbpf_errno(err)) err = EINVAL;
     throw_load_error(err, capture.text());
 #else
-    detail::libbpf_too_old("preparing object", s.name, "Module::prepare() (bpf_object__prepare)", 1, 6,
+    detail::libbpf_too_old("preparing object", s.name, "Module::prepare() (bpf_object__prepare)", "object preparation", 1, 6,
                            "call load(), which creates the maps and loads the programs in one step");
 #endif
 }
@@ -931,12 +873,12 @@ LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOp
     opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
     opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
     opts.kernel_log_level = o.kernel_log_level;
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
     if (o.bpf_token_path) opts.bpf_token_path = o.bpf_token_path->c_str();
 #else
     // "" asks for what libbpf before 1.4 does anyway: no token.
     if (o.bpf_token_path && !o.bpf_token_path->empty())
-        detail::libbpf_too_old("opening BPF object", label, "OpenOptions::bpf_token_path (BPF tokens)", 1, 4,
+        detail::libbpf_too_old("opening BPF object", label, "OpenOptions::bpf_token_path (BPF tokens)", "BPF tokens", 1, 4,
                                "run the loader with the capabilities BPF needs instead");
 #endif
     if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)

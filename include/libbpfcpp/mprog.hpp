@@ -4,17 +4,20 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf_version.h>
 
 #include "detail/needs_libbpf.hpp"
+#include "version.hpp"
 #include "detail/uapi.hpp"
 #include "error.hpp"
+#include "prog.hpp"
 
 namespace bpf {
 
@@ -95,7 +98,7 @@ namespace detail {
 
 /// Queries the multi-program hook `type` of interface `ifindex`; `what` names it in errors.
 inline MprogQuery mprog_query(int ifindex, bpf_attach_type type, const std::string& what) {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     constexpr std::uint32_t max_progs = 64;  // the kernel's limit per hook (BPF_MPROG_MAX)
     std::vector<std::uint32_t> progs(max_progs), links(max_progs);
     LIBBPF_OPTS(bpf_prog_query_opts, o, .prog_ids = progs.data(), .prog_cnt = max_progs, .link_ids = links.data());
@@ -111,9 +114,34 @@ inline MprogQuery mprog_query(int ifindex, bpf_attach_type type, const std::stri
 #else
     (void)ifindex;
     (void)type;
-    libbpf_too_old("querying", what, "the query of multi-program hooks", 1, 3, "");
+    libbpf_too_old("querying", what, "the query of multi-program hooks", "multi-program hook queries", 1, 3, "");
 #endif
 }
 
 }  // namespace detail
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE void Prog::mprog_refusal(int err, const std::string& what, std::uint64_t revision,
+                                          std::string_view needs) const {
+    std::string cause;
+    if (err == ESTALE && revision != 0)
+        cause = "the hook changed since revision " + std::to_string(revision) + " (query it again)";
+    else if (err == ENOENT)
+        cause = "the program or link given as relative is not attached there";
+    else if (err == EEXIST)
+        cause = "this program is already attached there";
+    else if (err == ERANGE)
+        cause = "the hook is full (64 programs)";
+    else if (err == ENXIO)
+        cause = "the interface is not a netkit primary device";
+    else if (err == EINVAL)
+        cause = "the kernel refused (" + std::string(needs) + ")";
+    if (!cause.empty())
+        attach_failed(err, what + ": " + cause);
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

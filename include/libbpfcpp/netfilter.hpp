@@ -3,8 +3,18 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cstdint>
 #include <string>
+
+#include <bpf/libbpf.h>
+
+#include "detail/uapi.hpp"
+#include "error.hpp"
+#include "log.hpp"
+#include "prog.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -49,3 +59,34 @@ struct NetfilterOptions {
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE Link& Prog::attach_netfilter(const NetfilterOptions& o) {
+    const detail::QuietLog quiet;
+    const std::string what = o.describe();
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
+    LIBBPF_OPTS(bpf_netfilter_opts, opts, .pf = o.family, .hooknum = o.hook, .priority = o.priority,
+                .flags = o.flags);
+    bpf_link* l = bpf_program__attach_netfilter(prog_, &opts);
+    int err = errno;
+    if (l == nullptr && fd() >= 0 && err == EINVAL && type() != detail::uapi::prog_type_netfilter)
+        attach_failed(EINVAL, what + ": not a netfilter program (its section must be "
+                      "SEC(\"netfilter\"))");
+    if (l == nullptr && fd() >= 0 && err == ERANGE)
+        attach_failed(err, what + ": the priority must lie strictly between INT_MIN and INT_MAX "
+                      "(those belong to the kernel's own first and last hooks)");
+    if (l == nullptr && fd() >= 0 && (err == EINVAL || err == EOPNOTSUPP || err == EPROTONOSUPPORT))
+        attach_failed(err, what + ": the kernel refused the hook (no such family or hook "
+                      "number; netfilter programs need kernel >= 6.4 with "
+                      "CONFIG_NETFILTER_BPF_LINK, ip_defrag >= 6.6)");
+    return keep(l, err, what);
+#else
+    detail::libbpf_too_old("attaching program", name(), what, "netfilter", 1, 3,
+                           "hook the packets with a tc or XDP program instead");
+#endif
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -4,6 +4,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cstdint>
 #include <string>
 
@@ -11,6 +13,10 @@
 
 #include "detail/uapi.hpp"
 #include "error.hpp"
+#include "version.hpp"
+#include "prog.hpp"
+#include "log.hpp"
+#include "detail/ifindex.hpp"
 #include "mprog.hpp"
 
 namespace bpf {
@@ -49,10 +55,52 @@ inline MprogQuery netkit_query(int ifindex, NetkitSide side) {
 
 /// The programs of `side` of the netkit pair whose primary is `ifname`, in run order.
 inline MprogQuery netkit_query(const std::string& ifname, NetkitSide side) {
-    const unsigned idx = if_nametoindex(ifname.c_str());
-    if (idx == 0)
-        throw Error(ENODEV, detail::describe("querying netkit of", ifname, "no such network interface in this namespace"));
-    return netkit_query(static_cast<int>(idx), side);
+    return netkit_query(detail::ifindex_of(ifname, "querying netkit of"), side);
 }
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE Link& Prog::attach_netkit(const std::string& ifname, const NetkitOptions& o) {
+    return attach_netkit(detail::ifindex_of(ifname, "attaching netkit program to"), o, ifname);
+}
+
+LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex, const NetkitOptions& o, const std::string& ifname) {
+    const detail::QuietLog quiet;
+    const bpf_attach_type t = expected_attach_type();
+    const char* side = t == detail::uapi::attach_netkit_primary ? "primary"
+                       : t == detail::uapi::attach_netkit_peer  ? "peer"
+                                                                : nullptr;
+    std::string what = std::string("netkit ") + (side != nullptr ? side : "?") + " of " +
+                       (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
+    if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
+    if (side == nullptr)
+        attach_failed(EINVAL, what + ": the program's attach type is not netkit; use "
+                      "SEC(\"netkit/primary\") or SEC(\"netkit/peer\"), or call "
+                      "set_expected_attach_type(bpf::netkit_attach_type(side)) "
+                      "before Module::load()");
+    LIBBPF_OPTS(bpf_netkit_opts, opts, .flags = o.order.flags,
+                .relative_fd = static_cast<__u32>(o.order.relative_fd), .relative_id = o.order.relative_id,
+                .expected_revision = o.expected_revision);
+    bpf_link* l = bpf_program__attach_netkit(prog_, ifindex, &opts);
+    int err = errno;
+    if (l == nullptr && fd() >= 0)
+        mprog_refusal(err, what, o.expected_revision,
+                      "netkit needs kernel >= 6.7, and the interface must be a netkit primary device");
+    return keep(l, err, what);
+#else
+    (void)ifindex;
+    (void)o;
+    detail::libbpf_too_old("attaching program", name(), what, "netkit", 1, 3, "");
+#endif
+}
+
+LIBBPFCPP_INLINE Link& Prog::attach_netkit(const std::string& ifname) { return attach_netkit(ifname, NetkitOptions{}); }
+
+LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex) { return attach_netkit(ifindex, NetkitOptions{}, {}); }
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -39,6 +39,7 @@
 #include "detail/module_state.hpp"
 #include "error.hpp"
 #include "map.hpp"
+#include "module.hpp"
 
 namespace bpf {
 
@@ -630,6 +631,28 @@ private:
     detail::Iterations iterations_;  // events() ranges in progress (Module::close)
     detail::LoopControl loop_;
 };
+
+// ---- built from a Module: what Module::perf_buffer() calls --------------------------
+
+/// A perf buffer consumer of map `map_name` of `mod`; `mod` owns it. Module::
+/// perf_buffer() is the usual spelling.
+template <PerfEventCallback OnEvent, PerfLostCallback OnLost>
+PerfBuffer& build_perf_buffer(Module& mod, std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost,
+                              const PerfBufferOptions& options) {
+    return detail::own_buffer(mod, std::make_unique<PerfBuffer>(mod.map(map_name), std::forward<OnEvent>(on_event),
+                                                                std::forward<OnLost>(on_lost), options));
+}
+
+/// build_perf_buffer() with `pages` per CPU and the other options at their defaults.
+template <PerfEventCallback OnEvent, PerfLostCallback OnLost>
+PerfBuffer& build_perf_buffer(Module& mod, std::string_view map_name, OnEvent&& on_event, OnLost&& on_lost,
+                              std::size_t pages) {
+    PerfBufferOptions o;
+    o.pages = pages;
+    // const: an lvalue of the exact type would tie with module.hpp's missing-header builder.
+    return build_perf_buffer(mod, map_name, std::forward<OnEvent>(on_event), std::forward<OnLost>(on_lost),
+                             std::as_const(o));
+}
 
 }  // namespace bpf
 

@@ -21,9 +21,6 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <linux/if_link.h>
-#include <net/if.h>
-#include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -35,94 +32,28 @@
 #include "detail/needs_libbpf.hpp"
 #include "detail/uapi.hpp"
 #include "error.hpp"
+#include "legacy_attachment.hpp"
 #include "link.hpp"
 #include "log.hpp"
-#include "kprobe_multi.hpp"
-#include "netfilter.hpp"
-#include "netkit.hpp"
-#include "tcx.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
-/// Options of Prog::attach_kprobe / attach_kretprobe.
-///
-/// ```cpp
-/// bpf::KprobeOptions o;
-/// o.cookie = 42;   // bpf_get_attach_cookie(ctx) returns 42 in the program
-/// mod.program("kp").attach_kprobe("tcp_v4_connect", o);
-/// ```
-struct KprobeOptions {
-    std::uint64_t offset = 0;  ///< offset inside the function
-    std::uint64_t cookie = 0;  ///< read by the program with bpf_get_attach_cookie()
-};
-
-/// Options of Prog::attach_uprobe / attach_uretprobe.
-///
-/// ```cpp
-/// bpf::UprobeOptions o;
-/// o.cookie = 7;
-/// mod.program("up").attach_uprobe(-1, "/usr/bin/bash", "readline", o);
-/// ```
-struct UprobeOptions {
-    std::uint64_t cookie = 0;          ///< read with bpf_get_attach_cookie()
-    std::uint64_t ref_ctr_offset = 0;  ///< USDT-style semaphore offset, if any
-};
-
-// ---- parity: options and results of the attach kinds below ----------------------------
-
-/// Flags of Prog::attach_xdp_legacy (the netlink XDP_FLAGS_*), combinable with `|`.
-///
-/// ```cpp
-/// mod.program("xdp_pass").attach_xdp_legacy("veth0", bpf::XdpFlag::SkbMode | bpf::XdpFlag::UpdateIfNoExist);
-/// ```
-enum class XdpFlag : std::uint32_t {
-    None = 0,
-    UpdateIfNoExist = XDP_FLAGS_UPDATE_IF_NOEXIST,  ///< fail when a program is already attached
-    SkbMode = XDP_FLAGS_SKB_MODE,                   ///< generic XDP (any device)
-    DrvMode = XDP_FLAGS_DRV_MODE,                   ///< native driver XDP
-    HwMode = XDP_FLAGS_HW_MODE,                     ///< offloaded to the NIC
-    Replace = XDP_FLAGS_REPLACE,                    ///< act only if this program is the one attached
-    Modes = XDP_FLAGS_MODES,                        ///< mask of SkbMode | DrvMode | HwMode
-};
-constexpr XdpFlag operator|(XdpFlag a, XdpFlag b) noexcept {
-    return static_cast<XdpFlag>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
-}
-constexpr XdpFlag operator&(XdpFlag a, XdpFlag b) noexcept {
-    return static_cast<XdpFlag>(static_cast<std::uint32_t>(a) & static_cast<std::uint32_t>(b));
-}
-
-/// Flags of the program-attach API (cgroup legacy attach, attach_generic_fd).
-///
-/// ```cpp
-/// mod.program("egress").attach_cgroup_legacy("/sys/fs/cgroup/app", BPF_CGROUP_INET_EGRESS,
-///                                           bpf::AttachFlag::AllowMulti);
-/// ```
-enum class AttachFlag : std::uint32_t {
-    None = 0,
-    AllowOverride = BPF_F_ALLOW_OVERRIDE,  ///< a descendant cgroup may override this program
-    AllowMulti = BPF_F_ALLOW_MULTI,        ///< several programs at this hook, all run
-    Replace = BPF_F_REPLACE,               ///< replace the program given in the options
-};
-constexpr AttachFlag operator|(AttachFlag a, AttachFlag b) noexcept {
-    return static_cast<AttachFlag>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
-}
-
-/// What an iterator program walks (Prog::attach_iter). Zero fields mean "all".
-///
-/// ```cpp
-/// bpf::IterOptions o;
-/// o.pid = static_cast<std::uint32_t>(getpid());   // only this process's tasks
-/// bpf::IterReader r(mod.program("dump_task").attach_iter(o));
-/// ```
-struct IterOptions {
-    int map_fd = -1;                                          ///< for iter/bpf_map_elem and friends
-    int cgroup_fd = -1;                                       ///< for iter/cgroup
-    std::uint64_t cgroup_id = 0;                              ///< for iter/cgroup, instead of cgroup_fd
-    bpf_cgroup_iter_order cgroup_order = BPF_CGROUP_ITER_ORDER_UNSPEC;  ///< walk order of iter/cgroup
-    std::uint32_t tid = 0;     ///< iter/task*: only this thread
-    std::uint32_t pid = 0;     ///< iter/task*: only this process
-    int pid_fd = -1;           ///< iter/task*: the process behind this pidfd
-};
+// The options of the attach families, defined in their headers (kprobe.hpp, uprobe.hpp,
+// xdp.hpp, cgroup.hpp, iter.hpp, tcx.hpp, netkit.hpp, netfilter.hpp, kprobe_multi.hpp).
+struct KprobeOptions;
+struct KprobeAtOptions;
+struct UprobeOptions;
+struct UsdtOptions;
+struct UprobeMultiOptions;
+struct IterOptions;
+struct TcxOptions;
+struct NetkitOptions;
+struct NetfilterOptions;
+struct KprobeMultiOptions;
+enum class XdpFlag : std::uint32_t;
+enum class AttachFlag : std::uint32_t;
+enum class TcxDirection;
 
 /// Input of Prog::test_run (BPF_PROG_TEST_RUN). Every field is optional.
 ///
@@ -156,41 +87,6 @@ struct TestRunResult {
     std::vector<std::byte> ctx_out;        ///< the context after the run
 };
 
-/// An attachment made without a bpf_link (legacy XDP over netlink, cgroup
-/// BPF_PROG_ATTACH). The Module owns it like a Link: it is undone when the Module is
-/// destroyed, or earlier with detach().
-///
-/// ```cpp
-/// auto& a = mod.program("xdp_pass").attach_xdp_legacy("veth0");
-/// a.detach();   // or leave it to the Module
-/// ```
-class LegacyAttachment : public detail::Resource {
-public:
-    /// An attachment described by `description`, undone by calling `undo` (returns 0 or -errno).
-    LegacyAttachment(std::string description, std::function<int()> undo)
-        : description_(std::move(description)), undo_(std::move(undo)) {}
-    LegacyAttachment(const LegacyAttachment&) = delete;
-    LegacyAttachment& operator=(const LegacyAttachment&) = delete;
-    ~LegacyAttachment() override {
-        if (undo_) undo_();
-    }
-
-    /// Undoes the attachment now; throws when the kernel refuses.
-    void detach() {
-        if (!undo_) return;
-        int ret = std::exchange(undo_, nullptr)();
-        if (ret < 0) detail::throw_errno(-ret, "detaching", description_);
-    }
-    /// True until detach() (or the destructor) undid it.
-    [[nodiscard]] bool attached() const noexcept { return static_cast<bool>(undo_); }
-    /// What is attached where, e.g. "xdp (legacy) on ifindex 3".
-    [[nodiscard]] const std::string& description() const noexcept { return description_; }
-
-private:
-    std::string description_;
-    std::function<int()> undo_;
-};
-
 /// A program of a Module. Cheap to copy; valid while its Module lives. Every attach_*
 /// returns a reference to a Link the Module owns: ignore it and the program stays
 /// attached until the Module is destroyed, or keep it to destroy/pin it early.
@@ -200,6 +96,9 @@ private:
 /// prog.attach_tracepoint("sched", "sched_process_exec");
 /// mod.program("on_ret").attach_uretprobe(-1, "/usr/bin/bash", "readline");
 /// ```
+///
+/// The attach_* of each family are defined in the family's header (kprobe.hpp,
+/// uprobe.hpp, tcx.hpp, ...); module.hpp and libbpfcpp.hpp include them all.
 class Prog {
 public:
     /// A handle to `prog` of module state `mod`; Module::program() makes these.
@@ -256,29 +155,41 @@ public:
     Link& attach_raw_tracepoint(const std::string& name);
 
     /// Attaches to the entry of kernel function `function` (libbpfgo's AttachKprobe).
-    Link& attach_kprobe(const std::string& function, const KprobeOptions& o = {});
+    Link& attach_kprobe(const std::string& function);
+    /// attach_kprobe() with a cookie or an offset.
+    Link& attach_kprobe(const std::string& function, const KprobeOptions& o);
     /// Attaches to the return of kernel function `function` (libbpfgo's AttachKretprobe).
-    Link& attach_kretprobe(const std::string& function, const KprobeOptions& o = {});
+    Link& attach_kretprobe(const std::string& function);
+    /// attach_kretprobe() with a cookie or an offset.
+    Link& attach_kretprobe(const std::string& function, const KprobeOptions& o);
 
     /// Attaches a kprobe (or with `retprobe`, a kretprobe) at the absolute kernel address
     /// `address`, e.g. one read from /proc/kallsyms (libbpfgo's AttachKprobeOffset /
     /// AttachKretprobeOnOffset). Prefer attach_kprobe(symbol, {.offset = n}): an address
     /// is only valid for the running kernel's boot (KASLR).
+    Link& attach_kprobe_at(std::uint64_t address, const KprobeAtOptions& o);
+    /// attach_kprobe_at() with positional arguments (kept for existing callers; prefer
+    /// the options form, where `{.retprobe = true}` says what `true` means).
     Link& attach_kprobe_at(std::uint64_t address, bool retprobe = false, std::uint64_t cookie = 0);
 
     /// Attaches to `symbol` (a function name of `binary`) in process `pid` (-1: every
     /// process, 0: this one).
-    Link& attach_uprobe(pid_t pid, const std::string& binary, const std::string& symbol,
-                        const UprobeOptions& o = {});
+    Link& attach_uprobe(pid_t pid, const std::string& binary, const std::string& symbol);
+    /// attach_uprobe() by symbol with a cookie or a semaphore offset.
+    Link& attach_uprobe(pid_t pid, const std::string& binary, const std::string& symbol, const UprobeOptions& o);
     /// Attaches at a file offset of `binary` (libbpfgo's AttachUprobe(pid, path, offset)).
-    Link& attach_uprobe(pid_t pid, const std::string& binary, std::uint64_t offset,
-                        const UprobeOptions& o = {});
+    Link& attach_uprobe(pid_t pid, const std::string& binary, std::uint64_t offset);
+    /// attach_uprobe() by offset with a cookie or a semaphore offset.
+    Link& attach_uprobe(pid_t pid, const std::string& binary, std::uint64_t offset, const UprobeOptions& o);
     /// Attaches to the return of `symbol` of `binary` in process `pid` (-1: every process).
+    Link& attach_uretprobe(pid_t pid, const std::string& binary, const std::string& symbol);
+    /// attach_uretprobe() by symbol with a cookie or a semaphore offset.
     Link& attach_uretprobe(pid_t pid, const std::string& binary, const std::string& symbol,
-                           const UprobeOptions& o = {});
+                           const UprobeOptions& o);
     /// Attaches to the return of the function at file offset `offset` of `binary`.
-    Link& attach_uretprobe(pid_t pid, const std::string& binary, std::uint64_t offset,
-                           const UprobeOptions& o = {});
+    Link& attach_uretprobe(pid_t pid, const std::string& binary, std::uint64_t offset);
+    /// attach_uretprobe() by offset with a cookie or a semaphore offset.
+    Link& attach_uretprobe(pid_t pid, const std::string& binary, std::uint64_t offset, const UprobeOptions& o);
 
     /// Attaches to an opened perf event; the link takes ownership of `perf_fd`.
     Link& attach_perf_event(int perf_fd);
@@ -295,9 +206,9 @@ public:
     /// Attaches an XDP program the legacy way (netlink, no bpf_link), with XDP_FLAGS_*;
     /// works on kernels before 5.9 and lets the mode be chosen. Undone when the Module
     /// goes, or with LegacyAttachment::detach().
-    LegacyAttachment& attach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag::None);
+    LegacyAttachment& attach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag{});
     /// attach_xdp_legacy() by interface index.
-    LegacyAttachment& attach_xdp_legacy(int ifindex, XdpFlag flags = XdpFlag::None);
+    LegacyAttachment& attach_xdp_legacy(int ifindex, XdpFlag flags = XdpFlag{});
 
     /// Detaches the XDP program running on `ifname` in the mode of `flags` (libbpfgo's
     /// DetachXDPLegacy). With XdpFlag::Replace it detaches only if that program is this
@@ -309,7 +220,7 @@ public:
     /// ```cpp
     /// mod.program("xdp_pass").detach_xdp_legacy("eth0", bpf::XdpFlag::SkbMode | bpf::XdpFlag::Replace);
     /// ```
-    void detach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag::None);
+    void detach_xdp_legacy(const std::string& ifname, XdpFlag flags = XdpFlag{});
 
     /// Attaches a cgroup program to the cgroup v2 directory `path` through a bpf_link.
     Link& attach_cgroup(const std::string& path);
@@ -317,7 +228,7 @@ public:
     /// Attaches a cgroup program with BPF_PROG_ATTACH (no link; the way of kernels before
     /// 5.7), with `flags` such as AttachFlag::AllowMulti. Undone when the Module goes.
     LegacyAttachment& attach_cgroup_legacy(const std::string& path, bpf_attach_type type,
-                                           AttachFlag flags = AttachFlag::None);
+                                           AttachFlag flags = AttachFlag{});
 
     /// Detaches this program from the cgroup `path` at `type` (libbpfgo's
     /// DetachCgroupLegacy), for attachments made elsewhere.
@@ -328,7 +239,9 @@ public:
     Link& attach_netns(const std::string& path);
 
     /// Attaches an iterator program; read its output with bpf::IterReader (iter.hpp).
-    Link& attach_iter(const IterOptions& o = {});
+    Link& attach_iter();
+    /// attach_iter() on the map, cgroup or task of `o`.
+    Link& attach_iter(const IterOptions& o);
 
     /// Attaches an LSM program (SEC("lsm/...")); needs CONFIG_BPF_LSM and "bpf" in the
     /// kernel's lsm= list.
@@ -341,16 +254,25 @@ public:
     /// Attaches to USDT probe `provider`:`probe` of `binary` in process `pid` (-1: all),
     /// e.g. a DTRACE_PROBE of <sys/sdt.h>; the program reads arguments with bpf_usdt_arg().
     Link& attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
+                      const std::string& probe, const UsdtOptions& o);
+    /// attach_usdt() with the cookie positional (kept for existing callers).
+    Link& attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
                       const std::string& probe, std::uint64_t cookie = 0);
 
     /// Attaches one uprobe program to every function of `binary` matching `pattern`
     /// (glob), in one kernel link. Needs libbpf >= 1.3 at build time and kernel >= 6.6.
+    Link& attach_uprobe_multi(pid_t pid, const std::string& binary, const std::string& pattern,
+                              const UprobeMultiOptions& o);
+    /// attach_uprobe_multi() with `retprobe` positional (kept for existing callers).
     Link& attach_uprobe_multi(pid_t pid, const std::string& binary, const std::string& pattern,
                               bool retprobe = false);
 
     /// Attaches one uprobe program at several file offsets of `binary`, each with its
     /// cookie (`cookies` empty or as long as `offsets`), in one kernel link (libbpfgo's
     /// AttachUprobeMulti). Needs libbpf >= 1.3 at build time and kernel >= 6.6.
+    Link& attach_uprobe_multi(pid_t pid, const std::string& binary, std::span<const std::uint64_t> offsets,
+                              std::span<const std::uint64_t> cookies, const UprobeMultiOptions& o);
+    /// The same with `retprobe` positional (kept for existing callers).
     Link& attach_uprobe_multi(pid_t pid, const std::string& binary, std::span<const std::uint64_t> offsets,
                               std::span<const std::uint64_t> cookies = {}, bool retprobe = false);
 
@@ -360,9 +282,13 @@ public:
     /// SEC("tcx/egress"), or a SEC("tc") program given
     /// set_expected_attach_type(bpf::tcx_attach_type(dir)) before load. No qdisc is made;
     /// the link's destruction detaches it.
-    Link& attach_tcx(const std::string& ifname, const TcxOptions& o = {});
+    Link& attach_tcx(const std::string& ifname);
+    /// attach_tcx() in a chosen order or at an expected revision.
+    Link& attach_tcx(const std::string& ifname, const TcxOptions& o);
     /// attach_tcx() by interface index.
-    Link& attach_tcx(int ifindex, const TcxOptions& o = {}) { return attach_tcx(ifindex, o, {}); }
+    Link& attach_tcx(int ifindex);
+    /// attach_tcx() by interface index, with options.
+    Link& attach_tcx(int ifindex, const TcxOptions& o) { return attach_tcx(ifindex, o, {}); }
 
     /// Attaches a sched_cls program as a direct-action filter on a clsact qdisc of
     /// `ifname` (made if missing), the way before tcx (any kernel, any libbpf; no link).
@@ -376,9 +302,13 @@ public:
     /// SEC("netkit/primary") or SEC("netkit/peer"), or a SEC("tc") program given
     /// set_expected_attach_type(bpf::netkit_attach_type(side)) before load. The program
     /// returns NETKIT_PASS (0), NETKIT_DROP (2), NETKIT_REDIRECT (7) or NETKIT_NEXT (-1).
-    Link& attach_netkit(const std::string& ifname, const NetkitOptions& o = {});
+    Link& attach_netkit(const std::string& ifname);
+    /// attach_netkit() in a chosen order or at an expected revision.
+    Link& attach_netkit(const std::string& ifname, const NetkitOptions& o);
     /// attach_netkit() by the primary device's index.
-    Link& attach_netkit(int ifindex, const NetkitOptions& o = {}) { return attach_netkit(ifindex, o, {}); }
+    Link& attach_netkit(int ifindex);
+    /// attach_netkit() by the primary device's index, with options.
+    Link& attach_netkit(int ifindex, const NetkitOptions& o) { return attach_netkit(ifindex, o, {}); }
 
     /// Attaches a SEC("netfilter") program as a netfilter hook (kernel >= 6.4, libbpf >= 1.3).
     Link& attach_netfilter(const NetfilterOptions& o);
@@ -386,6 +316,11 @@ public:
     /// Attaches a kprobe program to every kernel function matching the glob `pattern`
     /// (e.g. "tcp_v*_connect") in one link (kernel >= 5.18, CONFIG_FPROBE).
     Link& attach_kprobe_multi(const std::string& pattern, bool retprobe = false);
+    /// attach_kprobe_multi() by glob with options (`retprobe`, `session`; `symbols` and
+    /// `cookies` stay empty).
+    Link& attach_kprobe_multi(const std::string& pattern, const KprobeMultiOptions& o) {
+        return kprobe_multi(&pattern, o);
+    }
     /// Attaches a kprobe program to the kernel functions `o.symbols`, each with its
     /// cookie, in one link (kernel >= 5.18, CONFIG_FPROBE); `o.session` makes it a kprobe
     /// session (kernel >= 6.10, libbpf >= 1.5).
@@ -393,7 +328,7 @@ public:
 
     /// BPF_PROG_ATTACH to an arbitrary fd (e.g. a sockmap for sk_msg/sk_skb programs);
     /// no link: undo it with detach_generic_fd().
-    void attach_generic_fd(int target_fd, bpf_attach_type type, AttachFlag flags = AttachFlag::None);
+    void attach_generic_fd(int target_fd, bpf_attach_type type, AttachFlag flags = AttachFlag{});
     /// Undoes attach_generic_fd() (BPF_PROG_DETACH).
     void detach_generic_fd(int target_fd, bpf_attach_type type);
 
@@ -420,8 +355,6 @@ private:
 
     Link& kprobe_multi(const std::string* pattern, const KprobeMultiOptions& o);
 
-    static int ifindex_of(const std::string& ifname, std::string_view op);
-
     detail::Fd open_path(const std::string& path, int flags, std::string_view kind) const;
 
     void require_fd(const std::string& what) const;
@@ -433,42 +366,32 @@ private:
     Link& uprobe(pid_t pid, const std::string& binary, const std::string& symbol, std::uint64_t offset,
                  const UprobeOptions& o, bool ret);
 
-    // `by_section`: attach() by the SEC() name, where EOPNOTSUPP/ESRCH are libbpf's way of
-    // saying the section names no target; for an explicit target they mean other things.
     // Why a uprobe or USDT attach to `binary` in `pid` failed, when errno tells more than
     // its generic text: a process that is gone, a file that is not ELF, a missing probe.
     [[nodiscard]] static std::optional<std::string> user_target_cause(int err, pid_t pid, const std::string& binary,
                                                                       bool usdt);
 
+    // `by_section`: attach() by the SEC() name, where EOPNOTSUPP/ESRCH are libbpf's way of
+    // saying the section names no target; for an explicit target they mean other things.
     Link& keep(bpf_link* link, int err, const std::string& what, bool by_section = false);
 
     void check_config(int ret, std::string_view what);
 
+    // Every attach failure: "attaching program 'NAME': CAUSE", with what was missing when
+    // that is the cause.
+    [[noreturn]] void attach_failed(int err, const std::string& cause) const;
+    [[noreturn]] void attach_failed(int err, const std::string& cause, Missing missing) const;
+
     bpf_program* prog_;
     detail::ModuleState* mod_;
 };
-
-/// Replaces the program of this link by `prog` (bpf_link__update_program).
 
 }  // namespace bpf
 
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
 
-LIBBPFCPP_INLINE void Link::update_program(const Prog& prog) {
-    require("updating the program of link");
-    if (prog.fd() < 0)
-        throw Error(EBADF, detail::describe("updating the program of link", description_,
-                                            "program '" + std::string(prog.name()) + "' is not loaded"));
-    if (int err = bpf_link__update_program(link_, prog.get()); err != 0) {
-        const int e = detail::positive_errno(err);
-        detail::throw_errno(e, "updating the program of link", description_,
-                            "to program '" + std::string(prog.name()) + "': " +
-                                (e == EINVAL ? std::string("the kernel cannot update this kind of link, or the "
-                                                           "program's type or attach type differs")
-                                             : detail::explain_errno(e)));
-    }
-}
+LIBBPFCPP_INLINE void Link::update_program(const Prog& prog) { update_program(prog.get()); }
 
 LIBBPFCPP_INLINE bool Prog::section_names_attach_point() const noexcept {
     const std::string_view sec = section();
@@ -492,7 +415,7 @@ LIBBPFCPP_INLINE void Prog::set_attach_target(const std::string& function, int t
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach() {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     // Tracepoint and kprobe sections go through the explicit calls for their diagnostics.
     const std::string sec(section());
     for (std::string_view prefix : {"tracepoint/", "tp/"}) {
@@ -503,84 +426,16 @@ LIBBPFCPP_INLINE Link& Prog::attach() {
     }
     for (std::string_view prefix : {"kprobe/", "kretprobe/", "ksyscall/", "kretsyscall/"}) {
         if (sec.rfind(prefix, 0) == 0 && !detail::kernel_has_kprobes())
-            throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
-                                                     "section '" + sec + "': " + std::string(detail::kprobes_hint)));
+            attach_failed(EOPNOTSUPP, "section '" + sec + "': " + std::string(detail::kprobes_hint),
+                          detail::missing_kprobes());
     }
     bpf_link* l = bpf_program__attach(prog_);
     int err = errno;
     return keep(l, err, "by section '" + std::string(section()) + "'", true);
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_tracepoint(const std::string& category, const std::string& name) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    std::string what = "tracepoint " + category + ":" + name;
-    if (detail::tracefs_root() == nullptr)
-        throw Error(ENOENT, detail::describe("attaching program", std::string(this->name()),
-                                             what + ": " + std::string(detail::tracefs_hint)));
-    bpf_link* l = bpf_program__attach_tracepoint(prog_, category.c_str(), name.c_str());
-    int err = errno;
-    if (l == nullptr && err == ENOENT && fd() >= 0)
-        throw Error(ENOENT, detail::describe("attaching program", std::string(this->name()),
-                                             what + " does not exist in this kernel (see " +
-                                                 detail::tracefs_root() + "/events/)"));
-    return keep(l, err, what);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_raw_tracepoint(const std::string& name) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    bpf_link* l = bpf_program__attach_raw_tracepoint(prog_, name.c_str());
-    int err = errno;
-    return keep(l, err, "raw tracepoint " + name);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_kprobe(const std::string& function, const KprobeOptions& o) {
-    return kprobe(function, o, false);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_kretprobe(const std::string& function, const KprobeOptions& o) {
-    return kprobe(function, o, true);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_kprobe_at(std::uint64_t address, bool retprobe, std::uint64_t cookie) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    char hex[32];
-    std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(address));
-    const std::string what = std::string(retprobe ? "kretprobe at " : "kprobe at ") + hex;
-    if (!detail::kernel_has_kprobes())
-        throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
-                                                 what + ": " + std::string(detail::kprobes_hint)));
-    if (address == 0)
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": address 0 (/proc/kallsyms shows zeros without "
-                                                    "CAP_SYSLOG or with kernel.kptr_restrict=2)"));
-    LIBBPF_OPTS(bpf_kprobe_opts, opts, .bpf_cookie = cookie, .offset = address, .retprobe = retprobe);
-    bpf_link* l = bpf_program__attach_kprobe_opts(prog_, nullptr, &opts);
-    int err = errno;
-    return keep(l, err, what);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_uprobe(pid_t pid, const std::string& binary, const std::string& symbol,
-                                           const UprobeOptions& o) {
-    return uprobe(pid, binary, symbol, 0, o, false);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_uprobe(pid_t pid, const std::string& binary, std::uint64_t offset,
-                                           const UprobeOptions& o) {
-    return uprobe(pid, binary, {}, offset, o, false);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_uretprobe(pid_t pid, const std::string& binary, const std::string& symbol,
-                                              const UprobeOptions& o) {
-    return uprobe(pid, binary, symbol, 0, o, true);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_uretprobe(pid_t pid, const std::string& binary, std::uint64_t offset,
-                                              const UprobeOptions& o) {
-    return uprobe(pid, binary, {}, offset, o, true);
-}
-
 LIBBPFCPP_INLINE Link& Prog::attach_perf_event(int perf_fd) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
+    const detail::QuietLog quiet;
     bpf_link* l = bpf_program__attach_perf_event(prog_, perf_fd);
     int err = errno;
     return keep(l, err, "perf event fd " + std::to_string(perf_fd));
@@ -588,306 +443,6 @@ LIBBPFCPP_INLINE Link& Prog::attach_perf_event(int perf_fd) {
 
 LIBBPFCPP_INLINE Link& Prog::adopt(bpf_link* link, std::string description) {
     return mod_->keep(link, std::move(description) + " (prog '" + std::string(name()) + "')");
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_xdp(int ifindex) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    bpf_link* l = bpf_program__attach_xdp(prog_, ifindex);
-    int err = errno;
-    return keep(l, err, "xdp on ifindex " + std::to_string(ifindex));
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_xdp(const std::string& ifname) {
-    return attach_xdp(ifindex_of(ifname, "attaching xdp to"));
-}
-
-LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_xdp_legacy(const std::string& ifname, XdpFlag flags) {
-    return attach_xdp_legacy(ifindex_of(ifname, "attaching xdp to"), flags);
-}
-
-LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_xdp_legacy(int ifindex, XdpFlag flags) {
-    const std::string what = "xdp (legacy) on ifindex " + std::to_string(ifindex);
-    require_fd(what);
-    const auto f = static_cast<std::uint32_t>(flags);
-    if (int ret = bpf_xdp_attach(ifindex, fd(), f, nullptr); ret < 0) {
-        int err = -ret;
-        std::string cause = what + ": ";
-        if (err == EBUSY || err == EEXIST)
-            cause += "another XDP program is attached (drop XdpFlag::UpdateIfNoExist to replace it)";
-        else
-            cause += detail::explain_errno(err);
-        throw Error(err, detail::describe("attaching program", std::string(name()), cause));
-    }
-    const int prog_fd = fd();
-    const std::uint32_t mode = f & XDP_FLAGS_MODES;
-    return keep_legacy(what, [ifindex, prog_fd, mode] {
-        // Detach only if our program is still the one attached. When it is not (someone
-        // detached or replaced it), the kernel's "Active program does not match
-        // expected" is the expected outcome, not a warning worth printing.
-        LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = prog_fd);
-        detail::LogCapture quiet(detail::LogCapture::Silent);
-        return bpf_xdp_attach(ifindex, -1, mode | XDP_FLAGS_REPLACE, &o);
-    });
-}
-
-LIBBPFCPP_INLINE void Prog::detach_xdp_legacy(const std::string& ifname, XdpFlag flags) {
-    const int ifindex = ifindex_of(ifname, "detaching xdp from");
-    const auto f = static_cast<std::uint32_t>(flags);
-    const bool only_own = (f & XDP_FLAGS_REPLACE) != 0;
-    if (only_own) require_fd("detaching xdp from " + ifname);
-    LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = only_own ? fd() : -1);
-    int ret = 0;
-    {
-        detail::LogCapture quiet(detail::LogCapture::Silent);  // the kernel's refusal becomes the Error
-        ret = bpf_xdp_detach(ifindex, f & (XDP_FLAGS_MODES | XDP_FLAGS_REPLACE), only_own ? &o : nullptr);
-    }
-    if (ret < 0) {
-        const int err = -ret;
-        if (only_own && err == EEXIST)
-            throw Error(err, detail::describe("detaching xdp from", ifname,
-                                              "another XDP program than '" + std::string(name()) +
-                                                  "' is attached (XdpFlag::Replace detaches only this one)"));
-        detail::throw_errno(err, "detaching xdp from", ifname);
-    }
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_cgroup(const std::string& path) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
-    bpf_link* l = bpf_program__attach_cgroup(prog_, cg.get());
-    int err = errno;
-    return keep(l, err, "cgroup " + path);
-}
-
-LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_cgroup_legacy(const std::string& path, bpf_attach_type type,
-        AttachFlag flags) {
-    const std::string what = "cgroup (legacy) " + path;
-    require_fd(what);
-    detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
-    if (bpf_prog_attach(fd(), cg.get(), type, static_cast<std::uint32_t>(flags)) != 0)
-        throw Error(errno, detail::describe("attaching program", std::string(name()),
-                                            what + ": " + detail::explain_errno(errno)));
-    const int prog_fd = fd();
-    return keep_legacy(what, [path, prog_fd, type] {
-        int cgfd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (cgfd < 0) return -errno;
-        int ret = bpf_prog_detach2(prog_fd, cgfd, type);
-        int err = errno;
-        ::close(cgfd);
-        return ret == 0 ? 0 : -err;
-    });
-}
-
-LIBBPFCPP_INLINE void Prog::detach_cgroup_legacy(const std::string& path, bpf_attach_type type) {
-    detail::Fd cg = open_path(path, O_RDONLY | O_DIRECTORY, "cgroup");
-    if (bpf_prog_detach2(fd(), cg.get(), type) != 0)
-        detail::throw_errno(errno, "detaching program", name(), "from cgroup " + path + ": " +
-                                                                    detail::explain_errno(errno));
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_netns(const std::string& path) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    detail::Fd ns = open_path(path, O_RDONLY, "network namespace");
-    bpf_link* l = bpf_program__attach_netns(prog_, ns.get());
-    int err = errno;
-    return keep(l, err, "netns " + path);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_iter(const IterOptions& o) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    bpf_iter_link_info info{};
-    if (o.map_fd >= 0) info.map.map_fd = static_cast<std::uint32_t>(o.map_fd);
-    if (o.cgroup_fd >= 0 || o.cgroup_id != 0 || o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC) {
-        info.cgroup.order = o.cgroup_order;
-        if (o.cgroup_fd >= 0) info.cgroup.cgroup_fd = static_cast<std::uint32_t>(o.cgroup_fd);
-        info.cgroup.cgroup_id = o.cgroup_id;
-    }
-    if (o.tid != 0 || o.pid != 0 || o.pid_fd >= 0) {
-        info.task.tid = o.tid;
-        info.task.pid = o.pid;
-        if (o.pid_fd >= 0) info.task.pid_fd = static_cast<std::uint32_t>(o.pid_fd);
-    }
-    const bool any = o.map_fd >= 0 || o.cgroup_fd >= 0 || o.cgroup_id != 0 ||
-                     o.cgroup_order != BPF_CGROUP_ITER_ORDER_UNSPEC || o.tid != 0 || o.pid != 0 ||
-                     o.pid_fd >= 0;
-    LIBBPF_OPTS(bpf_iter_attach_opts, opts);
-    if (any) {
-        opts.link_info = &info;
-        opts.link_info_len = sizeof info;
-    }
-    bpf_link* l = bpf_program__attach_iter(prog_, &opts);
-    int err = errno;
-    return keep(l, err, "iterator " + std::string(section()));
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_lsm() {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    bpf_link* l = bpf_program__attach_lsm(prog_);
-    int err = errno;
-    return keep(l, err, "lsm " + std::string(section()));
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_trace(std::uint64_t cookie) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    LIBBPF_OPTS(bpf_trace_opts, opts, .cookie = cookie);
-    bpf_link* l = bpf_program__attach_trace_opts(prog_, &opts);
-    int err = errno;
-    return keep(l, err, "trace " + std::string(section()));
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_usdt(pid_t pid, const std::string& binary, const std::string& provider,
-                                         const std::string& probe, std::uint64_t cookie) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    std::string what = "usdt " + binary + ":" + provider + ":" + probe;
-    // A bare name ("libfoo.so", "tool") is resolved by libbpf through LD_LIBRARY_PATH
-    // and the library directories, or PATH; only a path can be checked here.
-    const bool bare = binary.find('/') == std::string::npos;
-    if (!bare && access(binary.c_str(), R_OK) != 0)
-        throw Error(errno, detail::describe("attaching program", std::string(name()),
-                                            what + ": cannot read '" + binary + "'"));
-    LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
-    bpf_link* l = bpf_program__attach_usdt(prog_, pid, binary.c_str(), provider.c_str(), probe.c_str(), &opts);
-    int err = errno;
-    if (l == nullptr && fd() >= 0) {
-        if (bare && err == ENOENT)
-            throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                                 what + ": '" + binary + "' was not found in LD_LIBRARY_PATH, "
-                                                        "the library directories or PATH, or it has no such "
-                                                        "USDT probe (list them with: readelf -n)"));
-        if (auto why = user_target_cause(err, pid, binary, true))
-            throw Error(err == ESRCH || err == ENOENT ? err : EINVAL,
-                        detail::describe("attaching program", std::string(name()), what + ": " + *why));
-    }
-    return keep(l, err, what);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& binary,
-                                                 const std::string& pattern, bool retprobe) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    std::string what = "uprobe_multi " + binary + ":" + pattern;
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
-    LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .retprobe = retprobe);
-    bpf_link* l = bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), pattern.c_str(), &opts);
-    int err = errno;
-    return keep(l, err, what);
-#else
-    (void)pid;
-    (void)retprobe;
-    uprobe_multi_unavailable(what, "function");
-#endif
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_uprobe_multi(pid_t pid, const std::string& binary,
-                                                 std::span<const std::uint64_t> offsets,
-                                                 std::span<const std::uint64_t> cookies, bool retprobe) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    std::string what = "uprobe_multi " + binary + " at " + std::to_string(offsets.size()) + " offsets";
-    if (!cookies.empty() && cookies.size() != offsets.size())
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": " + std::to_string(cookies.size()) +
-                                                 " cookies for " + std::to_string(offsets.size()) + " offsets"));
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
-    // libbpf takes unsigned long offsets and __u64 (unsigned long long) cookies.
-    std::vector<unsigned long> offs(offsets.begin(), offsets.end());
-    const std::vector<__u64> cooks(cookies.begin(), cookies.end());  // __u64 is not std::uint64_t's type
-    LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs.data(),
-                .cookies = cooks.empty() ? nullptr : cooks.data(), .cnt = offs.size(), .retprobe = retprobe);
-    bpf_link* l = bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), nullptr, &opts);
-    int err = errno;
-    return keep(l, err, what);
-#else
-    (void)pid;
-    (void)retprobe;
-    uprobe_multi_unavailable(what, "offset");
-#endif
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_tcx(const std::string& ifname, const TcxOptions& o) {
-    return attach_tcx(ifindex_of(ifname, "attaching tcx program to"), o, ifname);
-}
-
-LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_clsact(const std::string& ifname, TcxDirection dir) {
-    require_fd("clsact " + ifname);
-    const int ifindex = ifindex_of(ifname, "attaching tc program to");
-    const auto point = dir == TcxDirection::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
-    const std::string what = std::string("clsact ") + (dir == TcxDirection::Ingress ? "ingress" : "egress") +
-                             " of " + ifname;
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
-    const int made = bpf_tc_hook_create(&hook);
-    if (made != 0 && made != -EEXIST)
-        detail::throw_errno(-made, "attaching program", name(),
-                            what + ": creating the clsact qdisc: " + detail::explain_errno(-made));
-    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd());
-    if (int ret = bpf_tc_attach(&hook, &opts); ret != 0) {
-        if (made == 0) {
-            hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-            bpf_tc_hook_destroy(&hook);
-        }
-        detail::throw_errno(-ret, "attaching program", name(), what + ": " + detail::explain_errno(-ret));
-    }
-    const std::uint32_t handle = opts.handle, priority = opts.priority;
-    const bool created = made == 0;
-    return keep_legacy(what, [ifindex, point, handle, priority, created] {
-        LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = point);
-        LIBBPF_OPTS(bpf_tc_opts, o, .handle = handle, .priority = priority);
-        int ret = bpf_tc_detach(&h, &o);
-        if (created) {
-            h.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-            bpf_tc_hook_destroy(&h);  // the interface may be gone already: nothing to undo then
-        }
-        return ret == -ENODEV || ret == -ENOENT ? 0 : ret;
-    });
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_netkit(const std::string& ifname, const NetkitOptions& o) {
-    return attach_netkit(ifindex_of(ifname, "attaching netkit program to"), o, ifname);
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_netfilter(const NetfilterOptions& o) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    const std::string what = o.describe();
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
-    LIBBPF_OPTS(bpf_netfilter_opts, opts, .pf = o.family, .hooknum = o.hook, .priority = o.priority,
-                .flags = o.flags);
-    bpf_link* l = bpf_program__attach_netfilter(prog_, &opts);
-    int err = errno;
-    if (l == nullptr && fd() >= 0 && err == EINVAL && type() != detail::uapi::prog_type_netfilter)
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": not a netfilter program (its section must be "
-                                                    "SEC(\"netfilter\"))"));
-    if (l == nullptr && fd() >= 0 && err == ERANGE)
-        throw Error(err, detail::describe("attaching program", std::string(name()),
-                                          what + ": the priority must lie strictly between INT_MIN and INT_MAX "
-                                                 "(those belong to the kernel's own first and last hooks)"));
-    if (l == nullptr && fd() >= 0 && (err == EINVAL || err == EOPNOTSUPP || err == EPROTONOSUPPORT))
-        throw Error(err, detail::describe("attaching program", std::string(name()),
-                                          what + ": the kernel refused the hook (no such family or hook "
-                                                 "number; netfilter programs need kernel >= 6.4 with "
-                                                 "CONFIG_NETFILTER_BPF_LINK, ip_defrag >= 6.6)"));
-    return keep(l, err, what);
-#else
-    detail::libbpf_too_old("attaching program", name(), what, 1, 3,
-                           "hook the packets with a tc or XDP program instead");
-#endif
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_kprobe_multi(const std::string& pattern, bool retprobe) {
-    KprobeMultiOptions o;
-    o.retprobe = retprobe;
-    return kprobe_multi(&pattern, o);
-}
-
-LIBBPFCPP_INLINE void Prog::attach_generic_fd(int target_fd, bpf_attach_type type, AttachFlag flags) {
-    require_fd("attaching to fd " + std::to_string(target_fd));
-    if (bpf_prog_attach(fd(), target_fd, type, static_cast<std::uint32_t>(flags)) != 0)
-        detail::throw_errno(errno, "attaching program", name(),
-                            "to fd " + std::to_string(target_fd) + ": " + detail::explain_errno(errno));
-}
-
-LIBBPFCPP_INLINE void Prog::detach_generic_fd(int target_fd, bpf_attach_type type) {
-    if (bpf_prog_detach2(fd(), target_fd, type) != 0)
-        detail::throw_errno(errno, "detaching program", name(),
-                            "from fd " + std::to_string(target_fd) + ": " + detail::explain_errno(errno));
 }
 
 LIBBPFCPP_INLINE void Prog::pin(const std::string& path) {
@@ -941,168 +496,26 @@ LIBBPFCPP_INLINE TestRunResult Prog::test_run(const TestRunOptions& o) const {
     return r;
 }
 
-LIBBPFCPP_INLINE void Prog::uprobe_multi_unavailable(const std::string& what, std::string_view unit) const {
-    throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
-                                             what + ": uprobe_multi needs libbpf >= 1.3, this program was built "
-                                                    "with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-                                                 std::to_string(LIBBPF_MINOR_VERSION) + "; attach one uprobe per " +
-                                                 std::string(unit) + " with attach_uprobe()"));
+LIBBPFCPP_INLINE void Prog::attach_failed(int err, const std::string& cause) const {
+    throw Error(err, detail::describe("attaching program", name(), cause));
 }
 
-LIBBPFCPP_INLINE Link& Prog::attach_tcx(int ifindex, const TcxOptions& o, const std::string& ifname) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    const bpf_attach_type t = expected_attach_type();
-    const char* side = t == detail::uapi::attach_tcx_ingress  ? "ingress"
-                       : t == detail::uapi::attach_tcx_egress ? "egress"
-                                                              : nullptr;
-    std::string what = std::string("tcx ") + (side != nullptr ? side : "?") + " of " +
-                       (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
-    if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
-    if (side == nullptr)
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": the program's attach type is not tcx; use SEC(\"tcx/ingress\") "
-                                                    "or SEC(\"tcx/egress\"), or call set_expected_attach_type("
-                                                    "bpf::tcx_attach_type(dir)) before Module::load()"));
-    LIBBPF_OPTS(bpf_tcx_opts, opts, .flags = o.order.flags, .relative_fd = static_cast<__u32>(o.order.relative_fd),
-                .relative_id = o.order.relative_id, .expected_revision = o.expected_revision);
-    bpf_link* l = bpf_program__attach_tcx(prog_, ifindex, &opts);
-    int err = errno;
-    if (l == nullptr && fd() >= 0) mprog_refusal(err, what, o.expected_revision, "tcx needs kernel >= 6.6");
-    return keep(l, err, what);
-#else
-    (void)ifindex;
-    (void)o;
-    detail::libbpf_too_old("attaching program", name(), what, 1, 3,
-                           "attach through a clsact qdisc with bpf::TcHook instead");
-#endif
-}
-
-LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex, const NetkitOptions& o, const std::string& ifname) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    const bpf_attach_type t = expected_attach_type();
-    const char* side = t == detail::uapi::attach_netkit_primary ? "primary"
-                       : t == detail::uapi::attach_netkit_peer  ? "peer"
-                                                                : nullptr;
-    std::string what = std::string("netkit ") + (side != nullptr ? side : "?") + " of " +
-                       (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
-    if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
-    if (side == nullptr)
-        throw Error(EINVAL, detail::describe("attaching program", std::string(name()),
-                                             what + ": the program's attach type is not netkit; use "
-                                                    "SEC(\"netkit/primary\") or SEC(\"netkit/peer\"), or call "
-                                                    "set_expected_attach_type(bpf::netkit_attach_type(side)) "
-                                                    "before Module::load()"));
-    LIBBPF_OPTS(bpf_netkit_opts, opts, .flags = o.order.flags,
-                .relative_fd = static_cast<__u32>(o.order.relative_fd), .relative_id = o.order.relative_id,
-                .expected_revision = o.expected_revision);
-    bpf_link* l = bpf_program__attach_netkit(prog_, ifindex, &opts);
-    int err = errno;
-    if (l == nullptr && fd() >= 0)
-        mprog_refusal(err, what, o.expected_revision,
-                      "netkit needs kernel >= 6.7, and the interface must be a netkit primary device");
-    return keep(l, err, what);
-#else
-    (void)ifindex;
-    (void)o;
-    detail::libbpf_too_old("attaching program", name(), what, 1, 3, "");
-#endif
-}
-
-LIBBPFCPP_INLINE void Prog::mprog_refusal(int err, const std::string& what, std::uint64_t revision,
-                                          std::string_view needs) const {
-    std::string cause;
-    if (err == ESTALE && revision != 0)
-        cause = "the hook changed since revision " + std::to_string(revision) + " (query it again)";
-    else if (err == ENOENT)
-        cause = "the program or link given as relative is not attached there";
-    else if (err == EEXIST)
-        cause = "this program is already attached there";
-    else if (err == ERANGE)
-        cause = "the hook is full (64 programs)";
-    else if (err == ENXIO)
-        cause = "the interface is not a netkit primary device";
-    else if (err == EINVAL)
-        cause = "the kernel refused (" + std::string(needs) + ")";
-    if (!cause.empty())
-        throw Error(err, detail::describe("attaching program", std::string(name()), what + ": " + cause));
-}
-
-LIBBPFCPP_INLINE Link& Prog::kprobe_multi(const std::string* pattern, const KprobeMultiOptions& o) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    std::string what = std::string(o.session ? "kprobe_session " : o.retprobe ? "kretprobe_multi " : "kprobe_multi ");
-    if (pattern != nullptr) {
-        what += *pattern;
-    } else {
-        what += std::to_string(o.symbols.size()) + " functions";
-        if (!o.symbols.empty()) what += " (" + o.symbols.front() + (o.symbols.size() > 1 ? ", ...)" : ")");
-    }
-    const auto fail = [&](int err, const std::string& cause) {
-        throw Error(err, detail::describe("attaching program", std::string(name()), what + ": " + cause));
-    };
-    if (pattern != nullptr && pattern->empty()) fail(EINVAL, "empty pattern");
-    if (pattern == nullptr && o.symbols.empty()) fail(EINVAL, "no functions given");
-    if (!o.cookies.empty() && o.cookies.size() != o.symbols.size())
-        fail(EINVAL, std::to_string(o.cookies.size()) + " cookies for " + std::to_string(o.symbols.size()) +
-                         " functions");
-    if (o.session && o.retprobe) fail(EINVAL, "a session runs at entry and return; do not set retprobe too");
-#if !(LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5))
-    if (o.session)
-        detail::libbpf_too_old("attaching program", name(), what, 1, 5,
-                               "attach a kprobe_multi and a kretprobe_multi program instead");
-#endif
-    if (!detail::kernel_has_kprobes()) fail(EOPNOTSUPP, std::string(detail::kprobes_hint));
-    std::vector<const char*> syms;
-    for (const auto& s : o.symbols) syms.push_back(s.c_str());
-    const std::vector<__u64> cookies(o.cookies.begin(), o.cookies.end());
-    LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms.empty() ? nullptr : syms.data(),
-                .cookies = cookies.empty() ? nullptr : cookies.data(), .cnt = syms.size(),
-                .retprobe = o.retprobe);
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5)
-    opts.session = o.session;
-#endif
-    bpf_link* l = bpf_program__attach_kprobe_multi_opts(prog_, pattern != nullptr ? pattern->c_str() : nullptr, &opts);
-    int err = errno;
-    if (l == nullptr && fd() >= 0) {
-        if (err == ENOENT || err == ESRCH)
-            fail(ENOENT, pattern != nullptr ? "no kernel function matches (see /sys/kernel/tracing/available_filter_functions)"
-                                            : "a function is not in this kernel or cannot be traced (see "
-                                              "/sys/kernel/tracing/available_filter_functions)");
-        if (err == EOPNOTSUPP || err == EINVAL) {
-            const bpf_attach_type want = o.session ? detail::uapi::attach_kprobe_session : BPF_TRACE_KPROBE_MULTI;
-            if (expected_attach_type() != want)
-                fail(EINVAL, std::string("the program was not loaded as ") +
-                                 (o.session ? "a kprobe session; use SEC(\"kprobe.session\")"
-                                            : "kprobe_multi; use SEC(\"kprobe.multi\") or SEC(\"kretprobe.multi\")"));
-            fail(err, "the kernel refused: kprobe_multi needs kernel >= 5.18 with CONFIG_FPROBE"
-                      " (a session >= 6.10)");
-        }
-    }
-    return keep(l, err, what);
-}
-
-LIBBPFCPP_INLINE int Prog::ifindex_of(const std::string& ifname, std::string_view op) {
-    unsigned idx = if_nametoindex(ifname.c_str());
-    if (idx == 0)
-        throw Error(ENODEV, detail::describe(op, ifname, "no such network interface in this namespace"));
-    return static_cast<int>(idx);
+LIBBPFCPP_INLINE void Prog::attach_failed(int err, const std::string& cause, Missing missing) const {
+    throw Error(err, detail::describe("attaching program", name(), cause), std::move(missing));
 }
 
 LIBBPFCPP_INLINE detail::Fd Prog::open_path(const std::string& path, int flags, std::string_view kind) const {
     int f = ::open(path.c_str(), flags | O_CLOEXEC);
     if (f < 0)
-        throw Error(errno, detail::describe("attaching program", std::string(name()),
-                                            "cannot open " + std::string(kind) + " '" + path + "': " +
-                                                std::strerror(errno)));
+        attach_failed(errno, "cannot open " + std::string(kind) + " '" + path + "': " +
+                      std::strerror(errno));
     return detail::Fd(f);
 }
 
 LIBBPFCPP_INLINE void Prog::require_fd(const std::string& what) const {
     if (fd() < 0)
-        throw Error(EBADF, detail::describe("attaching program", std::string(name()),
-                                            what + ": the program is not loaded (call Module::load() first, "
-                                                   "and check its autoload)"));
+        attach_failed(EBADF, what + ": the program is not loaded (call Module::load() first, "
+                      "and check its autoload)");
 }
 
 LIBBPFCPP_INLINE LegacyAttachment& Prog::keep_legacy(const std::string& what, std::function<int()> undo) {
@@ -1110,56 +523,6 @@ LIBBPFCPP_INLINE LegacyAttachment& Prog::keep_legacy(const std::string& what, st
     LegacyAttachment& ref = *a;
     mod_->resources.push_back(std::move(a));
     return ref;
-}
-
-LIBBPFCPP_INLINE Link& Prog::kprobe(const std::string& function, const KprobeOptions& o, bool ret) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    std::string what = std::string(ret ? "kretprobe " : "kprobe ") + function;
-    if (o.offset != 0) what += "+" + std::to_string(o.offset);
-    if (!detail::kernel_has_kprobes())
-        throw Error(EOPNOTSUPP, detail::describe("attaching program", std::string(name()),
-                                                 what + ": " + std::string(detail::kprobes_hint)));
-    LIBBPF_OPTS(bpf_kprobe_opts, opts, .bpf_cookie = o.cookie, .offset = o.offset, .retprobe = ret);
-    bpf_link* l = bpf_program__attach_kprobe_opts(prog_, function.c_str(), &opts);
-    int err = errno;
-    if (l == nullptr && err == ENOENT && fd() >= 0)
-        throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                             what + ": no such kernel function (see /proc/kallsyms)"));
-    return keep(l, err, what);
-}
-
-LIBBPFCPP_INLINE Link& Prog::uprobe(pid_t pid, const std::string& binary, const std::string& symbol,
-                                    std::uint64_t offset, const UprobeOptions& o, bool ret) {
-    detail::LogCapture quiet(detail::LogCapture::UnlessThrown);  // a failure's messages are in the Error
-    std::string what = std::string(ret ? "uretprobe " : "uprobe ") + binary + ":" +
-                       (symbol.empty() ? "+" + std::to_string(offset) : symbol);
-    // A bare name ("libc.so.6") is resolved by libbpf through the library search path.
-    if (binary.find('/') != std::string::npos && access(binary.c_str(), R_OK) != 0)
-        throw Error(errno, detail::describe("attaching program", std::string(name()),
-                                            what + ": cannot read '" + binary + "'"));
-    LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = o.ref_ctr_offset, .bpf_cookie = o.cookie,
-                .retprobe = ret, .func_name = symbol.empty() ? nullptr : symbol.c_str());
-    bpf_link* l = bpf_program__attach_uprobe_opts(prog_, pid, binary.c_str(), offset, &opts);
-    int err = errno;
-    if (l == nullptr && err == ENOENT && !symbol.empty() && fd() >= 0)
-        throw Error(ENOENT, detail::describe("attaching program", std::string(name()),
-                                             what + ": symbol '" + symbol + "' not found in '" + binary + "'"));
-    if (l == nullptr && fd() >= 0)
-        if (auto why = user_target_cause(err, pid, binary, false))
-            throw Error(err == ESRCH ? ESRCH : EINVAL,
-                        detail::describe("attaching program", std::string(name()), what + ": " + *why));
-    return keep(l, err, what);
-}
-
-LIBBPFCPP_INLINE std::optional<std::string> Prog::user_target_cause(int err, pid_t pid,
-        const std::string& binary, bool usdt) {
-    if (err == ESRCH && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
-        return "no process with pid " + std::to_string(pid) + " (give a running process, or -1 for all)";
-    if (err == LIBBPF_ERRNO__FORMAT || err == LIBBPF_ERRNO__LIBELF)
-        return "'" + binary + "' is not an ELF executable or shared library";
-    if (usdt && (err == ESRCH || err == ENOENT))
-        return "no such USDT probe in '" + binary + "' (list them with: readelf -n)";
-    return std::nullopt;
 }
 
 LIBBPFCPP_INLINE Link& Prog::keep(bpf_link* link, int err, const std::string& what, bool by_section) {
@@ -1172,7 +535,7 @@ LIBBPFCPP_INLINE Link& Prog::keep(bpf_link* link, int err, const std::string& wh
             cause += "this program's section does not say where to attach; use an explicit attach_*";
         else
             cause += detail::explain_errno(err);
-        throw Error(err, detail::describe("attaching program", std::string(name()), cause));
+        attach_failed(err, cause);
     }
     return mod_->keep(link, what + " (prog '" + std::string(name()) + "')");
 }

@@ -41,6 +41,7 @@
 #include "detail/module_state.hpp"
 #include "error.hpp"
 #include "map.hpp"
+#include "module.hpp"
 
 namespace bpf {
 
@@ -652,6 +653,26 @@ private:
     detail::Iterations iterations_;  // events() ranges in progress (Module::close)
     detail::LoopControl loop_;  // last member: its destructor runs after shutdown() joined
 };
+
+// ---- built from a Module: what Module::ring_buffer() calls --------------------------
+
+/// A ring buffer consumer of map `map_name` of `mod` calling `on_event`, with the map
+/// "<map_name>_drops" as its drop counter when there is one; `mod` owns it. Module::
+/// ring_buffer() is the usual spelling.
+template <RingEventCallback OnEvent>
+RingBuffer& build_ring_buffer(Module& mod, std::string_view map_name, OnEvent&& on_event,
+                              const RingBufferOptions& options = {}) {
+    return detail::own_buffer(mod, std::make_unique<RingBuffer>(mod.map(map_name), std::forward<OnEvent>(on_event),
+                                                                mod.find_map(std::string(map_name) + "_drops"),
+                                                                options));
+}
+
+/// A ring buffer consumer of map `map_name` of `mod` without a callback (events<T>()).
+inline RingBuffer& build_ring_buffer(Module& mod, std::string_view map_name, const RingBufferOptions& options = {}) {
+    auto rb = std::make_unique<RingBuffer>(std::string(map_name), options);
+    rb->add(mod.map(map_name), mod.find_map(std::string(map_name) + "_drops"));
+    return detail::own_buffer(mod, std::move(rb));
+}
 
 }  // namespace bpf
 

@@ -22,6 +22,7 @@
 #include "log.hpp"
 #include "module.hpp"
 #include "prog.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -56,7 +57,7 @@ inline Link& attach_uprobe_session(Prog prog, const UprobeSessionOptions& o) {
         refuse(EINVAL, "give the functions by symbols or by offsets (one of the two)");
     if (!o.cookies.empty() && o.cookies.size() != n)
         refuse(EINVAL, std::to_string(o.cookies.size()) + " cookies for " + std::to_string(n) + " functions");
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 6)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
     std::vector<const char*> syms;
     for (const auto& s : o.symbols) syms.push_back(s.c_str());
@@ -77,7 +78,7 @@ inline Link& attach_uprobe_session(Prog prog, const UprobeSessionOptions& o) {
     return prog.adopt(l, what);
 #else
     detail::libbpf_too_old("attaching program", std::string(prog.name()),
-                           "bpf::attach_uprobe_session (uprobe.session)", 1, 6,
+                           "bpf::attach_uprobe_session (uprobe.session)", "uprobe sessions", 1, 6,
                            "attach a uprobe and a uretprobe instead");
 #endif
 }

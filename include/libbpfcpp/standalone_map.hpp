@@ -18,10 +18,10 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <bpf/libbpf_version.h>
 
 #include "detail/fd.hpp"
 #include "detail/needs_libbpf.hpp"
+#include "version.hpp"
 #include "detail/token_checks.hpp"
 #include "detail/uapi.hpp"
 #include "error.hpp"
@@ -84,11 +84,11 @@ public:
         opts.numa_node = o.numa_node;
         opts.map_ifindex = o.map_ifindex;
         if (o.token_fd >= 0) {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
             opts.token_fd = static_cast<std::uint32_t>(o.token_fd);
             opts.map_flags |= detail::uapi::f_token_fd;
 #else
-            detail::libbpf_too_old("creating map", name, "MapCreateOptions::token_fd (BPF tokens)", 1, 4,
+            detail::libbpf_too_old("creating map", name, "MapCreateOptions::token_fd (BPF tokens)", "BPF tokens", 1, 4,
                                    "run the loader with the capabilities BPF needs instead");
 #endif
         }

@@ -17,6 +17,7 @@
 #include "detail/needs_libbpf.hpp"
 #include "error.hpp"
 #include "prog.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -38,7 +39,7 @@ constexpr std::string_view stream_name(Stream s) noexcept { return s == Stream::
 inline std::string read_stream(const Prog& prog, Stream s, std::size_t max_bytes = 1 << 20) {
     const std::string op = "reading " + std::string(stream_name(s)) + " of program";
     const std::string_view what = prog.name();
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 6)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
     if (prog.fd() < 0)
         throw Error(EBADF, detail::describe(op, what, "the program is not loaded; call Module::load() first"));
     std::string out;
@@ -61,7 +62,7 @@ inline std::string read_stream(const Prog& prog, Stream s, std::size_t max_bytes
     return out;
 #else
     (void)max_bytes;
-    detail::libbpf_too_old(op, what, "bpf::read_stream (bpf_prog_stream_read)", 1, 6,
+    detail::libbpf_too_old(op, what, "bpf::read_stream (bpf_prog_stream_read)", "BPF streams", 1, 6,
                            "the kernel's streams need Linux >= 6.17 as well");
 #endif
 }

@@ -23,6 +23,7 @@
 #include "link.hpp"
 #include "map.hpp"
 #include "prog.hpp"
+#include "version.hpp"
 
 namespace bpf {
 
@@ -161,7 +162,7 @@ LIBBPFCPP_INLINE void* detail::struct_ops_bytes(const Map& map, std::size_t size
     const std::string op = "accessing the ops of struct_ops map";
     if (map.type() != BPF_MAP_TYPE_STRUCT_OPS)
         throw Error(EINVAL, describe(op, map.qualified_name(), "not a struct_ops map"));
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
     if (map.fd() >= 0)
         throw Error(EBUSY, describe(op, map.qualified_name(),
                                     "the object is loaded: the ops are the kernel's now (set them before load)"));
@@ -175,7 +176,7 @@ LIBBPFCPP_INLINE void* detail::struct_ops_bytes(const Map& map, std::size_t size
     return data;
 #else
     (void)size;
-    libbpf_too_old(op, map.qualified_name(), "setting struct_ops members before load", 1, 4,
+    libbpf_too_old(op, map.qualified_name(), "setting struct_ops members before load", "struct_ops shadow members", 1, 4,
                    "the ops keep the values and programs of the BPF source");
 #endif
 }

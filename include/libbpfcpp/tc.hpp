@@ -3,6 +3,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <optional>
@@ -16,6 +18,9 @@
 #include <bpf/libbpf.h>
 
 #include "error.hpp"
+#include "tcx.hpp"
+#include "legacy_attachment.hpp"
+#include "detail/ifindex.hpp"
 #include "prog.hpp"
 
 namespace bpf {
@@ -101,11 +106,7 @@ public:
 
     /// Selects the interface by name; throws when it does not exist in this namespace.
     void set_interface(const std::string& ifname) {
-        unsigned idx = if_nametoindex(ifname.c_str());
-        if (idx == 0)
-            throw Error(ENODEV, detail::describe("selecting interface", ifname,
-                                                 "no such network interface in this namespace"));
-        ifindex_ = static_cast<int>(idx);
+        ifindex_ = detail::ifindex_of(ifname, "selecting interface");
     }
     /// Selects the interface by index.
     void set_interface(int ifindex) noexcept { ifindex_ = ifindex; }
@@ -252,3 +253,42 @@ private:
 };
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE LegacyAttachment& Prog::attach_clsact(const std::string& ifname, TcxDirection dir) {
+    require_fd("clsact " + ifname);
+    const int ifindex = detail::ifindex_of(ifname, "attaching tc program to");
+    const auto point = dir == TcxDirection::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+    const std::string what = std::string("clsact ") + (dir == TcxDirection::Ingress ? "ingress" : "egress") +
+                             " of " + ifname;
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+    const int made = bpf_tc_hook_create(&hook);
+    if (made != 0 && made != -EEXIST)
+        detail::throw_errno(-made, "attaching program", name(),
+                            what + ": creating the clsact qdisc: " + detail::explain_errno(-made));
+    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd());
+    if (int ret = bpf_tc_attach(&hook, &opts); ret != 0) {
+        if (made == 0) {
+            hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+            bpf_tc_hook_destroy(&hook);
+        }
+        detail::throw_errno(-ret, "attaching program", name(), what + ": " + detail::explain_errno(-ret));
+    }
+    const std::uint32_t handle = opts.handle, priority = opts.priority;
+    const bool created = made == 0;
+    return keep_legacy(what, [ifindex, point, handle, priority, created] {
+        LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = point);
+        LIBBPF_OPTS(bpf_tc_opts, o, .handle = handle, .priority = priority);
+        int ret = bpf_tc_detach(&h, &o);
+        if (created) {
+            h.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+            bpf_tc_hook_destroy(&h);  // the interface may be gone already: nothing to undo then
+        }
+        return ret == -ENODEV || ret == -ENOENT ? 0 : ret;
+    });
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

@@ -4,6 +4,8 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include "detail/compiled.hpp"
+
 #include <cstdint>
 #include <string>
 
@@ -11,6 +13,10 @@
 
 #include "detail/uapi.hpp"
 #include "error.hpp"
+#include "version.hpp"
+#include "prog.hpp"
+#include "log.hpp"
+#include "detail/ifindex.hpp"
 #include "mprog.hpp"
 
 namespace bpf {
@@ -48,9 +54,49 @@ inline MprogQuery tcx_query(int ifindex, TcxDirection dir) {
 
 /// The programs attached at `dir` of interface `ifname` through tcx, in run order.
 inline MprogQuery tcx_query(const std::string& ifname, TcxDirection dir) {
-    const unsigned idx = if_nametoindex(ifname.c_str());
-    if (idx == 0) throw Error(ENODEV, detail::describe("querying tcx of", ifname, "no such network interface in this namespace"));
-    return tcx_query(static_cast<int>(idx), dir);
+    return tcx_query(detail::ifindex_of(ifname, "querying tcx of"), dir);
 }
 
 }  // namespace bpf
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE Link& Prog::attach_tcx(const std::string& ifname, const TcxOptions& o) {
+    return attach_tcx(detail::ifindex_of(ifname, "attaching tcx program to"), o, ifname);
+}
+
+LIBBPFCPP_INLINE Link& Prog::attach_tcx(int ifindex, const TcxOptions& o, const std::string& ifname) {
+    const detail::QuietLog quiet;
+    const bpf_attach_type t = expected_attach_type();
+    const char* side = t == detail::uapi::attach_tcx_ingress  ? "ingress"
+                       : t == detail::uapi::attach_tcx_egress ? "egress"
+                                                              : nullptr;
+    std::string what = std::string("tcx ") + (side != nullptr ? side : "?") + " of " +
+                       (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
+    if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
+    if (side == nullptr)
+        attach_failed(EINVAL, what + ": the program's attach type is not tcx; use SEC(\"tcx/ingress\") "
+                      "or SEC(\"tcx/egress\"), or call set_expected_attach_type("
+                      "bpf::tcx_attach_type(dir)) before Module::load()");
+    LIBBPF_OPTS(bpf_tcx_opts, opts, .flags = o.order.flags, .relative_fd = static_cast<__u32>(o.order.relative_fd),
+                .relative_id = o.order.relative_id, .expected_revision = o.expected_revision);
+    bpf_link* l = bpf_program__attach_tcx(prog_, ifindex, &opts);
+    int err = errno;
+    if (l == nullptr && fd() >= 0) mprog_refusal(err, what, o.expected_revision, "tcx needs kernel >= 6.6");
+    return keep(l, err, what);
+#else
+    (void)ifindex;
+    (void)o;
+    detail::libbpf_too_old("attaching program", name(), what, "tcx", 1, 3,
+                           "attach through a clsact qdisc with bpf::TcHook instead");
+#endif
+}
+
+LIBBPFCPP_INLINE Link& Prog::attach_tcx(const std::string& ifname) { return attach_tcx(ifname, TcxOptions{}); }
+
+LIBBPFCPP_INLINE Link& Prog::attach_tcx(int ifindex) { return attach_tcx(ifindex, TcxOptions{}, {}); }
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS

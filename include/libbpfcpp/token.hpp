@@ -23,10 +23,10 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf_version.h>
 
 #include "detail/fd.hpp"
 #include "detail/needs_libbpf.hpp"
+#include "version.hpp"
 #include "detail/token_checks.hpp"
 #include "error.hpp"
 
@@ -201,7 +201,7 @@ class Token {
 public:
     /// A token from the bpffs mounted at `bpffs_path` (bpf_token_create()).
     static Token create(const std::string& bpffs_path) {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
         const int dir = open(bpffs_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0) {
             const int err = errno;
@@ -219,7 +219,7 @@ public:
     /// delegate_bpffs() returned (the caller keeps its descriptor).
     static Token create(int bpffs_fd) {
         const std::string label = "/proc/self/fd/" + std::to_string(bpffs_fd);
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
         // A mount from fsmount() is an O_PATH descriptor, which bpf() does not take.
         const int dir = openat(bpffs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0) detail::throw_errno(errno, "creating a BPF token from", label);
@@ -238,7 +238,7 @@ public:
 private:
     explicit Token(detail::Fd fd) noexcept : fd_(std::move(fd)) {}
 
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
     static Token from_dir(int dir, const std::string& label) {
         const int fd = bpf_token_create(dir, nullptr);
         if (fd < 0) {
@@ -249,7 +249,7 @@ private:
     }
 #else
     [[noreturn]] static void needs_libbpf_1_4(std::string_view label) {
-        detail::libbpf_too_old("creating a BPF token from", label, "BPF tokens", 1, 4,
+        detail::libbpf_too_old("creating a BPF token from", label, "BPF tokens", "BPF tokens", 1, 4,
                                "run the loader with the capabilities BPF needs instead");
     }
 #endif

@@ -91,6 +91,67 @@ private:
     bool end_ = false;
 };
 
+/// The value of an entry read in a chunk, copied out (TypedMap's decoder).
+template <class V>
+struct CopyValue {
+    V operator()(const std::byte* bytes) const noexcept {
+        V v;
+        std::memcpy(&v, bytes, sizeof(V));
+        return v;
+    }
+};
+
+/// The input iterator of TypedMap and TypedPerCpuMap: walks the map in chunks of a
+/// ChunkReader, `Decode` turning an entry's value bytes into `V`.
+template <class K, class M, class V, class Decode>
+class ChunkIterator {
+public:
+    using value_type = std::pair<K, V>;
+    using difference_type = std::ptrdiff_t;
+    using reference = const value_type&;
+    using pointer = const value_type*;
+    using iterator_category = std::input_iterator_tag;
+
+    ChunkIterator() = default;
+    /// Reads the first chunk of `map`, whose values take `value_size` bytes each.
+    ChunkIterator(const M& map, std::size_t value_size, Decode decode)
+        : reader_(std::make_shared<ChunkReader<K, M>>(map, value_size)), decode_(decode) {
+        if (!reader_->next()) {
+            reader_.reset();
+            return;
+        }
+        load();
+    }
+    reference operator*() const noexcept { return current_; }
+    pointer operator->() const noexcept { return &current_; }
+    ChunkIterator& operator++() {
+        ++i_;
+        load();
+        return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const ChunkIterator& it, std::default_sentinel_t) noexcept {
+        return it.reader_ == nullptr;
+    }
+
+private:
+    void load() {
+        if (i_ >= reader_->size()) {
+            if (!reader_->next()) {
+                reader_.reset();
+                return;
+            }
+            i_ = 0;
+        }
+        current_.first = reader_->key(i_);
+        current_.second = decode_(reader_->value(i_));
+    }
+    std::shared_ptr<ChunkReader<K, M>> reader_;
+    Decode decode_{};
+    std::size_t i_ = 0;
+    value_type current_{};
+};
+
 /// clear() of TypedMap and TypedPerCpuMap: the keys `ks` removed in one batch call where
 /// the kernel has them, else one by one with `erase_one`.
 template <class K, class Ops, class EraseOne>
@@ -203,54 +264,10 @@ public:
     }
 
     /// Input iterator over the entries, reading the map in chunks.
-    class iterator {
-    public:
-        using value_type = TypedMap::value_type;
-        using difference_type = std::ptrdiff_t;
-        using reference = const value_type&;
-        using pointer = const value_type*;
-        using iterator_category = std::input_iterator_tag;
-
-        iterator() = default;
-        reference operator*() const noexcept { return current_; }
-        pointer operator->() const noexcept { return &current_; }
-        iterator& operator++() {
-            ++i_;
-            load();
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.reader_ == nullptr; }
-
-    private:
-        friend class TypedMap;
-        explicit iterator(const M& map)
-            : reader_(std::make_shared<detail::ChunkReader<K, M>>(map, sizeof(V))) {
-            i_ = 0;
-            if (!reader_->next()) {
-                reader_.reset();
-                return;
-            }
-            load();
-        }
-        void load() {
-            if (i_ >= reader_->size()) {
-                if (!reader_->next()) {
-                    reader_.reset();
-                    return;
-                }
-                i_ = 0;
-            }
-            current_.first = reader_->key(i_);
-            std::memcpy(&current_.second, reader_->value(i_), sizeof(V));
-        }
-        std::shared_ptr<detail::ChunkReader<K, M>> reader_;
-        std::size_t i_ = 0;
-        value_type current_{};
-    };
+    using iterator = detail::ChunkIterator<K, M, V, detail::CopyValue<V>>;
 
     /// Reads the first chunk of entries.
-    [[nodiscard]] iterator begin() const { return iterator(map_); }
+    [[nodiscard]] iterator begin() const { return iterator(map_, sizeof(V), {}); }
     /// Reached after the last entry.
     [[nodiscard]] std::default_sentinel_t end() const noexcept { return {}; }
 
@@ -377,55 +394,18 @@ public:
         detail::erase_keys(map_, keys(), [this](const K& k) { erase(k); });
     }
 
-    /// Input iterator over the entries, reading the map in chunks.
-    class iterator {
-    public:
-        using value_type = TypedPerCpuMap::value_type;
-        using difference_type = std::ptrdiff_t;
-        using reference = const value_type&;
-        using pointer = const value_type*;
-        using iterator_category = std::input_iterator_tag;
-
-        iterator() = default;
-        reference operator*() const noexcept { return current_; }
-        pointer operator->() const noexcept { return &current_; }
-        iterator& operator++() {
-            ++i_;
-            load();
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.reader_ == nullptr; }
-
-    private:
-        friend class TypedPerCpuMap;
-        explicit iterator(const TypedPerCpuMap& m)
-            : map_(&m), reader_(std::make_shared<detail::ChunkReader<K, M>>(m.map_, m.slot_ * m.ncpu_)) {
-            if (!reader_->next()) {
-                reader_.reset();
-                return;
-            }
-            load();
-        }
-        void load() {
-            if (i_ >= reader_->size()) {
-                if (!reader_->next()) {
-                    reader_.reset();
-                    return;
-                }
-                i_ = 0;
-            }
-            current_.first = reader_->key(i_);
-            current_.second = map_->unpack(reader_->value(i_));
-        }
-        const TypedPerCpuMap* map_ = nullptr;
-        std::shared_ptr<detail::ChunkReader<K, M>> reader_;
-        std::size_t i_ = 0;
-        value_type current_{};
+    /// The iterator's decoder: one entry's per-CPU values, copied out of a chunk.
+    struct Unpack {
+        const TypedPerCpuMap* map = nullptr;  ///< the map whose CPU count and value slot apply
+        /// The values of every possible CPU of the entry at `values`.
+        std::vector<V> operator()(const std::byte* values) const { return map->unpack(values); }
     };
 
+    /// Input iterator over the entries, reading the map in chunks.
+    using iterator = detail::ChunkIterator<K, M, std::vector<V>, Unpack>;
+
     /// Reads the first chunk of entries.
-    [[nodiscard]] iterator begin() const { return iterator(*this); }
+    [[nodiscard]] iterator begin() const { return iterator(map_, slot_ * ncpu_, Unpack{this}); }
     /// Reached after the last entry.
     [[nodiscard]] std::default_sentinel_t end() const noexcept { return {}; }
 

@@ -21,6 +21,7 @@
 #include "detail/timeout.hpp"
 #include "error.hpp"
 #include "map.hpp"
+#include "module.hpp"
 
 namespace bpf {
 
@@ -188,5 +189,11 @@ private:
     std::size_t size_ = 0;
     user_ring_buffer* urb_ = nullptr;
 };
+
+/// A producer into the user ring buffer map `map_name` of `mod`; `mod` owns it.
+/// Module::user_ring_buffer() is the usual spelling.
+inline UserRingBuffer& build_user_ring_buffer(Module& mod, std::string_view map_name) {
+    return detail::own_buffer(mod, std::make_unique<UserRingBuffer>(mod.map(map_name)));
+}
 
 }  // namespace bpf

@@ -3,10 +3,17 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include <string>
 #include <string_view>
 
 #include <bpf/libbpf.h>
 #include <bpf/libbpf_version.h>
+
+/// True when the libbpf headers compiled against are at least MAJOR.MINOR. A macro only
+/// because `#if` needs it: it guards calls to functions and option fields that older
+/// libbpf headers do not declare. Elsewhere use bpf::libbpf_at_least().
+#define LIBBPFCPP_LIBBPF_AT_LEAST(major, minor) \
+    (LIBBPF_MAJOR_VERSION > (major) || (LIBBPF_MAJOR_VERSION == (major) && LIBBPF_MINOR_VERSION >= (minor)))
 
 namespace bpf {
 
@@ -22,6 +29,11 @@ inline constexpr int libbpf_compiled_minor = LIBBPF_MINOR_VERSION;
 constexpr bool libbpf_at_least(int major, int minor) noexcept {
     return libbpf_compiled_major > major ||
            (libbpf_compiled_major == major && libbpf_compiled_minor >= minor);
+}
+
+/// The compile-time libbpf as "MAJOR.MINOR", for messages.
+inline std::string libbpf_compiled_version() {
+    return std::to_string(libbpf_compiled_major) + "." + std::to_string(libbpf_compiled_minor);
 }
 
 /// The libbpf linked at run time, e.g. "v1.1".

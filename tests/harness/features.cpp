@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 
 #include <libbpfcpp/sched_ext.hpp>
+#include <libbpfcpp/version.hpp>
 
 #include "probes.bpf.hpp"
 
@@ -291,11 +292,10 @@ std::string probe_kprobe_multi(bool session) {
         return std::string("loading a ") + (session ? "kprobe session" : "kprobe_multi") + " program: " +
                errno_text(-prog);
     const char* syms[] = {"do_nanosleep"};
-#if !(LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5))
+#if !LIBBPFCPP_LIBBPF_AT_LEAST(1, 5)
     if (session) {
         close(prog);
-        return "built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-               std::to_string(LIBBPF_MINOR_VERSION) + ", which cannot create kprobe session links (libbpf >= 1.5)";
+        return "built with libbpf " + bpf::libbpf_compiled_version() + ", which cannot create kprobe session links (libbpf >= 1.5)";
     }
 #endif
     LIBBPF_OPTS(bpf_link_create_opts, o);
@@ -515,7 +515,7 @@ const std::vector<Declaration>& table() {
          [] { return load_and_attach("probe_bpf_loop", nullptr); }, {}},
         {Feature::UprobeMulti, "uprobe_multi", "uprobe_multi links", 6, 6, {"CONFIG_UPROBES"},
          [] {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
              return load_and_attach("probe_uprobe_multi", [](bpf_object*, bpf_program* p) -> std::string {
                  LIBBPF_OPTS(bpf_uprobe_multi_opts, o);
                  bpf_link* l = bpf_program__attach_uprobe_multi(p, getpid(), self_exe().c_str(), "main", &o);
@@ -524,12 +524,11 @@ const std::vector<Declaration>& table() {
                  return {};
              }, [](bpf_program* p) { bpf_program__set_expected_attach_type(p, static_cast<bpf_attach_type>(48)); });  // BPF_TRACE_UPROBE_MULTI
 #else
-             return "built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-                    std::to_string(LIBBPF_MINOR_VERSION) + ", which has no uprobe_multi (libbpf >= 1.3)";
+             return "built with libbpf " + bpf::libbpf_compiled_version() + ", which has no uprobe_multi (libbpf >= 1.3)";
 #endif
          },
          [] {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
              return std::string();
 #else
              return std::string("libbpf < 1.3 has no uprobe_multi");
@@ -544,7 +543,7 @@ const std::vector<Declaration>& table() {
         {Feature::KprobeSession, "kprobe_session", "kprobe session links", 6, 10, {"CONFIG_KPROBES", "CONFIG_FPROBE"},
          [] { return probe_kprobe_multi(true); },
          [] {
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 5)
              return std::string();
 #else
              return std::string("libbpf < 1.5 cannot create kprobe session links");

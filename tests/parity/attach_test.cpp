@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "harness.hpp"
+#include "lacks.hpp"
 #include "parity_attach.bpf.hpp"
 
 using Catch::Matchers::Contains;
@@ -253,25 +254,29 @@ TEST_CASE("uprobe with a cookie, by symbol and by offset") {
 
 TEST_CASE("uprobe_multi: one link for several functions, or a clear error naming the libbpf version") {
     auto mod = open_only({"on_multi"});
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
     mod.program("on_multi").set_expected_attach_type(static_cast<bpf_attach_type>(48));  // BPF_TRACE_UPROBE_MULTI (not in 6.1 headers)
     REQUIRE_FEATURE(UprobeMulti);
     mod.load();
-    mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*");
+    bpf::Link& l = mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*");
     multi_a(1);
     multi_b(1);
     CHECK(mod.global<std::uint64_t>("multi_hits") == 2);
+    l.destroy();
+    mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*",
+                                                bpf::UprobeMultiOptions{.retprobe = false});
+    multi_a(1);
+    CHECK(mod.global<std::uint64_t>("multi_hits") == 3);
 #else
     mod.load();
     CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), "parity_multi_*"),
                       Contains("uprobe_multi needs libbpf >= 1.3") &&
-                          Contains("built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-                                   std::to_string(LIBBPF_MINOR_VERSION)));
+                          Contains("built with libbpf " + bpf::libbpf_compiled_version()));
     const std::uint64_t offs[] = {testing::file_offset_of(reinterpret_cast<const void*>(&parity_multi_a)),
                                   testing::file_offset_of(reinterpret_cast<const void*>(&parity_multi_b))};
     const std::uint64_t cookies[] = {1, 2};
-    CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), offs, cookies),
-                      Contains("uprobe_multi needs libbpf >= 1.3"));
+    CHECK_THROWS_MATCHES(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), offs, cookies),
+                         bpf::Error, testing::lacks_libbpf("uprobe_multi", "1.3"));
     CHECK_THROWS_WITH(mod.program("on_multi").attach_uprobe_multi(getpid(), testing::self_exe(), offs,
                                                                   std::span(cookies).first(1)),
                       Contains("1 cookies for 2 offsets"));
@@ -304,6 +309,8 @@ TEST_CASE("kprobe at an absolute kernel address from /proc/kallsyms (libbpfgo's 
     mod.load();
     if (!testing::feature(testing::Feature::Kprobes).available) {
         CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0xffffffff81000000ull), Contains("CONFIG_KPROBES"));
+        CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0xffffffff81000000ull, {.retprobe = true}),
+                          Contains("kretprobe at 0x") && Contains("CONFIG_KPROBES"));
     }
     REQUIRE_FEATURE(Kprobes);
     CHECK_THROWS_WITH(mod.program("on_kprobe").attach_kprobe_at(0), Contains("kptr_restrict"));
@@ -324,4 +331,20 @@ TEST_CASE("kprobe at an absolute kernel address from /proc/kallsyms (libbpfgo's 
     CHECK_THAT(l.description(), Contains("kprobe at 0x"));
     testing::trigger_getppid(4);
     CHECK(mod.global<std::uint64_t>("kprobe_hits") == 4);
+    l.destroy();
+    bpf::Link& l2 = mod.program("on_kprobe").attach_kprobe_at(address, bpf::KprobeAtOptions{.cookie = 5});
+    testing::trigger_getppid(2);
+    CHECK(mod.global<std::uint64_t>("kprobe_hits") == 6);
+    l2.destroy();
+}
+
+TEST_CASE("attach_usdt with UsdtOptions carries the cookie like the positional form") {
+    auto mod = open_only({"on_tick"});
+    mod.load();
+    bpf::Link& l = mod.program("on_tick").attach_usdt(getpid(), testing::self_exe(), "parity", "tick",
+                                                      bpf::UsdtOptions{.cookie = 0xbeef});
+    CHECK_THAT(l.description(), Contains("parity:tick"));
+    usdt_fn(1, 2);
+    CHECK(mod.global<std::uint64_t>("usdt_sum") == 1 * 2);
+    CHECK(mod.global<std::uint64_t>("usdt_cookie") == 0xbeef);
 }

@@ -18,6 +18,7 @@
 
 #include "features.hpp"
 #include "harness.hpp"
+#include "lacks.hpp"
 #include "parity_kmulti.bpf.hpp"
 #include "parity_ksession.bpf.hpp"
 
@@ -92,7 +93,7 @@ TEST_CASE("kprobe_multi: symbols with cookies, and kretprobe_multi, count real c
 /// 6.12; kallsyms has both.
 static std::pair<std::string, std::string> getppid_glob() {
     const auto glob_of = [](std::string name) { return name.substr(0, name.size() - 2) + "*d"; };  // ..._getpp*d
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 2)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 2)
     const std::string dir = access("/sys/kernel/debug/tracing", F_OK) == 0 ? "/sys/kernel/debug/tracing"
                                                                           : "/sys/kernel/tracing";
     for (const char* list : {"/available_filter_functions_addrs", "/available_filter_functions"}) {
@@ -151,8 +152,8 @@ TEST_CASE("kprobe_multi: unknown functions and wrong options are refused with th
 TEST_CASE("kprobe_multi: without kprobes the attach says so") {
     REQUIRE_MISSING_FEATURE(Kprobes);
     auto mod = for_this_process(bpf_objects::parity_kmulti());
-    CHECK_THROWS_WITH(mod.program("km_entry").attach_kprobe_multi("__x64_sys_getppid"),
-                      Catch::Contains("kprobes are not available"));
+    CHECK_THROWS_MATCHES(mod.program("km_entry").attach_kprobe_multi("__x64_sys_getppid"), bpf::Error,
+                         testing::lacks_kernel("kprobes"));
 }
 
 TEST_CASE("kprobe session: one program runs at entry and at return, per cookie") {
@@ -161,7 +162,8 @@ TEST_CASE("kprobe session: one program runs at entry and at return, per cookie")
         bpf::KprobeMultiOptions o;
         o.symbols = {getppid_fn};
         o.session = true;
-        CHECK_THROWS_WITH(mod.program("ks_both").attach_kprobe_multi(o), Catch::Contains("needs libbpf >= 1.5"));
+        CHECK_THROWS_MATCHES(mod.program("ks_both").attach_kprobe_multi(o), bpf::Error,
+                             testing::lacks_libbpf("kprobe session", "1.5"));
         return;
     }
 #if !defined(__x86_64__)

@@ -15,6 +15,7 @@
 
 #include "features.hpp"
 #include "harness.hpp"
+#include "lacks.hpp"
 #include "links.h"
 #include "net_util.hpp"
 #include "parity_links.bpf.hpp"
@@ -40,8 +41,9 @@ std::vector<std::uint32_t> ran(const bpf::Module& mod) {
 bool netkit_needs_newer_libbpf() {
     if (bpf::libbpf_at_least(1, 3)) return false;
     auto mod = netkit_module(bpf::NetkitSide::Primary);
-    CHECK_THROWS_WITH(mod.program("tcx_a").attach_netkit("lo"), Catch::Contains("needs libbpf >= 1.3"));
-    CHECK_THROWS_WITH(bpf::netkit_query("lo", bpf::NetkitSide::Primary), Catch::Contains("needs libbpf >= 1.3"));
+    CHECK_THROWS_MATCHES(mod.program("tcx_a").attach_netkit("lo"), bpf::Error, testing::lacks_libbpf("netkit", "1.3"));
+    CHECK_THROWS_MATCHES(bpf::netkit_query("lo", bpf::NetkitSide::Primary), bpf::Error,
+                         testing::lacks_libbpf("multi-program hook queries", "1.3"));
     return true;
 }
 

@@ -15,6 +15,7 @@
 
 #include "features.hpp"
 #include "harness.hpp"
+#include "lacks.hpp"
 #include "links.h"
 #include "net_util.hpp"
 #include "parity_links.bpf.hpp"
@@ -60,9 +61,10 @@ constexpr auto A = LINKS_TAG_A, B = LINKS_TAG_B, C = LINKS_TAG_C;
 bool tcx_needs_newer_libbpf() {
     if (bpf::libbpf_at_least(1, 3)) return false;
     auto mod = links_module();
-    CHECK_THROWS_WITH(mod.program("tcx_a").attach_tcx("lo"),
-                      Catch::Contains("needs libbpf >= 1.3") && Catch::Contains("bpf::TcHook"));
-    CHECK_THROWS_WITH(bpf::tcx_query("lo", bpf::TcxDirection::Ingress), Catch::Contains("needs libbpf >= 1.3"));
+    CHECK_THROWS_WITH(mod.program("tcx_a").attach_tcx("lo"), Catch::Contains("bpf::TcHook"));
+    CHECK_THROWS_MATCHES(mod.program("tcx_a").attach_tcx("lo"), bpf::Error, testing::lacks_libbpf("tcx", "1.3"));
+    CHECK_THROWS_MATCHES(bpf::tcx_query("lo", bpf::TcxDirection::Ingress), bpf::Error,
+                         testing::lacks_libbpf("multi-program hook queries", "1.3"));
     return true;
 }
 

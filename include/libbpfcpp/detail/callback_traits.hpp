@@ -6,9 +6,13 @@
 
 namespace bpf::detail {
 
-// The parameters of a callback (a lambda, a function object or a function).
+// The parameters of a callback (a lambda, a function object or a function); no `args`
+// for anything else, so that the callback concepts are false for it rather than an error
+// (they constrain Module::ring_buffer() beside overloads that take options).
+template <class F, class = void>
+struct call_signature {};
 template <class F>
-struct call_signature : call_signature<decltype(&F::operator())> {};
+struct call_signature<F, std::void_t<decltype(&F::operator())>> : call_signature<decltype(&F::operator())> {};
 template <class R, class C, class... A>
 struct call_signature<R (C::*)(A...) const> { using args = std::tuple<A...>; };
 template <class R, class C, class... A>

@@ -6,25 +6,24 @@
 #include <string>
 #include <string_view>
 
-#include <bpf/libbpf_version.h>
-
 #include "../error.hpp"
+#include "../version.hpp"
 
 namespace bpf::detail {
 
 /// Throws EOPNOTSUPP: "OP 'OBJECT': WHAT needs libbpf >= MAJOR.MINOR, this program was
-/// built with libbpf X.Y; INSTEAD".
+/// built with libbpf X.Y; INSTEAD", with Error::missing() naming WHAT and the release.
+/// FEATURE is the short name Error::missing() carries ("tcx", "BPF tokens").
 [[noreturn]] inline void libbpf_too_old(std::string_view op, std::string_view object, std::string_view what,
-                                        int major, int minor, std::string_view instead) {
+                                        std::string_view feature, int major, int minor, std::string_view instead) {
     std::string cause(what);
     cause += " needs libbpf >= " + std::to_string(major) + "." + std::to_string(minor) +
-             ", this program was built with libbpf " + std::to_string(LIBBPF_MAJOR_VERSION) + "." +
-             std::to_string(LIBBPF_MINOR_VERSION);
+             ", this program was built with libbpf " + bpf::libbpf_compiled_version();
     if (!instead.empty()) {
         cause += "; ";
         cause += instead;
     }
-    throw Error(EOPNOTSUPP, describe(op, object, cause));
+    throw Error(EOPNOTSUPP, describe(op, object, cause), missing_libbpf(std::string(feature), major, minor));
 }
 
 }  // namespace bpf::detail

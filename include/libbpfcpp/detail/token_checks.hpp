@@ -26,6 +26,7 @@
 
 #include "../error.hpp"
 #include "compiled.hpp"
+#include "../version.hpp"
 
 namespace bpf::detail {
 
@@ -296,7 +297,7 @@ LIBBPFCPP_INLINE std::string detail::token_load_cause(bpf_object* obj,
         return "creating a BPF token from '" + path + "': " + token_create_cause(path, err);
     }
     if ((err != EPERM && err != EACCES) || !in_user_namespace()) return {};
-#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
     std::optional<std::string> path = token_path;
     if (!path) {
         if (const char* env = std::getenv("LIBBPF_BPF_TOKEN_PATH")) path = env;
@@ -322,7 +323,7 @@ LIBBPFCPP_INLINE std::string detail::token_load_cause(bpf_object* obj,
     (void)obj;
     (void)token_path;
     return userns_refusal_cause() + "; this program was built with libbpf " +
-           std::to_string(LIBBPF_MAJOR_VERSION) + "." + std::to_string(LIBBPF_MINOR_VERSION) +
+           bpf::libbpf_compiled_version() +
            ", which cannot use BPF tokens";
 #endif
 }
