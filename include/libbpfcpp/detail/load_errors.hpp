@@ -62,7 +62,7 @@ private:
     // libbpf's own first buffer is this size: a log it would hold fits here too. The
     // memory is left uninitialised, so only the pages the kernel writes are touched.
     static constexpr std::size_t size_ = (std::size_t{1} << 24) - 1;
-    bpf_object* obj_;
+    std::size_t loaded_ = 0;  // programs the load loads
     std::vector<std::pair<bpf_program*, std::unique_ptr<char[]>>> bufs_;
 };
 
@@ -132,9 +132,11 @@ LIBBPFCPP_INLINE std::string detail::libbpf_warnings(const std::string& captured
     return out;
 }
 
-LIBBPFCPP_INLINE detail::ProgramLogs::ProgramLogs(bpf_object* obj) : obj_(obj) {
+LIBBPFCPP_INLINE detail::ProgramLogs::ProgramLogs(bpf_object* obj) {
     for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) {
-        if (!bpf_program__autoload(p) || bpf_program__log_level(p) != 0) continue;
+        if (!bpf_program__autoload(p)) continue;
+        ++loaded_;
+        if (bpf_program__log_level(p) != 0) continue;
         size_t size = 0;
         if (bpf_program__log_buf(p, &size) != nullptr) continue;  // the caller's own buffer
         std::unique_ptr<char[]> buf(new char[size_]);
@@ -152,7 +154,7 @@ LIBBPFCPP_INLINE detail::ProgramLogs::~ProgramLogs() {
 LIBBPFCPP_INLINE std::optional<std::pair<bpf_program*, std::string>> detail::ProgramLogs::failed() const {
     for (const auto& [p, buf] : bufs_)
         if (buf[0] != '\0') return std::make_pair(p, std::string(buf.get(), strnlen(buf.get(), size_)));
-    if (bufs_.size() == 1) return std::make_pair(bufs_.front().first, std::string());
+    if (loaded_ == 1 && bufs_.size() == 1) return std::make_pair(bufs_.front().first, std::string());
     return std::nullopt;
 }
 
