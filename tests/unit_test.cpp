@@ -64,21 +64,6 @@ TEST_CASE("Error keeps errno, operation, object and cause") {
     CHECK(base.code().value() == EPERM);
 }
 
-TEST_CASE("verifier log is found in libbpf output") {
-    std::string text =
-        "libbpf: prog 'bad': BPF program load failed: Permission denied\n"
-        "libbpf: prog 'bad': -- BEGIN PROG LOAD LOG --\n"
-        "0: R1=ctx() R10=fp0\n"
-        "1: invalid mem access 'map_value_or_null'\n"
-        "-- END PROG LOAD LOG --\n"
-        "libbpf: prog 'bad': failed to load: -13\n";
-    auto found = bpf::detail::find_verifier_log(text);
-    REQUIRE(found);
-    CHECK(found->first == "bad");
-    CHECK(found->second == "0: R1=ctx() R10=fp0\n1: invalid mem access 'map_value_or_null'\n");
-    CHECK_FALSE(bpf::detail::find_verifier_log("libbpf: nothing to see\n"));
-}
-
 TEST_CASE("tail_lines and libbpf_warnings keep the last lines") {
     CHECK(bpf::detail::tail_lines("a\nb\nc\n", 2) == "b\nc");
     CHECK(bpf::detail::tail_lines("a\nb\nc", 5) == "a\nb\nc");

@@ -63,6 +63,10 @@ LIBBPFCPP_INLINE bool record_for_default_logger(LogCapture& capture, enum libbpf
 
 LIBBPFCPP_INLINE int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args);
 
+/// Routes `text` as libbpf's own messages go: into this thread's capture, then to the
+/// logger. For what the library tells in libbpf's place (a verifier log it read itself).
+LIBBPFCPP_INLINE void route_libbpf_message(enum libbpf_print_level level, const std::string& text);
+
 /// Sends a message to the logger (stderr without one, memlock advice dropped), under the
 /// threshold: libbpf's messages (libbpf_print) and this library's own.
 LIBBPFCPP_INLINE void emit(LogLevel level, std::string_view text);
@@ -154,9 +158,13 @@ LIBBPFCPP_INLINE int detail::libbpf_print(enum libbpf_print_level level, const c
         std::vsnprintf(text.data(), text.size(), fmt, args);
         text.resize(static_cast<size_t>(n));
     }
-    if (log_capture != nullptr && !record_for_default_logger(*log_capture, level, text)) return 0;
-    emit(static_cast<LogLevel>(level), text);
+    route_libbpf_message(level, text);
     return 0;
+}
+
+LIBBPFCPP_INLINE void detail::route_libbpf_message(enum libbpf_print_level level, const std::string& text) {
+    if (log_capture != nullptr && !record_for_default_logger(*log_capture, level, text)) return;
+    emit(static_cast<LogLevel>(level), text);
 }
 
 LIBBPFCPP_INLINE void detail::emit(LogLevel level, std::string_view text) {

@@ -29,6 +29,7 @@
 
 #include "callbacks.hpp"
 #include "detail/load_checks.hpp"
+#include "detail/load_errors.hpp"
 #include "detail/module_state.hpp"
 #include "detail/needs_libbpf.hpp"
 #include "detail/object_checks.hpp"
@@ -122,24 +123,6 @@ struct OpenOptions {
 };
 
 namespace detail {
-
-/// Finds "prog 'NAME': -- BEGIN PROG LOAD LOG --" in libbpf's output; returns NAME and the log.
-LIBBPFCPP_INLINE std::optional<std::pair<std::string, std::string>> find_verifier_log(const std::string& text);
-
-/// The last `n` non-empty lines of `text`.
-LIBBPFCPP_INLINE std::string tail_lines(const std::string& text, std::size_t n);
-
-/// The part of a verifier log that says why: its last lines, and from Linux 7.x, whose
-/// log ends in a long explanation ("Verification failed: ...", "Reason:", source and
-/// instruction context, "Suggestion:"), the lines before that block and its first two
-/// paragraphs, so the rejected instruction and the error line stay in the message.
-LIBBPFCPP_INLINE std::string verifier_summary(const std::string& log);
-
-/// libbpf's warnings of one failed call, joined into a short cause.
-LIBBPFCPP_INLINE std::string libbpf_warnings(const std::string& captured, std::size_t n = 3);
-
-/// The program libbpf reported as failing to load ("prog 'NAME': BPF program load failed").
-LIBBPFCPP_INLINE std::optional<std::string> failed_program(const std::string& text);
 
 /// Where a global variable lives: which internal map and where in its value.
 /// The BTF string at `offset`, or "" where the object's BTF has none there (a corrupt
@@ -235,8 +218,6 @@ private:
 
     // The name of `m`, which must be a map of this module (not of another Module).
     [[nodiscard]] std::string name_of_own(const Map& m, std::string_view what) const;
-
-    [[noreturn]] void throw_load_error(int err, const std::string& text) const;
 
 public:
     // ---- maps and programs ------------------------------------------------------------
@@ -511,85 +492,6 @@ Buffer& own_buffer(Module& mod, std::unique_ptr<Buffer> buffer) {
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
 
-LIBBPFCPP_INLINE std::optional<std::pair<std::string, std::string>> detail::find_verifier_log(const std::string& text) {
-    static constexpr std::string_view begin_marker = "': -- BEGIN PROG LOAD LOG --\n";
-    static constexpr std::string_view end_marker = "-- END PROG LOAD LOG --";
-    auto b = text.rfind(begin_marker);
-    if (b == std::string::npos) return std::nullopt;
-    auto name_start = text.rfind("prog '", b);
-    if (name_start == std::string::npos) return std::nullopt;
-    name_start += 6;
-    std::string name = text.substr(name_start, b - name_start);
-    auto log_start = b + begin_marker.size();
-    auto e = text.find(end_marker, log_start);
-    std::string log = text.substr(log_start, e == std::string::npos ? std::string::npos : e - log_start);
-    return std::make_pair(std::move(name), std::move(log));
-}
-
-LIBBPFCPP_INLINE std::string detail::tail_lines(const std::string& text, std::size_t n) {
-    std::size_t end = text.size();
-    while (end > 0 && text[end - 1] == '\n') --end;
-    std::size_t pos = end;
-    for (std::size_t count = 0; pos > 0 && count < n;) {
-        pos = text.rfind('\n', pos - 1);
-        if (pos == std::string::npos) {
-            pos = 0;
-            break;
-        }
-        ++count;
-        if (count == n) {
-            ++pos;
-            break;
-        }
-    }
-    return text.substr(pos, end - pos);
-}
-
-LIBBPFCPP_INLINE std::string detail::verifier_summary(const std::string& log) {
-    const std::size_t block = log.find("\nVerification failed:");
-    if (block == std::string::npos) return tail_lines(log, 12);
-    std::string out = tail_lines(log.substr(0, block), 6);
-    // The headline and the "Reason:" paragraph: up to the second blank line after it.
-    std::size_t end = block + 1;
-    for (int blank = 0; blank < 2 && end < log.size();) {
-        std::size_t nl = log.find('\n', end);
-        if (nl == std::string::npos) nl = log.size();
-        const std::string_view line(log.data() + end, nl - end);
-        if (line.find_first_not_of(" \t") == std::string_view::npos) ++blank;
-        end = nl + 1;
-    }
-    std::string explanation = log.substr(block + 1, std::min(end, log.size()) - block - 1);
-    while (!explanation.empty() && (explanation.back() == '\n' || explanation.back() == ' ')) explanation.pop_back();
-    return out + "\n" + explanation;
-}
-
-LIBBPFCPP_INLINE std::string detail::libbpf_warnings(const std::string& captured, std::size_t n) {
-    std::string lines = tail_lines(captured, n);
-    std::string out;
-    std::size_t start = 0;
-    while (start < lines.size()) {
-        auto nl = lines.find('\n', start);
-        std::string line = lines.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-        if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);
-        if (!line.empty()) {
-            if (!out.empty()) out += "; ";
-            out += line;
-        }
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-    }
-    return out;
-}
-
-LIBBPFCPP_INLINE std::optional<std::string> detail::failed_program(const std::string& text) {
-    static constexpr std::string_view marker = "': BPF program load failed";
-    auto m = text.rfind(marker);
-    if (m == std::string::npos) return std::nullopt;
-    auto start = text.rfind("prog '", m);
-    if (start == std::string::npos) return std::nullopt;
-    return text.substr(start + 6, m - start - 6);
-}
-
 LIBBPFCPP_INLINE Module Module::open_file(const std::string& path, const OpenOptions& options) {
     detail::install_print_router();
     if (access(path.c_str(), R_OK) != 0) {
@@ -640,7 +542,7 @@ LIBBPFCPP_INLINE void Module::prepare() {
     s.loaded = true;  // libbpf refuses to go on with an object whose preparation failed
     int err = detail::positive_errno(ret);
     if (detail::is_libbpf_errno(err)) err = EINVAL;
-    throw_load_error(err, capture.text());
+    detail::throw_load_error(s.obj, s.name, s.token_path, err, capture.text(), nullptr);
 #else
     detail::libbpf_too_old("preparing object", s.name, "Module::prepare() (bpf_object__prepare)", "object preparation", 1, 6,
                            "call load(), which creates the maps and loads the programs in one step");
@@ -657,23 +559,15 @@ LIBBPFCPP_INLINE void Module::load() {
         detail::check_struct_ops_sections(s.obj, s.name);
         detail::check_struct_ops_types(s.obj, s.name);
     }
+    detail::ProgramLogs logs(s.obj);
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
-    int ret = bpf_object__load(s.obj);
-    if (ret == 0) {
-        s.loaded = true;
-        return;
-    }
-    s.loaded = true;  // libbpf refuses a second load of the same object
+    const int ret = bpf_object__load(s.obj);
+    s.loaded = true;  // even after a failure: libbpf refuses a second load of the same object
+    if (ret == 0) return;
     int err = detail::positive_errno(ret);
     if (detail::is_libbpf_errno(err)) err = EINVAL;
-    if (err == EMFILE || err == ENFILE || capture.text().find("Too many open files") != std::string::npos)
-        detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
-    try {
-        throw_load_error(err, capture.text());
-    } catch (const Error& e) {
-        if (!detail::fd_exhaustion_seen().load(std::memory_order_relaxed)) throw;
-        throw Error(e.error_number(), e.message() + std::string(detail::fd_restart_note), e.verifier_log());
-    }
+    if (err == EMFILE || err == ENFILE) detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
+    detail::throw_load_error(s.obj, s.name, s.token_path, err, capture.text(), &logs);
 }
 
 LIBBPFCPP_INLINE void Module::throw_not_found(std::string_view kind, std::string_view name,
@@ -692,46 +586,6 @@ LIBBPFCPP_INLINE std::string Module::name_of_own(const Map& m, std::string_view 
                                              "the map belongs to another module (object '" + state().name +
                                                  "' has no such map)"));
     return name;
-}
-
-LIBBPFCPP_INLINE void Module::throw_load_error(int err, const std::string& text) const {
-    auto& s = state();
-    if (std::string cause = detail::token_load_cause(s.obj, s.token_path, err, text); !cause.empty())
-        throw Error(err, detail::describe("loading object", s.name, cause));
-    if ((err == EPERM || err == EACCES) && detail::lacks_bpf_privileges())
-        throw Error(err, detail::describe("loading object", s.name, detail::privileges_hint));
-    auto vlog = detail::find_verifier_log(text);
-    // A log of "processed 0 insns" is the kernel refusing the program before the
-    // verifier looked at it (e.g. an attach type this kernel does not permit).
-    if (vlog && vlog->second.find("processed 0 insns") != std::string::npos && (err == EPERM || err == EACCES))
-        vlog.reset();
-    if (vlog) {
-        auto& [prog, log] = *vlog;
-        throw Error(err,
-                    detail::describe("loading object", s.name,
-                                     "the verifier rejected program '" + prog + "':\n" +
-                                         detail::verifier_summary(log) +
-                                         "\n(full log in Error::verifier_log())"),
-                    log);
-    }
-    std::string why = detail::libbpf_warnings(detail::without_memlock_hints(text));
-    if (auto prog = detail::failed_program(text)) {
-        // Refused without a verifier verdict: name the program and what its hook needs.
-        std::string cause = "the kernel refused program '" + *prog + "'";
-        if (bpf_program* p = bpf_object__find_program_by_name(s.obj, prog->c_str())) {
-            const std::string sec = bpf_program__section_name(p);
-            cause += " (section '" + sec + "')";
-            for (std::string_view tramp : {"fentry", "fexit", "fmod_ret", "lsm", "freplace"})
-                if (sec.rfind(tramp, 0) == 0 && err == EPERM)
-                    cause += ": this kernel does not allow BPF trampoline programs "
-                             "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead";
-        }
-        if (cause.find("trampoline") == std::string::npos)
-            cause += (err == EPERM || err == EACCES ? " before verifying it: " : ": ") + detail::explain_errno(err);
-        throw Error(err, detail::describe("loading object", s.name, cause));
-    }
-    throw Error(err, detail::describe("loading object", s.name,
-                                      why.empty() ? detail::explain_errno(err) : why));
 }
 
 LIBBPFCPP_INLINE Map Module::map(std::string_view name) const {

@@ -1,0 +1,207 @@
+// What Module::load() says when libbpf fails: the verifier log of the rejected program,
+// read from a log buffer libbpf fills for that program (bpf_program__set_log_buf), and
+// the causes errno and the object itself give. Nothing here reads libbpf's printed text
+// for a verdict; its last warnings only fill a message nothing better explains.
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <bpf/libbpf.h>
+
+#include "../error.hpp"
+#include "../log.hpp"
+#include "compiled.hpp"
+#include "load_checks.hpp"
+#include "token_checks.hpp"
+
+namespace bpf::detail {
+
+/// The last `n` non-empty lines of `text`.
+LIBBPFCPP_INLINE std::string tail_lines(const std::string& text, std::size_t n);
+
+/// The part of a verifier log that says why: its last lines, and from Linux 7.x, whose
+/// log ends in a long explanation ("Verification failed: ...", "Reason:", source and
+/// instruction context, "Suggestion:"), the lines before that block and its first two
+/// paragraphs, so the rejected instruction and the error line stay in the message.
+LIBBPFCPP_INLINE std::string verifier_summary(const std::string& log);
+
+/// libbpf's warnings of one failed call, joined into a short cause.
+LIBBPFCPP_INLINE std::string libbpf_warnings(const std::string& captured, std::size_t n = 3);
+
+/// A verifier log buffer for each program of an object, for the length of one load.
+///
+/// With a buffer of the caller's and log level 0, libbpf loads a program without a log
+/// first (a load that succeeds costs nothing extra) and only after a failure loads it
+/// again at level 1 into the buffer; it does not print a log it did not allocate, so the
+/// log reaches the Error and nothing else. libbpf stops at the first program that fails,
+/// so the one buffer with text in it names the program. A program given a log level of
+/// its own (OpenOptions::kernel_log_level) keeps libbpf's own buffer, which it grows and
+/// prints, since a fixed buffer could fill up at that level on a load that succeeds.
+class ProgramLogs {
+public:
+    explicit ProgramLogs(bpf_object* obj);
+    ProgramLogs(const ProgramLogs&) = delete;
+    ProgramLogs& operator=(const ProgramLogs&) = delete;
+    ~ProgramLogs();
+
+    /// The program whose load wrote a log, and that log; with no log anywhere, the only
+    /// program the object loads, if it has one, and an empty log.
+    [[nodiscard]] std::optional<std::pair<bpf_program*, std::string>> failed() const;
+
+private:
+    // libbpf's own first buffer is this size: a log it would hold fits here too. The
+    // memory is left uninitialised, so only the pages the kernel writes are touched.
+    static constexpr std::size_t size_ = (std::size_t{1} << 24) - 1;
+    std::size_t loaded_ = 0;  // programs the load loads
+    std::vector<std::pair<bpf_program*, std::unique_ptr<char[]>>> bufs_;
+};
+
+/// Throws the Error for a load or prepare of `obj` (called `name`) that failed with
+/// `err`: the verifier's verdict from `logs`, else a cause errno or the object gives.
+[[noreturn]] LIBBPFCPP_INLINE void throw_load_error(bpf_object* obj, const std::string& name,
+                                                    const std::optional<std::string>& token_path, int err,
+                                                    const std::string& printed, const ProgramLogs* logs);
+
+}  // namespace bpf::detail
+
+#if LIBBPFCPP_DEFINITIONS
+namespace bpf {
+
+LIBBPFCPP_INLINE std::string detail::tail_lines(const std::string& text, std::size_t n) {
+    std::size_t end = text.size();
+    while (end > 0 && text[end - 1] == '\n') --end;
+    std::size_t pos = end;
+    for (std::size_t count = 0; pos > 0 && count < n;) {
+        pos = text.rfind('\n', pos - 1);
+        if (pos == std::string::npos) {
+            pos = 0;
+            break;
+        }
+        ++count;
+        if (count == n) {
+            ++pos;
+            break;
+        }
+    }
+    return text.substr(pos, end - pos);
+}
+
+LIBBPFCPP_INLINE std::string detail::verifier_summary(const std::string& log) {
+    const std::size_t block = log.find("\nVerification failed:");
+    if (block == std::string::npos) return tail_lines(log, 12);
+    std::string out = tail_lines(log.substr(0, block), 6);
+    // The headline and the "Reason:" paragraph: up to the second blank line after it.
+    std::size_t end = block + 1;
+    for (int blank = 0; blank < 2 && end < log.size();) {
+        std::size_t nl = log.find('\n', end);
+        if (nl == std::string::npos) nl = log.size();
+        const std::string_view line(log.data() + end, nl - end);
+        if (line.find_first_not_of(" \t") == std::string_view::npos) ++blank;
+        end = nl + 1;
+    }
+    std::string explanation = log.substr(block + 1, std::min(end, log.size()) - block - 1);
+    while (!explanation.empty() && (explanation.back() == '\n' || explanation.back() == ' ')) explanation.pop_back();
+    return out + "\n" + explanation;
+}
+
+LIBBPFCPP_INLINE std::string detail::libbpf_warnings(const std::string& captured, std::size_t n) {
+    std::string lines = tail_lines(captured, n);
+    std::string out;
+    std::size_t start = 0;
+    while (start < lines.size()) {
+        auto nl = lines.find('\n', start);
+        std::string line = lines.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);
+        if (!line.empty()) {
+            if (!out.empty()) out += "; ";
+            out += line;
+        }
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+    }
+    return out;
+}
+
+LIBBPFCPP_INLINE detail::ProgramLogs::ProgramLogs(bpf_object* obj) {
+    for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) {
+        if (!bpf_program__autoload(p)) continue;
+        ++loaded_;
+        if (bpf_program__log_level(p) != 0) continue;
+        size_t size = 0;
+        if (bpf_program__log_buf(p, &size) != nullptr) continue;  // the caller's own buffer
+        std::unique_ptr<char[]> buf(new char[size_]);
+        buf[0] = '\0';
+        if (bpf_program__set_log_buf(p, buf.get(), size_) != 0) continue;
+        bufs_.emplace_back(p, std::move(buf));
+    }
+}
+
+LIBBPFCPP_INLINE detail::ProgramLogs::~ProgramLogs() {
+    // libbpf keeps the pointer: a buffer freed here must not be handed out later.
+    for (auto& [p, buf] : bufs_) bpf_program__set_log_buf(p, nullptr, 0);
+}
+
+LIBBPFCPP_INLINE std::optional<std::pair<bpf_program*, std::string>> detail::ProgramLogs::failed() const {
+    for (const auto& [p, buf] : bufs_)
+        if (buf[0] != '\0') return std::make_pair(p, std::string(buf.get(), strnlen(buf.get(), size_)));
+    if (loaded_ == 1 && bufs_.size() == 1) return std::make_pair(bufs_.front().first, std::string());
+    return std::nullopt;
+}
+
+LIBBPFCPP_INLINE void detail::throw_load_error(bpf_object* obj, const std::string& name,
+                                               const std::optional<std::string>& token_path, int err,
+                                               const std::string& printed, const ProgramLogs* logs) {
+    const std::string restart = fd_exhaustion_seen().load(std::memory_order_relaxed) ? std::string(fd_restart_note) : "";
+    auto error = [&](const std::string& cause, std::string log = {}) {
+        return Error(err, describe("loading object", name, cause) + restart, std::move(log));
+    };
+    if (std::string cause = token_load_cause(obj, token_path, err, printed); !cause.empty()) throw error(cause);
+    if ((err == EPERM || err == EACCES) && lacks_bpf_privileges()) throw error(std::string(privileges_hint));
+    auto vlog = logs != nullptr ? logs->failed() : std::nullopt;
+    if (vlog) {
+        auto& [prog, log] = *vlog;
+        const std::string pname = bpf_program__name(prog);
+        // "processed 0 insns" is the kernel refusing the program before the verifier
+        // looked at it (e.g. an attach type this kernel does not permit).
+        const bool unverified = log.empty() || (log.find("processed 0 insns") != std::string::npos &&
+                                                (err == EPERM || err == EACCES));
+        if (!unverified) {
+            // A logger of the user's own sees the log where libbpf would have printed it;
+            // the default logger does not, since the Error carries it (see LogCapture).
+            route_libbpf_message(LIBBPF_WARN, "libbpf: prog '" + pname + "': -- BEGIN PROG LOAD LOG --\n" + log +
+                                                  "-- END PROG LOAD LOG --\n");
+            throw error("the verifier rejected program '" + pname + "':\n" + verifier_summary(log) +
+                            "\n(full log in Error::verifier_log())",
+                        log);
+        }
+        // Refused without a verifier verdict: name the program and what its hook needs.
+        const std::string sec = bpf_program__section_name(prog);
+        std::string cause = "the kernel refused program '" + pname + "' (section '" + sec + "')";
+        for (std::string_view tramp : {"fentry", "fexit", "fmod_ret", "lsm", "freplace"})
+            if (sec.rfind(tramp, 0) == 0 && err == EPERM)
+                throw error(cause + ": this kernel does not allow BPF trampoline programs "
+                             "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead");
+        cause += (err == EPERM || err == EACCES ? " before verifying it: " : ": ") + explain_errno(err);
+        // Without a log the program is only the one the object loads, and the failure may
+        // have come before it reached the kernel: libbpf's last words say which.
+        if (log.empty())
+            if (const std::string said = libbpf_warnings(without_memlock_hints(printed)); !said.empty())
+                cause += " (libbpf: " + said + ")";
+        throw error(cause);
+    }
+    const std::string why = libbpf_warnings(without_memlock_hints(printed));
+    throw error(why.empty() ? std::string(explain_errno(err)) : why);
+}
+
+}  // namespace bpf
+#endif  // LIBBPFCPP_DEFINITIONS
