@@ -131,7 +131,7 @@ T& struct_ops_data(const Map& map) {
 /// Associates a loaded program that is not itself a struct_ops program (a tracing or
 /// syscall program, say) with a loaded struct_ops map (bpf_program__assoc_struct_ops):
 /// kfuncs of a struct_ops subsystem the program calls then act on that instance. Both
-/// must be loaded; a kernel before 6.19 refuses (BPF_PROG_ASSOC_STRUCT_OPS). Throws
+/// must be loaded; a kernel of 6.18 or older refuses (no BPF_PROG_ASSOC_STRUCT_OPS). Throws
 /// naming libbpf 1.7 on an older libbpf.
 ///
 /// ```cpp
@@ -154,7 +154,7 @@ inline void assoc_struct_ops(const Prog& prog, const Map& map) {
                                              "a struct_ops program belongs to the map whose table names it"));
     if (int ret = bpf_program__assoc_struct_ops(prog.get(), map.get(), nullptr); ret != 0)
         detail::throw_errno(detail::positive_errno(ret), op, what,
-                            "the kernel needs BPF_PROG_ASSOC_STRUCT_OPS (Linux 6.19)");
+                            "the kernel needs BPF_PROG_ASSOC_STRUCT_OPS (Linux > 6.18)");
 #else
     (void)map;
     detail::libbpf_too_old("associating program with struct_ops", what,
