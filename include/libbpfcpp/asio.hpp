@@ -361,6 +361,7 @@ struct TakeCollected {
 template <class Buffer>
 class basic_source {
 public:
+    /// The executor the source's operations complete on.
     using executor_type = ::asio::any_io_executor;
 
     /// A source reading `buffer` on `ex`.
@@ -401,7 +402,9 @@ public:
     basic_source(Context& ctx, Buffer& buffer, const SourceOptions& options = {})
         : basic_source(executor_type(ctx.get_executor()), buffer, options) {}
 
+    /// Takes over `o`'s buffer and pending operation; `o` is left empty.
     basic_source(basic_source&&) noexcept = default;
+    /// Cancels this source's pending operation, then takes over `o`'s.
     basic_source& operator=(basic_source&& o) noexcept {
         if (this != &o) {
             cancel();
@@ -413,6 +416,7 @@ public:
     basic_source& operator=(const basic_source&) = delete;
     ~basic_source() { cancel(); }
 
+    /// The executor given at construction.
     [[nodiscard]] executor_type get_executor() const noexcept { return st_->desc.get_executor(); }
 
     /// Waits until the buffer has records, delivers up to max_events of them to its

@@ -43,8 +43,11 @@ namespace bpf {
 /// (so not from a coroutine it resumed). The buffer must outlive the Readiness.
 class Readiness {
 public:
+    /// Readiness of a ring buffer (its epoll set).
     explicit Readiness(const RingBuffer& b) : Readiness(b.epoll_fd()) {}
+    /// Readiness of a perf buffer (its epoll set).
     explicit Readiness(const PerfBuffer& b) : Readiness(b.epoll_fd()) {}
+    /// Readiness of any buffer of an EventLoop.
     explicit Readiness(const EventLoop& l) : Readiness(l.fd()) {}
     Readiness(const Readiness&) = delete;
     Readiness& operator=(const Readiness&) = delete;
@@ -61,10 +64,12 @@ public:
     /// What wait() returns; `co_await` it for a bool.
     class Awaiter {
     public:
+        /// An await on `r` that `token` can end early.
         Awaiter(Readiness& r, std::stop_token token) : r_(&r), token_(std::move(token)) {}
         Awaiter(const Awaiter&) = delete;
         Awaiter& operator=(const Awaiter&) = delete;
 
+        /// True (no suspension) when records are there or a stop was requested.
         bool await_ready() {
             if (token_.stop_requested()) return true;
             // epoll_wait, not poll(): it puts the buffer's level-triggered entries back on
@@ -74,6 +79,7 @@ public:
             ready_ = epoll_wait(r_->fd_, &ev, 1, 0) > 0;
             return ready_;
         }
+        /// Hands the coroutine to the Readiness's thread, which resumes it on readiness or stop.
         void await_suspend(std::coroutine_handle<> h) {
             // Before the hand-over: once the thread has it, it may resume at any moment.
             on_stop_.emplace(token_, Notify{r_});

@@ -86,8 +86,8 @@ std::string to_string(ExitKind kind);
 
 /// What ops.exit recorded: the kind, the kernel's reason and the message.
 struct ExitInfo {
-    ExitKind kind = ExitKind::None;
-    std::int64_t exit_code = 0;  ///< scx_bpf_exit()'s code
+    ExitKind kind = ExitKind::None;  ///< why the scheduler ended
+    std::int64_t exit_code = 0;      ///< scx_bpf_exit()'s code
     std::string reason;          ///< the kernel's words, e.g. "scx_bpf_error"
     std::string message;         ///< what the scheduler (or the watchdog) said
     /// True for the kinds that are failures (scx_bpf_error, stall, ...), false for an unregistration.
