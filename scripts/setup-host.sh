@@ -3,9 +3,10 @@
 # packages and mounts tracefs and bpffs if they are not mounted. Safe to run again.
 set -euo pipefail
 
+# clang-19: BPF programs on __arena pointers need clang >= 18 (bpf/meson.build).
 packages=(g++ clang llvm libclang-rt-14-dev meson ninja-build pkg-config python3 libasio-dev
           libbpf-dev bpftool libelf-dev zlib1g-dev catch2 iproute2 curl systemtap-sdt-dev doxygen
-          libdw-dev liblzma-dev libbz2-dev)
+          libdw-dev liblzma-dev libbz2-dev clang-19)
 if [ -n "${LIBBPFCPP_EXTRA_PACKAGES:-}" ]; then
   read -r -a extra <<< "$LIBBPFCPP_EXTRA_PACKAGES"
   packages+=("${extra[@]}")

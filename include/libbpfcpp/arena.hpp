@@ -14,6 +14,7 @@
 
 #include <bpf/libbpf.h>
 #include <bpf/libbpf_version.h>
+#include <unistd.h>
 
 #include "detail/needs_libbpf.hpp"
 #include "error.hpp"
@@ -50,12 +51,15 @@ public:
         if (bpf_map__fd(map.get()) < 0)
             throw Error(EINVAL, detail::describe("viewing arena", name_,
                                                  "the object is not loaded; call Module::load() first"));
-        std::size_t size = 0;
-        void* base = bpf_map__initial_value(map.get(), &size);
-        if (base == nullptr || size == 0)
+        // For an arena, libbpf reports as the size the arena's global __arena variables
+        // (zero when there are none), not its mapping: the mapping is max_entries pages.
+        std::size_t data_size = 0;
+        void* base = bpf_map__initial_value(map.get(), &data_size);
+        const auto page = sysconf(_SC_PAGESIZE);
+        if (base == nullptr || page <= 0)
             throw Error(EINVAL, detail::describe("viewing arena", name_, "libbpf did not map the arena"));
         base_ = static_cast<std::byte*>(base);
-        size_ = size;
+        size_ = static_cast<std::size_t>(page) * bpf_map__max_entries(map.get());
 #else
         (void)map;
         detail::libbpf_too_old("viewing arena", name_, "bpf::Arena (an arena mapped by libbpf)", "BPF arenas", 1, 4, {});

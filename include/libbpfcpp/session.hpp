@@ -1,6 +1,7 @@
 // uprobe sessions (libbpf 1.6, Linux 6.13): one program of SEC("uprobe.session") runs at
 // a function's entry and at its return, the two runs sharing an 8-byte session cookie
-// (bpf_session_cookie()); a non-zero return at entry skips the return run.
+// (bpf_session_cookie()); a non-zero return at entry skips the return run. fsession
+// programs (libbpf 1.7) are the same pairing on a kernel function's BPF trampoline.
 #pragma once
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
@@ -80,6 +81,35 @@ inline Link& attach_uprobe_session(Prog prog, const UprobeSessionOptions& o) {
     detail::libbpf_too_old("attaching program", std::string(prog.name()),
                            "bpf::attach_uprobe_session (uprobe.session)", "uprobe sessions", 1, 6,
                            "attach a uprobe and a uretprobe instead");
+#endif
+}
+
+/// Attaches a SEC("fsession/FUNCTION") program (libbpf 1.7): one BPF trampoline runs it
+/// at the kernel function's entry and at its return, the two runs sharing the session
+/// cookie (bpf_session_cookie(ctx), bpf_session_is_return(ctx)). The Module owns the
+/// link. Throws naming libbpf 1.7 on an older libbpf; a kernel without
+/// BPF_TRACE_FSESSION refuses the program at load.
+inline Link& attach_fsession(Prog prog) {
+    const std::string name(prog.name());
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 7)
+    if (bpf_program__expected_attach_type(prog.get()) != BPF_TRACE_FSESSION)
+        throw Error(EINVAL, detail::describe("attaching program", name,
+                                             "not an fsession program (SEC(\"fsession/FUNCTION\"))"));
+    if (prog.fd() < 0)
+        throw Error(EINVAL, detail::describe("attaching program", name,
+                                             "the object is not loaded; call Module::load() first"));
+    detail::LogCapture capture(detail::LogCapture::UnlessThrown);
+    bpf_link* l = bpf_program__attach_trace(prog.get());
+    if (l == nullptr) {
+        const int err = errno;
+        const std::string why = detail::libbpf_warnings(capture.text());
+        throw Error(err, detail::describe("attaching program", name,
+                                          "fsession: " + (why.empty() ? detail::explain_errno(err) : why)));
+    }
+    return prog.adopt(l, "fsession");
+#else
+    detail::libbpf_too_old("attaching program", name, "bpf::attach_fsession (fsession)", "fsession programs", 1, 7,
+                           "attach an fentry and an fexit program instead");
 #endif
 }
 

@@ -128,6 +128,40 @@ T& struct_ops_data(const Map& map) {
     return *static_cast<T*>(detail::struct_ops_bytes(map, sizeof(T)));
 }
 
+/// Associates a loaded program that is not itself a struct_ops program (a tracing or
+/// syscall program, say) with a loaded struct_ops map (bpf_program__assoc_struct_ops):
+/// kfuncs of a struct_ops subsystem the program calls then act on that instance. Both
+/// must be loaded; a kernel of 6.18 or older refuses (no BPF_PROG_ASSOC_STRUCT_OPS). Throws
+/// naming libbpf 1.7 on an older libbpf.
+///
+/// ```cpp
+/// mod.load();
+/// bpf::assoc_struct_ops(mod.program("trigger"), mod.map("ops"));
+/// ```
+inline void assoc_struct_ops(const Prog& prog, const Map& map) {
+    const std::string what(prog.name());
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 7)
+    constexpr const char* op = "associating program with struct_ops";
+    if (prog.get() == nullptr || map.get() == nullptr)
+        throw Error(EINVAL, detail::describe(op, what, "the program or the map is not part of an opened object"));
+    if (prog.fd() < 0 || bpf_map__fd(map.get()) < 0)
+        throw Error(EINVAL, detail::describe(op, what, "the object is not loaded; call Module::load() first"));
+    if (bpf_map__type(map.get()) != BPF_MAP_TYPE_STRUCT_OPS)
+        throw Error(EINVAL, detail::describe(op, what, "map '" + std::string(map.name()) +
+                                                           "' is not a struct_ops map (SEC(\".struct_ops\"))"));
+    if (bpf_program__type(prog.get()) == BPF_PROG_TYPE_STRUCT_OPS)
+        throw Error(EINVAL, detail::describe(op, what,
+                                             "a struct_ops program belongs to the map whose table names it"));
+    if (int ret = bpf_program__assoc_struct_ops(prog.get(), map.get(), nullptr); ret != 0)
+        detail::throw_errno(detail::positive_errno(ret), op, what,
+                            "the kernel needs BPF_PROG_ASSOC_STRUCT_OPS (Linux > 6.18)");
+#else
+    (void)map;
+    detail::libbpf_too_old("associating program with struct_ops", what,
+                           "bpf::assoc_struct_ops (bpf_program__assoc_struct_ops)", "struct_ops association", 1, 7, {});
+#endif
+}
+
 }  // namespace bpf
 
 #if LIBBPFCPP_DEFINITIONS

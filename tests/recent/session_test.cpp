@@ -10,10 +10,12 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <string>
 
 #include "features.hpp"
 #include "harness.hpp"
+#include "recent_fsession.bpf.hpp"
 #include "recent_usession.bpf.hpp"
 
 extern "C" __attribute__((noinline, used)) int libbpfcpp_session_target(int x) {
@@ -89,4 +91,40 @@ TEST_CASE("uprobe session: options it refuses") {
     o.symbols = {"libbpfcpp_session_target"};
     o.cookies = {1, 2};
     CHECK_THROWS_WITH(bpf::attach_uprobe_session(mod.program("usession"), o), Contains("2 cookies for 1 functions"));
+}
+
+TEST_CASE("fsession: entry and return of do_nanosleep paired by the session cookie") {
+    if (!bpf::libbpf_at_least(1, 7)) {
+        // (libbpf before 1.7 does not know the section; another tracing program stands in.)
+        auto other = bpf::Module::open_memory(bpf_objects::recent_usession());
+        CHECK_THROWS_WITH(bpf::attach_fsession(other.program("usession")), Contains("needs libbpf >= 1.7"));
+        return;
+    }
+    REQUIRE_FEATURE(Fentry);
+    auto mod = bpf::Module::open_memory(bpf_objects::recent_fsession());
+    mod.set_global("target_tgid", static_cast<std::uint32_t>(getpid()));
+    CHECK_THROWS_WITH(bpf::attach_fsession(mod.program("fsession_sleep")), Contains("not loaded"));
+    try {
+        mod.load();
+    } catch (const bpf::Error& e) {
+        // The kernels of the matrix that have no fsession (before 7.x) refuse the
+        // program's attach type at load.
+        SKIP_TEST(std::string("this kernel refused an fsession program (BPF_TRACE_FSESSION): ") + e.what());
+    }
+    bpf::attach_fsession(mod.program("fsession_sleep"));
+    constexpr int calls = 3;
+    for (int i = 0; i < calls; ++i) {
+        timespec ts{0, 1000000};
+        nanosleep(&ts, nullptr);
+    }
+    CHECK(mod.global<std::uint64_t>("entries") == calls);
+    CHECK(mod.global<std::uint64_t>("returns") == calls);
+    CHECK(mod.global<std::uint64_t>("paired") == calls);
+}
+
+TEST_CASE("fsession: a program of another kind is refused by name") {
+    if (!bpf::libbpf_at_least(1, 7)) SKIP_TEST("built with libbpf < 1.7: no fsession");
+    // (Judged by the section before anything reaches the kernel.)
+    auto mod = bpf::Module::open_memory(bpf_objects::recent_usession());
+    CHECK_THROWS_WITH(bpf::attach_fsession(mod.program("usession")), Contains("not an fsession program"));
 }

@@ -7,6 +7,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/utsname.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string_view>
@@ -26,6 +28,7 @@
 #include "struct_ops_hcc.bpf.hpp"
 #include "struct_ops_hcc_ops.skel.hpp"
 #include "struct_ops_hcc_link.bpf.hpp"
+#include "struct_ops_hcc_assoc.bpf.hpp"
 
 using Catch::Matchers::Contains;
 
@@ -239,4 +242,43 @@ TEST_CASE("skeleton struct_ops: the shadow shows the programs, takes another bef
         CHECK_THROWS_WITH(skel.struct_ops.hcc_ops.ops(), Contains("set them before load"));
     }
     CHECK_FALSE(cc_available("lbcpp_hcc_shdw"));
+}
+
+namespace {
+
+// The running kernel's release is at least major.minor.
+bool kernel_release_at_least(int major, int minor) {
+    utsname u{};
+    int ma = 0, mi = 0;
+    return uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &ma, &mi) == 2 && (ma > major || (ma == major && mi >= minor));
+}
+
+}  // namespace
+
+TEST_CASE("assoc_struct_ops: a syscall program associated with a loaded struct_ops map") {
+    REQUIRE_FEATURE(StructOps);
+    auto mod = bpf::Module::open_memory(bpf_objects::struct_ops_hcc_assoc());
+    auto prog = mod.program("assoc_trigger");
+    if (!bpf::libbpf_at_least(1, 7)) {
+        CHECK_THROWS_WITH(bpf::assoc_struct_ops(prog, mod.map("hcc_assoc")), Contains("needs libbpf >= 1.7"));
+        return;
+    }
+    CHECK_THROWS_WITH(bpf::assoc_struct_ops(prog, mod.map("hcc_assoc")), Contains("not loaded"));
+    mod.load();
+    CHECK_THROWS_WITH(bpf::assoc_struct_ops(prog, mod.map(".bss")), Contains("not a struct_ops map"));
+    CHECK_THROWS_WITH(bpf::assoc_struct_ops(mod.program("hcc_init"), mod.map("hcc_assoc")),
+                      Contains("struct_ops program belongs to the map"));
+    try {
+        bpf::assoc_struct_ops(prog, mod.map("hcc_assoc"));
+    } catch (const bpf::Error& e) {
+        // A known kernel (a guest) newer than 6.18 must take it.
+        if (testing::kernel_known() && kernel_release_at_least(6, 19)) throw;
+        CHECK_THAT(e.what(), Contains("BPF_PROG_ASSOC_STRUCT_OPS"));
+        SKIP_TEST(std::string("this kernel refused the association (Linux > 6.18): ") + e.what());
+    }
+    // The associated program still loads and runs as before.
+    REQUIRE(prog.test_run().retval == 0);
+    CHECK(mod.global<std::uint64_t>("assoc_runs") == 1);
+    // The kernel keeps one association: the same map again is accepted.
+    CHECK_NOTHROW(bpf::assoc_struct_ops(prog, mod.map("hcc_assoc")));
 }
