@@ -250,6 +250,9 @@ TEST_CASE("objects that crash libbpf are refused before libbpf sees them") {
         {"libbpf-1.1-btf-in-the-second-section-of-that-name", "BTF type [10] has a name at string offset 721"},
         {"libbpf-1.1-btf-elf-section-entry-size-zero", "BTF type [10] has a name at string offset 721"},
     };
+    // The inputs live in the source tree, which the qemu guests do not carry.
+    if (access(TEST_FUZZ_REGRESSIONS_DIR, R_OK) != 0)
+        SKIP_TEST("the damaged objects (" TEST_FUZZ_REGRESSIONS_DIR ") are not on this machine");
     for (const auto& [name, why] : inputs) {
         const std::string path = std::string(TEST_FUZZ_REGRESSIONS_DIR "/") + name;
         INFO(path);
