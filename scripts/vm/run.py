@@ -2,7 +2,7 @@
 """Run a build's test suite on a Debian cloud kernel under qemu.
 
 usage: run.py BUILD_DIR [--out DIR] [--release RELEASE | --kernel-dir DIR]
-              [--timeout SECONDS] [--test-timeout SECONDS] [--only NAME] [--verbose]
+              [--timeout SECONDS] [--test-timeout SECONDS] [--only NAME] [--skip-suite SUITE] [--verbose]
 
 RELEASE is the Debian release whose cloud kernel boots: bullseye (5.10), bookworm (6.1,
 the default), trixie (6.12) or trixie-backports (7.3); scripts/vm/fetch-kernel.sh resolves and caches it.
@@ -588,6 +588,8 @@ def main():
                          f"{GUEST_TEST_TIMEOUT} s, and never above the test's meson timeout)")
     ap.add_argument("--only", action="append", default=[], metavar="NAME",
                     help="run only the tests whose name contains NAME (repeatable)")
+    ap.add_argument("--skip-suite", action="append", default=[], metavar="SUITE",
+                    help="leave out the tests of meson suite SUITE (repeatable)")
     ap.add_argument("--verbose", action="store_true", help="echo the guest console")
     args = ap.parse_args()
 
@@ -623,6 +625,9 @@ def main():
             raise RunError(f"no {kernel_config}: the guest's tests need its kernel configuration")
 
         tests = introspect(build)
+        if args.skip_suite:
+            tests = [t for t in tests
+                     if not any(s.split(":")[-1] in args.skip_suite for s in t.get("suite") or [])]
         meson_names(tests)
         libbpf = libbpf_version(build)
         if args.only:
