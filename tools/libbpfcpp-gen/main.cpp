@@ -106,6 +106,9 @@ std::vector<char> link_objects(const std::vector<std::string>& inputs) {
     int progress[2];
     if (::pipe2(progress, O_CLOEXEC) != 0) throw GenError(std::string("linking: pipe: ") + std::strerror(errno));
     std::fflush(nullptr);  // what is buffered is written once, not once per process
+    // What the child sends instead of an input's index when the linker refused one; its
+    // error is then in the memfd. Anything else that ends the child is a crash.
+    constexpr std::uint32_t refused = UINT32_MAX;
     const pid_t child = ::fork();
     if (child < 0) {
         const int err = errno;
@@ -125,33 +128,40 @@ std::vector<char> link_objects(const std::vector<std::string>& inputs) {
             const auto done = static_cast<std::uint32_t>(inputs.size());
             write_fd(progress[1], &done, sizeof done);
             const std::vector<std::byte> linked = linker.finish();
-            if (!write_fd(result, linked.data(), linked.size())) status = 3;
+            if (!write_fd(result, linked.data(), linked.size()))
+                throw GenError(std::string("writing the linked object to memory: ") + std::strerror(errno));
         } catch (const std::exception& e) {
             const std::string why = e.what();
             write_fd(result, why.data(), why.size());
+            write_fd(progress[1], &refused, sizeof refused);
             status = 1;
         }
         ::_exit(status);
     }
     ::close(progress[1]);
-    std::uint32_t at = 0;
-    for (std::uint32_t i; ::read(progress[0], &i, sizeof i) == static_cast<ssize_t>(sizeof i);) at = i;
+    std::uint32_t at = 0, last = 0;
+    for (std::uint32_t i; ::read(progress[0], &i, sizeof i) == static_cast<ssize_t>(sizeof i);) {
+        if (i != refused) at = i;
+        last = i;
+    }
     ::close(progress[0]);
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    if (WIFSIGNALED(status)) {
-        const std::string signal = strsignal(WTERMSIG(status));
-        if (at < inputs.size())
-            throw GenError(inputs[at] + ": libbpf's linker crashed on it (" + signal +
-                           "): the object is damaged; rebuild it");
-        throw GenError("libbpf's linker crashed (" + signal + ") finishing the link of " +
-                       std::to_string(inputs.size()) + " objects; rebuild them, or link them one by one to "
-                       "find the damaged one");
+    const bool exited = WIFEXITED(status);
+    if (exited && WEXITSTATUS(status) == 0 && at == inputs.size()) return read_fd(result);
+    if (exited && WEXITSTATUS(status) == 1 && last == refused) {
+        const std::vector<char> why = read_fd(result);
+        throw GenError(std::string(why.begin(), why.end()) + "\n(linking " + std::to_string(inputs.size()) +
+                       " objects into one; fix or rebuild the object named above)");
     }
-    std::vector<char> out = read_fd(result);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return out;
-    throw GenError(std::string(out.begin(), out.end()) + "\n(linking " + std::to_string(inputs.size()) +
-                   " objects into one; fix or rebuild the object named above)");
+    // A fault (or a sanitizer's report of one, which exits instead).
+    const std::string signal = exited ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                      : std::string(strsignal(WTERMSIG(status)));
+    if (at < inputs.size())
+        throw GenError(inputs[at] + ": libbpf's linker crashed on it (" + signal +
+                       "): the object is damaged; rebuild it");
+    throw GenError("libbpf's linker crashed (" + signal + ") finishing the link of " + std::to_string(inputs.size()) +
+                   " objects; rebuild them, or link them one by one to find the damaged one");
 }
 
 // Writes `text` to `path`. A regular file (or a new one) is written whole or not at all:
