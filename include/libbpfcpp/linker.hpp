@@ -183,14 +183,19 @@ private:
             done += static_cast<std::size_t>(n);
         }
     }
-    // libbpf's linker (1.1 at least) faults on an input without a 64-bit ELF header (an
-    // empty file, a text file) instead of refusing it; what follows the header it checks.
+    // When libelf finds no ELF header (an empty file, a text file, an unknown ELF version),
+    // libbpf's linker (1.1 at least) returns -errno, which is 0 when errno happens to be:
+    // it then goes on with the input half read and faults. What follows the header it checks.
     static void check_elf_header(std::span<const std::byte> head, const std::string& label) {
         const auto* id = reinterpret_cast<const unsigned char*>(head.data());
         if (head.size() < sizeof(Elf64_Ehdr) || id[EI_MAG0] != ELFMAG0 || id[EI_MAG1] != ELFMAG1 ||
             id[EI_MAG2] != ELFMAG2 || id[EI_MAG3] != ELFMAG3)
             throw Error(EINVAL, detail::describe("linking BPF object", label,
                                                  "not an ELF file; give an object compiled with clang -target bpf -c"));
+        if (id[EI_VERSION] != EV_CURRENT || (id[EI_DATA] != ELFDATA2LSB && id[EI_DATA] != ELFDATA2MSB))
+            throw Error(EINVAL, detail::describe("linking BPF object", label,
+                                                 "an ELF header libelf cannot read (its version or byte order "
+                                                 "is invalid); the file is damaged, rebuild it"));
         if (id[EI_CLASS] != ELFCLASS64)
             throw Error(EINVAL, detail::describe("linking BPF object", label,
                                                  "a 32-bit ELF file, not a BPF object; compile it with clang -target bpf -c"));
