@@ -3,12 +3,14 @@
 //   libbpfcpp-gen skeleton OBJECT.bpf.o [--name NAME] [--type TYPE]... [--no-embed] [-o OUT.hpp]
 //   libbpfcpp-gen skeleton A.bpf.o B.bpf.o... --name NAME [--type TYPE]... [-o OUT.hpp]
 //
-// Several objects are linked into one first (bpf::Linker, libbpf's static linker, in
-// memory), and the skeleton is of the linked object. The header defines, in namespace NAME: C++ mirrors of the BTF types the object's maps
+// The header defines, in namespace NAME: C++ mirrors of the BTF types the object's maps
 // and globals use (and of each --type), structs of its global sections, and
-// NAME::Skeleton with its open phase NAME::OpenSkeleton (see docs/recipes.md).
+// NAME::Skeleton with its open phase NAME::OpenSkeleton (see docs/recipes.md). Several
+// objects are linked into one first (bpf::Linker, libbpf's static linker, in memory), and
+// the skeleton is of the linked object.
 //
-// How it is built: main.cpp reads the file and writes the output; generate.cpp runs
+// How it is built: main.cpp reads the file (or links the files) and writes the output;
+// generate.cpp runs
 // read.cpp (libbpf opens the object; maps, programs and sections are listed) into a
 // SkeletonModel (model.hpp), which emit.cpp writes from one template per part.
 // types.cpp turns BTF types into C++ (and checks the type graph first); names.cpp is
