@@ -161,9 +161,9 @@ trap cleanup EXIT
 # depends on what else the machine runs: the figures to compare between runs. (`times`
 # runs in this shell, not in a command substitution, whose children are its own.)
 cpu_now() {
-  times >"$status/times.$BASHPID"
-  cpu=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }; printf "%d", t }' \
-    "$status/times.$BASHPID")
+  local file="$status/times.$BASHPID"   # named here: in $(...) BASHPID is another process
+  times >"$file"
+  cpu=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }; printf "%d", t }' "$file")
 }
 
 # build_args CFG: the compilers (CC CXX) and meson arguments of a configuration, one word
