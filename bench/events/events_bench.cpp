@@ -138,11 +138,12 @@ struct Counter {
     }
 };
 
-enum class Style { LibbpfC, LibbpfCOneCpu, Bytes, Typed, Iterator, View, Background, TypedBatched, TypedCoalesced };
+enum class Style { LibbpfC, LibbpfCTwin, LibbpfCOneCpu, Bytes, Typed, Iterator, View, Background, TypedBatched, TypedCoalesced };
 
 const char* style_name(Style s) {
     switch (s) {
         case Style::LibbpfC: return "libbpf C callback";
+        case Style::LibbpfCTwin: return "libbpf C callback, second instance";
         case Style::LibbpfCOneCpu: return "libbpf C callback, consume_buffer(CPU 0)";
         case Style::View: return "libbpfcpp view<T>() (in place)";
         case Style::Bytes: return "libbpfcpp byte callback";
@@ -192,9 +193,12 @@ public:
 
 std::size_t perf_pages() { return (std::size_t{buffer_mib} << 20) / static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
-bpf::Module open_stream() {
+/// The producer's object; only a ring consumer's ring map is enlarged to --buffer-mib (a
+/// perf consumer's stays at the object's 256 KiB, so the perf run does not hold a large
+/// ring per consumer besides its perf rings).
+bpf::Module open_stream(sized_target target) {
     auto mod = bpf::Module::open_memory(bpf_objects::sized());
-    mod.map("events").set_max_entries(buffer_mib << 20);
+    if (target == SIZED_RING) mod.map("events").set_max_entries(buffer_mib << 20);
     mod.load();
     return mod;
 }
@@ -202,7 +206,7 @@ bpf::Module open_stream() {
 // ---- ring buffer consumers ------------------------------------------------------------
 class RingRef : public Consumer {
 public:
-    RingRef() : mod_(open_stream()), r_(ref_ring_new(mod_.map("events").fd())) {
+    RingRef() : mod_(open_stream(SIZED_RING)), r_(ref_ring_new(mod_.map("events").fd())) {
         if (r_ == nullptr) throw std::runtime_error("ring_buffer__new failed");
     }
     ~RingRef() override { ref_ring_free(r_); }
@@ -229,7 +233,7 @@ class RingCpp : public Consumer {
     using E = Rec<N>;
 
 public:
-    explicit RingCpp(Style s) : style_(s), mod_(open_stream()) {
+    explicit RingCpp(Style s) : style_(s), mod_(open_stream(SIZED_RING)) {
         if (s == Style::Bytes) {
             rb_ = &mod_.ring_buffer("events", [this](std::span<const std::byte> rec) {
                 std::uint32_t seq;
@@ -321,7 +325,7 @@ private:
 class PerfRef : public Consumer {
 public:
     explicit PerfRef(bool one_cpu = false)
-        : one_cpu_(one_cpu), mod_(open_stream()), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages())) {
+        : one_cpu_(one_cpu), mod_(open_stream(SIZED_PERF)), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages())) {
         if (p_ == nullptr) throw std::runtime_error("perf_buffer__new failed");
     }
     ~PerfRef() override { ref_perf_free(p_); }
@@ -353,7 +357,7 @@ class PerfCpp : public Consumer {
     using E = Rec<N>;
 
 public:
-    explicit PerfCpp(Style s) : style_(s), mod_(open_stream()) {
+    explicit PerfCpp(Style s) : style_(s), mod_(open_stream(SIZED_PERF)) {
         bpf::PerfBufferOptions o;
         o.pages = perf_pages();
         if (s == Style::TypedBatched) {
@@ -449,6 +453,7 @@ private:
 struct Sample {
     double drain_ns = 0;      // per event
     double drain_cpu_ns = 0;  // per event, the consumer thread's CPU time (0: not measured)
+    double drain_faults_k = 0; // the consumer thread's page faults per 1000 drained events
     double startup_us = 0;    // background loop: start() to its first event
     double live_rate = 0;     // delivered events per second
     double drop_ratio = 0;    // failed / attempted
@@ -458,7 +463,7 @@ struct Sample {
 };
 
 std::uint64_t delivered(Consumer& c, Style s) {
-    if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) {
+    if (s == Style::LibbpfC || s == Style::LibbpfCTwin || s == Style::LibbpfCOneCpu) {
         if (auto* r = dynamic_cast<RingRef*>(&c)) return r->count();
         return dynamic_cast<PerfRef&>(c).count();
     }
@@ -467,7 +472,7 @@ std::uint64_t delivered(Consumer& c, Style s) {
 
 void reset(Consumer& c, Style s) {
     c.counter.reset();
-    if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) {
+    if (s == Style::LibbpfC || s == Style::LibbpfCTwin || s == Style::LibbpfCOneCpu) {
         if (auto* r = dynamic_cast<RingRef*>(&c)) return r->reset();
         dynamic_cast<PerfRef&>(c).reset();
     }
@@ -488,10 +493,15 @@ double measure_drain(Consumer& c, Style s, sized_target target, std::uint32_t ev
         produce(c.module(), events, target);
     });
     producer.join();
+    rusage ru0{};
+    getrusage(RUSAGE_THREAD, &ru0);
     const double cpu0 = thread_cpu_ns();
     auto t0 = Clock::now();
     c.drain(sentinel);
     auto t1 = Clock::now();
+    rusage ru1{};
+    getrusage(RUSAGE_THREAD, &ru1);
+    out.drain_faults_k = static_cast<double>((ru1.ru_minflt - ru0.ru_minflt) + (ru1.ru_majflt - ru0.ru_majflt)) * 1000.0 / events;
     // The consumer thread's CPU time does not count the time other processes had the CPU,
     // which on a shared machine is most of the scatter of the elapsed time.
     if (s != Style::Background) out.drain_cpu_ns = (thread_cpu_ns() - cpu0) / events;
@@ -671,8 +681,8 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
         row->by_size.push_back({record_size, {abs_median(i, drain), ratio_median(i, drain)}});
     }
     if (!live) {
-        std::printf("| consumer | drain ns/event | drain time vs C | drain CPU ns/event | drain CPU vs C |\n"
-                    "|---|---:|---:|---:|---:|\n");
+        std::printf("| consumer | drain ns/event | drain time vs C | drain CPU ns/event | drain CPU vs C | page faults per 1k events |\n"
+                    "|---|---:|---:|---:|---:|---:|\n");
         for (std::size_t i = 0; i < styles.size(); ++i) {
             auto cpu = [](const Sample& smp) { return smp.drain_cpu_ns; };
             char cpu_col[32] = "-", cpu_ratio[32] = "-";
@@ -680,9 +690,10 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
                 std::snprintf(cpu_col, sizeof cpu_col, "%.2f", abs_median(i, cpu));
                 std::snprintf(cpu_ratio, sizeof cpu_ratio, "%.2fx", ratio_median(i, cpu));
             }
-            std::printf("| %s | %.2f | %.2fx | %s | %s |\n", style_name(styles[i]),
+            std::printf("| %s | %.2f | %.2fx | %s | %s | %.2f |\n", style_name(styles[i]),
                         abs_median(i, [](const Sample& smp) { return smp.drain_ns; }),
-                        ratio_median(i, [](const Sample& smp) { return smp.drain_ns; }), cpu_col, cpu_ratio);
+                        ratio_median(i, [](const Sample& smp) { return smp.drain_ns; }), cpu_col, cpu_ratio,
+                        abs_median(i, [](const Sample& smp) { return smp.drain_faults_k; }));
         }
         std::fflush(stdout);
         return;
@@ -751,18 +762,19 @@ void print_summary(int rounds) {
 template <std::size_t N>
 void run_size(int rounds, std::chrono::milliseconds live_ms) {
     record_size = N;
-    const std::vector<Style> ring_styles{Style::LibbpfC, Style::Bytes, Style::Typed, Style::Iterator,
+    const std::vector<Style> ring_styles{Style::LibbpfC, Style::LibbpfCTwin, Style::Bytes, Style::Typed, Style::Iterator,
                                          Style::View, Style::Background, Style::TypedCoalesced};
     if (kind != "perf")
         run_kind("Ring buffer", SIZED_RING, ring_styles, rounds, live_ms, [](Style s) -> std::unique_ptr<Consumer> {
-            if (s == Style::LibbpfC) return std::make_unique<RingRef>();
+            if (s == Style::LibbpfC || s == Style::LibbpfCTwin) return std::make_unique<RingRef>();
             return std::make_unique<RingCpp<N>>(s);
         });
-    const std::vector<Style> perf_styles{Style::LibbpfC, Style::LibbpfCOneCpu, Style::Bytes, Style::Typed,
+    const std::vector<Style> perf_styles{Style::LibbpfC, Style::LibbpfCTwin, Style::LibbpfCOneCpu, Style::Bytes, Style::Typed,
                                          Style::Iterator, Style::View, Style::Background, Style::TypedBatched};
     if (kind != "ring")
         run_kind("Perf buffer", SIZED_PERF, perf_styles, rounds, live_ms, [](Style s) -> std::unique_ptr<Consumer> {
-            if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) return std::make_unique<PerfRef>(s == Style::LibbpfCOneCpu);
+            if (s == Style::LibbpfC || s == Style::LibbpfCTwin || s == Style::LibbpfCOneCpu)
+                return std::make_unique<PerfRef>(s == Style::LibbpfCOneCpu);
             return std::make_unique<PerfCpp<N>>(s);
         });
 }
