@@ -169,6 +169,8 @@ public:
     virtual void drain(std::uint32_t sentinel) = 0;
     /// Consumes while `producing` is set, then what is left.
     virtual void live(const std::atomic<bool>& producing, std::stop_source& stop) = 0;
+    /// Maps every page of the consumer's buffers (no-op where the kernel maps them at mmap()).
+    virtual void prefault() {}
     /// The background loop's drain is timed from its first to its last event, so the
     /// thread's start (reported separately) does not count as draining.
     void add_timed(std::uint32_t seq) {
@@ -201,6 +203,18 @@ bpf::Module open_stream(sized_target target) {
     if (target == SIZED_RING) mod.map("events").set_max_entries(buffer_mib << 20);
     mod.load();
     return mod;
+}
+
+/// Reads a byte of every page of each CPU's ring of `pb`, so that the kernel maps them
+/// now (perf rings are mapped page by page on first touch).
+void prefault_perf(perf_buffer* pb) {
+    for (std::size_t i = 0; i < perf_buffer__buffer_cnt(pb); ++i) {
+        void* base = nullptr;
+        std::size_t size = 0;
+        if (perf_buffer__buffer(pb, static_cast<int>(i), &base, &size) != 0) continue;
+        const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        for (std::size_t off = 0; off < size; off += page) (void)*static_cast<volatile const char*>(static_cast<char*>(base) + off);
+    }
 }
 
 // ---- ring buffer consumers ------------------------------------------------------------
@@ -343,6 +357,7 @@ public:
         while (producing.load(std::memory_order_relaxed)) ref_perf_poll(p_, 100);
         ref_perf_consume(p_);
     }
+    void prefault() override { prefault_perf(ref_perf_raw(p_)); }
     std::uint64_t count() const { return ref_perf_stats(p_)->count; }
     void reset() { *ref_perf_stats(p_) = {}; }
 
@@ -382,6 +397,7 @@ public:
         }
     }
     const bpf::Module& module() const override { return mod_; }
+    void prefault() override { prefault_perf(pb_->get()); }
     void drain(std::uint32_t sentinel) override {
         done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
@@ -622,24 +638,33 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
             from = comma + 1;
         }
     });
-    std::vector<std::unique_ptr<Consumer>> consumers;
-    for (Style s : styles) consumers.push_back(make(s));
     Table t{styles, std::vector<std::vector<Sample>>(styles.size())};
-    // Warm-up: drain until every page of the buffer was read once. Until then a drain
-    // pays a page fault per 4 KiB of records on first touch of the mapping (about a
-    // third of libbpf C's drain time), which a long-running tool pays only once.
-    const std::uint64_t wrap = (std::uint64_t{buffer_mib} << 20) / stored / drain_count + 2;
-    for (std::size_t i = 0; i < styles.size(); ++i) {
-        pin(consumer_cpu);
-        if (!drains(styles[i])) continue;
-        Sample ignored;
-        for (std::uint64_t k = 0; k < wrap; ++k) measure_drain(*consumers[i], styles[i], target, drain_count, ignored);
-    }
+    std::vector<std::unique_ptr<Consumer>> consumers(styles.size());
     for (int r = 0; r < rounds; ++r) {
-        // Odd rounds run the styles in reverse order, so that no style (libbpf C included)
-        // always runs right after the same neighbour or first in a round.
+        // Every round gets new buffers, made in an order that rotates from round to round.
+        // The memory a buffer gets decides much of its drain time: two instances of the
+        // same libbpf C consumer, each keeping its buffers for the whole run, differed by
+        // 1.25x (the one made first was slower every round). New buffers each round in
+        // rotated order give every style every place; the median over rounds compares
+        // the code, not the memory a style happened to get.
+        for (auto& c : consumers) c.reset();  // free the last round's memory first
         for (std::size_t k = 0; k < styles.size(); ++k) {
-            const std::size_t i = r % 2 == 0 ? k : styles.size() - 1 - k;
+            const std::size_t i = (k + static_cast<std::size_t>(r)) % styles.size();
+            consumers[i] = make(styles[i]);
+            pin(consumer_cpu);
+            // Map every page of the new buffer now, so the drain pays no first-touch
+            // faults (a long-running tool pays them once), and run the loop once on a
+            // short drain so its code and the buffer's first lines are warm.
+            consumers[i]->prefault();
+            if (!drains(styles[i])) continue;
+            Sample ignored;
+            measure_drain(*consumers[i], styles[i], target, std::min<std::uint32_t>(drain_count, 1000), ignored);
+        }
+        // The order of the drains rotates too, and odd rounds run it backwards, so that no
+        // style (libbpf C included) always runs first, last or after the same neighbour.
+        for (std::size_t k = 0; k < styles.size(); ++k) {
+            const std::size_t n = styles.size(), shift = static_cast<std::size_t>(r / 2) % n;
+            const std::size_t i = r % 2 == 0 ? (k + shift) % n : (2 * n - 1 - k + shift) % n;
             pin(consumer_cpu);
             Sample smp;
             if (drains(styles[i])) smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_count, smp);
