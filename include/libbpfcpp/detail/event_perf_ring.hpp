@@ -43,6 +43,9 @@ struct PerfState {
 /// lack: read() of a perf event then returns {value, lost samples}.
 inline constexpr std::uint64_t perf_format_lost = 1u << 4;
 
+/// How many records ahead read_perf_ring() prefetches after a record of 512 bytes or more.
+inline constexpr std::uint64_t perf_prefetch_records = 4;
+
 // Layout of the two record types a BPF output event produces.
 inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
 inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
@@ -118,10 +121,12 @@ inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Samp
         }
         const std::uint64_t at = tail;
         tail += h.size;
-        // Records are read in order: small ones a few records ahead, a longer one the next
-        // record's header (a line inside its payload may never be read). Only lines the
-        // kernel has finished are prefetched.
-        const std::uint64_t ahead = h.size >= 512 ? tail : at + 512;
+        // Records are read in order: small ones a few records ahead; after a longer one
+        // the header of the record perf_prefetch_records ahead, guessed from this record's
+        // size (not a line inside a payload, which may never be read, and not just the
+        // next header, whose address is known only now). Only lines the kernel has
+        // finished are prefetched.
+        const std::uint64_t ahead = h.size >= 512 ? tail + (perf_prefetch_records - 1) * h.size : at + 512;
         if (ahead < head) __builtin_prefetch(data + (ahead & mask));
         bool more = true;
         if (h.type == PERF_RECORD_SAMPLE) {

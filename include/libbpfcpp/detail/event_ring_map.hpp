@@ -144,10 +144,14 @@ public:
             const unsigned long stored = (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
             cons += stored;
             // Small records: the line a few records ahead. A record longer than that: the
-            // next record's header, since a line inside this one's payload may never be
-            // read (a loop that reads 4 KiB records' headers would fetch twice the lines).
-            // Only behind the producer: a line it is still writing would bounce.
-            const unsigned long ahead = stored >= prefetch_distance ? cons : at + prefetch_distance;
+            // header of the record prefetch_records ahead, guessed from this record's size
+            // (records of one ring are mostly of one size). Not a line inside the payload,
+            // which may never be read (a loop that reads 4 KiB records' headers would fetch
+            // twice the lines), and not just the next header: its address is known only
+            // now, so a miss on it would be waited for anyway. Only behind the producer: a
+            // line it is still writing would bounce.
+            const unsigned long ahead =
+                stored >= prefetch_distance ? cons + (prefetch_records - 1) * stored : at + prefetch_distance;
             if (ahead < prod) __builtin_prefetch(data + (ahead & mask));
             if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) continue;
             ++n;
@@ -190,6 +194,7 @@ private:
     // Records are read in order, so the lines a few records ahead are wanted soon;
     // asking for them early overlaps the memory latency with the work on this record.
     static constexpr unsigned long prefetch_distance = 512;
+    static constexpr unsigned long prefetch_records = 4;
 
     int fd_;
     std::string name_;
