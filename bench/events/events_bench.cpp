@@ -26,11 +26,16 @@
 //        --per-round prints each round's live figures. Odd rounds run the styles in
 //        reverse order.
 // Buffers are large (--buffer-mib, 256 MiB for the ring and per CPU for perf), as a tool
-// that must not drop sizes them, so the records do not stay in the CPU caches.
+// that must not drop sizes them, so the records do not stay in the CPU caches. Every round
+// makes every consumer's buffers anew, in a rotating order, and maps all their pages first:
+// the memory a buffer gets weighs on a memory-bound drain, and buffers kept for the whole
+// run fixed that luck per style (docs/events.md, "The reference").
 //
 // The reference: libbpf C's ring_buffer__consume / perf_buffer__consume with a callback
-// that reads the header in place (no copy). For perf the table also has
-// perf_buffer__consume_buffer on the producer CPU's ring alone, a second plain C consumer.
+// that reads the header in place (no copy). Beside it run a second instance of the same
+// consumer on its own buffers (how far two identical consumers differ: the run's noise
+// floor) and, for perf, perf_buffer__consume_buffer on the producer CPU's ring alone.
+// bench/events/run.sh runs this the way docs/events.md reports it.
 #include <libbpfcpp/libbpfcpp.hpp>
 
 #include <bpf/bpf.h>
