@@ -563,7 +563,10 @@ LIBBPFCPP_INLINE void Module::load() {
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
     const int ret = bpf_object__load(s.obj);
     s.loaded = true;  // even after a failure: libbpf refuses a second load of the same object
-    if (ret == 0) return;
+    if (ret == 0) {
+        logs.print_requested();
+        return;
+    }
     int err = detail::positive_errno(ret);
     if (detail::is_libbpf_errno(err)) err = EINVAL;
     if (err == EMFILE || err == ENFILE) detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
