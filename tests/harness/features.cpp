@@ -687,6 +687,13 @@ const FeatureStatus& feature(Feature f) {
 
 bool kernel_known() { return known_config() != nullptr; }
 
+bool kernel_at_least(int major, int minor) {
+    const KernelRelease k = kernel_release();
+    return k.major > major || (k.major == major && k.minor >= minor);
+}
+
+std::string kernel_release_text() { return kernel_release().text; }
+
 #if !defined(LIBBPFCPP_FEATURES_NO_CATCH)
 bool require(Feature f) {
     const FeatureStatus& s = feature(f);
