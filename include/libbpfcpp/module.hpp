@@ -5,7 +5,6 @@
 
 #include "detail/compiled.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <exception>
@@ -347,7 +346,6 @@ public:
     }
 
 private:
-
     explicit Module(std::unique_ptr<detail::ModuleState> s) noexcept : state_(std::move(s)) {}
 
     std::unique_ptr<detail::ModuleState> state_;
@@ -384,9 +382,7 @@ LIBBPFCPP_INLINE void Module::prepare() {
     s.prepared = true;
     if (ret == 0) return;
     s.loaded = true;  // libbpf refuses to go on with an object whose preparation failed
-    int err = detail::positive_errno(ret);
-    if (detail::is_libbpf_errno(err)) err = EINVAL;
-    detail::throw_load_error(s.obj, s.name, s.token_path, err, capture.text(), nullptr);
+    detail::throw_load_error(s.obj, s.name, s.token_path, ret, capture.text(), nullptr);
 #else
     detail::libbpf_too_old("preparing object", s.name, "Module::prepare() (bpf_object__prepare)", "object preparation", 1, 6,
                            "call load(), which creates the maps and loads the programs in one step");
@@ -411,10 +407,7 @@ LIBBPFCPP_INLINE void Module::load() {
         logs.print_requested();
         return;
     }
-    int err = detail::positive_errno(ret);
-    if (detail::is_libbpf_errno(err)) err = EINVAL;
-    if (err == EMFILE || err == ENFILE) detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
-    detail::throw_load_error(s.obj, s.name, s.token_path, err, capture.text(), &logs);
+    detail::throw_load_error(s.obj, s.name, s.token_path, ret, capture.text(), &logs);
 }
 
 LIBBPFCPP_INLINE void Module::throw_not_found(std::string_view kind, std::string_view name,

@@ -87,9 +87,10 @@ private:
 };
 
 /// Throws the Error for a load or prepare of `obj` (called `name`) that failed with
-/// `err`: the verifier's verdict from `logs`, else a cause errno or the object gives.
+/// libbpf's return value `ret`: the verifier's verdict from `logs`, else a cause errno or
+/// the object gives.
 [[noreturn]] LIBBPFCPP_INLINE void throw_load_error(bpf_object* obj, const std::string& name,
-                                                    const std::optional<std::string>& token_path, int err,
+                                                    const std::optional<std::string>& token_path, int ret,
                                                     const std::string& printed, const ProgramLogs* logs);
 
 }  // namespace bpf::detail
@@ -197,8 +198,11 @@ LIBBPFCPP_INLINE bool detail::ProgramLogs::full(const bpf_program* prog, const s
 }
 
 LIBBPFCPP_INLINE void detail::throw_load_error(bpf_object* obj, const std::string& name,
-                                               const std::optional<std::string>& token_path, int err,
+                                               const std::optional<std::string>& token_path, int ret,
                                                const std::string& printed, const ProgramLogs* logs) {
+    int err = positive_errno(ret);
+    if (is_libbpf_errno(err)) err = EINVAL;
+    if (err == EMFILE || err == ENFILE) fd_exhaustion_seen().store(true, std::memory_order_relaxed);
     const std::string restart = fd_exhaustion_seen().load(std::memory_order_relaxed) ? std::string(fd_restart_note) : "";
     auto error = [&](const std::string& cause, std::string log = {}) {
         return Error(err, describe("loading object", name, cause) + restart, std::move(log));
