@@ -139,16 +139,24 @@ public:
     /// The map called `name` (libbpfgo's GetMap); throws listing the maps that exist.
     [[nodiscard]] Map map(std::string_view name) const;
     /// The map called `name`, or nullopt (no exception) when there is none.
-    [[nodiscard]] std::optional<Map> find_map(std::string_view name) const;
+    [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
+        return find<Map>(name, bpf_object__find_map_by_name);
+    }
     /// Every map of the object, global-variable sections included (libbpfgo's NextMap).
-    [[nodiscard]] std::vector<Map> maps() const;
+    [[nodiscard]] std::vector<Map> maps() const {
+        return all<Map, bpf_map>([](const bpf_object* o, bpf_map* m) { return bpf_object__next_map(o, m); });
+    }
 
     /// The program called `name` (libbpfgo's GetProgram); throws listing those that exist.
     [[nodiscard]] Prog program(std::string_view name) const;
     /// The program called `name`, or nullopt when there is none.
-    [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const;
+    [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
+        return find<Prog>(name, bpf_object__find_program_by_name);
+    }
     /// Every program of the object (libbpfgo's NextProgram).
-    [[nodiscard]] std::vector<Prog> programs() const;
+    [[nodiscard]] std::vector<Prog> programs() const {
+        return all<Prog, bpf_program>(bpf_object__next_program);
+    }
 
     // ---- attach -----------------------------------------------------------------------
     /// Attaches every loaded program whose section says where (libbpfgo's AttachPrograms).
@@ -348,6 +356,21 @@ public:
 private:
     explicit Module(std::unique_ptr<detail::ModuleState> s) noexcept : state_(std::move(s)) {}
 
+    // find_map()/find_program() and maps()/programs(): one shape for both kinds.
+    template <class Handle, class Raw>
+    std::optional<Handle> find(std::string_view name, Raw* (*lookup)(const bpf_object*, const char*)) const {
+        if (!detail::is_c_name(name)) return std::nullopt;
+        Raw* r = lookup(state().obj, std::string(name).c_str());
+        if (r == nullptr) return std::nullopt;
+        return Handle(r, &state());
+    }
+    template <class Handle, class Raw, class Next>
+    std::vector<Handle> all(Next next) const {
+        std::vector<Handle> out;
+        for (Raw* r = nullptr; (r = next(state().obj, r)) != nullptr;) out.emplace_back(r, &state());
+        return out;
+    }
+
     std::unique_ptr<detail::ModuleState> state_;
 };
 
@@ -433,37 +456,9 @@ LIBBPFCPP_INLINE Map Module::map(std::string_view name) const {
     throw_not_found("map", name, maps());
 }
 
-LIBBPFCPP_INLINE std::optional<Map> Module::find_map(std::string_view name) const {
-    if (!detail::is_c_name(name)) return std::nullopt;
-    bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
-    if (m == nullptr) return std::nullopt;
-    return Map(m, &state());
-}
-
-LIBBPFCPP_INLINE std::vector<Map> Module::maps() const {
-    std::vector<Map> out;
-    bpf_map* m = nullptr;
-    while ((m = bpf_object__next_map(state().obj, m)) != nullptr) out.emplace_back(m, &state());
-    return out;
-}
-
 LIBBPFCPP_INLINE Prog Module::program(std::string_view name) const {
     if (auto p = find_program(name)) return *p;
     throw_not_found("program", name, programs());
-}
-
-LIBBPFCPP_INLINE std::optional<Prog> Module::find_program(std::string_view name) const {
-    if (!detail::is_c_name(name)) return std::nullopt;
-    bpf_program* p = bpf_object__find_program_by_name(state().obj, std::string(name).c_str());
-    if (p == nullptr) return std::nullopt;
-    return Prog(p, state_.get());
-}
-
-LIBBPFCPP_INLINE std::vector<Prog> Module::programs() const {
-    std::vector<Prog> out;
-    bpf_program* p = nullptr;
-    while ((p = bpf_object__next_program(state().obj, p)) != nullptr) out.emplace_back(p, state_.get());
-    return out;
 }
 
 LIBBPFCPP_INLINE void Module::attach_all() {
