@@ -10,12 +10,14 @@
 # include directories (relative ones to the current source directory), CLANG_FLAGS any
 # other flags of the BPF compile (-DNAME=1, -mcpu=v3).
 #
-# libbpfcpp_bpf_skeleton(<target> <name> <source.bpf.c> [VMLINUX] [INCLUDES dir...]
+# libbpfcpp_bpf_skeleton(<target> <name> <source.bpf.c>... [VMLINUX] [INCLUDES dir...]
 #                        [CLANG_FLAGS flag...] [TYPES type...] [NO_EMBED])
 #
 # Compiles <source.bpf.c> the same way and generates the typed skeleton <name>.skel.hpp
 # with libbpfcpp-gen (namespace <name>: <name>::Skeleton::open(), maps.X, progs.X,
 # rodata()/bss()/data(), the BTF types); TYPES adds types no map or global names (events).
+# Several sources are compiled one by one (objects <name>-<stem>.bpf.o) and linked into one
+# skeleton, as `bpftool gen object` would link them (NO_EMBED needs a single source).
 # Settings: LIBBPFCPP_BPF_CLANG (default: clang), LIBBPFCPP_BPFTOOL (default: bpftool).
 include_guard(GLOBAL)
 
@@ -103,11 +105,33 @@ function(libbpfcpp_bpf_object target name source)
   target_include_directories(${target} PRIVATE "${out}")
 endfunction()
 
-function(libbpfcpp_bpf_skeleton target name source)
-  cmake_parse_arguments(PARSE_ARGV 3 arg "VMLINUX;NO_EMBED" "" "INCLUDES;CLANG_FLAGS;TYPES")
+function(libbpfcpp_bpf_skeleton target name)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "VMLINUX;NO_EMBED" "" "INCLUDES;CLANG_FLAGS;TYPES")
+  set(sources ${arg_UNPARSED_ARGUMENTS})
+  list(LENGTH sources count)
+  if(count EQUAL 0)
+    message(FATAL_ERROR "libbpfcpp_bpf_skeleton(${target} ${name}): no BPF source given; "
+                        "name one or more .bpf.c files after the skeleton's name")
+  endif()
+  if(count GREATER 1 AND arg_NO_EMBED)
+    message(FATAL_ERROR "libbpfcpp_bpf_skeleton(${target} ${name}): NO_EMBED needs a single source "
+                        "(the linked object of several sources exists only inside the skeleton)")
+  endif()
   set(out "${CMAKE_CURRENT_BINARY_DIR}/libbpfcpp-bpf")
   file(MAKE_DIRECTORY "${out}")
-  _libbpfcpp_compile_bpf(${name} "${source}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}" "${arg_CLANG_FLAGS}")
+  set(objects "")
+  if(count EQUAL 1)
+    _libbpfcpp_compile_bpf(${name} "${sources}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}" "${arg_CLANG_FLAGS}")
+    list(APPEND objects "${out}/${name}.bpf.o")
+  else()
+    foreach(source IN LISTS sources)
+      # An object per source, named after the skeleton and the source (x.bpf.c -> NAME-x).
+      get_filename_component(stem "${source}" NAME)
+      string(REGEX REPLACE "(\\.bpf)?\\.c$" "" stem "${stem}")
+      _libbpfcpp_compile_bpf("${name}-${stem}" "${source}" "${out}" "${arg_VMLINUX}" "${arg_INCLUDES}" "${arg_CLANG_FLAGS}")
+      list(APPEND objects "${out}/${name}-${stem}.bpf.o")
+    endforeach()
+  endif()
   set(gen_args --name "${name}")
   foreach(t IN LISTS arg_TYPES)
     list(APPEND gen_args --type "${t}")
@@ -116,8 +140,8 @@ function(libbpfcpp_bpf_skeleton target name source)
     list(APPEND gen_args --no-embed)
   endif()
   add_custom_command(OUTPUT "${out}/${name}.skel.hpp"
-    COMMAND "${LIBBPFCPP_GEN}" skeleton "${out}/${name}.bpf.o" ${gen_args} -o "${out}/${name}.skel.hpp"
-    DEPENDS "${out}/${name}.bpf.o" "${LIBBPFCPP_GEN}"
+    COMMAND "${LIBBPFCPP_GEN}" skeleton ${objects} ${gen_args} -o "${out}/${name}.skel.hpp"
+    DEPENDS ${objects} "${LIBBPFCPP_GEN}"
     COMMENT "Generating the skeleton ${name}.skel.hpp")
   target_sources(${target} PRIVATE "${out}/${name}.skel.hpp")
   target_include_directories(${target} PRIVATE "${out}")

@@ -13,6 +13,7 @@
 # Each way builds the tool twice: with the string API and embedded object (consumer), and
 # through the typed skeleton libbpfcpp-gen generates (skel_consumer, NAME-skeleton);
 # pkgconfig and cmake also build it on the asio adaptor (asio_consumer, NAME-asio).
+# cmake also builds a skeleton linked from two BPF sources (linked_consumer, cmake-linked).
 # The install's bin/ is never on PATH, and directories of PATH that hold another
 # libbpfcpp-gen or libbpfcpp-embed are dropped: the builds must find both through the
 # package (libbpfcpp.pc's variables, the CMake package).
@@ -115,6 +116,7 @@ if meson setup "$out/libbpfcpp" "$root" -Dtests=false -Dexamples=false -Dbench=f
      cmake --build "$out/cmake" >>"$out/cmake.log" 2>&1; then
     run cmake "$out/cmake/consumer"
     run cmake-skeleton "$out/cmake/skel_consumer"
+    run cmake-linked "$out/cmake/linked_consumer"
     run cmake-compiled "$out/cmake/compiled_consumer"
     run cmake-asio "$out/cmake/asio_consumer"
   else

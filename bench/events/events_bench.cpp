@@ -26,11 +26,16 @@
 //        --per-round prints each round's live figures. Odd rounds run the styles in
 //        reverse order.
 // Buffers are large (--buffer-mib, 256 MiB for the ring and per CPU for perf), as a tool
-// that must not drop sizes them, so the records do not stay in the CPU caches.
+// that must not drop sizes them, so the records do not stay in the CPU caches. Every round
+// makes every consumer's buffers anew, in a rotating order, and maps all their pages first:
+// the memory a buffer gets weighs on a memory-bound drain, and buffers kept for the whole
+// run fixed that luck per style (docs/events.md, "The reference").
 //
 // The reference: libbpf C's ring_buffer__consume / perf_buffer__consume with a callback
-// that reads the header in place (no copy). For perf the table also has
-// perf_buffer__consume_buffer on the producer CPU's ring alone, a second plain C consumer.
+// that reads the header in place (no copy). Beside it run a second instance of the same
+// consumer on its own buffers (how far two identical consumers differ: the run's noise
+// floor) and, for perf, perf_buffer__consume_buffer on the producer CPU's ring alone.
+// bench/events/run.sh runs this the way docs/events.md reports it.
 #include <libbpfcpp/libbpfcpp.hpp>
 
 #include <bpf/bpf.h>
@@ -138,11 +143,12 @@ struct Counter {
     }
 };
 
-enum class Style { LibbpfC, LibbpfCOneCpu, Bytes, Typed, Iterator, View, Background, TypedBatched, TypedCoalesced };
+enum class Style { LibbpfC, LibbpfCTwin, LibbpfCOneCpu, Bytes, Typed, Iterator, View, Background, TypedBatched, TypedCoalesced };
 
 const char* style_name(Style s) {
     switch (s) {
         case Style::LibbpfC: return "libbpf C callback";
+        case Style::LibbpfCTwin: return "libbpf C callback, second instance";
         case Style::LibbpfCOneCpu: return "libbpf C callback, consume_buffer(CPU 0)";
         case Style::View: return "libbpfcpp view<T>() (in place)";
         case Style::Bytes: return "libbpfcpp byte callback";
@@ -168,6 +174,8 @@ public:
     virtual void drain(std::uint32_t sentinel) = 0;
     /// Consumes while `producing` is set, then what is left.
     virtual void live(const std::atomic<bool>& producing, std::stop_source& stop) = 0;
+    /// Maps every page of the consumer's buffers (no-op where the kernel maps them at mmap()).
+    virtual void prefault() {}
     /// The background loop's drain is timed from its first to its last event, so the
     /// thread's start (reported separately) does not count as draining.
     void add_timed(std::uint32_t seq) {
@@ -192,17 +200,32 @@ public:
 
 std::size_t perf_pages() { return (std::size_t{buffer_mib} << 20) / static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
-bpf::Module open_stream() {
+/// The producer's object; only a ring consumer's ring map is enlarged to --buffer-mib (a
+/// perf consumer's stays at the object's 256 KiB, so the perf run does not hold a large
+/// ring per consumer besides its perf rings).
+bpf::Module open_stream(sized_target target) {
     auto mod = bpf::Module::open_memory(bpf_objects::sized());
-    mod.map("events").set_max_entries(buffer_mib << 20);
+    if (target == SIZED_RING) mod.map("events").set_max_entries(buffer_mib << 20);
     mod.load();
     return mod;
+}
+
+/// Reads a byte of every page of each CPU's ring of `pb`, so that the kernel maps them
+/// now (perf rings are mapped page by page on first touch).
+void prefault_perf(perf_buffer* pb) {
+    for (std::size_t i = 0; i < perf_buffer__buffer_cnt(pb); ++i) {
+        void* base = nullptr;
+        std::size_t size = 0;
+        if (perf_buffer__buffer(pb, static_cast<int>(i), &base, &size) != 0) continue;
+        const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        for (std::size_t off = 0; off < size; off += page) (void)*static_cast<volatile const char*>(static_cast<char*>(base) + off);
+    }
 }
 
 // ---- ring buffer consumers ------------------------------------------------------------
 class RingRef : public Consumer {
 public:
-    RingRef() : mod_(open_stream()), r_(ref_ring_new(mod_.map("events").fd())) {
+    RingRef() : mod_(open_stream(SIZED_RING)), r_(ref_ring_new(mod_.map("events").fd())) {
         if (r_ == nullptr) throw std::runtime_error("ring_buffer__new failed");
     }
     ~RingRef() override { ref_ring_free(r_); }
@@ -229,7 +252,7 @@ class RingCpp : public Consumer {
     using E = Rec<N>;
 
 public:
-    explicit RingCpp(Style s) : style_(s), mod_(open_stream()) {
+    explicit RingCpp(Style s) : style_(s), mod_(open_stream(SIZED_RING)) {
         if (s == Style::Bytes) {
             rb_ = &mod_.ring_buffer("events", [this](std::span<const std::byte> rec) {
                 std::uint32_t seq;
@@ -321,7 +344,7 @@ private:
 class PerfRef : public Consumer {
 public:
     explicit PerfRef(bool one_cpu = false)
-        : one_cpu_(one_cpu), mod_(open_stream()), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages())) {
+        : one_cpu_(one_cpu), mod_(open_stream(SIZED_PERF)), p_(ref_perf_new(mod_.map("perf_events").fd(), perf_pages())) {
         if (p_ == nullptr) throw std::runtime_error("perf_buffer__new failed");
     }
     ~PerfRef() override { ref_perf_free(p_); }
@@ -339,6 +362,7 @@ public:
         while (producing.load(std::memory_order_relaxed)) ref_perf_poll(p_, 100);
         ref_perf_consume(p_);
     }
+    void prefault() override { prefault_perf(ref_perf_raw(p_)); }
     std::uint64_t count() const { return ref_perf_stats(p_)->count; }
     void reset() { *ref_perf_stats(p_) = {}; }
 
@@ -353,7 +377,7 @@ class PerfCpp : public Consumer {
     using E = Rec<N>;
 
 public:
-    explicit PerfCpp(Style s) : style_(s), mod_(open_stream()) {
+    explicit PerfCpp(Style s) : style_(s), mod_(open_stream(SIZED_PERF)) {
         bpf::PerfBufferOptions o;
         o.pages = perf_pages();
         if (s == Style::TypedBatched) {
@@ -378,6 +402,7 @@ public:
         }
     }
     const bpf::Module& module() const override { return mod_; }
+    void prefault() override { prefault_perf(pb_->get()); }
     void drain(std::uint32_t sentinel) override {
         done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
@@ -449,6 +474,7 @@ private:
 struct Sample {
     double drain_ns = 0;      // per event
     double drain_cpu_ns = 0;  // per event, the consumer thread's CPU time (0: not measured)
+    double drain_faults_k = 0; // the consumer thread's page faults per 1000 drained events
     double startup_us = 0;    // background loop: start() to its first event
     double live_rate = 0;     // delivered events per second
     double drop_ratio = 0;    // failed / attempted
@@ -458,7 +484,7 @@ struct Sample {
 };
 
 std::uint64_t delivered(Consumer& c, Style s) {
-    if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) {
+    if (s == Style::LibbpfC || s == Style::LibbpfCTwin || s == Style::LibbpfCOneCpu) {
         if (auto* r = dynamic_cast<RingRef*>(&c)) return r->count();
         return dynamic_cast<PerfRef&>(c).count();
     }
@@ -467,7 +493,7 @@ std::uint64_t delivered(Consumer& c, Style s) {
 
 void reset(Consumer& c, Style s) {
     c.counter.reset();
-    if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) {
+    if (s == Style::LibbpfC || s == Style::LibbpfCTwin || s == Style::LibbpfCOneCpu) {
         if (auto* r = dynamic_cast<RingRef*>(&c)) return r->reset();
         dynamic_cast<PerfRef&>(c).reset();
     }
@@ -488,10 +514,15 @@ double measure_drain(Consumer& c, Style s, sized_target target, std::uint32_t ev
         produce(c.module(), events, target);
     });
     producer.join();
+    rusage ru0{};
+    getrusage(RUSAGE_THREAD, &ru0);
     const double cpu0 = thread_cpu_ns();
     auto t0 = Clock::now();
     c.drain(sentinel);
     auto t1 = Clock::now();
+    rusage ru1{};
+    getrusage(RUSAGE_THREAD, &ru1);
+    out.drain_faults_k = static_cast<double>((ru1.ru_minflt - ru0.ru_minflt) + (ru1.ru_majflt - ru0.ru_majflt)) * 1000.0 / events;
     // The consumer thread's CPU time does not count the time other processes had the CPU,
     // which on a shared machine is most of the scatter of the elapsed time.
     if (s != Style::Background) out.drain_cpu_ns = (thread_cpu_ns() - cpu0) / events;
@@ -612,24 +643,33 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
             from = comma + 1;
         }
     });
-    std::vector<std::unique_ptr<Consumer>> consumers;
-    for (Style s : styles) consumers.push_back(make(s));
     Table t{styles, std::vector<std::vector<Sample>>(styles.size())};
-    // Warm-up: drain until every page of the buffer was read once. Until then a drain
-    // pays a page fault per 4 KiB of records on first touch of the mapping (about a
-    // third of libbpf C's drain time), which a long-running tool pays only once.
-    const std::uint64_t wrap = (std::uint64_t{buffer_mib} << 20) / stored / drain_count + 2;
-    for (std::size_t i = 0; i < styles.size(); ++i) {
-        pin(consumer_cpu);
-        if (!drains(styles[i])) continue;
-        Sample ignored;
-        for (std::uint64_t k = 0; k < wrap; ++k) measure_drain(*consumers[i], styles[i], target, drain_count, ignored);
-    }
+    std::vector<std::unique_ptr<Consumer>> consumers(styles.size());
     for (int r = 0; r < rounds; ++r) {
-        // Odd rounds run the styles in reverse order, so that no style (libbpf C included)
-        // always runs right after the same neighbour or first in a round.
+        // Every round gets new buffers, made in an order that rotates from round to round.
+        // The memory a buffer gets decides much of its drain time: two instances of the
+        // same libbpf C consumer, each keeping its buffers for the whole run, differed by
+        // 1.25x (the one made first was slower every round). New buffers each round in
+        // rotated order give every style every place; the median over rounds compares
+        // the code, not the memory a style happened to get.
+        for (auto& c : consumers) c.reset();  // free the last round's memory first
         for (std::size_t k = 0; k < styles.size(); ++k) {
-            const std::size_t i = r % 2 == 0 ? k : styles.size() - 1 - k;
+            const std::size_t i = (k + static_cast<std::size_t>(r)) % styles.size();
+            consumers[i] = make(styles[i]);
+            pin(consumer_cpu);
+            // Map every page of the new buffer now, so the drain pays no first-touch
+            // faults (a long-running tool pays them once), and run the loop once on a
+            // short drain so its code and the buffer's first lines are warm.
+            consumers[i]->prefault();
+            if (!drains(styles[i])) continue;
+            Sample ignored;
+            measure_drain(*consumers[i], styles[i], target, std::min<std::uint32_t>(drain_count, 1000), ignored);
+        }
+        // The order of the drains rotates too, and odd rounds run it backwards, so that no
+        // style (libbpf C included) always runs first, last or after the same neighbour.
+        for (std::size_t k = 0; k < styles.size(); ++k) {
+            const std::size_t n = styles.size(), shift = static_cast<std::size_t>(r / 2) % n;
+            const std::size_t i = r % 2 == 0 ? (k + shift) % n : (2 * n - 1 - k + shift) % n;
             pin(consumer_cpu);
             Sample smp;
             if (drains(styles[i])) smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_count, smp);
@@ -671,8 +711,8 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
         row->by_size.push_back({record_size, {abs_median(i, drain), ratio_median(i, drain)}});
     }
     if (!live) {
-        std::printf("| consumer | drain ns/event | drain time vs C | drain CPU ns/event | drain CPU vs C |\n"
-                    "|---|---:|---:|---:|---:|\n");
+        std::printf("| consumer | drain ns/event | drain time vs C | drain CPU ns/event | drain CPU vs C | page faults per 1k events |\n"
+                    "|---|---:|---:|---:|---:|---:|\n");
         for (std::size_t i = 0; i < styles.size(); ++i) {
             auto cpu = [](const Sample& smp) { return smp.drain_cpu_ns; };
             char cpu_col[32] = "-", cpu_ratio[32] = "-";
@@ -680,9 +720,10 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
                 std::snprintf(cpu_col, sizeof cpu_col, "%.2f", abs_median(i, cpu));
                 std::snprintf(cpu_ratio, sizeof cpu_ratio, "%.2fx", ratio_median(i, cpu));
             }
-            std::printf("| %s | %.2f | %.2fx | %s | %s |\n", style_name(styles[i]),
+            std::printf("| %s | %.2f | %.2fx | %s | %s | %.2f |\n", style_name(styles[i]),
                         abs_median(i, [](const Sample& smp) { return smp.drain_ns; }),
-                        ratio_median(i, [](const Sample& smp) { return smp.drain_ns; }), cpu_col, cpu_ratio);
+                        ratio_median(i, [](const Sample& smp) { return smp.drain_ns; }), cpu_col, cpu_ratio,
+                        abs_median(i, [](const Sample& smp) { return smp.drain_faults_k; }));
         }
         std::fflush(stdout);
         return;
@@ -751,18 +792,19 @@ void print_summary(int rounds) {
 template <std::size_t N>
 void run_size(int rounds, std::chrono::milliseconds live_ms) {
     record_size = N;
-    const std::vector<Style> ring_styles{Style::LibbpfC, Style::Bytes, Style::Typed, Style::Iterator,
+    const std::vector<Style> ring_styles{Style::LibbpfC, Style::LibbpfCTwin, Style::Bytes, Style::Typed, Style::Iterator,
                                          Style::View, Style::Background, Style::TypedCoalesced};
     if (kind != "perf")
         run_kind("Ring buffer", SIZED_RING, ring_styles, rounds, live_ms, [](Style s) -> std::unique_ptr<Consumer> {
-            if (s == Style::LibbpfC) return std::make_unique<RingRef>();
+            if (s == Style::LibbpfC || s == Style::LibbpfCTwin) return std::make_unique<RingRef>();
             return std::make_unique<RingCpp<N>>(s);
         });
-    const std::vector<Style> perf_styles{Style::LibbpfC, Style::LibbpfCOneCpu, Style::Bytes, Style::Typed,
+    const std::vector<Style> perf_styles{Style::LibbpfC, Style::LibbpfCTwin, Style::LibbpfCOneCpu, Style::Bytes, Style::Typed,
                                          Style::Iterator, Style::View, Style::Background, Style::TypedBatched};
     if (kind != "ring")
         run_kind("Perf buffer", SIZED_PERF, perf_styles, rounds, live_ms, [](Style s) -> std::unique_ptr<Consumer> {
-            if (s == Style::LibbpfC || s == Style::LibbpfCOneCpu) return std::make_unique<PerfRef>(s == Style::LibbpfCOneCpu);
+            if (s == Style::LibbpfC || s == Style::LibbpfCTwin || s == Style::LibbpfCOneCpu)
+                return std::make_unique<PerfRef>(s == Style::LibbpfCOneCpu);
             return std::make_unique<PerfCpp<N>>(s);
         });
 }

@@ -95,6 +95,7 @@ int ref_perf_poll(struct ref_perf *p, int timeout_ms) { return perf_buffer__poll
 int ref_perf_consume(struct ref_perf *p) { return perf_buffer__consume(p->pb); }
 int ref_perf_consume_buffer(struct ref_perf *p, size_t idx) { return perf_buffer__consume_buffer(p->pb, idx); }
 struct ref_stats *ref_perf_stats(struct ref_perf *p) { return &p->stats; }
+struct perf_buffer *ref_perf_raw(struct ref_perf *p) { return p->pb; }
 
 void ref_perf_free(struct ref_perf *p)
 {

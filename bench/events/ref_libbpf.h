@@ -25,12 +25,15 @@ struct ref_stats *ref_ring_stats(struct ref_ring *r);
 void ref_ring_free(struct ref_ring *r);
 
 struct ref_perf;
+struct perf_buffer;
 struct ref_perf *ref_perf_new(int map_fd, size_t pages);
 int ref_perf_poll(struct ref_perf *p, int timeout_ms);
 int ref_perf_consume(struct ref_perf *p);
 /* Only the ring of buffer index idx (the CPU's index when every CPU is online). */
 int ref_perf_consume_buffer(struct ref_perf *p, size_t idx);
 struct ref_stats *ref_perf_stats(struct ref_perf *p);
+/* The libbpf object, for its mappings (perf_buffer__buffer). */
+struct perf_buffer *ref_perf_raw(struct ref_perf *p);
 void ref_perf_free(struct ref_perf *p);
 
 #ifdef __cplusplus

@@ -4,6 +4,7 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <memory>
@@ -12,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <elf.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,6 +76,11 @@ public:
             throw Error(err, detail::describe("linking BPF object", path,
                                               err == ENOENT ? "no such file" : detail::explain_errno(err)));
         }
+        {
+            detail::Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!in) detail::throw_errno(errno, "linking BPF object", path);
+            check_elf_header(in.get(), path);
+        }
         detail::LogCapture capture(detail::LogCapture::UnlessThrown);
         if (int ret = bpf_linker__add_file(linker_.get(), path.c_str(), nullptr); ret != 0)
             fail(detail::positive_errno(ret), "linking BPF object", path, capture.text());
@@ -86,6 +94,7 @@ public:
         const std::string name = label.empty() ? "<memory, " + std::to_string(object.size()) + " bytes>"
                                                : std::string(label);
         check_open("linking BPF object", name);
+        check_elf_header(object.first(std::min(object.size(), sizeof(Elf64_Ehdr))), name);
         detail::LogCapture capture(detail::LogCapture::UnlessThrown);
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
         // libbpf takes a non-const pointer but only reads it.
@@ -104,6 +113,7 @@ public:
     Linker& add_fd(int fd, std::string_view label = {}) {
         const std::string name = label.empty() ? "/proc/self/fd/" + std::to_string(fd) : std::string(label);
         check_open("linking BPF object", name);
+        check_elf_header(fd, name);
         detail::LogCapture capture(detail::LogCapture::UnlessThrown);
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
         int ret = bpf_linker__add_fd(linker_.get(), fd, nullptr);
@@ -172,6 +182,32 @@ private:
             if (n <= 0) detail::throw_errno(n < 0 ? errno : EIO, "linking BPF object", label);
             done += static_cast<std::size_t>(n);
         }
+    }
+    // When libelf finds no ELF header (an empty file, a text file, an unknown ELF version),
+    // libbpf's linker (1.1 at least) returns -errno, which is 0 when errno happens to be:
+    // it then goes on with the input half read and faults. What follows the header it checks.
+    static void check_elf_header(std::span<const std::byte> head, const std::string& label) {
+        const auto* id = reinterpret_cast<const unsigned char*>(head.data());
+        if (head.size() < sizeof(Elf64_Ehdr) || id[EI_MAG0] != ELFMAG0 || id[EI_MAG1] != ELFMAG1 ||
+            id[EI_MAG2] != ELFMAG2 || id[EI_MAG3] != ELFMAG3)
+            throw Error(EINVAL, detail::describe("linking BPF object", label,
+                                                 "not an ELF file; give an object compiled with clang -target bpf -c"));
+        if (id[EI_VERSION] != EV_CURRENT || (id[EI_DATA] != ELFDATA2LSB && id[EI_DATA] != ELFDATA2MSB))
+            throw Error(EINVAL, detail::describe("linking BPF object", label,
+                                                 "an ELF header libelf cannot read (its version or byte order "
+                                                 "is invalid); the file is damaged, rebuild it"));
+        if (id[EI_CLASS] != ELFCLASS64)
+            throw Error(EINVAL, detail::describe("linking BPF object", label,
+                                                 "a 32-bit ELF file, not a BPF object; compile it with clang -target bpf -c"));
+    }
+    static void check_elf_header(int fd, const std::string& label) {
+        std::byte head[sizeof(Elf64_Ehdr)];
+        ssize_t n;
+        do n = pread(fd, head, sizeof head, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == ESPIPE) return;  // a pipe: read once, by libbpf only
+        if (n < 0) detail::throw_errno(errno, "linking BPF object", label);
+        check_elf_header(std::span<const std::byte>(head, static_cast<std::size_t>(n)), label);
     }
     void check_open(std::string_view op, std::string_view object) const {
         if (!linker_)

@@ -34,7 +34,8 @@
 #include <bpf/libbpf.h>
 
 #include "detail/event_common.hpp"
-#include "detail/event_view.hpp"
+#include "detail/event_perf_ring.hpp"
+#include "detail/event_source.hpp"
 #include "detail/iterations.hpp"
 #include "detail/module_state.hpp"
 #include "error.hpp"
@@ -64,219 +65,6 @@ struct PerfBufferOptions {
     std::chrono::milliseconds flush_interval{100};  ///< start(): longest wait of a batched record
 };
 
-namespace detail {
-
-struct PerfState {
-    std::string_view owner;
-    const std::atomic<bool>* stop = nullptr;
-    ShortRecords shorts;
-    std::exception_ptr error;
-    std::size_t delivered = 0;
-    std::size_t limit = static_cast<std::size_t>(-1);  // consume_n(): stop once this many were delivered
-    std::unique_ptr<std::atomic<std::uint64_t>[]> lost;
-    std::size_t lost_slots = 0;
-};
-
-/// PERF_FORMAT_LOST of <linux/perf_event.h> (kernel 6.0+), an enumerator older headers
-/// lack: read() of a perf event then returns {value, lost samples}.
-inline constexpr std::uint64_t perf_format_lost = 1u << 4;
-
-// Layout of the two record types a BPF output event produces.
-inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
-inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
-
-/// One CPU's perf ring, mapped by libbpf's perf_buffer__new_raw() and read here (libbpf
-/// only sets the buffer up). The kernel writes a record, then data_head with release
-/// semantics (smp_wmb before the store); the load-acquire of data_head makes the
-/// records up to it visible. data_tail is stored with a release after the record was
-/// delivered or copied out, so the kernel (which reads data_tail before writing) cannot
-/// overwrite it while it is read. As for ring buffers, data_tail is published in
-/// batches (an eighth of the ring) and always before the reader returns, so it is
-/// never stale while the consumer sleeps.
-struct PerfCpuRing {
-    perf_event_mmap_page* header = nullptr;
-    const std::byte* data = nullptr;
-    std::uint64_t size = 0;  // bytes of data, a power of two
-    int cpu = -1;
-    int event_fd = -1;            // the CPU's perf event (its own lost-sample counter)
-    std::uint64_t head = 0;       // data_head as last read
-    std::uint64_t tail = 0;       // private position
-    std::uint64_t published = 0;  // last value stored to data_tail
-    bool pending = false;         // the last read stopped before the ring was empty
-
-    void publish() noexcept {
-        if (published == tail) return;
-        std::atomic_ref(header->data_tail).store(tail, std::memory_order_release);
-        published = tail;
-    }
-};
-
-/// Reads the records of `r`: each sample's bytes go to `sample(span) -> bool`, each
-/// lost-records count to `lost(count) -> bool` (false from either: stop after this
-/// record). Reads at most one ring's worth of bytes, so it returns while a producer
-/// keeps the ring full. The positions live in locals during the loop: the callbacks are
-/// code the compiler cannot see through, and members would be reloaded after each.
-/// `scratch` makes a record that wraps around the end of the ring contiguous.
-/// With `Publish` false nothing read is handed back to the kernel (the iterator keeps
-/// pointers to the records until it has yielded them), and `sample` also gets each
-/// record's position: sample(span, pos).
-template <bool Publish = true, class Sample, class Lost>
-inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Sample&& sample, Lost&& lost) {
-    std::uint64_t head = r.head;
-    std::uint64_t tail = r.tail;
-    std::uint64_t published = r.published;
-    const std::uint64_t size = r.size;
-    const std::uint64_t mask = size - 1;
-    const std::uint64_t limit = tail + size;
-    const std::uint64_t every = size / 8;
-    const std::byte* const data = r.data;
-    bool pending = true;
-    while (tail < limit) {
-        if (tail == head) {
-            head = std::atomic_ref(r.header->data_head).load(std::memory_order_acquire);
-            if (tail == head) {
-                pending = false;
-                break;
-            }
-        }
-        const std::uint64_t off = tail & mask;
-        const std::byte* rec = data + off;
-        perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
-        std::memcpy(&h, rec, sizeof h);
-        if (h.size < sizeof h || h.size > head - tail) {  // not a record the kernel writes
-            tail = head;
-            break;
-        }
-        if (off + h.size > size) {
-            scratch.resize(h.size);
-            const std::size_t first = static_cast<std::size_t>(size - off);
-            std::memcpy(scratch.data(), rec, first);
-            std::memcpy(scratch.data() + first, data, h.size - first);
-            rec = scratch.data();
-        }
-        const std::uint64_t at = tail;
-        tail += h.size;
-        // Records are read in order: small ones a few records ahead, a longer one the next
-        // record's header (a line inside its payload may never be read). Only lines the
-        // kernel has finished are prefetched.
-        const std::uint64_t ahead = h.size >= 512 ? tail : at + 512;
-        if (ahead < head) __builtin_prefetch(data + (ahead & mask));
-        bool more = true;
-        if (h.type == PERF_RECORD_SAMPLE) {
-            std::uint32_t len;
-            std::memcpy(&len, rec + sizeof(perf_event_header), sizeof len);
-            if (len > h.size - perf_sample_data_offset) len = static_cast<std::uint32_t>(h.size - perf_sample_data_offset);
-            if constexpr (Publish) {
-                more = sample(std::span<const std::byte>(rec + perf_sample_data_offset, len));
-            } else {
-                more = sample(std::span<const std::byte>(rec + perf_sample_data_offset, len), at);
-            }
-        } else if (h.type == PERF_RECORD_LOST) {
-            std::uint64_t count;
-            std::memcpy(&count, rec + perf_lost_count_offset, sizeof count);
-            more = lost(count);
-        }
-        if constexpr (Publish) {
-            if (tail - published >= every) {
-                std::atomic_ref(r.header->data_tail).store(tail, std::memory_order_release);
-                published = tail;
-            }
-        }
-        if (!more) break;
-    }
-    r.head = head;
-    r.tail = tail;
-    r.pending = pending;
-    if constexpr (Publish) {
-        r.published = published;
-        r.publish();
-    }
-}
-
-class PerfHandler {
-public:
-    virtual ~PerfHandler() = default;
-    /// Delivers the records of `r` to the callbacks.
-    virtual void drain(PerfCpuRing& r, std::vector<std::byte>& scratch) = 0;
-    /// Counts `count` lost records of `cpu` and calls the lost callback (the iterator
-    /// reports through this).
-    virtual void lost(int cpu, std::uint64_t count) = 0;
-};
-
-/// A callback pair bound to the perf rings. The read loop is instantiated per callback
-/// type, so both callbacks are inlined into it: one virtual call per CPU ring read.
-template <class F, class L>
-class PerfCallback final : public PerfHandler {
-public:
-    PerfCallback(F f, L l, PerfState* st) : f_(std::move(f)), l_(std::move(l)), st_(st) {}
-
-    void drain(PerfCpuRing& r, std::vector<std::byte>& scratch) override {
-        const int cpu = r.cpu;
-        const std::atomic<bool>& stop = *st_->stop;
-        read_perf_ring(
-            r, scratch,
-            [&](std::span<const std::byte> rec) -> bool {
-                try {
-                    deliver(cpu, rec);
-                } catch (...) {
-                    st_->error = std::current_exception();
-                    return false;
-                }
-                return st_->delivered < st_->limit && !stop.load(std::memory_order_relaxed);
-            },
-            [&](std::uint64_t count) -> bool {
-                try {
-                    lost(cpu, count);
-                } catch (...) {
-                    st_->error = std::current_exception();
-                    return false;
-                }
-                return !stop.load(std::memory_order_relaxed);
-            });
-    }
-
-    void lost(int cpu, std::uint64_t count) override {
-        if (cpu >= 0 && static_cast<std::size_t>(cpu) < st_->lost_slots)
-            st_->lost[static_cast<std::size_t>(cpu)].fetch_add(count, std::memory_order_relaxed);
-        if constexpr (!std::is_same_v<L, std::nullptr_t>) l_(cpu, count);
-    }
-
-private:
-    void deliver(int cpu, std::span<const std::byte> rec) {
-        if constexpr (std::is_same_v<F, std::nullptr_t>) {
-            (void)cpu;
-            (void)rec;
-        } else if constexpr (std::is_invocable_v<F&, int, std::span<const std::byte>>) {
-            ++st_->delivered;
-            f_(cpu, rec);
-        } else if constexpr (std::is_invocable_v<F&, std::span<const std::byte>>) {
-            ++st_->delivered;
-            f_(rec);
-        } else {
-            using R = TypedRecord<F>;
-            if (rec.size() < R::min_size) {
-                st_->shorts.report(st_->owner, rec.size(), R::min_size, R::shape);
-                return;
-            }
-            ++st_->delivered;
-            if constexpr (R::leading == 1) {
-                invoke_typed(f_, rec, cpu);
-            } else {
-                invoke_typed(f_, rec);
-            }
-        }
-    }
-
-    [[no_unique_address]] F f_;
-    [[no_unique_address]] L l_;
-    PerfState* st_;
-};
-
-/// The CPUs that are online, from /sys/devices/system/cpu/online ("0-3,5").
-LIBBPFCPP_INLINE std::vector<int> online_cpus();
-
-}  // namespace detail
-
 class Module;
 
 /// Consumes a perf event array map (BPF_MAP_TYPE_PERF_EVENT_ARRAY): one ring per CPU,
@@ -299,7 +87,7 @@ class Module;
 /// its 4-byte size fill whole 8-byte words), so a span or a tail may be up to 7 bytes
 /// longer than what the BPF side wrote: carry the tail's length in the header.
 /// Exceptions, stop() and short records behave as for RingBuffer.
-class PerfBuffer : public detail::Resource {
+class PerfBuffer : public detail::Resource, public detail::EventReader<PerfBuffer, 4, true> {
 public:
     template <class OnEvent, class OnLost = std::nullptr_t>
     /// A consumer of perf event array `map`; Module::perf_buffer() makes and owns these.
@@ -412,60 +200,13 @@ public:
     /// object reads the rings itself: consuming through libbpf would discard records.
     [[nodiscard]] perf_buffer* get() const noexcept { return pb_; }
 
-    /// What events<T>() returns: an input range of `const T&` whose iterator also has cpu().
-    template <EventType T>
-    using EventRange = detail::BatchedEventRange<PerfBuffer, T>;
-    /// The iterator of events<T>() tells each event's CPU (EventRange<T>::iterator::cpu()).
-    static constexpr bool events_have_cpu = true;
-    /// The alignment every record's bytes have (a sample starts 12 bytes into its 8-aligned record): events<T>() and
-    /// view<T>() read a T in place when alignof(T) is at most this.
-    static constexpr std::size_t record_alignment = 4;
-
-    /// Blocks and yields records as T until `token` or stop() asks to stop; the event
-    /// callback is not called for them (lost records are still counted and reported).
-    /// Records of one CPU arrive in order; CPUs interleave.
-    ///
-    /// ```cpp
-    /// for (const Event& e : pb.events<Event>(stop_source.get_token())) handle(e);
-    /// ```
-    template <EventType T>
-    [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
-        (void)enter("iterating");  // checks and clears a stop; next_batch() reads
-        return EventRange<T>(*this, std::move(token));
-    }
-
-    /// What view<T, N>() returns: up to N records as `const T&` in place.
-    template <EventType T, std::size_t N = 64>
-    using View = detail::EventView<PerfBuffer, T, N>;
-
-    /// Up to N records there now, read in place (no copy), handed back to the producer
-    /// when the view is destroyed: a reference into it is valid while the view lives, and
-    /// the view can be neither copied nor moved. Waits up to `wait` for the first record
-    /// (0: not at all; negative: until one comes or stop()). Needs alignof(T) <=
-    /// record_alignment. One reader at a time, as for events<T>().
-    ///
-    /// ```cpp
-    /// {
-    ///     auto batch = buf.view<Event>(100ms);
-    ///     for (const Event& e : batch) handle(e);
-    /// }  // the records go back here
-    /// ```
-    template <EventType T, std::size_t N = 64>
-    [[nodiscard]] View<T, N> view(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
-        return View<T, N>(*this, wait);
-    }
-
 private:
     template <class, EventType>
     friend class detail::BatchedEventRange;
     template <class, EventType, std::size_t>
     friend class detail::EventView;
+    friend class detail::EventReader<PerfBuffer, 4, true>;
     friend class Module;
-
-    // Module::close(): see detail::prepare_close().
-    std::exception_ptr prepare_close() { return detail::prepare_close(loop_, iterations_, wake_, name_); }
-
-    void wake_for_stop() const noexcept { wake_.notify(); }
 
     [[nodiscard]] bool batching() const noexcept { return options_.wakeup_bytes > 0 || options_.wakeup_events > 1; }
 
@@ -658,31 +399,6 @@ PerfBuffer& build_perf_buffer(Module& mod, std::string_view map_name, OnEvent&& 
 
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
-
-LIBBPFCPP_INLINE std::vector<int> detail::online_cpus() {
-    std::vector<int> out;
-    FILE* f = std::fopen("/sys/devices/system/cpu/online", "r");
-    if (f == nullptr) return out;
-    char buf[4096] = {};
-    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    buf[n] = 0;
-    const char* p = buf;
-    while (*p != 0 && *p != '\n') {
-        char* end = nullptr;
-        long a = std::strtol(p, &end, 10);
-        if (end == p) break;
-        long b = a;
-        p = end;
-        if (*p == '-') {
-            b = std::strtol(p + 1, &end, 10);
-            p = end;
-        }
-        for (long c = a; c <= b; ++c) out.push_back(static_cast<int>(c));
-        if (*p == ',') ++p;
-    }
-    return out;
-}
 
 LIBBPFCPP_INLINE void PerfBuffer::start() {
     const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;

@@ -36,7 +36,8 @@
 
 #include "callbacks.hpp"
 #include "detail/event_common.hpp"
-#include "detail/event_view.hpp"
+#include "detail/event_ring_map.hpp"
+#include "detail/event_source.hpp"
 #include "detail/iterations.hpp"
 #include "detail/module_state.hpp"
 #include "error.hpp"
@@ -69,232 +70,6 @@ struct RingBufferOptions {
     /// reservations fail (count them with RINGBUF_DROPS). consume() never waits.
     std::chrono::microseconds min_wakeup_interval{0};
 };
-
-namespace detail {
-
-/// One BPF_MAP_TYPE_RINGBUF map mapped into this process, read without libbpf.
-///
-/// Memory ordering. The kernel producer reserves space by advancing producer_pos with a
-/// store-release after writing the record header with the BUSY bit set, and commits by
-/// clearing BUSY in the header with a release (xchg); it reads consumer_pos with a
-/// load-acquire to decide whether the space it wants is free.
-///  - The load-acquire of producer_pos makes the headers up to it visible; the
-///    load-acquire of a header without BUSY makes that record's contents visible.
-///  - consumer_pos is written with a store-release only after the record's bytes have
-///    been read (delivered to the callback or copied out), so the producer, whose
-///    load-acquire pairs with it, cannot overwrite bytes still being read.
-///  - Publishing consumer_pos late (batched) only makes the producer see less free
-///    space than there really is, never more: it is always safe, it costs capacity. The
-///    batch is bounded (publish_every, an eighth of the ring) so a busy ring keeps
-///    7/8 of its space, and everything is published before the consumer can go to
-///    sleep: the kernel only wakes a consumer whose published position equals the
-///    committed record's start, and epoll's ->poll re-checks producer_pos minus the
-///    published consumer_pos after queueing the waiter, so no wake-up is lost.
-/// libbpf stores consumer_pos after every record; the producer reads that cache line
-/// on every reserve, so with a live producer each record moves the line between CPUs.
-/// Batching is what makes this consumer cheaper per event than libbpf's.
-class RingMap {
-public:
-    RingMap(int map_fd, std::string name, int drops_fd) : fd_(map_fd), name_(std::move(name)), drops_fd_(drops_fd) {
-        bpf_map_info info{};
-        __u32 len = sizeof info;
-        if (bpf_obj_get_info_by_fd(map_fd, &info, &len) != 0)
-            throw_errno(errno, "reading the map info of ring buffer", name_);
-        if (info.type != BPF_MAP_TYPE_RINGBUF)
-            throw Error(EINVAL, describe("creating a ring buffer on map", name_,
-                                         "the map is not a BPF_MAP_TYPE_RINGBUF (use PerfBuffer for a "
-                                         "BPF_MAP_TYPE_PERF_EVENT_ARRAY, UserRingBuffer for a USER_RINGBUF)"));
-        page_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-        size_ = info.max_entries;
-        mask_ = size_ - 1;
-        publish_every_ = size_ / 8;
-        void* c = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
-        if (c == MAP_FAILED) throw_errno(errno, "mapping the consumer page of ring buffer", name_);
-        // The data pages are mapped twice in a row, so a record that wraps is contiguous.
-        void* p = mmap(nullptr, page_ + 2 * size_, PROT_READ, MAP_SHARED, map_fd, static_cast<off_t>(page_));
-        if (p == MAP_FAILED) {
-            int err = errno;
-            munmap(c, page_);
-            throw_errno(err, "mapping the data pages of ring buffer", name_);
-        }
-        consumer_ = static_cast<unsigned long*>(c);
-        producer_ = static_cast<unsigned long*>(p);
-        data_ = static_cast<const std::byte*>(p) + page_;
-        // Start where an earlier consumer of this map stopped (its records are gone).
-        cons_ = std::atomic_ref(*consumer_).load(std::memory_order_acquire);
-        prod_ = published_ = cons_;
-    }
-    ~RingMap();
-    RingMap(const RingMap&) = delete;
-    RingMap& operator=(const RingMap&) = delete;
-
-    [[nodiscard]] int fd() const noexcept { return fd_; }
-    [[nodiscard]] const std::string& name() const noexcept { return name_; }
-    [[nodiscard]] int drops_fd() const noexcept { return drops_fd_; }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
-    /// Bytes written by the producer and not read yet (headers and discarded records included).
-    [[nodiscard]] std::size_t pending_bytes() const noexcept {
-        return std::atomic_ref(*producer_).load(std::memory_order_acquire) - cons_;
-    }
-    /// The consumer's position: bytes read since the map was created.
-    [[nodiscard]] unsigned long consumer_position() const noexcept { return cons_; }
-    /// The producer's position: bytes committed or reserved since the map was created.
-    [[nodiscard]] unsigned long producer_position() const noexcept {
-        return std::atomic_ref(*producer_).load(std::memory_order_acquire);
-    }
-
-    /// Hands everything read so far back to the producer.
-    void publish() noexcept {
-        if (published_ == cons_) return;
-        std::atomic_ref(*consumer_).store(cons_, std::memory_order_release);
-        published_ = cons_;
-    }
-
-    /// Reads records into `sink(span) -> bool` until the ring is empty, the sink returns
-    /// false, or one ring's worth of bytes has been read (so a call returns even while a
-    /// producer keeps the ring full). Returns the number of records delivered.
-    /// The positions live in locals during the loop: the sink is user code the compiler
-    /// cannot see through, and members would be reloaded after every call of it.
-    /// With `Publish` false nothing read is handed back to the producer (the iterator
-    /// keeps pointers to the records until it has yielded them; it calls publish()), and
-    /// the sink also gets each record's position in the ring: sink(span, pos).
-    template <bool Publish = true, class Sink>
-    std::size_t drain(Sink&& sink) {
-        unsigned long cons = cons_;
-        unsigned long prod = prod_;
-        unsigned long published = published_;
-        const unsigned long limit = cons + size_;
-        const unsigned long mask = mask_;
-        const unsigned long every = publish_every_;
-        const std::byte* const data = data_;
-        unsigned long* const consumer = consumer_;
-        std::size_t n = 0;
-        while (cons < limit) {
-            if (cons == prod) {
-                prod = std::atomic_ref(*producer_).load(std::memory_order_acquire);
-                if (cons == prod) break;
-            }
-            const std::byte* hdr = data + (cons & mask);
-            auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
-            const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
-            if ((len & BPF_RINGBUF_BUSY_BIT) != 0) break;
-            const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-            const unsigned long at = cons;
-            const unsigned long stored = (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
-            cons += stored;
-            // Small records: the line a few records ahead. A record longer than that: the
-            // next record's header, since a line inside this one's payload may never be
-            // read (a loop that reads 4 KiB records' headers would fetch twice the lines).
-            // Only behind the producer: a line it is still writing would bounce.
-            const unsigned long ahead = stored >= prefetch_distance ? cons : at + prefetch_distance;
-            if (ahead < prod) __builtin_prefetch(data + (ahead & mask));
-            if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) continue;
-            ++n;
-            if constexpr (Publish) {
-                const bool more = sink(std::span<const std::byte>(hdr + BPF_RINGBUF_HDR_SZ, size));
-                if (cons - published >= every) {
-                    std::atomic_ref(*consumer).store(cons, std::memory_order_release);
-                    published = cons;
-                }
-                if (!more) break;
-            } else {
-                if (!sink(std::span<const std::byte>(hdr + BPF_RINGBUF_HDR_SZ, size), at)) break;
-            }
-        }
-        cons_ = cons;
-        prod_ = prod;
-        if constexpr (Publish) {
-            published_ = published;
-            publish();
-        }
-        return n;
-    }
-
-    /// Publishes what was read once an eighth of the ring waits (the iterator's bound on
-    /// the capacity it holds back, as drain() has).
-    void publish_some() noexcept {
-        if (cons_ - published_ >= publish_every_) publish();
-    }
-
-    /// Makes the records from `pos` on unread again (an events() range left early gives
-    /// back what it took but did not yield). Nothing from `pos` on was published.
-    void rewind(unsigned long pos) noexcept {
-        if (pos >= published_ && pos < cons_) cons_ = pos;
-    }
-
-    /// The BPF side's count of failed reservations (include/libbpfcpp/bpf/ringbuf_drops.h).
-    [[nodiscard]] std::uint64_t drops() const;
-
-private:
-    // Records are read in order, so the lines a few records ahead are wanted soon;
-    // asking for them early overlaps the memory latency with the work on this record.
-    static constexpr unsigned long prefetch_distance = 512;
-
-    int fd_;
-    std::string name_;
-    int drops_fd_;
-    std::size_t page_ = 0;
-    std::size_t size_ = 0;
-    unsigned long mask_ = 0;
-    unsigned long publish_every_ = 0;
-    unsigned long* consumer_ = nullptr;
-    unsigned long* producer_ = nullptr;
-    const std::byte* data_ = nullptr;
-    unsigned long cons_ = 0;       // next byte to read (private)
-    unsigned long prod_ = 0;       // last producer position seen
-    unsigned long published_ = 0;  // last value stored to consumer_pos
-};
-
-/// What a callback drain needs from its RingBuffer.
-struct RingContext {
-    std::string_view owner;
-    const std::atomic<bool>* stop;
-    ShortRecords* shorts;
-    std::exception_ptr* error;
-    std::size_t* budget = nullptr;  // records still allowed in this call (nullptr: no limit)
-};
-
-class RingHandler {
-public:
-    virtual ~RingHandler() = default;
-    virtual std::size_t drain(RingMap& ring, const RingContext& ctx) = 0;
-};
-
-/// A callback bound to a ring. The loop over records is instantiated per callback type,
-/// so the callback is inlined into it: one virtual call per drain, none per record.
-template <class F>
-class RingCallback final : public RingHandler {
-public:
-    explicit RingCallback(F f) : f_(std::move(f)) {}
-
-    std::size_t drain(RingMap& ring, const RingContext& ctx) override {
-        const std::atomic<bool>& stop = *ctx.stop;
-        return ring.drain([&](std::span<const std::byte> rec) -> bool {
-            try {
-                if constexpr (std::is_invocable_v<F&, std::span<const std::byte>>) {
-                    f_(rec);
-                } else {
-                    using R = TypedRecord<F>;
-                    if (rec.size() < R::min_size) {
-                        ctx.shorts->report(ctx.owner, rec.size(), R::min_size, R::shape);
-                    } else {
-                        invoke_typed(f_, rec);
-                    }
-                }
-            } catch (...) {
-                *ctx.error = std::current_exception();
-                return false;
-            }
-            if (ctx.budget != nullptr && --*ctx.budget == 0) return false;
-            return !stop.load(std::memory_order_relaxed);
-        });
-    }
-
-private:
-    F f_;
-};
-
-}  // namespace detail
 
 class Module;
 
@@ -332,7 +107,7 @@ struct RingState {
 /// background thread it ends the loop and stop() rethrows it. The record whose callback
 /// threw counts as consumed. stop() may be called from any thread, twice, or from a
 /// callback; it returns once the callback in progress has returned.
-class RingBuffer : public detail::Resource {
+class RingBuffer : public detail::Resource, public detail::EventReader<RingBuffer, 8, false> {
 public:
     /// A buffer without a callback: read it with events<T>(), or add() rings with callbacks.
     explicit RingBuffer(std::string name = "ring buffer", const RingBufferOptions& options = {});
@@ -440,64 +215,13 @@ public:
     /// Name used in messages (the first ring's map name).
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
-    /// What events<T>() returns: an input range of `const T&`.
-    template <EventType T>
-    using EventRange = detail::BatchedEventRange<RingBuffer, T>;
-    /// Ring buffer records carry no CPU: the iterator of events<T>() has no cpu().
-    static constexpr bool events_have_cpu = false;
-    /// The alignment every record's bytes have (a record starts 8 bytes after its 8-aligned header): events<T>() and
-    /// view<T>() read a T in place when alignof(T) is at most this.
-    static constexpr std::size_t record_alignment = 8;
-
-    /// Blocks and yields the records of every ring as T, in commit order per ring, until
-    /// `token` or stop() asks to stop. Records are taken from the ring 64 at a time and
-    /// a stop request ends the loop after the ones already taken (so none is lost), even
-    /// while a producer keeps the ring full. Callbacks of the rings are not called for the
-    /// records it takes. Records shorter than T are skipped and counted like in callbacks.
-    ///
-    /// ```cpp
-    /// std::jthread t([&](std::stop_token st) {
-    ///     for (const Event& e : rb.events<Event>(st)) handle(e);
-    /// });
-    /// ```
-    template <EventType T>
-    [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
-        (void)enter("iterating");  // checks and clears a stop; next_batch() reads
-        return EventRange<T>(*this, std::move(token));
-    }
-
-    /// What view<T, N>() returns: up to N records as `const T&` in place.
-    template <EventType T, std::size_t N = 64>
-    using View = detail::EventView<RingBuffer, T, N>;
-
-    /// Up to N records there now, read in place (no copy), handed back to the producer
-    /// when the view is destroyed: a reference into it is valid while the view lives, and
-    /// the view can be neither copied nor moved. Waits up to `wait` for the first record
-    /// (0: not at all; negative: until one comes or stop()). Needs alignof(T) <=
-    /// record_alignment. One reader at a time, as for events<T>().
-    ///
-    /// ```cpp
-    /// {
-    ///     auto batch = buf.view<Event>(100ms);
-    ///     for (const Event& e : batch) handle(e);
-    /// }  // the records go back here
-    /// ```
-    template <EventType T, std::size_t N = 64>
-    [[nodiscard]] View<T, N> view(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
-        return View<T, N>(*this, wait);
-    }
-
 private:
     template <class, EventType>
     friend class detail::BatchedEventRange;
     template <class, EventType, std::size_t>
     friend class detail::EventView;
+    friend class detail::EventReader<RingBuffer, 8, false>;
     friend class Module;
-
-    // Module::close(): see detail::prepare_close().
-    std::exception_ptr prepare_close() { return detail::prepare_close(loop_, iterations_, wake_, name_); }
-
-    void wake_for_stop() const noexcept { wake_.notify(); }
 
     struct Ring {
         detail::RingMap map;
@@ -685,23 +409,6 @@ LIBBPFCPP_INLINE RingBuffer::RingBuffer(std::string name, const RingBufferOption
         throw Error(EINVAL, detail::describe("creating ring buffer", name_,
                                              "min_wakeup_interval is negative; use 0 for no pause"));
     epoll_.add(wake_.fd(), detail::Epoll::wake_tag, name_);
-}
-
-LIBBPFCPP_INLINE detail::RingMap::~RingMap() {
-    munmap(consumer_, page_);
-    munmap(producer_, page_ + 2 * size_);
-}
-
-LIBBPFCPP_INLINE std::uint64_t detail::RingMap::drops() const {
-    if (drops_fd_ < 0) return 0;
-    const int cpus = libbpf_num_possible_cpus();
-    if (cpus <= 0) return 0;
-    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
-    std::uint32_t zero = 0;
-    if (bpf_map_lookup_elem(drops_fd_, &zero, per_cpu.data()) != 0) return 0;
-    std::uint64_t sum = 0;
-    for (auto v : per_cpu) sum += v;
-    return sum;
 }
 
 LIBBPFCPP_INLINE RingBuffer& RingBuffer::add(const Map& ring, std::optional<Map> drops) {

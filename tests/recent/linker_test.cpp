@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -74,6 +75,23 @@ TEST_CASE("Linker: what it refuses, said plainly") {
     CHECK_THROWS_WITH(linker.add_file("/nonexistent/x.bpf.o"), Contains("no such file"));
     const std::vector<std::byte> junk(100, std::byte{0x42});
     CHECK_THROWS_WITH(linker.add_memory(junk, "junk"), Contains("linking BPF object 'junk'"));
+    // No ELF header libelf can read: libbpf 1.1's linker returns -errno for these, and with
+    // errno 0 it goes on and faults instead of refusing them.
+    bpf::Linker after;
+    after.add_memory(bpf_objects::recent_link_main().bytes, "link_main");
+    errno = 0;
+    CHECK_THROWS_WITH(after.add_memory({}, "empty"), Contains("'empty': not an ELF file"));
+    const std::vector<std::byte> zeros(64, std::byte{0});
+    errno = 0;
+    CHECK_THROWS_WITH(after.add_memory(zeros, "zeros"), Contains("'zeros': not an ELF file"));
+    const std::string text = "not an object\n";
+    errno = 0;
+    CHECK_THROWS_WITH(after.add_memory(std::as_bytes(std::span(text)), "text"), Contains("'text': not an ELF file"));
+    std::vector<std::byte> version0(bpf_objects::recent_link_lib().bytes.begin(),
+                                    bpf_objects::recent_link_lib().bytes.end());
+    version0.at(6) = std::byte{0};  // e_ident[EI_VERSION]
+    errno = 0;
+    CHECK_THROWS_WITH(after.add_memory(version0, "version0"), Contains("'version0': an ELF header libelf cannot read"));
 
     // The same definitions twice: a duplicate symbol.
     bpf::Linker twice;

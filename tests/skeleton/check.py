@@ -5,6 +5,7 @@ of the generator, headers that must (or must not) compile.
 usage: check.py golden GEN OBJECT GOLDEN [GEN ARGS...]
        check.py errors GEN OBJECT NO_BTF_OBJECT
        check.py outputs GEN OBJECT
+       check.py link GEN LIB_OBJECT MAIN_OBJECT DUP_OBJECT
        check.py names CXX[,CXX...] GEN NAMES_OBJECT -I DIR... --
        check.py layout CXX[,CXX...] GEN OBJECT MUTATOR -I DIR... -- 
        check.py corrupt GEN MUTATOR CXX -I DIR... -- OBJECT...
@@ -18,6 +19,7 @@ every libbpfcpp header after them). compile-fail checks that misuses of a skelet
 """
 import difflib
 import os
+import random
 import shutil
 import stat
 import subprocess
@@ -357,6 +359,83 @@ def outputs(gen: str, obj: str) -> int:
     return 1 if bad else 0
 
 
+def link(gen: str, lib: str, main: str, dup: str) -> int:
+    """Several objects into one skeleton: the header equals the one of the same objects
+    linked by `bpftool gen object` (when bpftool is installed; the embedded bytes may come
+    from another libbpf release and are left out), and every refusal exits non-zero, names
+    the input at fault and leaves -o's file as it was, with nothing else in its directory."""
+    bad = 0
+    embedded = lambda line: line.startswith('    "') or "bytes[" in line or ".first(" in line
+    with tempfile.TemporaryDirectory(dir=os.environ.get("MESON_BUILD_ROOT")) as d:
+        r = subprocess.run([gen, "skeleton", lib, main, "--name", "linked"], capture_output=True, text=True)
+        if r.returncode != 0 or "(linked)" not in r.stdout.splitlines()[0]:
+            return fail(f"linking two objects: exit {r.returncode}: {r.stderr!r}")
+        print("ok: two objects give one header: " + r.stdout.splitlines()[0])
+        ours = r.stdout
+        bpftool = shutil.which("bpftool") or ("/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else None)
+        if bpftool is None:
+            print("skipped: the comparison with bpftool gen object (bpftool is not installed)")
+        else:
+            linked = os.path.join(d, "by_bpftool.bpf.o")
+            subprocess.run([bpftool, "gen", "object", linked, lib, main], check=True, capture_output=True)
+            theirs = subprocess.run([gen, "skeleton", linked, "--name", "linked"], capture_output=True, text=True,
+                                    check=True).stdout
+            strip = lambda t: [ln.replace("link_lib.bpf.o + link_main.bpf.o (linked)", "SOURCE")
+                                 .replace("by_bpftool.bpf.o", "SOURCE") for ln in t.splitlines() if not embedded(ln)]
+            if strip(ours) != strip(theirs):
+                sys.stdout.writelines(difflib.unified_diff(strip(theirs), strip(ours), "bpftool gen object", "ours",
+                                                           lineterm=""))
+                bad += fail("the header of the objects linked by bpftool differs")
+            else:
+                print(f"ok: same header as from `bpftool gen object` ({len(strip(ours))} lines compared)")
+
+        junk = os.path.join(d, "junk.bpf.o")
+        with open(junk, "w") as f:
+            f.write("not an object\n")
+        data = open(lib, "rb").read()
+        truncated = os.path.join(d, "truncated.bpf.o")
+        with open(truncated, "wb") as f:
+            f.write(data[:len(data) // 3])
+        # The section header table moved past the end of the file.
+        beyond = os.path.join(d, "beyond.bpf.o")
+        with open(beyond, "wb") as f:
+            f.write(data[:0x28] + (len(data) * 4).to_bytes(8, "little") + data[0x30:])
+        # Bytes changed at random (seeded): libbpf 1.1's linker faults on this one.
+        damaged = os.path.join(d, "damaged.bpf.o")
+        rng = random.Random(1)
+        mutated = bytearray(data)
+        for _ in range(20):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        with open(damaged, "wb") as f:
+            f.write(mutated)
+        cases = [
+            ("a damaged second input", [main, damaged, "--name", "x"], [damaged]),
+            ("a strong symbol two inputs define", [main, lib, dup, "--name", "x"], [dup, "weight"]),
+            ("a second input that is not ELF", [main, junk, "--name", "x"], [junk, "not an ELF file"]),
+            ("a truncated second input", [main, truncated, "--name", "x"], [truncated]),
+            ("a second input whose sections are past its end", [main, beyond, "--name", "x"], [beyond]),
+            ("a missing second input", [main, os.path.join(d, "absent.bpf.o"), "--name", "x"],
+             ["absent.bpf.o", "no such file"]),
+            ("several inputs without --name", [main, lib], ["--name NAME"]),
+            ("several inputs with --no-embed", [main, lib, "--name", "x", "--no-embed"], ["--no-embed", "bpftool gen object"]),
+        ]
+        out = os.path.join(d, "out.skel.hpp")
+        for what, args, needles in cases:
+            with open(out, "w") as f:
+                f.write("previous header\n")
+            before = sorted(os.listdir(d))
+            r = subprocess.run([gen, "skeleton"] + args + ["-o", out], capture_output=True, text=True)
+            missing = [n for n in needles if n not in r.stderr]
+            kept = open(out).read() == "previous header\n"
+            after = sorted(os.listdir(d))
+            if r.returncode not in (1, 2) or missing or r.stdout or not kept or after != before:
+                bad += fail(f"{what}: exit {r.returncode}, stderr {r.stderr!r}, missing {missing}, "
+                            f"-o file kept: {kept}, new files: {sorted(set(after) - set(before))}")
+            else:
+                print(f"ok: {what}: {r.stderr.strip().splitlines()[0]}")
+    return 1 if bad else 0
+
+
 def split(args: list):
     sep = args.index("--")
     return args[:sep], args[sep + 1:]
@@ -447,6 +526,8 @@ def main() -> int:
         return layout(a[1], a[2], a[3], a[4], a[5:])
     if len(a) >= 5 and a[0] == "names":
         return names(a[1], a[2], a[3], a[4:])
+    if len(a) == 5 and a[0] == "link":
+        return link(*a[1:])
     if len(a) == 3 and a[0] == "outputs":
         return outputs(a[1], a[2])
     if len(a) >= 3 and a[0] == "compile-all":

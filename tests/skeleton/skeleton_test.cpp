@@ -1,5 +1,6 @@
 // Kernel tests through generated skeletons: tricky.skel.hpp (tests/skeleton/bpf/tricky.bpf.c,
-// every BTF construct the generator translates) and the skeletons of the project's objects.
+// every BTF construct the generator translates), linked.skel.hpp (two objects linked into
+// one by the generator) and the skeletons of the project's objects.
 #include <catch2/catch.hpp>
 
 #include <libbpfcpp/ring_buffer.hpp>
@@ -9,13 +10,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "harness.hpp"
+#include "linked.skel.hpp"
 #include "minimal.skel.hpp"
 #include "tcpconnect.skel.hpp"
 #include "tricky.skel.hpp"
@@ -202,6 +206,28 @@ TEST_CASE("skeleton: maps and programs are configured through members before loa
 TEST_CASE("skeleton: opening another object fails naming what is missing", "[skeleton]") {
     CHECK_THROWS_WITH(tricky::Skeleton::open_file(TEST_BPF_DIR "/basic.bpf.o"),
                       Catch::Contains("'results' not found"));
+}
+
+TEST_CASE("skeleton: two objects linked into one skeleton share maps, functions and sections", "[skeleton]") {
+    if (geteuid() != 0) SKIP_TEST("needs root to load BPF programs");
+    auto open = linked::Skeleton::open();
+    open.rodata().filter_pid = self();
+    // link_lib's .data, set before load: the step its function adds per call.
+    open.data().lib_step = 7;
+    linked::Skeleton skel = std::move(open).load();
+    skel.attach();
+    trigger(3);
+    // link_main's own map and .bss.
+    CHECK(skel.maps.seen.lookup(self()) == std::optional<linked::__u64>(3));
+    CHECK(skel.bss().main_hits == 3u);
+    // link_lib's map, written by its function called from link_main's program: 3 calls of
+    // lib_step times weight(), which is link_main's strong definition (10), not link_lib's
+    // weak one (1).
+    CHECK(skel.maps.counts.lookup(0) == std::optional<linked::__u64>(3 * 7 * 10));
+    CHECK(skel.maps.counts.lookup(1) == std::optional<linked::__u64>(self()));
+    CHECK(skel.bss().lib_calls == 3u);
+    // One .bss for both objects, in the order they were linked.
+    static_assert(offsetof(linked::Bss, lib_calls) < offsetof(linked::Bss, main_hits));
 }
 
 TEST_CASE("skeleton: the project's objects through their skeletons", "[skeleton]") {

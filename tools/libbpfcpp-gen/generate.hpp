@@ -11,6 +11,7 @@ namespace gen {
 /// What a skeleton is generated from, besides the object's bytes.
 struct Options {
     std::string object;               ///< the object's path: error messages, the default name
+    std::vector<std::string> linked;  ///< the objects `bytes` was linked from (several), or empty
     std::string name;                 ///< --name: the namespace and the object's name
     std::vector<std::string> types;   ///< --type: further types to define
     bool embed = true;                ///< false: --no-embed

@@ -46,6 +46,11 @@ std::string base_name(const std::string& path) {
     return n;
 }
 
+// The object's file name for the header's comments.
+std::string source_name(const std::string& path) {
+    return base_name(path) + (path.size() >= 6 && path.ends_with(".bpf.o") ? ".bpf.o" : ".o");
+}
+
 // The skeleton's namespace. --name is taken as given, or refused when it cannot be one; the
 // file's name, made an identifier, gets "_bpf" appended when it would not compile as a
 // namespace: a keyword or macro, a function of the C library (readahead, read, select,
@@ -272,8 +277,13 @@ SkeletonModel read_object(std::span<const char> bytes, const Options& args) {
     SkeletonModel model;
     model.ns = name;
     model.object_name = obj_name;
-    model.source = comment_text(base_name(args.object) +
-                                (args.object.size() >= 6 && args.object.ends_with(".bpf.o") ? ".bpf.o" : ".o"));
+    model.source = comment_text(source_name(args.object));
+    if (!args.linked.empty()) {
+        model.source.clear();
+        for (const std::string& in : args.linked)
+            model.source += (model.source.empty() ? "" : " + ") + comment_text(source_name(in));
+        model.source += " (linked)";
+    }
     model.types = types.text();
     if (args.embed) model.embedded = bytes;
     model.sections = std::move(sections);

@@ -297,6 +297,32 @@ struct EventSlot {
     int cpu;
 };
 
+/// What the iterators of events<T>() and view<T>() share: the input iterator's types,
+/// the slot of the record it is at, that record in place and its CPU.
+template <class Source, class T>
+class SlotCursor {
+public:
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    using reference = const T&;
+    using iterator_category = std::input_iterator_tag;
+
+    /// The CPU the current event was written on (perf buffers).
+    [[nodiscard]] int cpu() const noexcept
+        requires Source::events_have_cpu
+    {
+        return cur_->cpu;
+    }
+    friend bool operator==(const SlotCursor&, const SlotCursor&) = default;
+
+protected:
+    SlotCursor() = default;
+    explicit SlotCursor(const EventSlot* at) noexcept : cur_(at) {}
+    [[nodiscard]] const T& in_place() const noexcept { return *std::launder(reinterpret_cast<const T*>(cur_->data)); }
+
+    const EventSlot* cur_ = nullptr;
+};
+
 /// The input range of `const T&` that RingBuffer::events<T>() and PerfBuffer::events<T>()
 /// return. Records are located in batches (the source's next_batch()), so the read loop
 /// runs once per batch; between two batches a stop request is honoured, and everything
@@ -325,13 +351,8 @@ public:
         src_->iterations_.end();  // last: Module::close() may free the buffer from here on
     }
 
-    class iterator {
+    class iterator : public SlotCursor<Source, T> {
     public:
-        using value_type = T;
-        using difference_type = std::ptrdiff_t;
-        using reference = const T&;
-        using iterator_category = std::input_iterator_tag;
-
         iterator() = default;
         explicit iterator(BatchedEventRange* r) : r_(r) { refill(); }
         // In place where the buffer's records are aligned for T (ring: 8, perf: 4), so a
@@ -341,25 +362,19 @@ public:
         // only when the next batch is taken, after the loop has moved past them.
         const T& operator*() const noexcept {
             if constexpr (alignof(T) <= Source::record_alignment) {
-                return *std::launder(reinterpret_cast<const T*>(cur_->data));
+                return this->in_place();
             } else {
-                copy_record(value_, cur_->data);
+                copy_record(value_, this->cur_->data);
                 return value_;
             }
         }
         const T* operator->() const noexcept { return &**this; }
-        /// The CPU the current event was written on (perf buffers).
-        [[nodiscard]] int cpu() const noexcept
-            requires Source::events_have_cpu
-        {
-            return cur_->cpu;
-        }
         // The positions live in the iterator (a local of the loop, so in registers): the
         // loop body is user code, and a position kept in the range would be reloaded
         // after each of its stores. The range only learns where the loop is (one store).
         iterator& operator++() {
-            if (++cur_ != end_) {
-                r_->at_ = cur_;
+            if (++this->cur_ != end_) {
+                r_->at_ = this->cur_;
                 return *this;
             }
             refill();
@@ -370,12 +385,11 @@ public:
 
     private:
         void refill() {
-            cur_ = r_->next();
+            this->cur_ = r_->next();
             end_ = r_->end_;
-            if (cur_ == nullptr) r_ = nullptr;
+            if (this->cur_ == nullptr) r_ = nullptr;
         }
         BatchedEventRange* r_ = nullptr;
-        const EventSlot* cur_ = nullptr;
         const EventSlot* end_ = nullptr;
         struct InPlace {};  // no copy to keep
         [[no_unique_address]] mutable std::conditional_t<(alignof(T) <= Source::record_alignment), InPlace, T> value_{};

@@ -57,36 +57,21 @@ public:
         src_->iterations_.end();  // last: Module::close() may free the buffer from here on
     }
 
-    class iterator {
+    class iterator : public SlotCursor<Source, T> {
     public:
-        using value_type = T;
-        using difference_type = std::ptrdiff_t;
-        using reference = const T&;
-        using iterator_category = std::input_iterator_tag;
-
         iterator() = default;
-        explicit iterator(const EventSlot* p) noexcept : p_(p) {}
-        const T& operator*() const noexcept { return *std::launder(reinterpret_cast<const T*>(p_->data)); }
+        explicit iterator(const EventSlot* p) noexcept : SlotCursor<Source, T>(p) {}
+        const T& operator*() const noexcept { return this->in_place(); }
         const T* operator->() const noexcept { return &**this; }
-        /// The CPU the current event was written on (perf buffers).
-        [[nodiscard]] int cpu() const noexcept
-            requires Source::events_have_cpu
-        {
-            return p_->cpu;
-        }
         iterator& operator++() noexcept {
-            ++p_;
+            ++this->cur_;
             return *this;
         }
         iterator operator++(int) noexcept {
             iterator old = *this;
-            ++p_;
+            ++this->cur_;
             return old;
         }
-        friend bool operator==(const iterator&, const iterator&) = default;
-
-    private:
-        const EventSlot* p_ = nullptr;
     };
 
     [[nodiscard]] iterator begin() const noexcept { return iterator(slots_.data()); }
