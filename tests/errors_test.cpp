@@ -46,6 +46,43 @@ TEST_CASE("a verifier rejection carries the program's verifier log") {
     }
 }
 
+TEST_CASE("with kernel_log_level set, the rejection still carries the verifier log, printed once") {
+    for (const std::uint32_t level : {1U, 2U}) {
+        INFO("kernel_log_level " << level);
+        bpf::set_logger({}, bpf::LogLevel::Warn);
+        testing::StderrCapture err;
+        bpf::OpenOptions o;
+        o.kernel_log_level = level;
+        auto mod = bpf::Module::open_memory(bpf_objects::rejected(), o);
+        try {
+            mod.load();
+            FAIL("no exception");
+        } catch (const bpf::Error& e) {
+            CHECK(e.error_number() == EACCES);
+            CHECK_THAT(e.what(), Contains("the verifier rejected program 'unchecked_deref'"));
+            CHECK_THAT(e.verifier_log(), Contains("invalid mem access 'map_value_or_null'"));
+        }
+        // The Error carries the log: the default logger does not print it beside.
+        CHECK_THAT(err.text(), !Contains("invalid mem access"));
+    }
+    // A logger of the user's own sees the log of the rejected program once (and, at
+    // debug level, the log of the program that loaded before it).
+    std::string seen;
+    bpf::set_logger([&](bpf::LogLevel, std::string_view msg) { seen += msg; }, bpf::LogLevel::Debug);
+    {
+        bpf::OpenOptions o;
+        o.kernel_log_level = 1;
+        auto mod = bpf::Module::open_memory(bpf_objects::rejected(), o);
+        CHECK_THROWS_AS(mod.load(), bpf::Error);
+    }
+    bpf::set_logger({}, bpf::LogLevel::Warn);
+    const std::string rejected_log = "prog 'unchecked_deref': -- BEGIN PROG LOAD LOG --";
+    const auto first = seen.find(rejected_log);
+    REQUIRE(first != std::string::npos);
+    CHECK(seen.find(rejected_log, first + 1) == std::string::npos);
+    CHECK_THAT(seen, Contains("prog 'fine': -- BEGIN PROG LOAD LOG --"));
+}
+
 TEST_CASE("the rejected program can be left out with autoload") {
     auto mod = bpf::Module::open_memory(bpf_objects::rejected());
     mod.program("unchecked_deref").set_autoload(false);

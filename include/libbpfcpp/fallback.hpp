@@ -21,6 +21,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "detail/probe_programs.hpp"
 #include "error.hpp"
 #include "module.hpp"
 #include "probe.hpp"
@@ -178,25 +179,11 @@ inline bool vmlinux_btf_has(const std::string& name, int kind) {
 }
 
 /// Empty when the kernel loads and attaches a two-instruction fentry (or fexit) program
-/// on the kernel function with BTF id `btf_id`, else why not. A program-type probe is not
-/// enough: kernels are seen that allow some tracing attach types and refuse others.
+/// on the kernel function with BTF id `btf_id`, else why not.
 inline std::string trampoline_refusal(std::uint32_t btf_id, bool exit) {
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = exit ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY,
-                .attach_btf_id = btf_id);
-    int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "probe", "GPL", insns, 2, &opts);
-    if (prog < 0)
-        return std::string("this kernel refuses fentry/fexit programs (BPF trampolines unavailable): ") +
-               std::strerror(errno);
-    int link = bpf_raw_tracepoint_open(nullptr, prog);
-    const int err = errno;
-    ::close(prog);
-    if (link < 0) return std::string("this kernel refuses to attach fentry/fexit programs: ") + std::strerror(err);
-    ::close(link);
-    return {};
+    return tracing_refusal(exit ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY, btf_id,
+                           "this kernel refuses fentry/fexit programs (BPF trampolines unavailable)",
+                           "this kernel refuses to attach fentry/fexit programs");
 }
 
 /// Empty when the kernel loads and attaches a two-instruction tp_btf program on raw
@@ -207,31 +194,9 @@ inline std::string tp_btf_refusal(const std::string& name) {
     if (!b) return "this kernel has no BTF (/sys/kernel/btf/vmlinux), which tp_btf needs";
     const int id = btf__find_by_name_kind(b.get(), ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF);
     if (id <= 0) return "no raw tracepoint '" + name + "' in this kernel's BTF";
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
-                .attach_btf_id = static_cast<std::uint32_t>(id));
-    const int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "probe", "GPL", insns, 2, &opts);
-    if (prog < 0) return std::string("this kernel refuses tp_btf programs (program type tracing): ") + std::strerror(errno);
-    const int link = bpf_raw_tracepoint_open(nullptr, prog);
-    const int err = errno;
-    ::close(prog);
-    if (link < 0) return "this kernel refuses to attach a tp_btf program to '" + name + "': " + std::strerror(err);
-    ::close(link);
-    return {};
-}
-
-/// Loads "r0 = value; exit" as a program of `type` expecting `attach`: the fd, or -errno.
-inline int tiny_prog(bpf_prog_type type, bpf_attach_type attach, int value) {
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, value},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach);
-    const int fd = bpf_prog_load(type, "probe", "GPL", insns, 2, &opts);
-    return fd >= 0 ? fd : -errno;
+    return tracing_refusal(BPF_TRACE_RAW_TP, static_cast<std::uint32_t>(id),
+                           "this kernel refuses tp_btf programs (program type tracing)",
+                           "this kernel refuses to attach a tp_btf program to '" + name + "'");
 }
 
 /// Empty when a tcx link can be made on the candidate's interface: a program that only

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,42 +16,9 @@
 #include "detail/fd.hpp"
 #include "error.hpp"
 #include "link_info.hpp"
-#include "map_ops.hpp"
+#include "object_info.hpp"
 
 namespace bpf {
-
-/// What the kernel says about a program (bpf_prog_info).
-struct ProgInfo {
-    bpf_prog_type type = BPF_PROG_TYPE_UNSPEC;  ///< the program type
-    std::uint32_t id = 0;                       ///< kernel id (bpftool prog show id N)
-    std::string name;                           ///< at most 15 characters
-    std::string tag;                            ///< 16 hex digits, as bpftool prints it
-    std::uint32_t btf_id = 0;                   ///< its BTF, or 0
-    std::uint32_t nr_map_ids = 0;               ///< how many maps it uses
-    std::uint64_t load_time = 0;                ///< ns since boot
-    std::uint64_t run_cnt = 0;                  ///< runs counted (with kernel.bpf_stats_enabled)
-    std::uint64_t run_time_ns = 0;              ///< time spent (with kernel.bpf_stats_enabled)
-};
-
-/// The kernel's description of the program behind `fd`.
-inline ProgInfo prog_info_by_fd(int fd) {
-    const auto raw = detail::info_by_fd<bpf_prog_info>(fd, "program");
-    ProgInfo i;
-    i.type = static_cast<bpf_prog_type>(raw.type);
-    i.id = raw.id;
-    i.name = raw.name;
-    for (unsigned char b : raw.tag) {
-        char hex[3];
-        std::snprintf(hex, sizeof hex, "%02x", b);
-        i.tag += hex;
-    }
-    i.btf_id = raw.btf_id;
-    i.nr_map_ids = raw.nr_map_ids;
-    i.load_time = raw.load_time;
-    i.run_cnt = raw.run_cnt;
-    i.run_time_ns = raw.run_time_ns;
-    return i;
-}
 
 /// A kernel object opened by id: an fd this value owns, and the object's info.
 ///

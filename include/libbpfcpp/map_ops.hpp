@@ -1,6 +1,6 @@
 // Map operations shared by bpf::Map and bpf::StandaloneMap: batch lookup/update/delete,
 // whole-map reads that use batches when the kernel can, queue/stack push/pop/peek,
-// freeze, map info, and mmap'ed arrays exposed as std::span.
+// freeze, map info (object_info.hpp), and mmap'ed arrays exposed as std::span.
 #pragma once
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
@@ -27,108 +27,9 @@
 #include <bpf/libbpf.h>
 
 #include "error.hpp"
+#include "object_info.hpp"
 
 namespace bpf {
-
-/// What the kernel says about a map (bpf_map_info; libbpfgo's BPFMapInfo).
-///
-/// ```cpp
-/// bpf::MapInfo info = mod.map("counts").info();
-/// std::printf("map %u: %s, %u entries max\n", info.id, info.name.c_str(), info.max_entries);
-/// ```
-struct MapInfo {
-    /// The map type.
-    bpf_map_type type = BPF_MAP_TYPE_UNSPEC;
-    /// The kernel's id of the map (bpftool map show id N).
-    std::uint32_t id = 0;
-    /// Key size in bytes.
-    std::uint32_t key_size = 0;
-    /// Value size in bytes.
-    std::uint32_t value_size = 0;
-    /// Capacity.
-    std::uint32_t max_entries = 0;
-    /// BPF_F_* creation flags.
-    std::uint32_t map_flags = 0;
-    /// The name given at creation (at most 15 characters).
-    std::string name;
-    /// The device of an offloaded map, else 0.
-    std::uint32_t ifindex = 0;
-    /// The kernel BTF type of a struct_ops map's value.
-    std::uint32_t btf_vmlinux_value_type_id = 0;
-    /// Network namespace device of an offloaded map.
-    std::uint64_t netns_dev = 0;
-    /// Network namespace inode of an offloaded map.
-    std::uint64_t netns_ino = 0;
-    /// The id of the BTF describing keys and values, or 0.
-    std::uint32_t btf_id = 0;
-    /// The key's type in that BTF.
-    std::uint32_t btf_key_type_id = 0;
-    /// The value's type in that BTF.
-    std::uint32_t btf_value_type_id = 0;
-    /// Type-specific extra (e.g. a bloom filter's number of hashes).
-    std::uint64_t map_extra = 0;
-};
-
-namespace detail {
-/// The kernel's raw description (bpf_map_info, bpf_prog_info, ...) of the `kind` object
-/// behind `fd`; map_info_by_fd() and prog_info_by_fd() translate it.
-template <class Raw>
-Raw info_by_fd(int fd, std::string_view kind) {
-    Raw raw{};
-    std::uint32_t len = sizeof raw;
-    if (bpf_obj_get_info_by_fd(fd, &raw, &len) != 0)
-        throw_errno(errno, "reading the info of " + std::string(kind) + " fd", std::to_string(fd));
-    return raw;
-}
-}  // namespace detail
-
-/// The kernel's description of the map behind `fd` (libbpfgo's GetMapInfoByFD).
-inline MapInfo map_info_by_fd(int fd) {
-    const auto raw = detail::info_by_fd<bpf_map_info>(fd, "map");
-    MapInfo i;
-    i.type = static_cast<bpf_map_type>(raw.type);
-    i.id = raw.id;
-    i.key_size = raw.key_size;
-    i.value_size = raw.value_size;
-    i.max_entries = raw.max_entries;
-    i.map_flags = raw.map_flags;
-    i.name = raw.name;
-    i.ifindex = raw.ifindex;
-    i.btf_vmlinux_value_type_id = raw.btf_vmlinux_value_type_id;
-    i.netns_dev = raw.netns_dev;
-    i.netns_ino = raw.netns_ino;
-    i.btf_id = raw.btf_id;
-    i.btf_key_type_id = raw.btf_key_type_id;
-    i.btf_value_type_id = raw.btf_value_type_id;
-    i.map_extra = raw.map_extra;
-    return i;
-}
-
-/// The id of the next map in the kernel after `start_id` (0: the first), or nullopt at
-/// the end (libbpfgo's GetMapNextID).
-inline std::optional<std::uint32_t> next_map_id(std::uint32_t start_id) {
-    std::uint32_t next = 0;
-    if (bpf_map_get_next_id(start_id, &next) == 0) return next;
-    if (errno == ENOENT) return std::nullopt;
-    detail::throw_errno(errno, "listing maps after id", std::to_string(start_id));
-}
-
-/// The ids of every map in the kernel called `name` (libbpfgo's GetMapsIDsByName). The
-/// kernel keeps the first 15 characters of a map name; longer names match on those.
-inline std::vector<std::uint32_t> map_ids_by_name(std::string_view name) {
-    std::vector<std::uint32_t> out;
-    const std::string_view want = name.substr(0, BPF_OBJ_NAME_LEN - 1);
-    for (auto id = next_map_id(0); id; id = next_map_id(*id)) {
-        int fd = bpf_map_get_fd_by_id(*id);
-        if (fd < 0) continue;  // gone meanwhile
-        bpf_map_info raw{};
-        std::uint32_t len = sizeof raw;
-        const bool ok = bpf_obj_get_info_by_fd(fd, &raw, &len) == 0;
-        ::close(fd);
-        if (ok && want == raw.name) out.push_back(*id);
-    }
-    return out;
-}
 
 /// How MapOps::read_all() walks a map.
 ///

@@ -5,11 +5,8 @@
 
 #include "detail/compiled.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -19,26 +16,22 @@
 #include <type_traits>
 #include <vector>
 
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "callbacks.hpp"
+#include "detail/globals.hpp"
 #include "detail/load_checks.hpp"
 #include "detail/load_errors.hpp"
 #include "detail/module_state.hpp"
 #include "detail/needs_libbpf.hpp"
-#include "detail/object_checks.hpp"
-#include "detail/token_checks.hpp"
+#include "detail/object_open.hpp"
+#include "detail/owned_buffers.hpp"
 #include "embedded.hpp"
 #include "error.hpp"
 #include "link.hpp"
 #include "log.hpp"
 #include "map.hpp"
+#include "open_options.hpp"
 #include "prog.hpp"
 // Every attach family, so that mod.program(...).attach_*() compiles with this header alone.
 #include "cgroup.hpp"
@@ -58,95 +51,6 @@
 
 namespace bpf {
 
-// The event buffers a Module makes and owns; each is defined by its own header
-// (ring_buffer.hpp, perf_buffer.hpp, user_ring_buffer.hpp), which a tool includes only
-// when it uses that buffer.
-class RingBuffer;
-struct RingBufferOptions;
-class PerfBuffer;
-struct PerfBufferOptions;
-class UserRingBuffer;
-class Module;
-
-namespace detail {
-/// Made from any Module: the parameter of the builders below, which the buffer headers'
-/// builders (taking Module&) outrank wherever those headers were included.
-struct BufferHeaderMissing {
-    BufferHeaderMissing(const Module&) noexcept {}  // NOLINT: converts on purpose
-};
-template <class...>
-inline constexpr bool header_missing = false;
-}  // namespace detail
-
-// Chosen by Module::ring_buffer() & co. only when the buffer's header is missing: they
-// stop the compile with its name.
-template <class... Args>
-RingBuffer& build_ring_buffer(detail::BufferHeaderMissing, Args&&...) {
-    static_assert(detail::header_missing<Args...>,
-                  "Module::ring_buffer() needs #include <libbpfcpp/ring_buffer.hpp> "
-                  "(module.hpp only declares bpf::RingBuffer and bpf::RingBufferOptions)");
-    std::terminate();  // not compiled in a program that builds: the assertion fails first
-}
-template <class... Args>
-PerfBuffer& build_perf_buffer(detail::BufferHeaderMissing, Args&&...) {
-    static_assert(detail::header_missing<Args...>,
-                  "Module::perf_buffer() needs #include <libbpfcpp/perf_buffer.hpp> "
-                  "(module.hpp only declares bpf::PerfBuffer and bpf::PerfBufferOptions)");
-    std::terminate();  // not compiled in a program that builds: the assertion fails first
-}
-template <class... Args>
-UserRingBuffer& build_user_ring_buffer(detail::BufferHeaderMissing, Args&&...) {
-    static_assert(detail::header_missing<Args...>,
-                  "Module::user_ring_buffer() needs #include <libbpfcpp/user_ring_buffer.hpp> "
-                  "(bpf::UserRingBuffer is only declared by module.hpp)");
-    std::terminate();  // not compiled in a program that builds: the assertion fails first
-}
-
-/// Options of Module::open_file / open_memory (bpf_object_open_opts).
-///
-/// ```cpp
-/// bpf::OpenOptions o;
-/// o.btf_path = "/boot/vmlinux-6.1.btf";   // a kernel without /sys/kernel/btf/vmlinux
-/// auto mod = bpf::Module::open_file("tool.bpf.o", o);
-/// ```
-struct OpenOptions {
-    std::string object_name;    ///< overrides the name taken from the file name
-    std::string btf_path;       ///< BTF for CO-RE relocations instead of /sys/kernel/btf/vmlinux
-    std::string kconfig;        ///< extra "CONFIG_X=y" lines for __kconfig externs
-    std::string pin_root_path;  ///< where maps with LIBBPF_PIN_BY_NAME are pinned (default /sys/fs/bpf)
-    std::uint32_t kernel_log_level = 0;  ///< verifier log level for every program (1, 2, 4)
-    /// The bpffs whose delegation the load uses, through a BPF token (libbpf >= 1.4, kernel
-    /// >= 6.9; for a process in a user namespace). Unset: libbpf's default (the path in
-    /// LIBBPF_BPF_TOKEN_PATH, else /sys/fs/bpf when it delegates anything); "": no token.
-    /// A path with libbpf < 1.4 throws at open. See <libbpfcpp/token.hpp>.
-    std::optional<std::string> bpf_token_path;
-};
-
-namespace detail {
-
-/// Where a global variable lives: which internal map and where in its value.
-/// The BTF string at `offset`, or "" where the object's BTF has none there (a corrupt
-/// object: libbpf returns NULL, which a string_view must not be made from).
-inline std::string_view btf_name(const btf* b, std::uint32_t offset) noexcept {
-    const char* name = btf__name_by_offset(b, offset);
-    return name == nullptr ? std::string_view() : std::string_view(name);
-}
-
-struct GlobalLocation {
-    bpf_map* map = nullptr;
-    std::size_t offset = 0;
-    std::size_t size = 0;
-    std::string section;
-};
-
-/// True for the global sections the kernel freezes at load (BPF_F_RDONLY_PROG and
-/// map_freeze()), which user space can then only map read-only.
-inline bool frozen_section(std::string_view section) noexcept {
-    return section.rfind(".rodata", 0) == 0 || section == ".kconfig";
-}
-
-}  // namespace detail
-
 /// A BPF object: open it, configure its maps and programs, load it, attach, exchange data.
 /// Move-only; destroying it stops its buffers, detaches its links and frees its maps and
 /// programs, in that order.
@@ -161,11 +65,15 @@ inline bool frozen_section(std::string_view section) noexcept {
 class Module {
 public:
     /// Opens a BPF ELF object file (libbpfgo's NewModuleFromFile(Args)).
-    static Module open_file(const std::string& path, const OpenOptions& options = {});
+    static Module open_file(const std::string& path, const OpenOptions& options = {}) {
+        return Module(detail::open_object_file(path, options));
+    }
 
     /// Opens a BPF ELF object held in memory, e.g. embedded in the executable
     /// (libbpfgo's NewModuleFromBuffer). The bytes are only read during this call.
-    static Module open_memory(std::span<const std::byte> object, const OpenOptions& options = {});
+    static Module open_memory(std::span<const std::byte> object, const OpenOptions& options = {}) {
+        return Module(detail::open_object_memory(object, options));
+    }
 
     /// Opens an object embedded in the executable; its name is the object's unless
     /// `options.object_name` says otherwise.
@@ -213,7 +121,14 @@ public:
 
 private:
     // "map 'x' not found in object 'o'; maps in this object: a, b": one copy of the
-    // message for map() and program(), out of their way.
+    // message for map() and program(), given every map or program of the object.
+    template <class Handle>
+    [[noreturn]] void throw_not_found(std::string_view kind, std::string_view name,
+                                      const std::vector<Handle>& all) const {
+        std::string names;
+        for (const Handle& h : all) names.append(names.empty() ? "" : ", ").append(h.name());
+        throw_not_found(kind, name, names);
+    }
     [[noreturn]] void throw_not_found(std::string_view kind, std::string_view name, std::string_view names) const;
 
     // The name of `m`, which must be a map of this module (not of another Module).
@@ -224,16 +139,24 @@ public:
     /// The map called `name` (libbpfgo's GetMap); throws listing the maps that exist.
     [[nodiscard]] Map map(std::string_view name) const;
     /// The map called `name`, or nullopt (no exception) when there is none.
-    [[nodiscard]] std::optional<Map> find_map(std::string_view name) const;
+    [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
+        return find<Map>(name, bpf_object__find_map_by_name);
+    }
     /// Every map of the object, global-variable sections included (libbpfgo's NextMap).
-    [[nodiscard]] std::vector<Map> maps() const;
+    [[nodiscard]] std::vector<Map> maps() const {
+        return all<Map, bpf_map>([](const bpf_object* o, bpf_map* m) { return bpf_object__next_map(o, m); });
+    }
 
     /// The program called `name` (libbpfgo's GetProgram); throws listing those that exist.
     [[nodiscard]] Prog program(std::string_view name) const;
     /// The program called `name`, or nullopt when there is none.
-    [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const;
+    [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
+        return find<Prog>(name, bpf_object__find_program_by_name);
+    }
     /// Every program of the object (libbpfgo's NextProgram).
-    [[nodiscard]] std::vector<Prog> programs() const;
+    [[nodiscard]] std::vector<Prog> programs() const {
+        return all<Prog, bpf_program>(bpf_object__next_program);
+    }
 
     // ---- attach -----------------------------------------------------------------------
     /// Attaches every loaded program whose section says where (libbpfgo's AttachPrograms).
@@ -379,17 +302,11 @@ public:
         requires(std::is_same_v<Buffer, RingBuffer> || std::is_same_v<Buffer, PerfBuffer> ||
                  std::is_same_v<Buffer, UserRingBuffer>)
     void close(Buffer& buffer) {
-        auto& res = state().resources;
-        auto it = std::find_if(res.begin(), res.end(), [&](const auto& r) { return r.get() == &buffer; });
-        if (it == res.end())
-            throw Error(ENOENT, detail::describe("closing an event buffer of object", state().name,
-                                                 "this module does not own it (closed already, or made by another "
-                                                 "module)"));
+        auto& s = state();
+        const auto it = detail::owned_resource(s, static_cast<const detail::Resource*>(&buffer));
         std::exception_ptr error;
         if constexpr (!std::is_same_v<Buffer, UserRingBuffer>) error = buffer.prepare_close();
-        (*it)->retire();
-        res.erase(it);
-        if (error) std::rethrow_exception(error);
+        detail::free_resource(s, it, error);
     }
 
     // ---- global variables -------------------------------------------------------------
@@ -403,19 +320,15 @@ public:
     /// Reads a global variable (before load: its initial value; after: the live value).
     template <MapData T>
     [[nodiscard]] T global(std::string_view name) const {
-        auto loc = locate_global(name, sizeof(T), "reading global");
-        const std::byte* bytes = section_bytes(loc, false);
-        if (bytes == nullptr)
-            throw Error(EINVAL, detail::describe("reading global", name,
-                                                 "section " + loc.section + " has no data; the object file is "
-                                                 "damaged, rebuild it"));
         T out;
-        std::memcpy(&out, bytes + loc.offset, sizeof(T));
+        detail::read_global(state(), name, &out, sizeof(T));
         return out;
     }
 
     /// set_global() with raw bytes; their size must be the variable's.
-    void set_global_bytes(std::string_view name, std::span<const std::byte> value);
+    void set_global_bytes(std::string_view name, std::span<const std::byte> value) {
+        detail::set_global_bytes(state(), name, value);
+    }
 
     /// The memory of the global section `section` (".rodata", ".data", ".bss", ".data.NAME",
     /// ".rodata.NAME"): before load libbpf's copy, whose contents become the section's
@@ -423,12 +336,16 @@ public:
     /// section the kernel froze (.rodata*, .kconfig; mapped read-only) is refused with
     /// EPERM; read those through the const overload. Generated skeletons give their typed
     /// section views from here.
-    [[nodiscard]] std::span<std::byte> section_memory(std::string_view section);
+    [[nodiscard]] std::span<std::byte> section_memory(std::string_view section) {
+        return detail::section_span(state(), section, true);
+    }
     /// The memory of `section`, read-only (any section, before and after load).
-    [[nodiscard]] std::span<const std::byte> section_memory(std::string_view section) const;
+    [[nodiscard]] std::span<const std::byte> section_memory(std::string_view section) const {
+        return detail::section_span(state(), section, false);
+    }
 
     /// The names of all global variables, for discovery and error messages.
-    [[nodiscard]] std::vector<std::string> global_names() const;
+    [[nodiscard]] std::vector<std::string> global_names() const { return detail::global_names(state()); }
 
     /// The module's internal state; used by the event buffer types.
     [[nodiscard]] detail::ModuleState& state() const {
@@ -437,41 +354,22 @@ public:
     }
 
 private:
-
     explicit Module(std::unique_ptr<detail::ModuleState> s) noexcept : state_(std::move(s)) {}
 
-    // Opens with `open(opts, source)`: a function pointer rather than a template, so that
-    // the body is compiled once in compiled mode.
-    using OpenFn = bpf_object* (*)(const bpf_object_open_opts*, const void* source);
-    static Module open_with(const std::string& label, const OpenOptions& o, OpenFn open, const void* source);
-
-    template <class Fn>
-    bool for_each_global(Fn&& fn) const {
-        const btf* b = bpf_object__btf(state().obj);
-        if (b == nullptr) return false;
-        bpf_map* m = nullptr;
-        while ((m = bpf_object__next_map(state().obj, m)) != nullptr) {
-            if (!bpf_map__is_internal(m)) continue;
-            const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
-            if (sec == nullptr || !btf_is_datasec(sec)) continue;
-            const btf_var_secinfo* vs = btf_var_secinfos(sec);
-            for (unsigned i = 0; i < btf_vlen(sec); ++i) {
-                const btf_type* var = btf__type_by_id(b, vs[i].type);
-                if (var == nullptr || !btf_is_var(var)) continue;
-                detail::GlobalLocation loc{m, vs[i].offset, vs[i].size,
-                                           std::string(detail::btf_name(b, sec->name_off))};
-                if (fn(loc, detail::btf_name(b, var->name_off))) return true;
-            }
-        }
-        return false;
+    // find_map()/find_program() and maps()/programs(): one shape for both kinds.
+    template <class Handle, class Raw>
+    std::optional<Handle> find(std::string_view name, Raw* (*lookup)(const bpf_object*, const char*)) const {
+        if (!detail::is_c_name(name)) return std::nullopt;
+        Raw* r = lookup(state().obj, std::string(name).c_str());
+        if (r == nullptr) return std::nullopt;
+        return Handle(r, &state());
     }
-
-    detail::GlobalLocation locate_global(std::string_view name, std::size_t size, std::string_view op) const;
-
-    /// The live bytes of a loaded global section, mapped once and kept until destruction.
-    std::byte* section_bytes(const detail::GlobalLocation& loc, bool writable) const;
-    // section_memory() of either constness.
-    std::span<std::byte> section_span(std::string_view section, bool writable) const;
+    template <class Handle, class Raw, class Next>
+    std::vector<Handle> all(Next next) const {
+        std::vector<Handle> out;
+        for (Raw* r = nullptr; (r = next(state().obj, r)) != nullptr;) out.emplace_back(r, &state());
+        return out;
+    }
 
     std::unique_ptr<detail::ModuleState> state_;
 };
@@ -492,39 +390,6 @@ Buffer& own_buffer(Module& mod, std::unique_ptr<Buffer> buffer) {
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
 
-LIBBPFCPP_INLINE Module Module::open_file(const std::string& path, const OpenOptions& options) {
-    detail::install_print_router();
-    if (access(path.c_str(), R_OK) != 0) {
-        int err = errno;
-        throw Error(err, detail::describe("opening BPF object", path,
-                                          err == ENOENT ? "no such file" : detail::explain_errno(err)));
-    }
-    // libbpf opens a directory or a device without complaint and loses the fd when
-    // the ELF parser then fails: only regular files get that far.
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) detail::throw_errno(errno, "opening BPF object", path);
-    if (!S_ISREG(st.st_mode))
-        throw Error(S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
-                    detail::describe("opening BPF object", path,
-                                     S_ISDIR(st.st_mode) ? "it is a directory; give the path of a .bpf.o file"
-                                                         : "not a regular file; give the path of a .bpf.o file"));
-    detail::refuse_corrupt_file(path);  // what the linked libbpf would crash on
-    return open_with(path, options, [](const bpf_object_open_opts* o, const void* file) {
-        return bpf_object__open_file(static_cast<const std::string*>(file)->c_str(), o);
-    }, &path);
-}
-
-LIBBPFCPP_INLINE Module Module::open_memory(std::span<const std::byte> object, const OpenOptions& options) {
-    detail::install_print_router();
-    std::string label = options.object_name.empty() ? "<memory, " + std::to_string(object.size()) + " bytes>"
-                                                    : options.object_name;
-    detail::refuse_corrupt_object(object, label);  // what the linked libbpf would crash on
-    return open_with(label, options, [](const bpf_object_open_opts* o, const void* bytes) {
-        const auto* span = static_cast<const std::span<const std::byte>*>(bytes);
-        return bpf_object__open_mem(span->data(), span->size(), o);
-    }, &object);
-}
-
 LIBBPFCPP_INLINE void Module::prepare() {
     auto& s = state();
     if (s.loaded) throw Error(EALREADY, detail::describe("preparing object", s.name, "already loaded"));
@@ -540,9 +405,7 @@ LIBBPFCPP_INLINE void Module::prepare() {
     s.prepared = true;
     if (ret == 0) return;
     s.loaded = true;  // libbpf refuses to go on with an object whose preparation failed
-    int err = detail::positive_errno(ret);
-    if (detail::is_libbpf_errno(err)) err = EINVAL;
-    detail::throw_load_error(s.obj, s.name, s.token_path, err, capture.text(), nullptr);
+    detail::throw_load_error(s.obj, s.name, s.token_path, ret, capture.text(), nullptr);
 #else
     detail::libbpf_too_old("preparing object", s.name, "Module::prepare() (bpf_object__prepare)", "object preparation", 1, 6,
                            "call load(), which creates the maps and loads the programs in one step");
@@ -563,11 +426,11 @@ LIBBPFCPP_INLINE void Module::load() {
     detail::LogCapture capture(detail::LogCapture::UnlessThrown);
     const int ret = bpf_object__load(s.obj);
     s.loaded = true;  // even after a failure: libbpf refuses a second load of the same object
-    if (ret == 0) return;
-    int err = detail::positive_errno(ret);
-    if (detail::is_libbpf_errno(err)) err = EINVAL;
-    if (err == EMFILE || err == ENFILE) detail::fd_exhaustion_seen().store(true, std::memory_order_relaxed);
-    detail::throw_load_error(s.obj, s.name, s.token_path, err, capture.text(), &logs);
+    if (ret == 0) {
+        logs.print_requested();
+        return;
+    }
+    detail::throw_load_error(s.obj, s.name, s.token_path, ret, capture.text(), &logs);
 }
 
 LIBBPFCPP_INLINE void Module::throw_not_found(std::string_view kind, std::string_view name,
@@ -590,46 +453,12 @@ LIBBPFCPP_INLINE std::string Module::name_of_own(const Map& m, std::string_view 
 
 LIBBPFCPP_INLINE Map Module::map(std::string_view name) const {
     if (auto m = find_map(name)) return *m;
-    std::string names;
-    for (bpf_map* m = nullptr; (m = bpf_object__next_map(state().obj, m)) != nullptr;)
-        names.append(names.empty() ? "" : ", ").append(bpf_map__name(m));
-    throw_not_found("map", name, names);
-}
-
-LIBBPFCPP_INLINE std::optional<Map> Module::find_map(std::string_view name) const {
-    if (!detail::is_c_name(name)) return std::nullopt;
-    bpf_map* m = bpf_object__find_map_by_name(state().obj, std::string(name).c_str());
-    if (m == nullptr) return std::nullopt;
-    return Map(m, &state());
-}
-
-LIBBPFCPP_INLINE std::vector<Map> Module::maps() const {
-    std::vector<Map> out;
-    bpf_map* m = nullptr;
-    while ((m = bpf_object__next_map(state().obj, m)) != nullptr) out.emplace_back(m, &state());
-    return out;
+    throw_not_found("map", name, maps());
 }
 
 LIBBPFCPP_INLINE Prog Module::program(std::string_view name) const {
     if (auto p = find_program(name)) return *p;
-    std::string names;
-    for (bpf_program* p = nullptr; (p = bpf_object__next_program(state().obj, p)) != nullptr;)
-        names.append(names.empty() ? "" : ", ").append(bpf_program__name(p));
-    throw_not_found("program", name, names);
-}
-
-LIBBPFCPP_INLINE std::optional<Prog> Module::find_program(std::string_view name) const {
-    if (!detail::is_c_name(name)) return std::nullopt;
-    bpf_program* p = bpf_object__find_program_by_name(state().obj, std::string(name).c_str());
-    if (p == nullptr) return std::nullopt;
-    return Prog(p, state_.get());
-}
-
-LIBBPFCPP_INLINE std::vector<Prog> Module::programs() const {
-    std::vector<Prog> out;
-    bpf_program* p = nullptr;
-    while ((p = bpf_object__next_program(state().obj, p)) != nullptr) out.emplace_back(p, state_.get());
-    return out;
+    throw_not_found("program", name, programs());
 }
 
 LIBBPFCPP_INLINE void Module::attach_all() {
@@ -660,169 +489,6 @@ LIBBPFCPP_INLINE void Module::attach_all() {
         detail::emit(LogLevel::Info, "libbpfcpp: attach_all() passed over " + what +
                                          ": its section names no attach point; attach it with an "
                                          "explicit attach_* call\n");
-}
-
-LIBBPFCPP_INLINE void Module::set_global_bytes(std::string_view name, std::span<const std::byte> value) {
-    auto& s = state();
-    auto loc = locate_global(name, value.size(), "setting global");
-    if (!s.loaded) {
-        // libbpf's copy of the section is written in place, as bpftool's skeletons
-        // do (it is libbpf's writable mapping; older headers declare it const): a
-        // copy of the whole section would cost its size, which a .bss can declare in
-        // gigabytes without a byte of it in the file.
-        std::size_t size = 0;
-        auto* cur = static_cast<std::byte*>(const_cast<void*>(bpf_map__initial_value(loc.map, &size)));
-        if (cur == nullptr || loc.offset + value.size() > size)
-            throw Error(EINVAL, detail::describe("setting global", name,
-                                                 "section " + loc.section + " has no initial value of " +
-                                                     "that size; the object file is damaged, rebuild it"));
-        std::memcpy(cur + loc.offset, value.data(), value.size());
-        return;
-    }
-    std::memcpy(section_bytes(loc, true) + loc.offset, value.data(), value.size());
-}
-
-LIBBPFCPP_INLINE std::span<std::byte> Module::section_memory(std::string_view section) {
-    return section_span(section, true);
-}
-
-LIBBPFCPP_INLINE std::span<const std::byte> Module::section_memory(std::string_view section) const {
-    return section_span(section, false);
-}
-
-LIBBPFCPP_INLINE std::span<std::byte> Module::section_span(std::string_view section, bool writable) const {
-    const btf* b = bpf_object__btf(state().obj);
-    bpf_map* m = nullptr;
-    while (b != nullptr && (m = bpf_object__next_map(state().obj, m)) != nullptr) {
-        if (!bpf_map__is_internal(m)) continue;
-        const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
-        if (sec == nullptr || !btf_is_datasec(sec) || detail::btf_name(b, sec->name_off) != section)
-            continue;
-        const detail::GlobalLocation loc{m, 0, bpf_map__value_size(m), std::string(section)};
-        if (writable && state().loaded && detail::frozen_section(section))
-            throw Error(EPERM, detail::describe("writing global section", section,
-                                                "the kernel mapped it read-only at load; read it through a "
-                                                "const Module (std::as_const(mod).section_memory()), and set "
-                                                "its values before Module::load()"));
-        return {section_bytes(loc, writable), bpf_map__value_size(m)};
-    }
-    throw Error(ENOENT, detail::describe("accessing global section", section,
-                                         "no such section in object '" + state().name + "'"));
-}
-
-LIBBPFCPP_INLINE std::vector<std::string> Module::global_names() const {
-    std::vector<std::string> out;
-    for_each_global([&](const detail::GlobalLocation&, std::string_view n) {
-        out.emplace_back(n);
-        return false;
-    });
-    return out;
-}
-
-LIBBPFCPP_INLINE Module Module::open_with(const std::string& label, const OpenOptions& o, OpenFn open,
-                                          const void* source) {
-    LIBBPF_OPTS(bpf_object_open_opts, opts);
-    opts.object_name = o.object_name.empty() ? nullptr : o.object_name.c_str();
-    opts.btf_custom_path = o.btf_path.empty() ? nullptr : o.btf_path.c_str();
-    opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
-    opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
-    opts.kernel_log_level = o.kernel_log_level;
-#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
-    if (o.bpf_token_path) opts.bpf_token_path = o.bpf_token_path->c_str();
-#else
-    // "" asks for what libbpf before 1.4 does anyway: no token.
-    if (o.bpf_token_path && !o.bpf_token_path->empty())
-        detail::libbpf_too_old("opening BPF object", label, "OpenOptions::bpf_token_path (BPF tokens)", "BPF tokens", 1, 4,
-                               "run the loader with the capabilities BPF needs instead");
-#endif
-    if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
-        throw Error(errno, detail::describe("opening BPF object", label,
-                                            "cannot read BTF file '" + o.btf_path + "'"));
-    detail::LogCapture capture(detail::LogCapture::UnlessThrown);
-    bpf_object* obj = open(&opts, source);
-    // libbpf 1.1 turns some malformed objects into a negative number outside the
-    // errno range and returns it as the pointer; no user-space object lives there.
-    if (sizeof(void*) == 8 && static_cast<std::intptr_t>(reinterpret_cast<std::uintptr_t>(obj)) < 0) {
-        obj = nullptr;
-        errno = EINVAL;
-    }
-    if (obj == nullptr) {
-        int err = errno != 0 ? errno : EINVAL;
-        std::string why = detail::libbpf_warnings(capture.text(), 2);
-        const bool malformed = detail::is_libbpf_errno(err) || err == EINVAL || err == ENOEXEC ||
-                               err == EPROTO || err == ENOTSUP;
-        std::string cause = malformed ? "not a valid BPF ELF object" : detail::explain_errno(err);
-        // libbpf >= 1.4 takes a placeholder descriptor per map when it opens the object.
-        if (err == EMFILE || err == ENFILE)
-            cause = "too many open files (libbpf holds a descriptor per map from open on); raise "
-                    "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again";
-        if (!why.empty()) cause += " (" + why + ")";
-        throw Error(detail::is_libbpf_errno(err) ? EINVAL : err,
-                    detail::describe("opening BPF object", label, cause));
-    }
-    auto s = std::make_unique<detail::ModuleState>();
-    s->obj = obj;
-    s->name = bpf_object__name(obj);
-    s->token_path = o.bpf_token_path;
-    return Module(std::move(s));
-}
-
-LIBBPFCPP_INLINE detail::GlobalLocation Module::locate_global(std::string_view name, std::size_t size,
-        std::string_view op) const {
-    detail::GlobalLocation found;
-    bool ok = for_each_global([&](const detail::GlobalLocation& loc, std::string_view n) {
-        if (n != name) return false;
-        found = loc;
-        return true;
-    });
-    if (!ok) {
-        std::string names;
-        for (const auto& n : global_names()) names += (names.empty() ? "" : ", ") + n;
-        throw Error(ENOENT, detail::describe(op, name,
-                                             "no such global variable in object '" + state().name +
-                                                 "'; globals: " + (names.empty() ? "(none)" : names)));
-    }
-    if (size != found.size)
-        throw Error(EINVAL, detail::describe(op, name,
-                                             "the variable is " + std::to_string(found.size) + " bytes in " +
-                                                 found.section + ", the C++ type is " + std::to_string(size)));
-    // The offset comes from the object's BTF, which a damaged or hostile file can set
-    // to anything: check it against the section before any byte is copied.
-    const std::size_t section_size = bpf_map__value_size(found.map);
-    if (found.offset > section_size || found.size > section_size - found.offset)
-        throw Error(EINVAL, detail::describe(op, name,
-                                             "the object's BTF places the variable at bytes " +
-                                                 std::to_string(found.offset) + ".." +
-                                                 std::to_string(std::size_t{found.offset} + found.size) +
-                                                 " of " + found.section + ", which is " +
-                                                 std::to_string(section_size) +
-                                                 " bytes long; the object file is damaged, rebuild it"));
-    return found;
-}
-
-LIBBPFCPP_INLINE std::byte* Module::section_bytes(const detail::GlobalLocation& loc, bool writable) const {
-    auto& s = state();
-    if (!s.loaded) {
-        std::size_t size = 0;
-        // Before load the initial value is libbpf's own copy; read-only here.
-        return const_cast<std::byte*>(static_cast<const std::byte*>(bpf_map__initial_value(loc.map, &size)));
-    }
-    const bool frozen = detail::frozen_section(loc.section);
-    if (writable && frozen)
-        throw Error(EPERM, detail::describe("setting global in", loc.section,
-                                            "the section is read-only once loaded; set it before Module::load()"));
-    if ((bpf_map__map_flags(loc.map) & BPF_F_MMAPABLE) == 0)
-        throw Error(EOPNOTSUPP, detail::describe("accessing global section", loc.section,
-                                                 "the section is not mmapable on this kernel"));
-    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    const std::size_t len = (bpf_map__value_size(loc.map) + page - 1) / page * page;
-    const int prot = frozen ? PROT_READ : PROT_READ | PROT_WRITE;
-    for (const auto& m : s.mmaps)
-        if (m.map == loc.map) return static_cast<std::byte*>(m.addr);
-    void* addr = mmap(nullptr, len, prot, MAP_SHARED, bpf_map__fd(loc.map), 0);
-    if (addr == MAP_FAILED) detail::throw_errno(errno, "mapping global section", loc.section);
-    s.mmaps.push_back({loc.map, addr, len});
-    return static_cast<std::byte*>(addr);
 }
 
 }  // namespace bpf

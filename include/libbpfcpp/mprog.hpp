@@ -1,5 +1,6 @@
-// Multi-program hooks (tcx, netkit): where a new program goes among those attached, and
-// what is attached.
+// Multi-program hooks (tcx, netkit): where a new program goes among those attached, what
+// is attached, and the attach both families share (a link on an interface, before or
+// after an anchor); tcx.hpp and netkit.hpp only name their family's parts.
 #pragma once
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
@@ -9,11 +10,13 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <bpf/bpf.h>
 
 #include "detail/needs_libbpf.hpp"
+#include "log.hpp"
 #include "version.hpp"
 #include "detail/uapi.hpp"
 #include "error.hpp"
@@ -118,29 +121,80 @@ inline MprogQuery mprog_query(int ifindex, bpf_attach_type type, const std::stri
 #endif
 }
 
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
+/// The libbpf call `Attach` of a family (bpf_program__attach_tcx, ...), whose options
+/// (`Opts`) have the same fields in each family.
+template <class Opts, bpf_link* (*Attach)(const bpf_program*, int, const Opts*)>
+bpf_link* mprog_link(bpf_program* prog, int ifindex, const AttachOrder& order, std::uint64_t revision) {
+    Opts opts{};
+    opts.sz = sizeof(Opts);
+    opts.flags = order.flags;
+    opts.relative_fd = static_cast<__u32>(order.relative_fd);
+    opts.relative_id = order.relative_id;
+    opts.expected_revision = revision;
+    return Attach(prog, ifindex, &opts);
+}
+#endif
+
+/// What sets one family of multi-program hooks on an interface apart from the other:
+/// its name and two attach types, what its errors advise, and the libbpf call that makes
+/// its link (null where the libbpf built against predates it).
+struct MprogFamily {
+    std::string_view name;                    // "tcx"
+    bpf_attach_type types[2];                 // the two hooks of an interface
+    std::string_view sides[2];                // "ingress", "egress"
+    std::string_view sections;                // the SEC() names that set the attach type
+    std::string_view attach_type_call;        // how to set it on a plain SEC("tc")
+    std::string_view kernel_needs;            // said when the kernel refuses with EINVAL
+    std::string_view without;                 // what to use with a libbpf too old for it
+    bpf_link* (*attach)(bpf_program*, int ifindex, const AttachOrder&, std::uint64_t revision);
+
+    /// The hook `side` (0 or 1) of interface `ifindex`, in run order.
+    [[nodiscard]] MprogQuery query(int ifindex, int side) const {
+        return mprog_query(ifindex, types[side],
+                           std::string(name) + " " + std::string(sides[side]) + " of ifindex " + std::to_string(ifindex));
+    }
+};
+
 }  // namespace detail
 }  // namespace bpf
 
 #if LIBBPFCPP_DEFINITIONS
 namespace bpf {
 
-LIBBPFCPP_INLINE void Prog::mprog_refusal(int err, const std::string& what, std::uint64_t revision,
-                                          std::string_view needs) const {
-    std::string cause;
-    if (err == ESTALE && revision != 0)
-        cause = "the hook changed since revision " + std::to_string(revision) + " (query it again)";
-    else if (err == ENOENT)
-        cause = "the program or link given as relative is not attached there";
-    else if (err == EEXIST)
-        cause = "this program is already attached there";
-    else if (err == ERANGE)
-        cause = "the hook is full (64 programs)";
-    else if (err == ENXIO)
-        cause = "the interface is not a netkit primary device";
-    else if (err == EINVAL)
-        cause = "the kernel refused (" + std::string(needs) + ")";
-    if (!cause.empty())
-        attach_failed(err, what + ": " + cause);
+LIBBPFCPP_INLINE Link& Prog::attach_mprog(const detail::MprogFamily& f, int ifindex, const AttachOrder& order,
+                                          std::uint64_t expected_revision, const std::string& ifname) {
+    const detail::QuietLog quiet;
+    const bpf_attach_type t = expected_attach_type();
+    const int side = t == f.types[0] ? 0 : t == f.types[1] ? 1 : -1;
+    std::string what = std::string(f.name) + " " + std::string(side >= 0 ? f.sides[side] : "?") + " of " +
+                       (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
+    if (order.flags != 0) what += " (" + order.describe() + ")";
+    if (f.attach == nullptr)
+        detail::libbpf_too_old("attaching program", name(), what, f.name, 1, 3, f.without);
+    if (side < 0)
+        attach_failed(EINVAL, what + ": the program's attach type is not " + std::string(f.name) + "; use " +
+                                  std::string(f.sections) + ", or call set_expected_attach_type(" +
+                                  std::string(f.attach_type_call) + ") before Module::load()");
+    bpf_link* l = f.attach(prog_, ifindex, order, expected_revision);
+    const int err = errno;
+    if (l == nullptr && fd() >= 0) {
+        std::string cause;
+        if (err == ESTALE && expected_revision != 0)
+            cause = "the hook changed since revision " + std::to_string(expected_revision) + " (query it again)";
+        else if (err == ENOENT)
+            cause = "the program or link given as relative is not attached there";
+        else if (err == EEXIST)
+            cause = "this program is already attached there";
+        else if (err == ERANGE)
+            cause = "the hook is full (64 programs)";
+        else if (err == ENXIO)
+            cause = "the interface is not a netkit primary device";
+        else if (err == EINVAL)
+            cause = "the kernel refused (" + std::string(f.kernel_needs) + ")";
+        if (!cause.empty()) attach_failed(err, what + ": " + cause);
+    }
+    return keep(l, err, what);
 }
 
 }  // namespace bpf

@@ -15,7 +15,6 @@
 #include "error.hpp"
 #include "version.hpp"
 #include "prog.hpp"
-#include "log.hpp"
 #include "detail/ifindex.hpp"
 #include "mprog.hpp"
 
@@ -46,11 +45,22 @@ struct NetkitOptions {
     std::uint64_t expected_revision = 0;  ///< attach only if the hook's revision is this (0: any)
 };
 
+namespace detail {
+inline constexpr MprogFamily netkit_family{
+    "netkit", {uapi::attach_netkit_primary, uapi::attach_netkit_peer}, {"primary", "peer"},
+    "SEC(\"netkit/primary\") or SEC(\"netkit/peer\")", "bpf::netkit_attach_type(side)",
+    "netkit needs kernel >= 6.7, and the interface must be a netkit primary device", "",
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
+    mprog_link<bpf_netkit_opts, bpf_program__attach_netkit>,
+#else
+    nullptr,
+#endif
+};
+}  // namespace detail
+
 /// The programs of `side` of the netkit pair whose primary is `ifindex`, in run order.
 inline MprogQuery netkit_query(int ifindex, NetkitSide side) {
-    return detail::mprog_query(ifindex, netkit_attach_type(side),
-                               std::string(side == NetkitSide::Primary ? "netkit primary" : "netkit peer") +
-                                   " of ifindex " + std::to_string(ifindex));
+    return detail::netkit_family.query(ifindex, side == NetkitSide::Primary ? 0 : 1);
 }
 
 /// The programs of `side` of the netkit pair whose primary is `ifname`, in run order.
@@ -68,34 +78,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_netkit(const std::string& ifname, const Netk
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_netkit(int ifindex, const NetkitOptions& o, const std::string& ifname) {
-    const detail::QuietLog quiet;
-    const bpf_attach_type t = expected_attach_type();
-    const char* side = t == detail::uapi::attach_netkit_primary ? "primary"
-                       : t == detail::uapi::attach_netkit_peer  ? "peer"
-                                                                : nullptr;
-    std::string what = std::string("netkit ") + (side != nullptr ? side : "?") + " of " +
-                       (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
-    if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
-#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
-    if (side == nullptr)
-        attach_failed(EINVAL, what + ": the program's attach type is not netkit; use "
-                      "SEC(\"netkit/primary\") or SEC(\"netkit/peer\"), or call "
-                      "set_expected_attach_type(bpf::netkit_attach_type(side)) "
-                      "before Module::load()");
-    LIBBPF_OPTS(bpf_netkit_opts, opts, .flags = o.order.flags,
-                .relative_fd = static_cast<__u32>(o.order.relative_fd), .relative_id = o.order.relative_id,
-                .expected_revision = o.expected_revision);
-    bpf_link* l = bpf_program__attach_netkit(prog_, ifindex, &opts);
-    int err = errno;
-    if (l == nullptr && fd() >= 0)
-        mprog_refusal(err, what, o.expected_revision,
-                      "netkit needs kernel >= 6.7, and the interface must be a netkit primary device");
-    return keep(l, err, what);
-#else
-    (void)ifindex;
-    (void)o;
-    detail::libbpf_too_old("attaching program", name(), what, "netkit", 1, 3, "");
-#endif
+    return attach_mprog(detail::netkit_family, ifindex, o.order, o.expected_revision, ifname);
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_netkit(const std::string& ifname) { return attach_netkit(ifname, NetkitOptions{}); }

@@ -49,6 +49,10 @@ struct UprobeMultiOptions;
 struct IterOptions;
 struct TcxOptions;
 struct NetkitOptions;
+struct AttachOrder;
+namespace detail {
+struct MprogFamily;
+}
 struct NetfilterOptions;
 struct KprobeMultiOptions;
 enum class XdpFlag : std::uint32_t;
@@ -350,8 +354,10 @@ private:
 
     Link& attach_netkit(int ifindex, const NetkitOptions& o, const std::string& ifname);
 
-    // The causes of a refused multi-program (tcx, netkit) attach that errno alone hides.
-    void mprog_refusal(int err, const std::string& what, std::uint64_t revision, std::string_view needs) const;
+    // tcx and netkit alike (mprog.hpp): the family's link at `ifindex` in `order`, with the
+    // causes of a refusal that errno alone hides.
+    Link& attach_mprog(const detail::MprogFamily& family, int ifindex, const AttachOrder& order,
+                       std::uint64_t expected_revision, const std::string& ifname);
 
     Link& kprobe_multi(const std::string* pattern, const KprobeMultiOptions& o);
 

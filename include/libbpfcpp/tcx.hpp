@@ -15,7 +15,6 @@
 #include "error.hpp"
 #include "version.hpp"
 #include "prog.hpp"
-#include "log.hpp"
 #include "detail/ifindex.hpp"
 #include "mprog.hpp"
 
@@ -45,11 +44,22 @@ struct TcxOptions {
     std::uint64_t expected_revision = 0;  ///< attach only if the hook's revision is this (0: any)
 };
 
+namespace detail {
+inline constexpr MprogFamily tcx_family{
+    "tcx", {uapi::attach_tcx_ingress, uapi::attach_tcx_egress}, {"ingress", "egress"},
+    "SEC(\"tcx/ingress\") or SEC(\"tcx/egress\")", "bpf::tcx_attach_type(dir)", "tcx needs kernel >= 6.6",
+    "attach through a clsact qdisc with bpf::TcHook instead",
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
+    mprog_link<bpf_tcx_opts, bpf_program__attach_tcx>,
+#else
+    nullptr,
+#endif
+};
+}  // namespace detail
+
 /// The programs attached at `dir` of interface `ifindex` through tcx, in run order.
 inline MprogQuery tcx_query(int ifindex, TcxDirection dir) {
-    return detail::mprog_query(ifindex, tcx_attach_type(dir),
-                               std::string(dir == TcxDirection::Ingress ? "tcx ingress" : "tcx egress") +
-                                   " of ifindex " + std::to_string(ifindex));
+    return detail::tcx_family.query(ifindex, dir == TcxDirection::Ingress ? 0 : 1);
 }
 
 /// The programs attached at `dir` of interface `ifname` through tcx, in run order.
@@ -67,31 +77,7 @@ LIBBPFCPP_INLINE Link& Prog::attach_tcx(const std::string& ifname, const TcxOpti
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_tcx(int ifindex, const TcxOptions& o, const std::string& ifname) {
-    const detail::QuietLog quiet;
-    const bpf_attach_type t = expected_attach_type();
-    const char* side = t == detail::uapi::attach_tcx_ingress  ? "ingress"
-                       : t == detail::uapi::attach_tcx_egress ? "egress"
-                                                              : nullptr;
-    std::string what = std::string("tcx ") + (side != nullptr ? side : "?") + " of " +
-                       (ifname.empty() ? "ifindex " + std::to_string(ifindex) : ifname);
-    if (o.order.flags != 0) what += " (" + o.order.describe() + ")";
-#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 3)
-    if (side == nullptr)
-        attach_failed(EINVAL, what + ": the program's attach type is not tcx; use SEC(\"tcx/ingress\") "
-                      "or SEC(\"tcx/egress\"), or call set_expected_attach_type("
-                      "bpf::tcx_attach_type(dir)) before Module::load()");
-    LIBBPF_OPTS(bpf_tcx_opts, opts, .flags = o.order.flags, .relative_fd = static_cast<__u32>(o.order.relative_fd),
-                .relative_id = o.order.relative_id, .expected_revision = o.expected_revision);
-    bpf_link* l = bpf_program__attach_tcx(prog_, ifindex, &opts);
-    int err = errno;
-    if (l == nullptr && fd() >= 0) mprog_refusal(err, what, o.expected_revision, "tcx needs kernel >= 6.6");
-    return keep(l, err, what);
-#else
-    (void)ifindex;
-    (void)o;
-    detail::libbpf_too_old("attaching program", name(), what, "tcx", 1, 3,
-                           "attach through a clsact qdisc with bpf::TcHook instead");
-#endif
+    return attach_mprog(detail::tcx_family, ifindex, o.order, o.expected_revision, ifname);
 }
 
 LIBBPFCPP_INLINE Link& Prog::attach_tcx(const std::string& ifname) { return attach_tcx(ifname, TcxOptions{}); }

@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <libbpfcpp/detail/probe_programs.hpp>
 #include <libbpfcpp/sched_ext.hpp>
 #include <libbpfcpp/version.hpp>
 
@@ -216,28 +217,14 @@ std::string in_private_netns(const std::function<std::string()>& f) {
     return result;
 }
 
-/// Loads "r0 = ret; exit" as a program of `type` expecting `attach`; the fd, or -errno.
-int tiny_prog(bpf_prog_type type, bpf_attach_type attach, int ret) {
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, ret},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach);
-    const int fd = bpf_prog_load(type, "probe", "GPL", insns, 2, &opts);
-    return fd >= 0 ? fd : -errno;
-}
+// The library's own probe pieces (libbpfcpp/detail/probe_programs.hpp), which its attach
+// plans (fallback.hpp) decide with too.
+using bpf::detail::tiny_prog;
 
 /// Loads a tiny program and creates a link of `attach` to `target` with it.
 std::string tiny_link(const char* what, bpf_prog_type type, bpf_attach_type attach, int target,
                       const bpf_link_create_opts* opts = nullptr) {
-    const int prog = tiny_prog(type, attach, type == BPF_PROG_TYPE_SCHED_CLS ? -1 : 1);
-    if (prog < 0) return std::string("loading a ") + what + " program: " + errno_text(-prog);
-    const int link = bpf_link_create(prog, target, attach, opts);
-    const int err = errno;
-    close(prog);
-    if (link < 0) return std::string("creating a ") + what + " link: " + errno_text(err);
-    close(link);
-    return {};
+    return bpf::detail::tiny_link_refusal(what, type, attach, target, type == BPF_PROG_TYPE_SCHED_CLS ? -1 : 1, opts);
 }
 
 std::string probe_tcx() {
@@ -686,6 +673,13 @@ const FeatureStatus& feature(Feature f) {
 }
 
 bool kernel_known() { return known_config() != nullptr; }
+
+bool kernel_at_least(int major, int minor) {
+    const KernelRelease k = kernel_release();
+    return k.major > major || (k.major == major && k.minor >= minor);
+}
+
+std::string kernel_release_text() { return kernel_release().text; }
 
 #if !defined(LIBBPFCPP_FEATURES_NO_CATCH)
 bool require(Feature f) {

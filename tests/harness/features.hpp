@@ -63,6 +63,12 @@ std::string skip_reason(const FeatureStatus& s);
 /// True when this process runs on a kernel whose configuration is known (the guests).
 bool kernel_known();
 
+/// True when the running kernel's release (uname) is at least major.minor.
+bool kernel_at_least(int major, int minor);
+
+/// The running kernel's release, e.g. "6.1.0-27-cloud-amd64", for skip reasons.
+std::string kernel_release_text();
+
 /// For a test that needs `f`: true when it is available. Otherwise the current test case is
 /// marked skipped with the probe's reason (false is returned), or, on a known kernel that
 /// should have it, fails with the probe's reason (Catch2's FAIL, which ends the case).

@@ -7,7 +7,6 @@
 #include <libbpfcpp/libbpfcpp.hpp>
 
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -41,13 +40,7 @@ std::uint64_t runs(const bpf::Module& mod, const char* map, std::uint64_t key) {
 }
 
 /// Kernels before 6.6 report a kprobe_multi link's type but not its functions.
-bool link_info_has_kprobe_multi() {
-    utsname u{};
-    uname(&u);
-    int major = 0, minor = 0;
-    std::sscanf(u.release, "%d.%d", &major, &minor);
-    return major > 6 || (major == 6 && minor >= 6);
-}
+bool link_info_has_kprobe_multi() { return testing::kernel_at_least(6, 6); }
 
 void trigger(int getpids, int getppids) {
     for (int i = 0; i < getpids; ++i) syscall(SYS_getpid);

@@ -15,7 +15,6 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -432,7 +431,5 @@ TEST_CASE("BPF tokens: a bpffs that delegates nothing, or that belongs to anothe
         }
         seen += "; delegation options set inside the namespace: " + errno_of(r["child_delegates"]);
     }
-    utsname u{};
-    uname(&u);
-    WARN("kernel " << u.release << ": " << seen);
+    WARN("kernel " << testing::kernel_release_text() << ": " << seen);
 }

@@ -5,7 +5,6 @@
 #include <libbpfcpp/arena.hpp>
 #include <libbpfcpp/libbpfcpp.hpp>
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,13 +30,6 @@ constexpr const char* no_arena_object =
     "(install clang-19, as scripts/setup-host.sh does, and configure the build again)";
 #else
 
-// The running kernel's release is at least major.minor.
-bool kernel_at_least(int major, int minor) {
-    utsname u{};
-    int ma = 0, mi = 0;
-    return uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &ma, &mi) == 2 && (ma > major || (ma == major && mi >= minor));
-}
-
 // Loads the arena object, or skips the case saying why the kernel refused. A guest's
 // kernel (a known Debian configuration) of 6.9 or later must accept it.
 bool load_arena(bpf::Module& mod) {
@@ -45,7 +37,7 @@ bool load_arena(bpf::Module& mod) {
         mod.load();
         return true;
     } catch (const bpf::Error& e) {
-        if (testing::kernel_known() && kernel_at_least(6, 9)) throw;
+        if (testing::kernel_known() && testing::kernel_at_least(6, 9)) throw;
         testing::skip(std::string("this kernel refused a BPF arena (Linux >= 6.9): ") + e.what());
         return false;
     }

@@ -4,7 +4,6 @@
 #include <libbpfcpp/exclusive.hpp>
 #include <libbpfcpp/libbpfcpp.hpp>
 
-#include <sys/utsname.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -18,12 +17,6 @@
 namespace {
 
 using Catch::Matchers::Contains;
-
-bool kernel_at_least(int major, int minor) {
-    utsname u{};
-    int ma = 0, mi = 0;
-    return uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &ma, &mi) == 2 && (ma > major || (ma == major && mi >= minor));
-}
 
 }  // namespace
 
@@ -40,7 +33,7 @@ TEST_CASE("exclusive maps: the owner runs, another program using the map is refu
         mod.load();
     } catch (const bpf::Error& e) {
         // A guest's kernel of 6.18 or later must take it.
-        if (testing::kernel_known() && kernel_at_least(6, 18)) throw;
+        if (testing::kernel_known() && testing::kernel_at_least(6, 18)) throw;
         SKIP_TEST(std::string("this kernel refused an exclusive map (Linux >= 6.18): ") + e.what());
     }
     const std::vector<std::byte> data(64, std::byte{0});

@@ -5,7 +5,6 @@
 #include <libbpfcpp/libbpfcpp.hpp>
 #include <libbpfcpp/session.hpp>
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -29,12 +28,6 @@ using Catch::Matchers::Contains;
 
 int (*volatile target_fn)(int) = libbpfcpp_session_target;
 
-bool kernel_at_least(int major, int minor) {
-    utsname u{};
-    int ma = 0, mi = 0;
-    return uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &ma, &mi) == 2 && (ma > major || (ma == major && mi >= minor));
-}
-
 }  // namespace
 
 TEST_CASE("uprobe session: entry and return paired by the session cookie") {
@@ -56,7 +49,7 @@ TEST_CASE("uprobe session: entry and return paired by the session cookie") {
         mod.load();
         bpf::attach_uprobe_session(mod.program("usession"), o);
     } catch (const bpf::Error& e) {
-        if (testing::kernel_known() && kernel_at_least(6, 13)) throw;
+        if (testing::kernel_known() && testing::kernel_at_least(6, 13)) throw;
         SKIP_TEST(std::string("this kernel refused a uprobe session (Linux >= 6.13): ") + e.what());
     }
     CHECK(target_fn(2) == 6);

@@ -7,7 +7,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/utsname.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -174,10 +173,8 @@ TEST_CASE("SEC(\".struct_ops.link\"): registered through a link from libbpf 1.2,
         return;
     }
     // The kernel creates struct_ops maps for links (BPF_F_LINK) from Linux 6.4; 6.1 says EINVAL.
-    utsname u{};
-    int major = 0, minor = 0;
-    if (uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &major, &minor) == 2 && (major < 6 || (major == 6 && minor < 4)))
-        SKIP_TEST(std::string("struct_ops links need Linux >= 6.4; this kernel is ") + u.release);
+    if (!testing::kernel_at_least(6, 4))
+        SKIP_TEST("struct_ops links need Linux >= 6.4; this kernel is " + testing::kernel_release_text());
     {
         auto owner = std::move(mod);
         owner.load();
@@ -251,13 +248,6 @@ TEST_CASE("skeleton struct_ops: the shadow shows the programs, takes another bef
 
 namespace {
 
-// The running kernel's release is at least major.minor.
-bool kernel_release_at_least(int major, int minor) {
-    utsname u{};
-    int ma = 0, mi = 0;
-    return uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &ma, &mi) == 2 && (ma > major || (ma == major && mi >= minor));
-}
-
 }  // namespace
 
 TEST_CASE("assoc_struct_ops: a syscall program associated with a loaded struct_ops map") {
@@ -277,7 +267,7 @@ TEST_CASE("assoc_struct_ops: a syscall program associated with a loaded struct_o
         bpf::assoc_struct_ops(prog, mod.map("hcc_assoc"));
     } catch (const bpf::Error& e) {
         // A known kernel (a guest) newer than 6.18 must take it.
-        if (testing::kernel_known() && kernel_release_at_least(6, 19)) throw;
+        if (testing::kernel_known() && testing::kernel_at_least(6, 19)) throw;
         CHECK_THAT(e.what(), Contains("BPF_PROG_ASSOC_STRUCT_OPS"));
         SKIP_TEST(std::string("this kernel refused the association (Linux > 6.18): ") + e.what());
     }

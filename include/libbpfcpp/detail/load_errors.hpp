@@ -1,7 +1,7 @@
 // What Module::load() says when libbpf fails: the verifier log of the rejected program,
 // read from a log buffer libbpf fills for that program (bpf_program__set_log_buf), and
-// the causes errno and the object itself give. Nothing here reads libbpf's printed text
-// for a verdict; its last warnings only fill a message nothing better explains.
+// the causes errno, probes and the object itself give. Nothing here reads libbpf's
+// printed text for a verdict; its last warnings only fill a message nothing better explains.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,11 +43,11 @@ LIBBPFCPP_INLINE std::string libbpf_warnings(const std::string& captured, std::s
 ///
 /// With a buffer of the caller's and log level 0, libbpf loads a program without a log
 /// first (a load that succeeds costs nothing extra) and only after a failure loads it
-/// again at level 1 into the buffer; it does not print a log it did not allocate, so the
-/// log reaches the Error and nothing else. libbpf stops at the first program that fails,
-/// so the one buffer with text in it names the program. A program given a log level of
-/// its own (OpenOptions::kernel_log_level) keeps libbpf's own buffer, which it grows and
-/// prints, since a fixed buffer could fill up at that level on a load that succeeds.
+/// again at level 1 into the buffer. It prints no log it did not allocate, so the log
+/// reaches the Error and nothing else. A program given a log level of its own
+/// (OpenOptions::kernel_log_level) gets a buffer as large as the kernel accepts, since
+/// libbpf does not grow a buffer it was given and a full one fails even a load that
+/// succeeds; its log is handed to the logger here, as libbpf does with logs it keeps.
 class ProgramLogs {
 public:
     explicit ProgramLogs(bpf_object* obj);
@@ -54,22 +55,42 @@ public:
     ProgramLogs& operator=(const ProgramLogs&) = delete;
     ~ProgramLogs();
 
-    /// The program whose load wrote a log, and that log; with no log anywhere, the only
-    /// program the object loads, if it has one, and an empty log.
+    /// The program whose load failed, and its log; with no log anywhere, the only
+    /// program the object loads, if it has one, and an empty log. libbpf loads programs
+    /// in object order and stops at the first that fails, so that is the last one with
+    /// text in its buffer.
     [[nodiscard]] std::optional<std::pair<bpf_program*, std::string>> failed() const;
 
+    /// Sends the logs of programs with a log level of their own to the logger at debug
+    /// level, all but `except` (the one an Error carries).
+    void print_requested(const bpf_program* except = nullptr) const;
+
+    /// True when the buffer of `prog` filled up: the kernel then fails the load with
+    /// ENOSPC whatever the verdict.
+    [[nodiscard]] bool full(const bpf_program* prog, const std::string& log) const;
+
 private:
-    // libbpf's own first buffer is this size: a log it would hold fits here too. The
-    // memory is left uninitialised, so only the pages the kernel writes are touched.
-    static constexpr std::size_t size_ = (std::size_t{1} << 24) - 1;
+    // Level 0: libbpf's own first buffer is this size, so a log it would hold fits.
+    static constexpr std::size_t default_size_ = (std::size_t{1} << 24) - 1;
+    // A program with a log level: the most the kernel takes (UINT_MAX >> 2, Linux >= 5.2).
+    // Only the pages the kernel writes are touched; where the address space cannot be
+    // had, the default size stands.
+    static constexpr std::size_t requested_size_ = (std::size_t{1} << 30) - 1;
+    struct Buffer {
+        bpf_program* prog;
+        std::unique_ptr<char[]> text;
+        std::size_t size;
+        bool requested;  // the program has a log level of its own
+    };
     std::size_t loaded_ = 0;  // programs the load loads
-    std::vector<std::pair<bpf_program*, std::unique_ptr<char[]>>> bufs_;
+    std::vector<Buffer> bufs_;
 };
 
 /// Throws the Error for a load or prepare of `obj` (called `name`) that failed with
-/// `err`: the verifier's verdict from `logs`, else a cause errno or the object gives.
+/// libbpf's return value `ret`: the verifier's verdict from `logs`, else a cause errno or
+/// the object gives.
 [[noreturn]] LIBBPFCPP_INLINE void throw_load_error(bpf_object* obj, const std::string& name,
-                                                    const std::optional<std::string>& token_path, int err,
+                                                    const std::optional<std::string>& token_path, int ret,
                                                     const std::string& printed, const ProgramLogs* logs);
 
 }  // namespace bpf::detail
@@ -136,41 +157,68 @@ LIBBPFCPP_INLINE detail::ProgramLogs::ProgramLogs(bpf_object* obj) {
     for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) {
         if (!bpf_program__autoload(p)) continue;
         ++loaded_;
-        if (bpf_program__log_level(p) != 0) continue;
         size_t size = 0;
         if (bpf_program__log_buf(p, &size) != nullptr) continue;  // the caller's own buffer
-        std::unique_ptr<char[]> buf(new char[size_]);
+        const bool requested = bpf_program__log_level(p) != 0;
+        size = requested ? requested_size_ : default_size_;
+        std::unique_ptr<char[]> buf(new (std::nothrow) char[size]);
+        if (!buf) buf.reset(new char[size = default_size_]);
         buf[0] = '\0';
-        if (bpf_program__set_log_buf(p, buf.get(), size_) != 0) continue;
-        bufs_.emplace_back(p, std::move(buf));
+        if (bpf_program__set_log_buf(p, buf.get(), size) != 0) continue;
+        bufs_.push_back({p, std::move(buf), size, requested});
     }
 }
 
 LIBBPFCPP_INLINE detail::ProgramLogs::~ProgramLogs() {
     // libbpf keeps the pointer: a buffer freed here must not be handed out later.
-    for (auto& [p, buf] : bufs_) bpf_program__set_log_buf(p, nullptr, 0);
+    for (auto& b : bufs_) bpf_program__set_log_buf(b.prog, nullptr, 0);
 }
 
 LIBBPFCPP_INLINE std::optional<std::pair<bpf_program*, std::string>> detail::ProgramLogs::failed() const {
-    for (const auto& [p, buf] : bufs_)
-        if (buf[0] != '\0') return std::make_pair(p, std::string(buf.get(), strnlen(buf.get(), size_)));
-    if (loaded_ == 1 && bufs_.size() == 1) return std::make_pair(bufs_.front().first, std::string());
+    for (auto b = bufs_.rbegin(); b != bufs_.rend(); ++b)
+        if (b->text[0] != '\0') return std::make_pair(b->prog, std::string(b->text.get(), strnlen(b->text.get(), b->size)));
+    if (loaded_ == 1 && bufs_.size() == 1) return std::make_pair(bufs_.front().prog, std::string());
     return std::nullopt;
 }
 
+LIBBPFCPP_INLINE void detail::ProgramLogs::print_requested(const bpf_program* except) const {
+    for (const auto& b : bufs_) {
+        if (!b.requested || b.prog == except || b.text[0] == '\0') continue;
+        route_libbpf_message(LIBBPF_DEBUG, "libbpf: prog '" + std::string(bpf_program__name(b.prog)) +
+                                               "': -- BEGIN PROG LOAD LOG --\n" +
+                                               std::string(b.text.get(), strnlen(b.text.get(), b.size)) +
+                                               "-- END PROG LOAD LOG --\n");
+    }
+}
+
+LIBBPFCPP_INLINE bool detail::ProgramLogs::full(const bpf_program* prog, const std::string& log) const {
+    for (const auto& b : bufs_)
+        if (b.prog == prog) return log.size() + 1 >= b.size;
+    return false;
+}
+
 LIBBPFCPP_INLINE void detail::throw_load_error(bpf_object* obj, const std::string& name,
-                                               const std::optional<std::string>& token_path, int err,
+                                               const std::optional<std::string>& token_path, int ret,
                                                const std::string& printed, const ProgramLogs* logs) {
+    int err = positive_errno(ret);
+    if (is_libbpf_errno(err)) err = EINVAL;
+    if (err == EMFILE || err == ENFILE) fd_exhaustion_seen().store(true, std::memory_order_relaxed);
     const std::string restart = fd_exhaustion_seen().load(std::memory_order_relaxed) ? std::string(fd_restart_note) : "";
     auto error = [&](const std::string& cause, std::string log = {}) {
         return Error(err, describe("loading object", name, cause) + restart, std::move(log));
     };
-    if (std::string cause = token_load_cause(obj, token_path, err, printed); !cause.empty()) throw error(cause);
+    if (std::string cause = token_load_cause(obj, token_path, err); !cause.empty()) throw error(cause);
     if ((err == EPERM || err == EACCES) && lacks_bpf_privileges()) throw error(std::string(privileges_hint));
     auto vlog = logs != nullptr ? logs->failed() : std::nullopt;
+    if (logs != nullptr) logs->print_requested(vlog ? vlog->first : nullptr);
     if (vlog) {
         auto& [prog, log] = *vlog;
         const std::string pname = bpf_program__name(prog);
+        if (err == ENOSPC && logs->full(prog, log))
+            throw error("the verifier log of program '" + pname + "' outgrew its " + std::to_string(log.size() + 1) +
+                            "-byte buffer, which fails the load whatever the verdict; lower "
+                            "OpenOptions::kernel_log_level (level 2 logs every state)",
+                        log);
         // "processed 0 insns" is the kernel refusing the program before the verifier
         // looked at it (e.g. an attach type this kernel does not permit).
         const bool unverified = log.empty() || (log.find("processed 0 insns") != std::string::npos &&

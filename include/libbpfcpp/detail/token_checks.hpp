@@ -85,13 +85,16 @@ LIBBPFCPP_INLINE std::string userns_refusal_cause();
 /// would; the kernel only says EPERM.
 LIBBPFCPP_INLINE std::string undelegated(bpf_object* obj, const std::string& where);
 
-/// Why loading `obj` failed with `err` (libbpf's output: `text`) for want of a BPF token,
-/// or "" when that is not the cause: libbpf could not make the token it was told to (from
-/// `token_path`, OpenOptions::bpf_token_path), or the process is in a user namespace and
-/// the kernel refused what no token (or a token lacking it) granted.
-LIBBPFCPP_INLINE std::string token_load_cause(bpf_object* obj, const std::optional<std::string>& token_path, int err,
-                                    const std::string& text);
+/// The bpffs path of the token a load of `obj` must use (OpenOptions::bpf_token_path,
+/// else LIBBPF_BPF_TOKEN_PATH), or nullopt where libbpf only tries /sys/fs/bpf and goes on
+/// without a token if it cannot make one.
+LIBBPFCPP_INLINE std::optional<std::string> required_token_path(const std::optional<std::string>& token_path);
 
+/// Why loading `obj` failed with `err` for want of a BPF token, or "" when that is not the
+/// cause: a token the load had to use (see required_token_path) cannot be made from its
+/// path, which a BPF_TOKEN_CREATE of our own shows, or the process is in a user namespace
+/// and the kernel refused what no token (or a token lacking it) granted.
+LIBBPFCPP_INLINE std::string token_load_cause(bpf_object* obj, const std::optional<std::string>& token_path, int err);
 
 }  // namespace bpf::detail
 
@@ -282,20 +285,30 @@ LIBBPFCPP_INLINE std::string detail::undelegated(bpf_object* obj, const std::str
     return out;
 }
 
+LIBBPFCPP_INLINE std::optional<std::string> detail::required_token_path(const std::optional<std::string>& token_path) {
+    if (token_path) return token_path->empty() ? std::nullopt : token_path;
+    if (const char* env = std::getenv("LIBBPF_BPF_TOKEN_PATH"); env != nullptr && *env != '\0') return std::string(env);
+    return std::nullopt;
+}
+
 LIBBPFCPP_INLINE std::string detail::token_load_cause(bpf_object* obj,
-                                                      const std::optional<std::string>& token_path, int err,
-                                                      const std::string& text) {
-    for (std::string_view marker : {"to create BPF token from '", "to open BPF FS mount at '"}) {
-        const auto at = text.rfind(marker);
-        if (at == std::string::npos) continue;
-        const auto start = at + marker.size();
-        const auto quote = text.find('\'', start);
-        if (quote == std::string::npos) continue;
-        // Without a path of its own libbpf tries /sys/fs/bpf and goes on without a token.
-        if (text.compare(quote, 26, "', skipping optional step.") == 0) break;
-        const std::string path = text.substr(start, quote - start);
-        return "creating a BPF token from '" + path + "': " + token_create_cause(path, err);
+                                                      const std::optional<std::string>& token_path, int err) {
+#if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
+    // A token the load had to use and did not get fails the load before any program or
+    // map: the same BPF_TOKEN_CREATE, tried here, says why.
+    if (const auto required = required_token_path(token_path); required && bpf_object__token_fd(obj) < 0) {
+        const int dir = open(required->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int token_err = errno;
+        int token = -1;
+        if (dir >= 0) {
+            token = bpf_token_create(dir, nullptr);
+            token_err = errno;
+            ::close(dir);
+        }
+        if (token >= 0) ::close(token);
+        else return "creating a BPF token from '" + *required + "': " + token_create_cause(*required, token_err);
     }
+#endif
     if ((err != EPERM && err != EACCES) || !in_user_namespace()) return {};
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 4)
     std::optional<std::string> path = token_path;
