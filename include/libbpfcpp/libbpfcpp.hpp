@@ -39,6 +39,7 @@
 #include "tc.hpp"
 #include "tcx.hpp"
 #include "token.hpp"
+#include "test_run.hpp"
 #include "tracepoint.hpp"
 #include "trampoline.hpp"
 #include "typed_map.hpp"

@@ -43,6 +43,7 @@
 #include "struct_ops.hpp"
 #include "tc.hpp"
 #include "tcx.hpp"
+#include "test_run.hpp"
 #include "tracepoint.hpp"
 #include "trampoline.hpp"
 #include "uprobe.hpp"

@@ -58,38 +58,8 @@ struct KprobeMultiOptions;
 enum class XdpFlag : std::uint32_t;
 enum class AttachFlag : std::uint32_t;
 enum class TcxDirection;
-
-/// Input of Prog::test_run (BPF_PROG_TEST_RUN). Every field is optional.
-///
-/// ```cpp
-/// bpf::TestRunOptions o;
-/// o.data_in = packet_bytes;  o.data_out_size = 1500;  o.repeat = 100;
-/// auto r = mod.program("xdp_count").test_run(o);
-/// if (r.retval == XDP_PASS) use(r.data_out, r.duration);
-/// ```
-struct TestRunOptions {
-    std::span<const std::byte> data_in;  ///< packet (skb/xdp programs)
-    std::size_t data_out_size = 0;       ///< room for the packet after the run (0: do not return it)
-    std::span<const std::byte> ctx_in;   ///< context (e.g. struct xdp_md, __sk_buff, raw_tp args)
-    std::size_t ctx_out_size = 0;        ///< room for the context after the run
-    int repeat = 0;                      ///< run this many times (0 and 1 both run once)
-    std::uint32_t flags = 0;             ///< BPF_F_TEST_RUN_ON_CPU, BPF_F_TEST_XDP_LIVE_FRAMES, ...
-    std::uint32_t cpu = 0;               ///< with BPF_F_TEST_RUN_ON_CPU: where to run
-    std::uint32_t batch_size = 0;        ///< with BPF_F_TEST_XDP_LIVE_FRAMES
-};
-
-/// Output of Prog::test_run.
-///
-/// ```cpp
-/// auto r = mod.program("xdp_drop_udp").test_run({.data_in = packet});
-/// if (r.retval == XDP_DROP) report(r.duration);
-/// ```
-struct TestRunResult {
-    std::uint32_t retval = 0;              ///< the program's return value
-    std::uint32_t duration = 0;            ///< mean run time per repetition, in ns
-    std::vector<std::byte> data_out;       ///< the packet after the run (resized to its length)
-    std::vector<std::byte> ctx_out;        ///< the context after the run
-};
+struct TestRunOptions;  // test_run.hpp
+struct TestRunResult;
 
 /// A program of a Module. Cheap to copy; valid while its Module lives. Every attach_*
 /// returns a reference to a Link the Module owns: ignore it and the program stays
@@ -343,7 +313,9 @@ public:
 
     /// Runs the loaded program once (or `repeat` times) on the given input in the kernel
     /// (BPF_PROG_TEST_RUN) and returns what it produced (libbpfgo's Run).
-    TestRunResult test_run(const TestRunOptions& o = {}) const;
+    TestRunResult test_run(const TestRunOptions& o) const;
+    /// The same with every option at its default: one plain run, no data or context.
+    TestRunResult test_run() const;
 
 private:
     static constexpr int ENOTSUPP_ = 524;  // the kernel's internal ENOTSUPP, not in libc
@@ -460,46 +432,6 @@ LIBBPFCPP_INLINE void Prog::pin(const std::string& path) {
 LIBBPFCPP_INLINE void Prog::unpin(const std::string& path) {
     if (int err = bpf_program__unpin(prog_, path.c_str()); err != 0)
         detail::throw_errno(detail::positive_errno(err), "unpinning program", name(), "at '" + path + "'");
-}
-
-LIBBPFCPP_INLINE TestRunResult Prog::test_run(const TestRunOptions& o) const {
-    TestRunResult r;
-    r.data_out.resize(o.data_out_size);
-    r.ctx_out.resize(o.ctx_out_size);
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = o.data_in.empty() ? nullptr : o.data_in.data();
-    opts.data_size_in = static_cast<std::uint32_t>(o.data_in.size());
-    opts.data_out = r.data_out.empty() ? nullptr : r.data_out.data();
-    opts.data_size_out = static_cast<std::uint32_t>(r.data_out.size());
-    opts.ctx_in = o.ctx_in.empty() ? nullptr : o.ctx_in.data();
-    opts.ctx_size_in = static_cast<std::uint32_t>(o.ctx_in.size());
-    opts.ctx_out = r.ctx_out.empty() ? nullptr : r.ctx_out.data();
-    opts.ctx_size_out = static_cast<std::uint32_t>(r.ctx_out.size());
-    opts.repeat = o.repeat;
-    opts.flags = o.flags;
-    opts.cpu = o.cpu;
-    opts.batch_size = o.batch_size;
-    if (fd() < 0)
-        throw Error(EBADF, detail::describe("test-running program", std::string(name()),
-                                            "the program is not loaded; call Module::load() first"));
-    if (int ret = bpf_prog_test_run_opts(fd(), &opts); ret != 0) {
-        int err = detail::positive_errno(ret);
-        std::string cause;
-        if (err == ENOTSUPP_ || err == EOPNOTSUPP)
-            cause = "this program type cannot be test-run on this kernel";
-        else if (err == ENOSPC)
-            cause = "data_out_size/ctx_out_size is too small for the output";
-        else if (err == EINVAL)
-            cause = "the kernel rejected the input (data/ctx sizes or flags do not fit this program type)";
-        else
-            cause = detail::explain_errno(err);
-        throw Error(err, detail::describe("test-running program", std::string(name()), cause));
-    }
-    r.retval = opts.retval;
-    r.duration = opts.duration;
-    r.data_out.resize(std::min<std::size_t>(r.data_out.size(), opts.data_size_out));
-    r.ctx_out.resize(std::min<std::size_t>(r.ctx_out.size(), opts.ctx_size_out));
-    return r;
 }
 
 LIBBPFCPP_INLINE void Prog::attach_failed(int err, const std::string& cause) const {
