@@ -16,6 +16,19 @@ std::size_t align_up(std::size_t n, std::size_t a) { return a <= 1 ? n : (n + a 
 
 std::string pad_indent(int indent) { return std::string(static_cast<std::size_t>(indent) * 4, ' '); }
 
+// The <cstdint> name of an integer of `size` bytes (128-bit only where `wide`: an enum's
+// underlying type cannot be one), or nullptr.
+const char* fixed_width_int(std::uint32_t size, bool is_signed, bool wide) {
+    switch (size) {
+    case 1: return is_signed ? "std::int8_t" : "std::uint8_t";
+    case 2: return is_signed ? "std::int16_t" : "std::uint16_t";
+    case 4: return is_signed ? "std::int32_t" : "std::uint32_t";
+    case 8: return is_signed ? "std::int64_t" : "std::uint64_t";
+    case 16: return !wide ? nullptr : is_signed ? "__int128" : "unsigned __int128";
+    default: return nullptr;
+    }
+}
+
 }  // namespace
 
 std::string btf_name(const btf* b, std::uint32_t offset, const std::string& object) {
@@ -299,14 +312,8 @@ std::string TypeWriter::int_name(std::uint32_t id) const {
     if ((enc & BTF_INT_BOOL) != 0 && t->size == 1) return "bool";
     if (name == "char") return "char";
     const bool is_signed = (enc & BTF_INT_SIGNED) != 0;
-    switch (t->size) {
-    case 1: return is_signed ? "std::int8_t" : "std::uint8_t";
-    case 2: return is_signed ? "std::int16_t" : "std::uint16_t";
-    case 4: return is_signed ? "std::int32_t" : "std::uint32_t";
-    case 8: return is_signed ? "std::int64_t" : "std::uint64_t";
-    case 16: return is_signed ? "__int128" : "unsigned __int128";
-    default: fail(id, "an integer of " + std::to_string(t->size) + " bytes has no C++ type");
-    }
+    if (const char* name = fixed_width_int(t->size, is_signed, true)) return name;
+    fail(id, "an integer of " + std::to_string(t->size) + " bytes has no C++ type");
 }
 
 std::string TypeWriter::enum_underlying(std::uint32_t id) const {
@@ -317,13 +324,8 @@ std::string TypeWriter::enum_underlying(std::uint32_t id) const {
         const struct btf_enum* e = btf_enum(t);
         for (unsigned i = 0; i < btf_vlen(t); ++i) is_signed = is_signed || e[i].val < 0;
     }
-    switch (t->size) {
-    case 1: return is_signed ? "std::int8_t" : "std::uint8_t";
-    case 2: return is_signed ? "std::int16_t" : "std::uint16_t";
-    case 4: return is_signed ? "std::int32_t" : "std::uint32_t";
-    case 8: return is_signed ? "std::int64_t" : "std::uint64_t";
-    default: fail(id, "an enum of " + std::to_string(t->size) + " bytes has no C++ underlying type");
-    }
+    if (const char* name = fixed_width_int(t->size, is_signed, false)) return name;
+    fail(id, "an enum of " + std::to_string(t->size) + " bytes has no C++ underlying type");
 }
 
 std::string TypeWriter::bitfield_base(std::uint32_t id) const {
