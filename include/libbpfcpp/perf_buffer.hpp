@@ -196,6 +196,7 @@ public:
 
     /// The name of the map this buffer reads.
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
     /// The raw libbpf perf buffer, for what is not wrapped (its fds and mappings). This
     /// object reads the rings itself: consuming through libbpf would discard records.
     [[nodiscard]] perf_buffer* get() const noexcept { return pb_; }

@@ -29,6 +29,7 @@
 #include "../callbacks.hpp"
 #include "../error.hpp"
 #include "event_common.hpp"
+#include "event_ring_range.hpp"
 
 namespace bpf {
 namespace detail {
@@ -181,11 +182,23 @@ public:
         if (cons_ - published_ >= publish_every_) publish();
     }
 
-    /// Makes the records from `pos` on unread again (an events() range left early gives
-    /// back what it took but did not yield). Nothing from `pos` on was published.
-    void rewind(unsigned long pos) noexcept {
-        if (pos >= published_ && pos < cons_) cons_ = pos;
+    /// The records from the consumer position on, up to an eighth of the ring (so the
+    /// producer gets space back at least that often), for an events() range that reads
+    /// them in place; false when there is none or the first is not committed yet. They
+    /// stay the consumer's, unpublished, until read_up_to() moves past them.
+    bool take_span(RingSpan& s) noexcept {
+        const unsigned long prod = std::atomic_ref(*producer_).load(std::memory_order_acquire);
+        prod_ = prod;
+        if (cons_ == prod) return false;
+        auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(data_ + (cons_ & mask_)));
+        if ((std::atomic_ref(*len_ptr).load(std::memory_order_acquire) & BPF_RINGBUF_BUSY_BIT) != 0) return false;
+        s = RingSpan{data_, mask_, cons_, prod - cons_ > publish_every_ ? cons_ + publish_every_ : prod};
+        return true;
     }
+
+    /// The records before `pos` (within the last span taken) were read; the rest of the
+    /// span is unread again. Nothing after the span's start was published.
+    void read_up_to(unsigned long pos) noexcept { cons_ = pos; }
 
     /// The BPF side's count of failed reservations (include/libbpfcpp/bpf/ringbuf_drops.h).
     [[nodiscard]] std::uint64_t drops() const;

@@ -16,9 +16,17 @@
 
 namespace bpf::detail {
 
+/// The range events<T>() of a `Buffer` returns: records located in batches by default;
+/// a buffer whose records can be walked in place specializes it.
+template <class Buffer, class T>
+struct EventRangeFor {
+    using type = BatchedEventRange<Buffer, T>;
+};
+
 /// Mixed into `Buffer` (RingBuffer, PerfBuffer), which provides name(), enter(what), the
-/// members loop_, iterations_ and wake_, and next_batch() / commit_view() / give_back() /
-/// finish_iteration() for the range and the view; it befriends this class for them.
+/// members loop_, iterations_ and wake_, and what the view and the range of events<T>()
+/// (EventRangeFor) call: next_batch(), commit_view(), finish_iteration(), ...; it
+/// befriends them.
 /// `Alignment`: the alignment every record's bytes have in the buffer's mapping (ring
 /// buffer: 8, a record starts 8 bytes after its 8-aligned header; perf: 4, a sample
 /// starts 12 bytes into its 8-aligned record). `HasCpu`: records carry their CPU.
@@ -33,7 +41,7 @@ public:
     /// What events<T>() returns: an input range of `const T&` (on a perf buffer its
     /// iterator also has cpu()).
     template <EventType T>
-    using EventRange = BatchedEventRange<Buffer, T>;
+    using EventRange = typename EventRangeFor<Buffer, T>::type;
 
     /// Blocks and yields the records as T until `token` or stop() asks to stop: per ring
     /// in commit order (a perf buffer's CPUs interleave). Records are taken 64 at a time
