@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 
 #include "detail/event_common.hpp"
+#include "detail/event_perf_range.hpp"
 #include "detail/event_perf_ring.hpp"
 #include "detail/event_source.hpp"
 #include "detail/iterations.hpp"
@@ -43,6 +44,14 @@
 #include "module.hpp"
 
 namespace bpf {
+
+class PerfBuffer;
+
+/// A perf buffer's events<T>() walks the mapped CPU rings record by record.
+template <class T>
+struct detail::EventRangeFor<PerfBuffer, T> {
+    using type = PerfEventRange<PerfBuffer, T>;
+};
 
 /// Options of a PerfBuffer.
 ///
@@ -203,7 +212,7 @@ public:
 
 private:
     template <class, EventType>
-    friend class detail::BatchedEventRange;
+    friend class detail::PerfEventRange;
     template <class, EventType, std::size_t>
     friend class detail::EventView;
     friend class detail::EventReader<PerfBuffer, 4, true>;
@@ -344,17 +353,50 @@ private:
         resume_ = true;  // readiness the iterator consumed must not strand records for poll()
     }
 
-    // An events() range left early: the records of CPU ring `source` from `pos` on were
-    // taken but not yielded. Nothing from `pos` on was published.
-    void give_back(std::size_t source, std::uint64_t pos) noexcept {
+    // Iterator support: the next span of records of one CPU's ring, read in place by the
+    // events() range (blocking while every ring is empty); false when asked to stop. The
+    // span before it was read up to where resume_at() said. A span is at most an eighth
+    // of the ring, so data_tail is published at least that often.
+    bool next_span(detail::PerfSpan& span, std::size_t& source, const std::stop_token& token) {
+        auto reading = loop_.enter("iterating", "perf buffer", name_);
+        const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
+        for (;;) {
+            if (token.stop_requested() || loop_.stop_requested()) return false;
+            for (std::size_t k = 0; k < rings_.size(); ++k) {
+                detail::PerfCpuRing& r = rings_[cursor_];
+                if (r.tail - r.published >= r.size / 8) r.publish();
+                r.head = std::atomic_ref(r.header->data_head).load(std::memory_order_acquire);
+                if (r.tail != r.head) {
+                    const std::uint64_t end = r.head - r.tail > r.size / 8 ? r.tail + r.size / 8 : r.head;
+                    span = detail::PerfSpan{r.data, r.size, r.tail, end, r.head, r.cpu};
+                    source = cursor_;
+                    return true;  // stay on this CPU while it has records
+                }
+                r.publish();
+                r.pending = false;
+                if (++cursor_ == rings_.size()) cursor_ = 0;
+            }
+            if (token.stop_requested() || loop_.stop_requested()) return false;  // before sleeping
+            wait_for_records(timeout);
+        }
+    }
+
+    // An events() range read CPU ring `source` up to `pos` (the rest of its span is
+    // unread). A ring read up to the head seen goes back to the kernel at once, and the
+    // next span is looked for on the other CPUs' rings first.
+    void resume_at(std::size_t source, std::uint64_t pos) noexcept {
+        resume_ = true;  // as in finish_iteration(): poll() must look at the rings again
         if (source >= rings_.size()) return;
         detail::PerfCpuRing& r = rings_[source];
-        if (pos >= r.published && pos < r.tail) {
-            r.tail = pos;
-            r.pending = true;
-        }
-        resume_ = true;
+        r.tail = pos < r.head ? pos : r.head;
+        r.pending = r.tail != r.head;
+        if (r.pending) return;
+        r.publish();
+        if (source == cursor_ && ++cursor_ == rings_.size()) cursor_ = 0;
     }
+
+    void report_short(std::size_t got, std::size_t want) noexcept { state_.shorts.report(name_, got, want); }
+    void report_lost(int cpu, std::uint64_t count) { handler_->lost(cpu, count); }
 
     std::string name_;
     PerfBufferOptions options_;

@@ -287,18 +287,18 @@ private:
 LIBBPFCPP_INLINE std::exception_ptr prepare_close(LoopControl& loop, Iterations& iterations, const WakeFd& wake,
                                         const std::string& owner);
 
-// ---- iterator style --------------------------------------------------------------------
-/// One record an events() range took from its buffer and has not yielded yet: where its
-/// bytes are (in the mapped ring, which is not handed back to the producer while the
-/// range holds the record), where it starts in the ring, and its CPU (perf buffers).
+// ---- view style ------------------------------------------------------------------------
+/// One record a view took from its buffer: where its bytes are (in the mapped ring, which
+/// is not handed back to the producer while the view holds the record), where it starts
+/// in the ring, and its CPU (perf buffers).
 struct EventSlot {
     const std::byte* data;
     std::uint64_t pos;
     int cpu;
 };
 
-/// What the iterators of events<T>() and view<T>() share: the input iterator's types,
-/// the slot of the record it is at, that record in place and its CPU.
+/// The view's iterator: the input iterator's types, the slot of the record it is at,
+/// that record in place and its CPU.
 template <class Source, class T>
 class SlotCursor {
 public:
@@ -321,111 +321,6 @@ protected:
     [[nodiscard]] const T& in_place() const noexcept { return *std::launder(reinterpret_cast<const T*>(cur_->data)); }
 
     const EventSlot* cur_ = nullptr;
-};
-
-/// The input range of `const T&` that RingBuffer::events<T>() and PerfBuffer::events<T>()
-/// return. Records are located in batches (the source's next_batch()), so the read loop
-/// runs once per batch; between two batches a stop request is honoured, and everything
-/// taken is yielded first. A record is read in place where the buffer aligns it for T
-/// (and copied into the iterator's T only when dereferenced otherwise): a tool that reads
-/// a few fields of an event touches only their cache lines, as with a callback. A range left early
-/// (a break) gives the records it took but did not yield back to the buffer, so the next
-/// range or poll() gets them. When the events end, the buffer gets its rings back at once
-/// (finish_iteration()), not when the range dies.
-template <class Source, EventType T>
-class BatchedEventRange {
-public:
-    static constexpr std::size_t batch_size = 64;
-
-    /// Events of `src` until its stop() or a stop request on `token`.
-    BatchedEventRange(Source& src, std::stop_token token)
-        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}) {
-        src.iterations_.begin(src.name());
-    }
-    BatchedEventRange(const BatchedEventRange&) = delete;
-    BatchedEventRange& operator=(const BatchedEventRange&) = delete;
-    ~BatchedEventRange() {
-        // at_ is the record yielded last; the ones after it in the batch were not seen.
-        if (at_ != nullptr && at_ + 1 < end_) src_->give_back(source_, at_[1].pos);
-        src_->finish_iteration();
-        src_->iterations_.end();  // last: Module::close() may free the buffer from here on
-    }
-
-    class iterator : public SlotCursor<Source, T> {
-    public:
-        iterator() = default;
-        explicit iterator(BatchedEventRange* r) : r_(r) { refill(); }
-        // In place where the buffer's records are aligned for T (ring: 8, perf: 4), so a
-        // large event costs only the lines the loop body reads; otherwise copied into the
-        // iterator's T. Either way the reference is an input iterator's: valid until ++.
-        // In place it stays valid because the batch's records go back to the producer
-        // only when the next batch is taken, after the loop has moved past them.
-        const T& operator*() const noexcept {
-            if constexpr (alignof(T) <= Source::record_alignment) {
-                return this->in_place();
-            } else {
-                copy_record(value_, this->cur_->data);
-                return value_;
-            }
-        }
-        const T* operator->() const noexcept { return &**this; }
-        // The positions live in the iterator (a local of the loop, so in registers): the
-        // loop body is user code, and a position kept in the range would be reloaded
-        // after each of its stores. The range only learns where the loop is (one store).
-        iterator& operator++() {
-            if (++this->cur_ != end_) {
-                r_->at_ = this->cur_;
-                return *this;
-            }
-            refill();
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
-
-    private:
-        void refill() {
-            this->cur_ = r_->next();
-            end_ = r_->end_;
-            if (this->cur_ == nullptr) r_ = nullptr;
-        }
-        BatchedEventRange* r_ = nullptr;
-        const EventSlot* end_ = nullptr;
-        struct InPlace {};  // no copy to keep
-        [[no_unique_address]] mutable std::conditional_t<(alignof(T) <= Source::record_alignment), InPlace, T> value_{};
-    };
-
-    /// Waits for the first event.
-    iterator begin() { return iterator(this); }
-    /// Reached when the buffer is stopped.
-    std::default_sentinel_t end() const noexcept { return {}; }
-
-private:
-    struct StopWaker {
-        Source* src;
-        void operator()() const noexcept { src->wake_for_stop(); }
-    };
-
-    // The next batch: its first slot (and end_), or nullptr when the events end.
-    const EventSlot* next() {
-        at_ = end_ = nullptr;  // the batch in hand was yielded in full
-        const std::size_t n = src_->template next_batch<T>(slots_, source_, token_);
-        if (n == 0) {
-            src_->finish_iteration();
-            return nullptr;
-        }
-        end_ = slots_.data() + n;
-        at_ = slots_.data();
-        return at_;
-    }
-
-    Source* src_;
-    std::stop_token token_;
-    std::stop_callback<StopWaker> on_stop_;
-    std::array<EventSlot, batch_size> slots_;
-    std::size_t source_ = 0;          // the ring (ring buffer) or CPU ring (perf) of the batch
-    const EventSlot* at_ = nullptr;   // the record yielded last
-    const EventSlot* end_ = nullptr;  // past the batch's last record
 };
 
 }  // namespace detail

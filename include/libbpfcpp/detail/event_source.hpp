@@ -16,12 +16,10 @@
 
 namespace bpf::detail {
 
-/// The range events<T>() of a `Buffer` returns: records located in batches by default;
-/// a buffer whose records can be walked in place specializes it.
+/// The range events<T>() of a `Buffer` returns (RingEventRange, PerfEventRange): each
+/// buffer specializes this for its own walk of its mapped rings.
 template <class Buffer, class T>
-struct EventRangeFor {
-    using type = BatchedEventRange<Buffer, T>;
-};
+struct EventRangeFor;
 
 /// Mixed into `Buffer` (RingBuffer, PerfBuffer), which provides name(), enter(what), the
 /// members loop_, iterations_ and wake_, and what the view and the range of events<T>()
