@@ -269,22 +269,18 @@ private:
         return static_cast<int>(state_.delivered);
     }
 
-    // ---- iterator support ----------------------------------------------------------------
-    // Fills `out` (and the CPU of each in `cpus`) with up to N events, blocking while
-    // every ring is empty; 0 when asked to stop. A batch goes through the same read
-    // loop as callbacks, so the iterator pays that loop once per batch, not per event.
-    // The batch holds pointers into the ring (or into scratch_, for the one record of a
-    // pass that wraps): the previous batch has been yielded when this is called, so only
-    // now may its records go back to the kernel (an eighth of the ring at a time, all of
-    // it before sleeping or moving to another CPU's ring).
-    // `wait_ms` >= 0 (a view): wait at most that long, once, and return 0 if still empty.
+    // ---- view and iterator support ---------------------------------------------------------
+    // View support: fills `out` with where up to N events of one CPU's ring are (and
+    // `cpu` with that CPU), blocking while every ring is empty; 0 when asked to stop. The
+    // records are read through the same loop as callbacks, in place (or in scratch_, for
+    // the one record of a pass that wraps), and stay unpublished until the view ends.
+    // `wait_ms` >= 0: wait at most that long, once, and return 0 if still empty.
     template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token,
-                           int wait_ms = -1) {
+    std::size_t next_records(std::array<const std::byte*, N>& out, std::size_t& source, int& cpu_out, int wait_ms) {
         auto reading = loop_.enter("iterating", "perf buffer", name_);
         const int timeout = wait_ms >= 0 ? wait_ms : batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
         for (bool waited = false;; waited = true) {
-            if (token.stop_requested() || loop_.stop_requested()) return 0;
+            if (loop_.stop_requested()) return 0;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
                 detail::PerfCpuRing& r = rings_[cursor_];
                 const int cpu = r.cpu;
@@ -293,9 +289,9 @@ private:
                 if (r.tail - r.published >= r.size / 8) r.publish();
                 detail::read_perf_ring<false>(
                     r, scratch_,
-                    [&](std::span<const std::byte> rec, std::uint64_t pos) {
+                    [&](std::span<const std::byte> rec, std::uint64_t) {
                         if (rec.size() >= sizeof(T)) {
-                            out[n++] = detail::EventSlot{rec.data(), pos, cpu};
+                            out[n++] = rec.data();
                         } else {
                             state_.shorts.report(name_, rec.size(), sizeof(T));
                         }
@@ -315,17 +311,18 @@ private:
                     std::rethrow_exception(error);
                 }
                 source = cursor_;
+                cpu_out = cpu;
                 if (n == N) return n;  // stay on this CPU while it has records
                 if (n > 0) {
                     // The next call reads another CPU's ring first; this one keeps its
-                    // records unpublished until the range moves on or ends.
+                    // records unpublished until the view ends.
                     if (++cursor_ == rings_.size()) cursor_ = 0;
                     return n;
                 }
                 r.publish();
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
-            if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
+            if (loop_.stop_requested()) return 0;  // before sleeping
             if (wait_ms == 0 || (wait_ms > 0 && waited)) return 0;
             wait_for_records(timeout);
         }

@@ -342,22 +342,16 @@ private:
         }
     }
 
-    // View support: fills `out` with up to out.size() events of one ring (0 when asked to
-    // stop, or when `wait_ms` passed). The batch holds pointers into the ring: its records
-    // go back to the producer when the view ends (commit_view()).
+    // View support: fills `out` with where up to out.size() events of one ring are (0
+    // when `wait_ms` passed, or on a stop). The records stay unpublished until the view
+    // ends (commit_view()). `cpu` is for the perf buffer's view, which has one.
     template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token,
-                           int wait_ms = -1) {
+    std::size_t next_records(std::array<const std::byte*, N>& out, std::size_t& source, int& cpu, int wait_ms) {
         std::size_t n = 0;
-        wait_for_records(source, token, wait_ms, [&](detail::RingMap& ring) {
-            ring.template drain<false>([&](std::span<const std::byte> rec, unsigned long pos) {
-                if (rec.size() >= sizeof(T)) {
-                    out[n++] = detail::EventSlot{rec.data(), pos, -1};
-                } else {
-                    shorts_.report(name_, rec.size(), sizeof(T));
-                }
-                return n < N;
-            });
+        cpu = -1;
+        wait_for_records(source, std::stop_token{}, wait_ms, [&](detail::RingMap& ring) {
+            n = ring.take_records(out.data(), N, sizeof(T),
+                                  [&](std::uint32_t size) { shorts_.report(name_, size, sizeof(T)); });
             return n > 0;
         });
         return n;

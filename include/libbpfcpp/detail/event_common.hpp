@@ -287,42 +287,6 @@ private:
 LIBBPFCPP_INLINE std::exception_ptr prepare_close(LoopControl& loop, Iterations& iterations, const WakeFd& wake,
                                         const std::string& owner);
 
-// ---- view style ------------------------------------------------------------------------
-/// One record a view took from its buffer: where its bytes are (in the mapped ring, which
-/// is not handed back to the producer while the view holds the record), where it starts
-/// in the ring, and its CPU (perf buffers).
-struct EventSlot {
-    const std::byte* data;
-    std::uint64_t pos;
-    int cpu;
-};
-
-/// The view's iterator: the input iterator's types, the slot of the record it is at,
-/// that record in place and its CPU.
-template <class Source, class T>
-class SlotCursor {
-public:
-    using value_type = T;
-    using difference_type = std::ptrdiff_t;
-    using reference = const T&;
-    using iterator_category = std::input_iterator_tag;
-
-    /// The CPU the current event was written on (perf buffers).
-    [[nodiscard]] int cpu() const noexcept
-        requires Source::events_have_cpu
-    {
-        return cur_->cpu;
-    }
-    friend bool operator==(const SlotCursor&, const SlotCursor&) = default;
-
-protected:
-    SlotCursor() = default;
-    explicit SlotCursor(const EventSlot* at) noexcept : cur_(at) {}
-    [[nodiscard]] const T& in_place() const noexcept { return *std::launder(reinterpret_cast<const T*>(cur_->data)); }
-
-    const EventSlot* cur_ = nullptr;
-};
-
 }  // namespace detail
 }  // namespace bpf
 

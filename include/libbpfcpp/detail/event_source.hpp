@@ -23,7 +23,7 @@ struct EventRangeFor;
 
 /// Mixed into `Buffer` (RingBuffer, PerfBuffer), which provides name(), enter(what), the
 /// members loop_, iterations_ and wake_, and what the view and the range of events<T>()
-/// (EventRangeFor) call: next_batch(), commit_view(), finish_iteration(), ...; it
+/// (EventRangeFor) call: next_records(), commit_view(), finish_iteration(), ...; it
 /// befriends them.
 /// `Alignment`: the alignment every record's bytes have in the buffer's mapping (ring
 /// buffer: 8, a record starts 8 bytes after its 8-aligned header; perf: 4, a sample
@@ -55,7 +55,7 @@ public:
     /// ```
     template <EventType T>
     [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
-        (void)self().enter("iterating");  // checks and clears a stop; next_batch() reads
+        (void)self().enter("iterating");  // checks and clears a stop; next_span() reads
         return EventRange<T>(self(), std::move(token));
     }
 
