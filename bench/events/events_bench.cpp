@@ -34,7 +34,12 @@
 // The reference: libbpf C's ring_buffer__consume / perf_buffer__consume with a callback
 // that reads the header in place (no copy). Beside it run a second instance of the same
 // consumer on its own buffers (how far two identical consumers differ: the run's noise
-// floor) and, for perf, perf_buffer__consume_buffer on the producer CPU's ring alone.
+// floor), for perf perf_buffer__consume_buffer on the producer CPU's ring alone, and for
+// the ring a plain C walk of the headers without libbpf (the floor: what reading the
+// records in order costs on this machine, whatever the code around it).
+// --warm: the consumer reads the waiting records into its CPU's caches before the timed
+// drain (with --drain-mib 1 they fit), so the drain's time is its instructions' and the
+// cache's, not the memory's: the regime in which the consumers' code differs most.
 // bench/events/run.sh runs this the way docs/events.md reports it.
 #include <libbpfcpp/libbpfcpp.hpp>
 
