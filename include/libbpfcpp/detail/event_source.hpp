@@ -42,9 +42,10 @@ public:
     using EventRange = typename EventRangeFor<Buffer, T>::type;
 
     /// Blocks and yields the records as T until `token` or stop() asks to stop: per ring
-    /// in commit order (a perf buffer's CPUs interleave). Records are taken 64 at a time
-    /// and a stop request ends the loop after the ones already taken (so none is lost),
-    /// even while a producer keeps the buffer full. The event callbacks are not called for
+    /// in commit order (a perf buffer's CPUs interleave). The iterator walks the mapped
+    /// rings record by record; a stop request ends the loop within 64 events, even while a
+    /// producer keeps the buffer full, and the records it did not yield stay in the buffer
+    /// (none is lost). The event callbacks are not called for
     /// the records it takes (a perf buffer's lost records are still counted and reported).
     /// Records shorter than T are skipped and counted like in callbacks.
     ///
