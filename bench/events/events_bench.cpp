@@ -34,13 +34,20 @@
 // The reference: libbpf C's ring_buffer__consume / perf_buffer__consume with a callback
 // that reads the header in place (no copy). Beside it run a second instance of the same
 // consumer on its own buffers (how far two identical consumers differ: the run's noise
-// floor) and, for perf, perf_buffer__consume_buffer on the producer CPU's ring alone.
+// floor), for perf perf_buffer__consume_buffer on the producer CPU's ring alone, and for
+// the ring a plain C walk of the headers without libbpf (the floor: what reading the
+// records in order costs on this machine, whatever the code around it).
+// --warm: the consumer reads the waiting records into its CPU's caches before the timed
+// drain (with --drain-mib 1 they fit), so the drain's time is its instructions' and the
+// cache's, not the memory's: the regime in which the consumers' code differs most.
 // bench/events/run.sh runs this the way docs/events.md reports it.
 #include <libbpfcpp/libbpfcpp.hpp>
 
 #include <bpf/bpf.h>
+#include <linux/perf_event.h>
 #include <sched.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -143,13 +150,14 @@ struct Counter {
     }
 };
 
-enum class Style { LibbpfC, LibbpfCTwin, LibbpfCOneCpu, Bytes, Typed, Iterator, View, Background, TypedBatched, TypedCoalesced };
+enum class Style { LibbpfC, LibbpfCTwin, LibbpfCOneCpu, Floor, Bytes, Typed, Iterator, View, Background, TypedBatched, TypedCoalesced };
 
 const char* style_name(Style s) {
     switch (s) {
         case Style::LibbpfC: return "libbpf C callback";
         case Style::LibbpfCTwin: return "libbpf C callback, second instance";
         case Style::LibbpfCOneCpu: return "libbpf C callback, consume_buffer(CPU 0)";
+        case Style::Floor: return "floor: plain C header walk, no libbpf";
         case Style::View: return "libbpfcpp view<T>() (in place)";
         case Style::Bytes: return "libbpfcpp byte callback";
         case Style::Typed: return "libbpfcpp typed callback";
@@ -176,6 +184,12 @@ public:
     virtual void live(const std::atomic<bool>& producing, std::stop_source& stop) = 0;
     /// Maps every page of the consumer's buffers (no-op where the kernel maps them at mmap()).
     virtual void prefault() {}
+    /// --warm: reads every line of the records waiting, through a mapping of its own,
+    /// so that the timed drain finds them in this CPU's caches.
+    void warm_up() const;
+    /// The ring map's fd (ring consumers) or the libbpf perf buffer (perf consumers).
+    virtual int ring_fd() const { return -1; }
+    virtual perf_buffer* perf() const { return nullptr; }
     /// The background loop's drain is timed from its first to its last event, so the
     /// thread's start (reported separately) does not count as draining.
     void add_timed(std::uint32_t seq) {
@@ -197,6 +211,42 @@ public:
     std::uint32_t target = ~0u;  // the sentinel's seq
     Clock::time_point first{}, last{};
 };
+
+bool warm = false;  // --warm: the consumer reads the records into its caches before the timed drain
+
+/// Reads a byte of every line from `from` to `to` (ring positions) of a ring of `size`
+/// bytes mapped at `data`.
+void touch_lines(const std::byte* data, std::uint64_t size, std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t p = from & ~std::uint64_t{63}; p < to; p += 64)
+        (void)*reinterpret_cast<const volatile char*>(data + (p & (size - 1)));
+}
+
+void Consumer::warm_up() const {
+    const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    if (const int fd = ring_fd(); fd >= 0) {
+        const std::size_t size = std::size_t{buffer_mib} << 20;
+        void* c = mmap(nullptr, page, PROT_READ, MAP_SHARED, fd, 0);
+        void* p = mmap(nullptr, page + 2 * size, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(page));
+        if (c == MAP_FAILED || p == MAP_FAILED) {
+            std::perror("mmap");
+            std::exit(1);
+        }
+        const auto cons = __atomic_load_n(static_cast<const unsigned long*>(c), __ATOMIC_ACQUIRE);
+        const auto prod = __atomic_load_n(static_cast<const unsigned long*>(p), __ATOMIC_ACQUIRE);
+        touch_lines(static_cast<const std::byte*>(p) + page, size, cons, prod);
+        munmap(c, page);
+        munmap(p, page + 2 * size);
+    } else if (perf_buffer* pb = perf()) {
+        for (std::size_t i = 0; i < perf_buffer__buffer_cnt(pb); ++i) {
+            void* base = nullptr;
+            std::size_t size = 0;
+            if (perf_buffer__buffer(pb, static_cast<int>(i), &base, &size) != 0) continue;
+            const auto* h = static_cast<const perf_event_mmap_page*>(base);
+            touch_lines(static_cast<const std::byte*>(base) + page, size, __atomic_load_n(&h->data_tail, __ATOMIC_ACQUIRE),
+                        __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE));
+        }
+    }
+}
 
 std::size_t perf_pages() { return (std::size_t{buffer_mib} << 20) / static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
@@ -239,12 +289,39 @@ public:
         while (producing.load(std::memory_order_relaxed)) ref_ring_poll(r_, 100);
         ref_ring_consume(r_);
     }
+    int ring_fd() const override { return mod_.map("events").fd(); }
     std::uint64_t count() const { return ref_ring_stats(r_)->count; }
     void reset() { *ref_ring_stats(r_) = {}; }
 
 private:
     bpf::Module mod_;
     ref_ring* r_;
+};
+
+/// The floor (ref_libbpf.c): walks the ring's headers in plain C, no libbpf.
+class RingWalk : public Consumer {
+public:
+    RingWalk() : mod_(open_stream(SIZED_RING)), w_(ref_walk_new(mod_.map("events").fd(), std::size_t{buffer_mib} << 20)) {
+        if (w_ == nullptr) throw std::runtime_error("mapping the ring failed");
+    }
+    ~RingWalk() override { ref_walk_free(w_); }
+    const bpf::Module& module() const override { return mod_; }
+    void drain(std::uint32_t sentinel) override {
+        auto* s = ref_walk_stats(w_);
+        s->sentinel = sentinel;
+        while (!s->done) ref_walk_consume(w_);
+    }
+    void live(const std::atomic<bool>& producing, std::stop_source&) override {
+        while (producing.load(std::memory_order_relaxed)) ref_walk_consume(w_);  // spins: not a live style
+        ref_walk_consume(w_);
+    }
+    int ring_fd() const override { return mod_.map("events").fd(); }
+    std::uint64_t count() const { return ref_walk_stats(w_)->count; }
+    void reset() { *ref_walk_stats(w_) = {}; }
+
+private:
+    bpf::Module mod_;
+    ref_walk* w_;
 };
 
 template <std::size_t N>
@@ -272,6 +349,7 @@ public:
         }
     }
     const bpf::Module& module() const override { return mod_; }
+    int ring_fd() const override { return mod_.map("events").fd(); }
     void drain(std::uint32_t sentinel) override {
         done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
@@ -363,6 +441,7 @@ public:
         ref_perf_consume(p_);
     }
     void prefault() override { prefault_perf(ref_perf_raw(p_)); }
+    perf_buffer* perf() const override { return ref_perf_raw(p_); }
     std::uint64_t count() const { return ref_perf_stats(p_)->count; }
     void reset() { *ref_perf_stats(p_) = {}; }
 
@@ -403,6 +482,7 @@ public:
     }
     const bpf::Module& module() const override { return mod_; }
     void prefault() override { prefault_perf(pb_->get()); }
+    perf_buffer* perf() const override { return pb_->get(); }
     void drain(std::uint32_t sentinel) override {
         done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
@@ -484,6 +564,7 @@ struct Sample {
 };
 
 std::uint64_t delivered(Consumer& c, Style s) {
+    if (s == Style::Floor) return dynamic_cast<RingWalk&>(c).count();
     if (s == Style::LibbpfC || s == Style::LibbpfCTwin || s == Style::LibbpfCOneCpu) {
         if (auto* r = dynamic_cast<RingRef*>(&c)) return r->count();
         return dynamic_cast<PerfRef&>(c).count();
@@ -493,6 +574,7 @@ std::uint64_t delivered(Consumer& c, Style s) {
 
 void reset(Consumer& c, Style s) {
     c.counter.reset();
+    if (s == Style::Floor) return dynamic_cast<RingWalk&>(c).reset();
     if (s == Style::LibbpfC || s == Style::LibbpfCTwin || s == Style::LibbpfCOneCpu) {
         if (auto* r = dynamic_cast<RingRef*>(&c)) return r->reset();
         dynamic_cast<PerfRef&>(c).reset();
@@ -514,6 +596,7 @@ double measure_drain(Consumer& c, Style s, sized_target target, std::uint32_t ev
         produce(c.module(), events, target);
     });
     producer.join();
+    if (warm) c.warm_up();
     rusage ru0{};
     getrusage(RUSAGE_THREAD, &ru0);
     const double cpu0 = thread_cpu_ns();
@@ -673,7 +756,7 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
             pin(consumer_cpu);
             Sample smp;
             if (drains(styles[i])) smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_count, smp);
-            if (live) measure_live(*consumers[i], styles[i], target, live_ms, smp);
+            if (live && styles[i] != Style::Floor) measure_live(*consumers[i], styles[i], target, live_ms, smp);  // the floor spins
             if (per_round && live)
                 std::fprintf(stderr, "round %d, %s: live %.3f Mev/s, %.1f ns CPU/event, %.1f sleeps/1k\n", r,
                              style_name(styles[i]), smp.live_rate / 1e6, smp.cpu_ns, smp.sleeps_per_k);
@@ -792,11 +875,12 @@ void print_summary(int rounds) {
 template <std::size_t N>
 void run_size(int rounds, std::chrono::milliseconds live_ms) {
     record_size = N;
-    const std::vector<Style> ring_styles{Style::LibbpfC, Style::LibbpfCTwin, Style::Bytes, Style::Typed, Style::Iterator,
+    const std::vector<Style> ring_styles{Style::LibbpfC, Style::LibbpfCTwin, Style::Floor, Style::Bytes, Style::Typed, Style::Iterator,
                                          Style::View, Style::Background, Style::TypedCoalesced};
     if (kind != "perf")
         run_kind("Ring buffer", SIZED_RING, ring_styles, rounds, live_ms, [](Style s) -> std::unique_ptr<Consumer> {
             if (s == Style::LibbpfC || s == Style::LibbpfCTwin) return std::make_unique<RingRef>();
+            if (s == Style::Floor) return std::make_unique<RingWalk>();
             return std::make_unique<RingCpp<N>>(s);
         });
     const std::vector<Style> perf_styles{Style::LibbpfC, Style::LibbpfCTwin, Style::LibbpfCOneCpu, Style::Bytes, Style::Typed,
@@ -821,6 +905,7 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[i], "--live-ms") == 0 && i + 1 < argc) live_ms = std::max(50, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else if (std::strcmp(argv[i], "--per-round") == 0) per_round = true;
+        else if (std::strcmp(argv[i], "--warm") == 0) warm = true;
         else if (std::strcmp(argv[i], "--kind") == 0 && i + 1 < argc) kind = argv[++i];
         else if (std::strcmp(argv[i], "--buffer-mib") == 0 && i + 1 < argc)
             buffer_mib = static_cast<std::uint32_t>(std::max(1, std::atoi(argv[++i])));
@@ -838,7 +923,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr,
                          "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING] [--kind ring|perf] "
                          "[--sizes 16,84,1024,4096] [--live-size 84 (0: none)] [--interval-us US] "
-                         "[--buffer-mib MIB] [--drain-mib MIB] [--drain-events N] [--per-round]\n",
+                         "[--buffer-mib MIB] [--drain-mib MIB] [--drain-events N] [--warm] [--per-round]\n",
                          argv[0]);
             return 2;
         }

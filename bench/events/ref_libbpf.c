@@ -2,6 +2,10 @@
 #include "ref_libbpf.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
 
 #include <bpf/libbpf.h>
 
@@ -101,4 +105,81 @@ void ref_perf_free(struct ref_perf *p)
 {
     perf_buffer__free(p->pb);
     free(p);
+}
+
+/* The floor: no libbpf, no callback, the least a ring buffer consumer does. It reads
+ * each record's header word, then the record's seq, in turn (the next header's address
+ * is known only from this one's length, as in every consumer), and stores the consumer
+ * position once at the end. A drain that takes libbpf's loop about as long as this is
+ * bound by memory, not by its instructions. */
+struct ref_walk {
+    unsigned long *consumer;
+    const unsigned long *producer;
+    const unsigned char *data;
+    size_t size, page;
+    struct ref_stats stats;
+};
+
+struct ref_walk *ref_walk_new(int map_fd, size_t size)
+{
+    struct ref_walk *w = calloc(1, sizeof(*w));
+    void *c, *p;
+
+    if (!w)
+        return NULL;
+    w->page = (size_t)sysconf(_SC_PAGESIZE);
+    w->size = size;
+    c = mmap(NULL, w->page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+    if (c == MAP_FAILED) {
+        free(w);
+        return NULL;
+    }
+    p = mmap(NULL, w->page + 2 * size, PROT_READ, MAP_SHARED, map_fd, (off_t)w->page);
+    if (p == MAP_FAILED) {
+        munmap(c, w->page);
+        free(w);
+        return NULL;
+    }
+    w->consumer = c;
+    w->producer = p;
+    w->data = (const unsigned char *)p + w->page;
+    return w;
+}
+
+int ref_walk_consume(struct ref_walk *w)
+{
+    unsigned long cons = __atomic_load_n(w->consumer, __ATOMIC_ACQUIRE);
+    const unsigned long prod = __atomic_load_n(w->producer, __ATOMIC_ACQUIRE);
+    const unsigned long mask = w->size - 1;
+    struct ref_stats *s = &w->stats;
+    int n = 0;
+
+    while (cons < prod) {
+        const uint32_t *hdr = (const uint32_t *)(w->data + (cons & mask));
+        const uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+
+        if (len & BPF_RINGBUF_BUSY_BIT)
+            break;
+        if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+            const struct sized_header *e = (const void *)(hdr + 2);
+
+            s->sum += e->seq;
+            s->count++;
+            if (e->seq == s->sentinel)
+                s->done = 1;
+            n++;
+        }
+        cons += ((len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT)) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+    }
+    __atomic_store_n(w->consumer, cons, __ATOMIC_RELEASE);
+    return n;
+}
+
+struct ref_stats *ref_walk_stats(struct ref_walk *w) { return &w->stats; }
+
+void ref_walk_free(struct ref_walk *w)
+{
+    munmap(w->consumer, w->page);
+    munmap((void *)w->producer, w->page + 2 * w->size);
+    free(w);
 }

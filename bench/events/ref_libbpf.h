@@ -36,6 +36,13 @@ struct ref_stats *ref_perf_stats(struct ref_perf *p);
 struct perf_buffer *ref_perf_raw(struct ref_perf *p);
 void ref_perf_free(struct ref_perf *p);
 
+/* The floor: a ring consumer without libbpf that only walks the headers (ref_libbpf.c). */
+struct ref_walk;
+struct ref_walk *ref_walk_new(int map_fd, size_t size);
+int ref_walk_consume(struct ref_walk *w);
+struct ref_stats *ref_walk_stats(struct ref_walk *w);
+void ref_walk_free(struct ref_walk *w);
+
 #ifdef __cplusplus
 }
 #endif

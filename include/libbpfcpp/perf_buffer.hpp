@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 
 #include "detail/event_common.hpp"
+#include "detail/event_perf_range.hpp"
 #include "detail/event_perf_ring.hpp"
 #include "detail/event_source.hpp"
 #include "detail/iterations.hpp"
@@ -43,6 +44,14 @@
 #include "module.hpp"
 
 namespace bpf {
+
+class PerfBuffer;
+
+/// A perf buffer's events<T>() walks the mapped CPU rings record by record.
+template <class T>
+struct detail::EventRangeFor<PerfBuffer, T> {
+    using type = PerfEventRange<PerfBuffer, T>;
+};
 
 /// Options of a PerfBuffer.
 ///
@@ -196,13 +205,14 @@ public:
 
     /// The name of the map this buffer reads.
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
     /// The raw libbpf perf buffer, for what is not wrapped (its fds and mappings). This
     /// object reads the rings itself: consuming through libbpf would discard records.
     [[nodiscard]] perf_buffer* get() const noexcept { return pb_; }
 
 private:
     template <class, EventType>
-    friend class detail::BatchedEventRange;
+    friend class detail::PerfEventRange;
     template <class, EventType, std::size_t>
     friend class detail::EventView;
     friend class detail::EventReader<PerfBuffer, 4, true>;
@@ -259,22 +269,18 @@ private:
         return static_cast<int>(state_.delivered);
     }
 
-    // ---- iterator support ----------------------------------------------------------------
-    // Fills `out` (and the CPU of each in `cpus`) with up to N events, blocking while
-    // every ring is empty; 0 when asked to stop. A batch goes through the same read
-    // loop as callbacks, so the iterator pays that loop once per batch, not per event.
-    // The batch holds pointers into the ring (or into scratch_, for the one record of a
-    // pass that wraps): the previous batch has been yielded when this is called, so only
-    // now may its records go back to the kernel (an eighth of the ring at a time, all of
-    // it before sleeping or moving to another CPU's ring).
-    // `wait_ms` >= 0 (a view): wait at most that long, once, and return 0 if still empty.
+    // ---- view and iterator support ---------------------------------------------------------
+    // View support: fills `out` with where up to N events of one CPU's ring are (and
+    // `cpu` with that CPU), blocking while every ring is empty; 0 when asked to stop. The
+    // records are read through the same loop as callbacks, in place (or in scratch_, for
+    // the one record of a pass that wraps), and stay unpublished until the view ends.
+    // `wait_ms` >= 0: wait at most that long, once, and return 0 if still empty.
     template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token,
-                           int wait_ms = -1) {
+    std::size_t next_records(std::array<const std::byte*, N>& out, std::size_t& source, int& cpu_out, int wait_ms) {
         auto reading = loop_.enter("iterating", "perf buffer", name_);
         const int timeout = wait_ms >= 0 ? wait_ms : batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
         for (bool waited = false;; waited = true) {
-            if (token.stop_requested() || loop_.stop_requested()) return 0;
+            if (loop_.stop_requested()) return 0;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
                 detail::PerfCpuRing& r = rings_[cursor_];
                 const int cpu = r.cpu;
@@ -283,9 +289,9 @@ private:
                 if (r.tail - r.published >= r.size / 8) r.publish();
                 detail::read_perf_ring<false>(
                     r, scratch_,
-                    [&](std::span<const std::byte> rec, std::uint64_t pos) {
+                    [&](std::span<const std::byte> rec, std::uint64_t) {
                         if (rec.size() >= sizeof(T)) {
-                            out[n++] = detail::EventSlot{rec.data(), pos, cpu};
+                            out[n++] = rec.data();
                         } else {
                             state_.shorts.report(name_, rec.size(), sizeof(T));
                         }
@@ -305,17 +311,18 @@ private:
                     std::rethrow_exception(error);
                 }
                 source = cursor_;
+                cpu_out = cpu;
                 if (n == N) return n;  // stay on this CPU while it has records
                 if (n > 0) {
                     // The next call reads another CPU's ring first; this one keeps its
-                    // records unpublished until the range moves on or ends.
+                    // records unpublished until the view ends.
                     if (++cursor_ == rings_.size()) cursor_ = 0;
                     return n;
                 }
                 r.publish();
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
-            if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
+            if (loop_.stop_requested()) return 0;  // before sleeping
             if (wait_ms == 0 || (wait_ms > 0 && waited)) return 0;
             wait_for_records(timeout);
         }
@@ -343,17 +350,50 @@ private:
         resume_ = true;  // readiness the iterator consumed must not strand records for poll()
     }
 
-    // An events() range left early: the records of CPU ring `source` from `pos` on were
-    // taken but not yielded. Nothing from `pos` on was published.
-    void give_back(std::size_t source, std::uint64_t pos) noexcept {
+    // Iterator support: the next span of records of one CPU's ring, read in place by the
+    // events() range (blocking while every ring is empty); false when asked to stop. The
+    // span before it was read up to where resume_at() said. A span is at most an eighth
+    // of the ring, so data_tail is published at least that often.
+    bool next_span(detail::PerfSpan& span, std::size_t& source, const std::stop_token& token) {
+        auto reading = loop_.enter("iterating", "perf buffer", name_);
+        const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
+        for (;;) {
+            if (token.stop_requested() || loop_.stop_requested()) return false;
+            for (std::size_t k = 0; k < rings_.size(); ++k) {
+                detail::PerfCpuRing& r = rings_[cursor_];
+                if (r.tail - r.published >= r.size / 8) r.publish();
+                r.head = std::atomic_ref(r.header->data_head).load(std::memory_order_acquire);
+                if (r.tail != r.head) {
+                    const std::uint64_t end = r.head - r.tail > r.size / 8 ? r.tail + r.size / 8 : r.head;
+                    span = detail::PerfSpan{r.data, r.size, r.tail, end, r.head, r.cpu};
+                    source = cursor_;
+                    return true;  // stay on this CPU while it has records
+                }
+                r.publish();
+                r.pending = false;
+                if (++cursor_ == rings_.size()) cursor_ = 0;
+            }
+            if (token.stop_requested() || loop_.stop_requested()) return false;  // before sleeping
+            wait_for_records(timeout);
+        }
+    }
+
+    // An events() range read CPU ring `source` up to `pos` (the rest of its span is
+    // unread). A ring read up to the head seen goes back to the kernel at once, and the
+    // next span is looked for on the other CPUs' rings first.
+    void resume_at(std::size_t source, std::uint64_t pos) noexcept {
+        resume_ = true;  // as in finish_iteration(): poll() must look at the rings again
         if (source >= rings_.size()) return;
         detail::PerfCpuRing& r = rings_[source];
-        if (pos >= r.published && pos < r.tail) {
-            r.tail = pos;
-            r.pending = true;
-        }
-        resume_ = true;
+        r.tail = pos < r.head ? pos : r.head;
+        r.pending = r.tail != r.head;
+        if (r.pending) return;
+        r.publish();
+        if (source == cursor_ && ++cursor_ == rings_.size()) cursor_ = 0;
     }
+
+    void report_short(std::size_t got, std::size_t want) noexcept { state_.shorts.report(name_, got, want); }
+    void report_lost(int cpu, std::uint64_t count) { handler_->lost(cpu, count); }
 
     std::string name_;
     PerfBufferOptions options_;

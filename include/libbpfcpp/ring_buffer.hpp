@@ -48,6 +48,12 @@ namespace bpf {
 
 class RingBuffer;
 
+/// A ring buffer's events<T>() walks the mapped ring record by record.
+template <class T>
+struct detail::EventRangeFor<RingBuffer, T> {
+    using type = RingEventRange<RingBuffer, T>;
+};
+
 /// Options of a RingBuffer.
 ///
 /// With a live producer most of a consumer's CPU goes to being woken: it drains the
@@ -217,7 +223,7 @@ public:
 
 private:
     template <class, EventType>
-    friend class detail::BatchedEventRange;
+    friend class detail::RingEventRange;
     template <class, EventType, std::size_t>
     friend class detail::EventView;
     friend class detail::EventReader<RingBuffer, 8, false>;
@@ -304,42 +310,29 @@ private:
         return true;
     }
 
-    // Iterator support: fills `out` with up to out.size() events of the rings (blocking
-    // while all are empty); 0 when asked to stop. A batch goes through the same drain
-    // loop as callbacks, so the iterator pays that loop once per batch, not per event.
-    // The batch holds pointers into the ring: the previous batch has been yielded when
-    // this is called, so only now may its records go back to the producer (an eighth of
-    // the ring at a time, all of it before sleeping).
-    // `wait_ms` >= 0 (a view): wait at most that long, once, and return 0 if still empty.
-    template <EventType T, std::size_t N>
-    std::size_t next_batch(std::array<detail::EventSlot, N>& out, std::size_t& source, const std::stop_token& token,
-                           int wait_ms = -1) {
+    // Waits until `take(ring)` finds records in one of the rings (true; `source` is that
+    // ring) or a stop is asked for (false). The rings' positions are published before
+    // any sleep, and an eighth of a ring at a time while it is read.
+    // `wait_ms` >= 0 (a view): wait at most that long, once, and return false if still empty.
+    template <class Take>
+    bool wait_for_records(std::size_t& source, const std::stop_token& token, int wait_ms, Take&& take) {
         auto reading = loop_.enter("iterating", "ring buffer", name_);
         for (bool waited = false;; waited = true) {
-            if (token.stop_requested() || loop_.stop_requested()) return 0;
+            if (token.stop_requested() || loop_.stop_requested()) return false;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
-                std::size_t n = 0;
                 detail::RingMap& ring = rings_[cursor_]->map;
                 ring.publish_some();
-                ring.template drain<false>([&](std::span<const std::byte> rec, unsigned long pos) {
-                    if (rec.size() >= sizeof(T)) {
-                        out[n++] = detail::EventSlot{rec.data(), pos, -1};
-                    } else {
-                        shorts_.report(name_, rec.size(), sizeof(T));
-                    }
-                    return n < N;
-                });
-                if (n > 0) {
+                if (take(ring)) {
                     source = cursor_;
-                    return n;  // stay on this ring while it has records
+                    return true;  // stay on this ring while it has records
                 }
                 ring.publish();
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
-            if (token.stop_requested() || loop_.stop_requested()) return 0;  // before sleeping
-            if (wait_ms == 0 || (wait_ms > 0 && waited)) return 0;
+            if (token.stop_requested() || loop_.stop_requested()) return false;  // before sleeping
+            if (wait_ms == 0 || (wait_ms > 0 && waited)) return false;
             int timeout = wait_ms;
-            if (!hold_off(timeout) || token.stop_requested()) return 0;
+            if (!hold_off(timeout) || token.stop_requested()) return false;
             epoll_event evs[16];
             int n = epoll_wait(epoll_.fd(), evs, 16, timeout);
             woken_with_records();  // the next loop reads the rings
@@ -348,6 +341,35 @@ private:
                 if (evs[i].data.u64 == detail::Epoll::wake_tag) wake_.drain();
         }
     }
+
+    // View support: fills `out` with where up to out.size() events of one ring are (0
+    // when `wait_ms` passed, or on a stop). The records stay unpublished until the view
+    // ends (commit_view()). `cpu` is for the perf buffer's view, which has one.
+    template <EventType T, std::size_t N>
+    std::size_t next_records(std::array<const std::byte*, N>& out, std::size_t& source, int& cpu, int wait_ms) {
+        std::size_t n = 0;
+        cpu = -1;
+        wait_for_records(source, std::stop_token{}, wait_ms, [&](detail::RingMap& ring) {
+            n = ring.take_records(out.data(), N, sizeof(T),
+                                  [&](std::uint32_t size) { shorts_.report(name_, size, sizeof(T)); });
+            return n > 0;
+        });
+        return n;
+    }
+
+    // Iterator support: the next span of records of one ring, read in place by the
+    // events() range (blocking while all rings are empty); false when asked to stop. The
+    // span before it was read up to where resume_at() said.
+    bool next_span(detail::RingSpan& span, std::size_t& source, const std::stop_token& token) {
+        return wait_for_records(source, token, -1, [&](detail::RingMap& ring) { return ring.take_span(span); });
+    }
+
+    // An events() range read ring `source` up to `pos` (the rest of its span is unread).
+    void resume_at(std::size_t source, unsigned long pos) noexcept {
+        if (source < rings_.size()) rings_[source]->map.read_up_to(pos);
+    }
+
+    void report_short(std::size_t got, std::size_t want) noexcept { shorts_.report(name_, got, want); }
 
     // A view ended: its records (of ring `source`, all yielded) go back to the producer.
     void commit_view(std::size_t source) noexcept {
@@ -358,12 +380,6 @@ private:
         auto reading = loop_.try_enter();
         if (!reading) return;  // another thread reads now; its reads publish the positions
         for (auto& r : rings_) r->map.publish();
-    }
-
-    // An events() range left early: the records of ring `source` from `pos` on were taken
-    // but not yielded.
-    void give_back(std::size_t source, std::uint64_t pos) noexcept {
-        if (source < rings_.size()) rings_[source]->map.rewind(static_cast<unsigned long>(pos));
     }
 
     std::string name_;

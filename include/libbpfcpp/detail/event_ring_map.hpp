@@ -29,6 +29,7 @@
 #include "../callbacks.hpp"
 #include "../error.hpp"
 #include "event_common.hpp"
+#include "event_ring_range.hpp"
 
 namespace bpf {
 namespace detail {
@@ -181,11 +182,59 @@ public:
         if (cons_ - published_ >= publish_every_) publish();
     }
 
-    /// Makes the records from `pos` on unread again (an events() range left early gives
-    /// back what it took but did not yield). Nothing from `pos` on was published.
-    void rewind(unsigned long pos) noexcept {
-        if (pos >= published_ && pos < cons_) cons_ = pos;
+    /// The records from the consumer position on, up to an eighth of the ring (so the
+    /// producer gets space back at least that often), for an events() range that reads
+    /// them in place; false when there is none or the first is not committed yet. They
+    /// stay the consumer's, unpublished, until read_up_to() moves past them.
+    bool take_span(RingSpan& s) noexcept {
+        const unsigned long prod = std::atomic_ref(*producer_).load(std::memory_order_acquire);
+        prod_ = prod;
+        if (cons_ == prod) return false;
+        auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(data_ + (cons_ & mask_)));
+        if ((std::atomic_ref(*len_ptr).load(std::memory_order_acquire) & BPF_RINGBUF_BUSY_BIT) != 0) return false;
+        s = RingSpan{data_, mask_, cons_, prod - cons_ > publish_every_ ? cons_ + publish_every_ : prod};
+        return true;
     }
+
+    /// Locates up to `max` records of at least `min_size` bytes from the consumer position
+    /// on, for a view that reads them in place: their bytes go to `out`, shorter ones to
+    /// `on_short(size)`, discarded ones are skipped. They stay the consumer's, unpublished,
+    /// until publish(). Stops at an uncommitted record.
+    template <class Short>
+    std::size_t take_records(const std::byte** out, std::size_t max, std::uint32_t min_size, Short&& on_short) {
+        unsigned long cons = cons_;
+        const unsigned long prod = std::atomic_ref(*producer_).load(std::memory_order_acquire);
+        const std::byte* const data = data_;
+        const unsigned long mask = mask_;
+        const std::byte** at = out;
+        const std::byte** const last = out + max;
+        while (cons < prod && at != last) {
+            const std::byte* hdr = data + (cons & mask);
+            auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
+            const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
+            // One unsigned test for: min_size <= size, neither BUSY nor DISCARD set.
+            if (len - min_size < BPF_RINGBUF_DISCARD_BIT - min_size) {
+                *at++ = hdr + BPF_RINGBUF_HDR_SZ;
+            } else if ((len & BPF_RINGBUF_BUSY_BIT) != 0) {
+                break;
+            } else if ((len & BPF_RINGBUF_DISCARD_BIT) == 0) {
+                on_short(len);
+            }
+            const unsigned long stored = ring_stored_size(len);
+            // As in drain(): 512 bytes ahead, or the header four records ahead.
+            const unsigned long ahead = cons + (stored * 4 > prefetch_distance ? stored * 4 : prefetch_distance);
+            if (ahead < prod) __builtin_prefetch(data + (ahead & mask));
+            cons += stored;
+        }
+        const auto n = static_cast<std::size_t>(at - out);
+        cons_ = cons;
+        prod_ = prod;
+        return n;
+    }
+
+    /// The records before `pos` (within the last span taken) were read; the rest of the
+    /// span is unread again. Nothing after the span's start was published.
+    void read_up_to(unsigned long pos) noexcept { cons_ = pos; }
 
     /// The BPF side's count of failed reservations (include/libbpfcpp/bpf/ringbuf_drops.h).
     [[nodiscard]] std::uint64_t drops() const;

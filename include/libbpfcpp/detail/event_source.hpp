@@ -16,9 +16,15 @@
 
 namespace bpf::detail {
 
+/// The range events<T>() of a `Buffer` returns (RingEventRange, PerfEventRange): each
+/// buffer specializes this for its own walk of its mapped rings.
+template <class Buffer, class T>
+struct EventRangeFor;
+
 /// Mixed into `Buffer` (RingBuffer, PerfBuffer), which provides name(), enter(what), the
-/// members loop_, iterations_ and wake_, and next_batch() / commit_view() / give_back() /
-/// finish_iteration() for the range and the view; it befriends this class for them.
+/// members loop_, iterations_ and wake_, and what the view and the range of events<T>()
+/// (EventRangeFor) call: next_records(), commit_view(), finish_iteration(), ...; it
+/// befriends them.
 /// `Alignment`: the alignment every record's bytes have in the buffer's mapping (ring
 /// buffer: 8, a record starts 8 bytes after its 8-aligned header; perf: 4, a sample
 /// starts 12 bytes into its 8-aligned record). `HasCpu`: records carry their CPU.
@@ -33,12 +39,13 @@ public:
     /// What events<T>() returns: an input range of `const T&` (on a perf buffer its
     /// iterator also has cpu()).
     template <EventType T>
-    using EventRange = BatchedEventRange<Buffer, T>;
+    using EventRange = typename EventRangeFor<Buffer, T>::type;
 
     /// Blocks and yields the records as T until `token` or stop() asks to stop: per ring
-    /// in commit order (a perf buffer's CPUs interleave). Records are taken 64 at a time
-    /// and a stop request ends the loop after the ones already taken (so none is lost),
-    /// even while a producer keeps the buffer full. The event callbacks are not called for
+    /// in commit order (a perf buffer's CPUs interleave). The iterator walks the mapped
+    /// rings record by record; a stop request ends the loop within 64 events, even while a
+    /// producer keeps the buffer full, and the records it did not yield stay in the buffer
+    /// (none is lost). The event callbacks are not called for
     /// the records it takes (a perf buffer's lost records are still counted and reported).
     /// Records shorter than T are skipped and counted like in callbacks.
     ///
@@ -49,7 +56,7 @@ public:
     /// ```
     template <EventType T>
     [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
-        (void)self().enter("iterating");  // checks and clears a stop; next_batch() reads
+        (void)self().enter("iterating");  // checks and clears a stop; next_span() reads
         return EventRange<T>(self(), std::move(token));
     }
 

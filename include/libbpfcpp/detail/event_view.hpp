@@ -42,7 +42,7 @@ public:
         src.iterations_.begin(src.name());
         try {
             reading_.emplace(src.enter("viewing"));
-            n_ = src.template next_batch<T>(slots_, source_, std::stop_token{}, to_timeout_ms(wait));
+            n_ = src.template next_records<T>(recs_, source_, cpu_, to_timeout_ms(wait));
         } catch (...) {
             reading_.reset();
             src.iterations_.end();
@@ -57,38 +57,56 @@ public:
         src_->iterations_.end();  // last: Module::close() may free the buffer from here on
     }
 
-    class iterator : public SlotCursor<Source, T> {
+    class iterator {
     public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using reference = const T&;
+        using iterator_category = std::input_iterator_tag;
+
         iterator() = default;
-        explicit iterator(const EventSlot* p) noexcept : SlotCursor<Source, T>(p) {}
-        const T& operator*() const noexcept { return this->in_place(); }
+        iterator(const std::byte* const* p, int cpu) noexcept : cur_(p), cpu_(cpu) {}
+        const T& operator*() const noexcept { return *std::launder(reinterpret_cast<const T*>(*cur_)); }
         const T* operator->() const noexcept { return &**this; }
         iterator& operator++() noexcept {
-            ++this->cur_;
+            ++cur_;
             return *this;
         }
         iterator operator++(int) noexcept {
             iterator old = *this;
-            ++this->cur_;
+            ++cur_;
             return old;
         }
+        friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.cur_ == b.cur_; }
+
+        /// The CPU the current event was written on (perf buffers).
+        [[nodiscard]] int cpu() const noexcept
+            requires Source::events_have_cpu
+        {
+            return cpu_;
+        }
+
+    private:
+        const std::byte* const* cur_ = nullptr;
+        int cpu_ = -1;
     };
 
-    [[nodiscard]] iterator begin() const noexcept { return iterator(slots_.data()); }
-    [[nodiscard]] iterator end() const noexcept { return iterator(slots_.data() + n_); }
+    [[nodiscard]] iterator begin() const noexcept { return iterator(recs_.data(), cpu_); }
+    [[nodiscard]] iterator end() const noexcept { return iterator(recs_.data() + n_, cpu_); }
     /// The number of records in the view.
     [[nodiscard]] std::size_t size() const noexcept { return n_; }
     [[nodiscard]] bool empty() const noexcept { return n_ == 0; }
     /// The i-th record (i < size()).
     [[nodiscard]] const T& operator[](std::size_t i) const noexcept {
-        return *std::launder(reinterpret_cast<const T*>(slots_[i].data));
+        return *std::launder(reinterpret_cast<const T*>(recs_[i]));
     }
 
 private:
     Source* src_;
     std::optional<ReadScope> reading_;  // no other reader while the records are held
-    std::array<EventSlot, N> slots_;
+    std::array<const std::byte*, N> recs_;  // where each record's bytes are, in the mapping
     std::size_t n_ = 0;
+    int cpu_ = -1;  // perf: the CPU of the records
     std::size_t source_ = 0;  // the ring (ring buffer) or CPU ring (perf) of the records
 };
 

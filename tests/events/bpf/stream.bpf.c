@@ -73,6 +73,16 @@ static __always_inline int emit_event(void *ctx, __u32 target)
     case TARGET_RING_SHORT:
         err = ringbuf_output_counted(&events, &events_drops, &e, 12, 0);
         break;
+    case TARGET_RING_DISCARD: {
+        struct stream_event *r = bpf_ringbuf_reserve(&events, sizeof(e), 0);
+
+        if (r) {
+            __builtin_memcpy(r, &e, sizeof(e));
+            bpf_ringbuf_discard(r, 0);
+        }
+        err = r ? 0 : -1;
+        break;
+    }
     default:
         return 1;
     }

@@ -14,6 +14,7 @@ enum stream_target {
     TARGET_PERF = 1,       /* perf event array "perf_events" */
     TARGET_RING2 = 2,      /* ring map "events2" */
     TARGET_RING_SHORT = 3, /* 12-byte records into "events" */
+    TARGET_RING_DISCARD = 4, /* a record reserved in "events", then discarded */
 };
 
 struct stream_event {

@@ -1,0 +1,271 @@
+// bpf::detail::PerfEventRange: what PerfBuffer::events<T>() returns, an input range that
+// walks the mapped per-CPU rings record by record.
+#pragma once
+
+#include "cxx20.hpp"  // first: a clear error below C++20
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <new>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <linux/perf_event.h>
+
+#include "../callbacks.hpp"
+#include "event_common.hpp"
+
+namespace bpf::detail {
+
+/// Records of one CPU's perf ring the consumer may read: those that start in [pos, end).
+/// None has been handed back to the kernel. `head` is the kernel's data_head when the
+/// span was taken (a record boundary, at or after `end`).
+struct PerfSpan {
+    const std::byte* data = nullptr;
+    std::uint64_t size = 0;  // bytes of data, a power of two
+    std::uint64_t pos = 0;
+    std::uint64_t end = 0;
+    std::uint64_t head = 0;
+    int cpu = -1;
+};
+
+/// The input range of `const T&` of PerfBuffer::events<T>(). The iterator reads the CPU
+/// rings itself, one record header at a time, with no list of records in between: per
+/// sample one header load and three tests (a sample, not wrapping the ring's end, long
+/// enough), one store of where the loop is and a prefetch. Lost-record notices, short
+/// samples and samples that wrap take the slow path. A span is at most an eighth of a
+/// ring (the source's next_span()); between spans data_tail is published. A stop request
+/// is honoured within 64 events (see `window`). A loop left early (a break, an
+/// exception) gives the records after the one it yielded last back to the buffer.
+template <class Source, EventType T>
+class PerfEventRange {
+public:
+    /// Events of `src` until its stop() or a stop request on `token`.
+    PerfEventRange(Source& src, std::stop_token token)
+        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}) {
+        src.iterations_.begin(src.name());
+    }
+    PerfEventRange(const PerfEventRange&) = delete;
+    PerfEventRange& operator=(const PerfEventRange&) = delete;
+    ~PerfEventRange() {
+        // at_ is the record yielded (or reported lost) last; the ones after it were not seen.
+        if (holding_) {
+            perf_event_header h;
+            std::memcpy(&h, span_.data + (at_ & (span_.size - 1)), sizeof h);
+            src_->resume_at(source_, at_ + h.size);
+        }
+        src_->finish_iteration();
+        src_->iterations_.end();  // last: Module::close() may free the buffer from here on
+    }
+
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using reference = const T&;
+        using iterator_category = std::input_iterator_tag;
+
+        iterator() = default;
+        explicit iterator(PerfEventRange* r) : r_(r) {
+            const PerfSpan& s = r->span_;
+            c_ = seek(r_, Cursor{s.data, s.size, s.pos, s.pos, s.pos, 0, nullptr, s.cpu});
+            if (c_.rec == nullptr) r_ = nullptr;
+        }
+
+        // In place when alignof(T) <= 4 (a sample starts 12 bytes into its 8-aligned
+        // record), so a large event costs only the lines the loop body reads; otherwise
+        // copied into the iterator. Either way the reference is an input iterator's: valid
+        // until ++ (the record goes back to the kernel only when a later span is taken).
+        const T& operator*() const noexcept {
+            if constexpr (alignof(T) <= 4) {
+                return *std::launder(reinterpret_cast<const T*>(c_.rec));
+            } else {
+                copy_record(value_, c_.rec);
+                return value_;
+            }
+        }
+        const T* operator->() const noexcept { return &**this; }
+
+        /// The CPU the current event was written on.
+        [[nodiscard]] int cpu() const noexcept { return c_.cpu; }
+
+        // The fast path: the next record is in the span, a sample, does not wrap the
+        // ring's end and is long enough. The cursor never has its address taken (the slow
+        // path gets and returns it by value), so it stays in registers across the loop
+        // body; the range only learns where the loop is (one store).
+        iterator& operator++() {
+            const std::uint64_t pos = c_.pos + c_.len;
+            if (pos < c_.end) {
+                const std::uint64_t off = pos & (c_.size - 1);
+                const std::byte* rec = c_.data + off;
+                perf_event_header h;
+                std::memcpy(&h, rec, sizeof h);
+                std::uint32_t len;
+                std::memcpy(&len, rec + sizeof h, sizeof len);
+                if (h.type == PERF_RECORD_SAMPLE && off + h.size <= c_.size && len >= sizeof(T)) {
+                    c_.pos = pos;
+                    c_.len = h.size;
+                    c_.rec = rec + sample_offset;
+                    r_->at_ = pos;
+                    prefetch(c_);
+                    return *this;
+                }
+            }
+            c_.pos = pos;
+            c_ = seek(r_, c_);
+            if (c_.rec == nullptr) r_ = nullptr;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
+
+    private:
+        static constexpr std::size_t sample_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
+
+        struct Cursor {
+            const std::byte* data;
+            std::uint64_t size;   // the ring's data bytes
+            std::uint64_t pos;    // the record yielded now (or, in seek(), the next to look at)
+            std::uint64_t end;    // the next stop check (at most `window` bytes on), or limit
+            std::uint64_t limit;  // the span's end
+            std::uint64_t len;    // the size of the record at pos
+            const std::byte* rec; // its sample's bytes; nullptr: the events ended
+            int cpu;
+        };
+
+        // Records are read in order: the line 512 bytes ahead, or after records of 128
+        // bytes and more the header four records ahead (a loop reading only the headers
+        // of large records would otherwise wait for each one). Only lines the kernel has
+        // finished with (before the span's end) are asked for.
+        static void prefetch(const Cursor& c) noexcept {
+            const std::uint64_t ahead = c.pos + (c.len * 4 > 512 ? c.len * 4 : 512);
+            if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & (c.size - 1)));
+        }
+
+        // A stop request ends the loop after at most 64 more events: a yielded sample
+        // takes at least this many bytes / 64, so the fast path's end test doubles as the
+        // stop check's counter.
+        static constexpr std::uint64_t window = 64 * ((sample_offset + sizeof(T) + 7) / 8 * 8);
+        static std::uint64_t window_end(std::uint64_t pos, std::uint64_t limit) noexcept {
+            return limit - pos > window ? pos + window : limit;
+        }
+
+        // The slow path, from c.pos on: reports lost records, skips short samples and other
+        // record types, copies a sample that wraps the ring's end, and takes the next span
+        // (blocking) when this one is done.
+        // Kept out of line: inlined, it takes the registers the fast path keeps the cursor in.
+        [[gnu::noinline]] static Cursor seek(PerfEventRange* r, Cursor c) {
+            for (;;) {
+                if (c.pos < c.end) {
+                    const std::uint64_t off = c.pos & (c.size - 1);
+                    const std::byte* rec = c.data + off;
+                    perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
+                    std::memcpy(&h, rec, sizeof h);
+                    if (h.size < sizeof h || h.size > r->span_.head - c.pos) {  // not a record the kernel writes
+                        c.pos = c.end = c.limit = r->span_.head;
+                        continue;
+                    }
+                    c.len = h.size;
+                    if (off + h.size > c.size) rec = r->unwrap(rec, off, h.size, c);
+                    if (h.type == PERF_RECORD_SAMPLE) {
+                        std::uint32_t len;
+                        std::memcpy(&len, rec + sizeof h, sizeof len);
+                        if (len > h.size - sample_offset) len = static_cast<std::uint32_t>(h.size - sample_offset);
+                        if (len >= sizeof(T)) {
+                            c.rec = rec + sample_offset;
+                            r->at_ = c.pos;
+                            prefetch(c);
+                            return c;
+                        }
+                        r->src_->report_short(len, sizeof(T));
+                    } else if (h.type == PERF_RECORD_LOST) {
+                        std::uint64_t count;
+                        std::memcpy(&count, rec + sizeof h + sizeof(std::uint64_t), sizeof count);
+                        r->at_ = c.pos;  // if the lost callback throws, the range resumes after this record
+                        r->src_->report_lost(c.cpu, count);
+                    }
+                    c.pos += h.size;
+                    continue;
+                }
+                if (c.pos < c.limit) {  // a stop check inside the span
+                    if (r->stopping(c.pos)) {
+                        c.rec = nullptr;
+                        return c;
+                    }
+                    c.end = window_end(c.pos, c.limit);
+                    continue;
+                }
+                if (!r->next(c.pos)) {
+                    c.rec = nullptr;
+                    return c;
+                }
+                const PerfSpan& s = r->span_;
+                c = Cursor{s.data, s.size, s.pos, window_end(s.pos, s.end), s.end, 0, nullptr, s.cpu};
+            }
+        }
+
+        PerfEventRange* r_ = nullptr;
+        Cursor c_{};
+        struct InPlace {};  // no copy to keep
+        [[no_unique_address]] mutable std::conditional_t<(alignof(T) <= 4), InPlace, T> value_{};
+    };
+
+    /// Waits for the first event.
+    iterator begin() { return iterator(this); }
+    /// Reached when the buffer is stopped.
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    struct StopWaker {
+        Source* src;
+        void operator()() const noexcept { src->wake_for_stop(); }
+    };
+
+    // A record that wraps the ring's end, made contiguous (valid until the next one that wraps).
+    const std::byte* unwrap(const std::byte* rec, std::uint64_t off, std::size_t n, const auto& c) {
+        scratch_.resize(n);
+        const auto first = static_cast<std::size_t>(c.size - off);
+        std::memcpy(scratch_.data(), rec, first);
+        std::memcpy(scratch_.data() + first, c.data, n - first);
+        return scratch_.data();
+    }
+
+    // At a stop check with the records from `pos` on not read: true (the span goes back
+    // from `pos` on and the events end) when stop() or the token asked to stop.
+    bool stopping(std::uint64_t pos) {
+        if (!token_.stop_requested() && !src_->loop_.stop_requested()) return false;
+        src_->resume_at(source_, pos);
+        holding_ = false;
+        src_->finish_iteration();
+        return true;
+    }
+
+    // The span in hand was read up to `done`: hands it to the source and takes the next
+    // span; false when the events end.
+    bool next(std::uint64_t done) {
+        if (holding_) src_->resume_at(source_, done);
+        holding_ = false;
+        if (!src_->next_span(span_, source_, token_)) {
+            src_->finish_iteration();
+            return false;
+        }
+        holding_ = true;
+        at_ = span_.pos;
+        return true;
+    }
+
+    Source* src_;
+    std::stop_token token_;
+    std::stop_callback<StopWaker> on_stop_;
+    PerfSpan span_;
+    std::size_t source_ = 0;  // the CPU ring of the span
+    std::uint64_t at_ = 0;    // the record yielded last
+    bool holding_ = false;    // a span was taken and not handed back
+    std::vector<std::byte> scratch_;
+};
+
+}  // namespace bpf::detail

@@ -1,0 +1,248 @@
+// bpf::detail::RingEventRange: what RingBuffer::events<T>() returns, an input range that
+// walks the mapped ring record by record.
+#pragma once
+
+#include "cxx20.hpp"  // first: a clear error below C++20
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <new>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+
+#include <linux/bpf.h>
+
+#include "../callbacks.hpp"
+#include "event_common.hpp"
+
+namespace bpf::detail {
+
+/// Records of one ring the consumer may read: those that start in [pos, end). None of
+/// them has been handed back to the producer; `end` is at most the producer position
+/// seen when the span was taken, so every record starting before it is reserved.
+struct RingSpan {
+    const std::byte* data = nullptr;  // the ring's data pages, mapped twice in a row
+    unsigned long mask = 0;
+    unsigned long pos = 0;
+    unsigned long end = 0;
+};
+
+/// The bytes a ring record of header word `len` takes, its 8-byte header included.
+inline constexpr unsigned long ring_stored_size(std::uint32_t len) noexcept {
+    return ((len & ~static_cast<std::uint32_t>(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT)) +
+            static_cast<unsigned long>(BPF_RINGBUF_HDR_SZ) + 7) &
+           ~7UL;
+}
+
+/// The input range of `const T&` of RingBuffer::events<T>(). The iterator reads the ring
+/// itself, one header at a time, as libbpf's loop does, with no list of records in
+/// between: the per-record work is one header load, one range test, one store of where
+/// the loop is and a prefetch. A span is at most an eighth of the ring (the source's
+/// next_span()); between spans the consumer position is published. A stop request is
+/// honoured within 64 events (see `window`). A loop left early (a break, an exception) gives the records after the one
+/// it yielded last back to the buffer, so the next range or poll() gets them.
+template <class Source, EventType T>
+class RingEventRange {
+public:
+    /// Events of `src` until its stop() or a stop request on `token`.
+    RingEventRange(Source& src, std::stop_token token)
+        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}) {
+        src.iterations_.begin(src.name());
+    }
+    RingEventRange(const RingEventRange&) = delete;
+    RingEventRange& operator=(const RingEventRange&) = delete;
+    ~RingEventRange() {
+        // at_ is the record yielded last; the ones after it were not seen.
+        if (holding_) {
+            const auto* hdr = reinterpret_cast<const std::uint32_t*>(span_.data + (at_ & span_.mask));
+            src_->resume_at(source_, at_ + ring_stored_size(*hdr));
+        }
+        src_->finish_iteration();
+        src_->iterations_.end();  // last: Module::close() may free the buffer from here on
+    }
+
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using reference = const T&;
+        using iterator_category = std::input_iterator_tag;
+
+        iterator() = default;
+        explicit iterator(RingEventRange* r) : r_(r) {
+            c_ = seek(r_, Cursor{r->span_.data, r->span_.mask, r->span_.pos, r->span_.pos, r->span_.pos, 0, nullptr});
+            if (c_.rec == nullptr) r_ = nullptr;
+        }
+
+        // In place (ring records are 8-byte aligned), so a large event costs only the lines
+        // the loop body reads; a T that needs more alignment is copied into the iterator.
+        // Either way the reference is an input iterator's: valid until ++ (the record goes
+        // back to the producer only when the next span is taken, after the loop moved on).
+        const T& operator*() const noexcept {
+            if constexpr (alignof(T) <= 8) {
+                return *std::launder(reinterpret_cast<const T*>(c_.rec));
+            } else {
+                copy_record(value_, c_.rec);
+                return value_;
+            }
+        }
+        const T* operator->() const noexcept { return &**this; }
+
+        // The fast path: the next record is in the span, committed, not discarded and
+        // long enough. The cursor lives in the iterator, a local of the loop, and never
+        // has its address taken (the slow path gets and returns it by value), so it stays
+        // in registers across the loop body; the range only learns where the loop is
+        // (one store).
+        iterator& operator++() {
+            const unsigned long stored = ring_stored_size(c_.len);
+            const unsigned long pos = c_.pos + stored;
+            if (pos < c_.end) {
+                const std::byte* hdr = c_.data + (pos & c_.mask);
+                const std::uint32_t len = load_len(hdr);
+                // One unsigned test for: sizeof(T) <= size, neither BUSY nor DISCARD set.
+                if (len - sizeof(T) < BPF_RINGBUF_DISCARD_BIT - sizeof(T)) {
+                    c_.pos = pos;
+                    c_.len = len;
+                    c_.rec = hdr + BPF_RINGBUF_HDR_SZ;
+                    r_->at_ = pos;
+                    prefetch(c_, stored);
+                    return *this;
+                }
+            }
+            c_.pos = pos;
+            c_ = seek(r_, c_);
+            if (c_.rec == nullptr) r_ = nullptr;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
+
+    private:
+        struct Cursor {
+            const std::byte* data;
+            unsigned long mask;
+            unsigned long pos;    // the record yielded now (or, in seek(), the next to look at)
+            unsigned long end;    // the next stop check (at most `window` bytes on), or limit
+            unsigned long limit;  // the span's end
+            std::uint32_t len;  // the header word of the record at pos
+            const std::byte* rec;  // its bytes; nullptr: the events ended
+        };
+
+        static std::uint32_t load_len(const std::byte* hdr) noexcept {
+            auto* p = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
+            return std::atomic_ref(*p).load(std::memory_order_acquire);
+        }
+
+        // Records are read in order: the line 512 bytes ahead, or after records of 128
+        // bytes and more the header four records ahead (a loop reading only the headers
+        // of large records would otherwise wait for each one: its address is known only
+        // once the previous header is read). Only lines the producer has finished with
+        // (before the span's end) are asked for.
+        static void prefetch(const Cursor& c, unsigned long stored) noexcept {
+            const unsigned long ahead = c.pos + (stored * 4 > 512 ? stored * 4 : 512);
+            if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & c.mask));
+        }
+
+        // A stop request ends the loop after at most 64 more events: a yielded record
+        // takes at least ring_stored_size(sizeof(T)) bytes, so the fast path's end test
+        // doubles as the stop check's counter and the fast path pays nothing for it.
+        static constexpr unsigned long window = 64 * ring_stored_size(sizeof(T));
+        static unsigned long window_end(unsigned long pos, unsigned long limit) noexcept {
+            return limit - pos > window ? pos + window : limit;
+        }
+
+        // The slow path, from c.pos on: skips discarded and short records, ends the span at
+        // an uncommitted one, and takes the next span (blocking) when this one is done.
+        static Cursor seek(RingEventRange* r, Cursor c) {
+            for (;;) {
+                if (c.pos < c.end) {
+                    const std::byte* hdr = c.data + (c.pos & c.mask);
+                    const std::uint32_t len = load_len(hdr);
+                    if ((len & BPF_RINGBUF_BUSY_BIT) != 0) {
+                        c.end = c.limit = c.pos;  // not committed yet: the next span starts here
+                        continue;
+                    }
+                    if ((len & BPF_RINGBUF_DISCARD_BIT) == 0) {
+                        if (len >= sizeof(T)) {
+                            c.len = len;
+                            c.rec = hdr + BPF_RINGBUF_HDR_SZ;
+                            r->at_ = c.pos;
+                            prefetch(c, ring_stored_size(len));
+                            return c;
+                        }
+                        r->src_->report_short(len, sizeof(T));
+                    }
+                    c.pos += ring_stored_size(len);
+                    continue;
+                }
+                if (c.pos < c.limit) {  // a stop check inside the span
+                    if (r->stopping(c.pos)) {
+                        c.rec = nullptr;
+                        return c;
+                    }
+                    c.end = window_end(c.pos, c.limit);
+                    continue;
+                }
+                if (!r->next(c.pos)) {
+                    c.rec = nullptr;
+                    return c;
+                }
+                const RingSpan& s = r->span_;
+                c = Cursor{s.data, s.mask, s.pos, window_end(s.pos, s.end), s.end, 0, nullptr};
+            }
+        }
+
+        RingEventRange* r_ = nullptr;
+        Cursor c_{};
+        struct InPlace {};  // no copy to keep
+        [[no_unique_address]] mutable std::conditional_t<(alignof(T) <= 8), InPlace, T> value_{};
+    };
+
+    /// Waits for the first event.
+    iterator begin() { return iterator(this); }
+    /// Reached when the buffer is stopped.
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    struct StopWaker {
+        Source* src;
+        void operator()() const noexcept { src->wake_for_stop(); }
+    };
+
+    // At a stop check with the records from `pos` on not read: true (the span goes back
+    // from `pos` on and the events end) when stop() or the token asked to stop.
+    bool stopping(unsigned long pos) {
+        if (!token_.stop_requested() && !src_->loop_.stop_requested()) return false;
+        src_->resume_at(source_, pos);
+        holding_ = false;
+        src_->finish_iteration();
+        return true;
+    }
+
+    // The span in hand was read up to `done` (every record before it yielded or
+    // skipped): hands it to the source and takes the next span; false when the events end.
+    bool next(unsigned long done) {
+        if (holding_) src_->resume_at(source_, done);
+        holding_ = false;
+        if (!src_->next_span(span_, source_, token_)) {
+            src_->finish_iteration();
+            return false;
+        }
+        holding_ = true;
+        at_ = span_.pos;
+        return true;
+    }
+
+    Source* src_;
+    std::stop_token token_;
+    std::stop_callback<StopWaker> on_stop_;
+    RingSpan span_;
+    std::size_t source_ = 0;    // the ring of the span
+    unsigned long at_ = 0;      // the record yielded last
+    bool holding_ = false;      // a span was taken and not handed back
+};
+
+}  // namespace bpf::detail
