@@ -247,16 +247,25 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
         if (!family_wanted(ctx->family) || !port_wanted(ctx->dport) || !task_wanted())
             return 0;
         fill_task(&fresh);
+        fresh.dport = ctx->dport;
         if (bpf_map_update_elem(&pending, &sk, &fresh, BPF_ANY) != 0)
             count_lost();
         return 0;
     }
-    if (ctx->oldstate != TCP_SYN_SENT)
+    /* The run at the socket's exit from SYN_SENT happens in softirq context on the
+     * SYN-ACK, and the kernel skips a tracing program there when the interrupt came in
+     * the middle of another one's run on that CPU (counted only in the program's
+     * recursion_misses). The socket's next transition, out of ESTABLISHED (in the
+     * process when it closes the socket), reports the connect then. The port check
+     * keeps an entry left by a missed failure from naming another socket at that
+     * address. */
+    if (ctx->oldstate != TCP_SYN_SENT && ctx->oldstate != TCP_ESTABLISHED)
         return 0;
-
     e = bpf_map_lookup_elem(&pending, &sk);
     if (e == NULL)
         return 0; /* filtered out, or connecting since before the tracer started */
+    if (ctx->oldstate == TCP_ESTABLISHED && e->dport != ctx->dport)
+        return 0;
     /* Source port still 0: connect() failed before sending the SYN (no port free);
      * like the other strategies, only connects that got that far are reported. */
     if (ctx->sport != 0) {
