@@ -64,6 +64,21 @@ TEST_CASE("Error keeps errno, operation, object and cause") {
     CHECK(base.code().value() == EPERM);
 }
 
+TEST_CASE("messages joined by cat() and thrown by throw_error() read as describe() writes them") {
+    const std::string owned = "owned";
+    CHECK(bpf::detail::cat({}).empty());
+    CHECK(bpf::detail::cat({"a", owned, std::string_view("b\0c", 3), std::to_string(42)}) ==
+          std::string("aowned" "b\0c" "42", 11));
+    try {
+        bpf::detail::throw_error(EINVAL, "loading object", "x", {"map '", owned, "' has type ", std::to_string(7)});
+        FAIL("no exception");
+    } catch (const bpf::Error& e) {
+        CHECK(e.error_number() == EINVAL);
+        CHECK(e.message() == "loading object 'x': map 'owned' has type 7");
+        CHECK(e.message() == bpf::detail::describe("loading object", "x", "map 'owned' has type 7"));
+    }
+}
+
 TEST_CASE("tail_lines and libbpf_warnings keep the last lines") {
     CHECK(bpf::detail::tail_lines("a\nb\nc\n", 2) == "b\nc");
     CHECK(bpf::detail::tail_lines("a\nb\nc", 5) == "a\nb\nc");
@@ -128,6 +143,9 @@ TEST_CASE("unknown map and program names list what exists") {
         CHECK_THAT(e.what(), Contains("maps in this object:"));
         CHECK_THAT(e.what(), Contains("counts"));
         CHECK_THAT(e.what(), Contains("records"));
+        std::string names;  // every map, in the order maps() gives them
+        for (const bpf::Map& m : mod.maps()) names.append(names.empty() ? "" : ", ").append(m.name());
+        CHECK(e.message() == "map 'nope' not found in object 'basic'; maps in this object: " + names);
     }
     try {
         (void)mod.program("nope");
@@ -135,6 +153,9 @@ TEST_CASE("unknown map and program names list what exists") {
     } catch (const bpf::Error& e) {
         CHECK_THAT(e.what(), Contains("program 'nope' not found"));
         CHECK_THAT(e.what(), Contains("on_getppid"));
+        std::string names;
+        for (const bpf::Prog& p : mod.programs()) names.append(names.empty() ? "" : ", ").append(p.name());
+        CHECK(e.message() == "program 'nope' not found in object 'basic'; programs in this object: " + names);
     }
     CHECK_FALSE(mod.find_map("nope"));
     CHECK(mod.find_program("on_add"));

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,9 +57,9 @@ struct Missing {
 class Error : public std::system_error {
 public:
     /// `err` is a positive errno value; `message` is the whole human-readable sentence.
-    Error(int err, std::string message, std::string verifier_log = {});
+    [[gnu::cold]] Error(int err, std::string message, std::string verifier_log = {});
     /// An error whose cause is a missing feature (errno usually EOPNOTSUPP).
-    Error(int err, std::string message, Missing missing);
+    [[gnu::cold]] Error(int err, std::string message, Missing missing);
 
     /// The sentence followed by the errno's text, e.g. "... (Operation not permitted)".
     [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
@@ -139,24 +140,36 @@ inline constexpr std::string_view kprobes_hint =
 /// What a kprobe attach on a kernel without kprobes lacks.
 inline Missing missing_kprobes() { return {"kprobes", Missing::Kernel, "", "CONFIG_KPROBES"}; }
 
-/// What a call into a libbpf newer than the one compiled against lacks.
-inline Missing missing_libbpf(std::string feature, int major, int minor) {
-    return {std::move(feature), Missing::Libbpf, std::to_string(major) + "." + std::to_string(minor), ""};
-}
-
 /// The generic cause of a failed bpf() call, in words a user can act on.
-LIBBPFCPP_INLINE std::string explain_errno(int err);
+[[gnu::cold]] LIBBPFCPP_INLINE std::string explain_errno(int err);
 
 /// Builds "OPERATION 'OBJECT': CAUSE".
-LIBBPFCPP_INLINE std::string describe(std::string_view operation, std::string_view object,
-                            std::string_view cause);
+[[gnu::cold]] LIBBPFCPP_INLINE std::string describe(std::string_view operation, std::string_view object,
+                                                    std::string_view cause);
+
+/// `parts` joined. Messages are built with it rather than with chains of `+`, which inline
+/// a temporary string and its clean-up per operand into every function that builds a
+/// message, and a header-only library compiles those functions in every file that calls
+/// them. Cold: messages are made on the way to an error, once.
+[[gnu::cold]] LIBBPFCPP_INLINE std::string cat(std::initializer_list<std::string_view> parts);
+
+/// Throws Error(err, describe(operation, object, cat(cause))): the throwing site is one
+/// call, without the exception's allocation and the message's temporaries.
+[[noreturn, gnu::cold]] LIBBPFCPP_INLINE void throw_error(int err, std::string_view operation,
+                                                                         std::string_view object,
+                                                                         std::initializer_list<std::string_view> cause);
+
+/// What a call into a libbpf newer than the one compiled against lacks.
+[[gnu::cold]] inline Missing missing_libbpf(std::string feature, int major, int minor) {
+    return {std::move(feature), Missing::Libbpf, cat({std::to_string(major), ".", std::to_string(minor)}), ""};
+}
 
 /// Throws unless the directory that will hold `path` is on a BPF filesystem.
 LIBBPFCPP_INLINE void require_bpffs(const std::string& path, std::string_view operation,
                           std::string_view object);
 
-[[noreturn]] LIBBPFCPP_INLINE void throw_errno(int err, std::string_view operation, std::string_view object,
-                                     std::string_view cause = {});
+[[noreturn, gnu::cold]] LIBBPFCPP_INLINE void throw_errno(int err, std::string_view operation,
+                                                         std::string_view object, std::string_view cause = {});
 
 }  // namespace detail
 }  // namespace bpf
@@ -214,7 +227,7 @@ LIBBPFCPP_INLINE bool detail::kernel_has_kprobes() noexcept {
     if (access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0) return true;
     const char* root = tracefs_root();
     if (root == nullptr) return false;
-    return access((std::string(root) + "/kprobe_events").c_str(), F_OK) == 0;
+    return access(cat({root, "/kprobe_events"}).c_str(), F_OK) == 0;
 }
 
 LIBBPFCPP_INLINE std::string detail::explain_errno(int err) {
@@ -247,6 +260,20 @@ LIBBPFCPP_INLINE std::string detail::describe(std::string_view operation, std::s
     return s;
 }
 
+LIBBPFCPP_INLINE std::string detail::cat(std::initializer_list<std::string_view> parts) {
+    std::size_t size = 0;
+    for (std::string_view p : parts) size += p.size();
+    std::string s;
+    s.reserve(size);
+    for (std::string_view p : parts) s += p;
+    return s;
+}
+
+LIBBPFCPP_INLINE void detail::throw_error(int err, std::string_view operation, std::string_view object,
+                                          std::initializer_list<std::string_view> cause) {
+    throw Error(err, describe(operation, object, cat(cause)));
+}
+
 LIBBPFCPP_INLINE void detail::require_bpffs(const std::string& path, std::string_view operation,
                                             std::string_view object) {
     auto slash = path.find_last_of('/');
@@ -254,9 +281,8 @@ LIBBPFCPP_INLINE void detail::require_bpffs(const std::string& path, std::string
                       : slash == 0               ? std::string("/")
                                                  : path.substr(0, slash);
     if (!is_fs(dir.c_str(), bpffs_magic))
-        throw Error(EINVAL, describe(operation, object,
-                                     "'" + dir + "' is not on a BPF filesystem (bpffs); mount "
-                                     "one with: mount -t bpf bpf /sys/fs/bpf"));
+        throw_error(EINVAL, operation, object,
+                    {"'", dir, "' is not on a BPF filesystem (bpffs); mount one with: mount -t bpf bpf /sys/fs/bpf"});
 }
 
 LIBBPFCPP_INLINE void detail::throw_errno(int err, std::string_view operation, std::string_view object,

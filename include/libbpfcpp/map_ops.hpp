@@ -496,12 +496,11 @@ template <class D>
 LIBBPFCPP_INLINE void MapOps<D>::check_key_size(std::size_t k, std::string_view op) const {
     const auto& d = self();
     if (d.fd() < 0)
-        throw Error(EBADF, detail::describe(std::string(op) + " on map", d.qualified_name(),
-                                            "the map is not created yet; call Module::load() first"));
+        detail::throw_error(EBADF, detail::cat({op, " on map"}), d.qualified_name(),
+                            {"the map is not created yet; call Module::load() first"});
     if (k != d.key_size())
-        throw Error(EINVAL, detail::describe(std::string(op) + " on map", d.qualified_name(),
-                                             "key is " + std::to_string(k) + " bytes, the map's keys are " +
-                                                 std::to_string(d.key_size())));
+        detail::throw_error(EINVAL, detail::cat({op, " on map"}), d.qualified_name(),
+                            {"key is ", std::to_string(k), " bytes, the map's keys are ", std::to_string(d.key_size())});
 }
 
 template <class D>

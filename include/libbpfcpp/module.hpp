@@ -122,15 +122,10 @@ public:
 
 private:
     // "map 'x' not found in object 'o'; maps in this object: a, b": one copy of the
-    // message for map() and program(), given every map or program of the object.
-    template <class Handle>
-    [[noreturn]] void throw_not_found(std::string_view kind, std::string_view name,
-                                      const std::vector<Handle>& all) const {
-        std::string names;
-        for (const Handle& h : all) names.append(names.empty() ? "" : ", ").append(h.name());
-        throw_not_found(kind, name, names);
-    }
-    [[noreturn]] void throw_not_found(std::string_view kind, std::string_view name, std::string_view names) const;
+    // message for map() and program() (`maps` false), the names read from libbpf's lists
+    // rather than from maps() or programs(), whose vectors of handles every skeleton
+    // would otherwise compile for an error path.
+    [[noreturn, gnu::cold]] void throw_not_found(std::string_view kind, std::string_view name, bool maps) const;
 
     // The name of `m`, which must be a map of this module (not of another Module).
     [[nodiscard]] std::string name_of_own(const Map& m, std::string_view what) const;
@@ -434,13 +429,16 @@ LIBBPFCPP_INLINE void Module::load() {
     detail::throw_load_error(s.obj, s.name, s.token_path, ret, capture.text(), &logs);
 }
 
-LIBBPFCPP_INLINE void Module::throw_not_found(std::string_view kind, std::string_view name,
-                                              std::string_view names) const {
-    std::string message(kind);
-    message.append(" '").append(detail::printable_name(name)).append("' not found in object '");
-    message.append(state().name).append("'; ").append(kind).append("s in this object: ");
-    message.append(names.empty() ? std::string_view("(none)") : names);
-    throw Error(ENOENT, std::move(message));
+LIBBPFCPP_INLINE void Module::throw_not_found(std::string_view kind, std::string_view name, bool maps) const {
+    const bpf_object* obj = state().obj;
+    std::string names;
+    auto add = [&](const char* n) { names.append(names.empty() ? "" : ", ").append(n); };
+    if (maps)
+        for (bpf_map* m = nullptr; (m = bpf_object__next_map(obj, m)) != nullptr;) add(bpf_map__name(m));
+    else
+        for (bpf_program* p = nullptr; (p = bpf_object__next_program(obj, p)) != nullptr;) add(bpf_program__name(p));
+    throw Error(ENOENT, detail::cat({kind, " '", detail::printable_name(name), "' not found in object '", state().name,
+                                     "'; ", kind, "s in this object: ", names.empty() ? "(none)" : names}));
 }
 
 LIBBPFCPP_INLINE std::string Module::name_of_own(const Map& m, std::string_view what) const {
@@ -454,12 +452,12 @@ LIBBPFCPP_INLINE std::string Module::name_of_own(const Map& m, std::string_view 
 
 LIBBPFCPP_INLINE Map Module::map(std::string_view name) const {
     if (auto m = find_map(name)) return *m;
-    throw_not_found("map", name, maps());
+    throw_not_found("map", name, true);
 }
 
 LIBBPFCPP_INLINE Prog Module::program(std::string_view name) const {
     if (auto p = find_program(name)) return *p;
-    throw_not_found("program", name, programs());
+    throw_not_found("program", name, false);
 }
 
 LIBBPFCPP_INLINE void Module::attach_all() {

@@ -357,8 +357,8 @@ private:
 
     // Every attach failure: "attaching program 'NAME': CAUSE", with what was missing when
     // that is the cause.
-    [[noreturn]] void attach_failed(int err, const std::string& cause) const;
-    [[noreturn]] void attach_failed(int err, const std::string& cause, Missing missing) const;
+    [[noreturn, gnu::cold]] void attach_failed(int err, const std::string& cause) const;
+    [[noreturn, gnu::cold]] void attach_failed(int err, const std::string& cause, Missing missing) const;
 
     bpf_program* prog_;
     detail::ModuleState* mod_;
@@ -466,16 +466,15 @@ LIBBPFCPP_INLINE LegacyAttachment& Prog::keep_legacy(const std::string& what, st
 LIBBPFCPP_INLINE Link& Prog::keep(bpf_link* link, int err, const std::string& what, bool by_section) {
     if (link == nullptr) {
         if (err == 0) err = EINVAL;
-        std::string cause = what + ": ";
-        if (fd() < 0)
-            cause += "the program is not loaded (call Module::load() first, and check its autoload)";
-        else if (by_section && (err == EOPNOTSUPP || err == ESRCH))
-            cause += "this program's section does not say where to attach; use an explicit attach_*";
-        else
-            cause += detail::explain_errno(err);
-        attach_failed(err, cause);
+        attach_failed(err, detail::cat({what, ": ",
+                                        fd() < 0 ? "the program is not loaded (call Module::load() first, and check "
+                                                   "its autoload)"
+                                        : by_section && (err == EOPNOTSUPP || err == ESRCH)
+                                            ? "this program's section does not say where to attach; use an "
+                                              "explicit attach_*"
+                                            : detail::explain_errno(err)}));
     }
-    return mod_->keep(link, what + " (prog '" + std::string(name()) + "')");
+    return mod_->keep(link, detail::cat({what, " (prog '", name(), "')"}));
 }
 
 LIBBPFCPP_INLINE void Prog::check_config(int ret, std::string_view what) {

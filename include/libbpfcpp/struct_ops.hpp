@@ -244,14 +244,11 @@ LIBBPFCPP_INLINE void detail::check_struct_ops_sections(bpf_object* obj, std::st
         return;
     const std::string vars = datasec_variables(obj, ".struct_ops.link");
     if (vars.empty()) return;
-    throw Error(EOPNOTSUPP,
-                describe("loading object", object_name,
-                         "its struct_ops map(s) " + vars +
-                             " are in section '.struct_ops.link', which libbpf knows from release " +
-                             std::to_string(struct_ops_link_libbpf_major) + "." +
-                             std::to_string(struct_ops_link_libbpf_minor) + " on; this program runs libbpf " +
-                             std::to_string(major) + "." + std::to_string(minor) +
-                             " (build against libbpf >= 1.2, or declare them in SEC(\".struct_ops\"))"));
+    throw_error(EOPNOTSUPP, "loading object", object_name,
+                {"its struct_ops map(s) ", vars, " are in section '.struct_ops.link', which libbpf knows from release ",
+                 std::to_string(struct_ops_link_libbpf_major), ".", std::to_string(struct_ops_link_libbpf_minor),
+                 " on; this program runs libbpf ", std::to_string(major), ".", std::to_string(minor),
+                 " (build against libbpf >= 1.2, or declare them in SEC(\".struct_ops\"))"});
 }
 
 LIBBPFCPP_INLINE bool detail::kernel_has_struct(const char* name) {
@@ -290,14 +287,14 @@ LIBBPFCPP_INLINE void detail::check_struct_ops_types(bpf_object* obj, std::strin
             const char* type = t != nullptr ? btf__name_by_offset(b, t->name_off) : nullptr;
             if (type == nullptr || *type == '\0' || kernel_has_struct(type)) continue;
             const std::string_view tn(type);
-            std::string why = "its struct_ops map '" + std::string(var_name != nullptr ? var_name : "?") +
-                              "' implements struct " + std::string(tn) +
-                              ", which this kernel does not define (not in its BTF)";
-            if (tn == "sched_ext_ops")
-                why += ": it has no sched_ext (CONFIG_SCHED_CLASS_EXT, Linux 6.12+)";
-            else if (tn == "tcp_congestion_ops")
-                why += ": it has no BPF congestion controls (CONFIG_BPF_JIT, CONFIG_INET)";
-            throw Error(EOPNOTSUPP, describe("loading object", object_name, why));
+            const std::string_view why = tn == "sched_ext_ops"
+                                             ? ": it has no sched_ext (CONFIG_SCHED_CLASS_EXT, Linux 6.12+)"
+                                         : tn == "tcp_congestion_ops"
+                                             ? ": it has no BPF congestion controls (CONFIG_BPF_JIT, CONFIG_INET)"
+                                             : "";
+            throw_error(EOPNOTSUPP, "loading object", object_name,
+                        {"its struct_ops map '", var_name != nullptr ? var_name : "?", "' implements struct ", tn,
+                         ", which this kernel does not define (not in its BTF)", why});
         }
     }
 }

@@ -25,14 +25,12 @@ namespace bpf {
 
 LIBBPFCPP_INLINE Link& Prog::attach_tracepoint(const std::string& category, const std::string& name) {
     const detail::QuietLog quiet;
-    std::string what = "tracepoint " + category + ":" + name;
-    if (detail::tracefs_root() == nullptr)
-        attach_failed(ENOENT, what + ": " + std::string(detail::tracefs_hint));
+    const std::string what = detail::cat({"tracepoint ", category, ":", name});
+    if (detail::tracefs_root() == nullptr) attach_failed(ENOENT, detail::cat({what, ": ", detail::tracefs_hint}));
     bpf_link* l = bpf_program__attach_tracepoint(prog_, category.c_str(), name.c_str());
     int err = errno;
     if (l == nullptr && err == ENOENT && fd() >= 0)
-        attach_failed(ENOENT, what + " does not exist in this kernel (see " +
-                      detail::tracefs_root() + "/events/)");
+        attach_failed(ENOENT, detail::cat({what, " does not exist in this kernel (see ", detail::tracefs_root(), "/events/)"}));
     return keep(l, err, what);
 }
 

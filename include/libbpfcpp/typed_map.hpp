@@ -29,11 +29,11 @@ namespace bpf {
 
 namespace detail {
 
-LIBBPFCPP_INLINE std::string type_mismatch(std::string_view what, std::size_t have, std::size_t want);
+[[gnu::cold]] LIBBPFCPP_INLINE std::string type_mismatch(std::string_view what, std::size_t have, std::size_t want);
 
 /// The checks of the TypedMap and TypedPerCpuMap constructors, out of the templates: throws
 /// the first that fails for map `name` (`typed_per_cpu`: the wrapper is TypedPerCpuMap).
-[[noreturn]] LIBBPFCPP_INLINE void throw_untypable(const std::string& name, int fd, bool map_per_cpu,
+[[noreturn, gnu::cold]] LIBBPFCPP_INLINE void throw_untypable(const std::string& name, int fd, bool map_per_cpu,
                                                    bool typed_per_cpu, std::size_t key, std::size_t map_key,
                                                    std::size_t value, std::size_t map_value);
 
@@ -443,18 +443,17 @@ namespace bpf {
 LIBBPFCPP_INLINE void detail::throw_untypable(const std::string& name, int fd, bool map_per_cpu, bool typed_per_cpu,
                                               std::size_t key, std::size_t map_key, std::size_t value,
                                               std::size_t map_value) {
-    if (fd < 0)
-        throw Error(EBADF, describe("typing map", name, "the map is not created yet; call Module::load() first"));
-    if (map_per_cpu && !typed_per_cpu)
-        throw Error(EINVAL, describe("typing map", name, "the map is per-CPU; use bpf::TypedPerCpuMap"));
-    if (!map_per_cpu && typed_per_cpu)
-        throw Error(EINVAL, describe("typing map", name, "the map is not per-CPU; use bpf::TypedMap"));
-    if (key != map_key) throw Error(EINVAL, describe("typing map", name, type_mismatch("the key type", key, map_key)));
-    throw Error(EINVAL, describe("typing map", name, type_mismatch("the value type", value, map_value)));
+    const int err = fd < 0 ? EBADF : EINVAL;
+    throw_error(err, "typing map", name,
+                {fd < 0                          ? "the map is not created yet; call Module::load() first"
+                 : map_per_cpu && !typed_per_cpu ? "the map is per-CPU; use bpf::TypedPerCpuMap"
+                 : !map_per_cpu && typed_per_cpu ? "the map is not per-CPU; use bpf::TypedMap"
+                 : key != map_key                ? type_mismatch("the key type", key, map_key)
+                                                 : type_mismatch("the value type", value, map_value)});
 }
 
 LIBBPFCPP_INLINE std::string detail::type_mismatch(std::string_view what, std::size_t have, std::size_t want) {
-    return std::string(what) + " is " + std::to_string(have) + " bytes, the map's are " + std::to_string(want);
+    return cat({what, " is ", std::to_string(have), " bytes, the map's are ", std::to_string(want)});
 }
 
 }  // namespace bpf

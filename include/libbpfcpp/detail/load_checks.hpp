@@ -97,13 +97,12 @@ LIBBPFCPP_INLINE void detail::check_map_types(bpf_object* obj, std::string_view 
     while ((m = bpf_object__next_map(obj, m)) != nullptr) {
         const std::uint32_t raw = raw_map_type(m);
         if (raw <= max_map_type_value || !bpf_map__autocreate(m)) continue;
-        throw Error(EINVAL, describe("loading object", object_name,
-                                     "map '" + std::string(bpf_map__name(m)) + "' has type " +
-                                         std::to_string(raw) + ", which the <linux/bpf.h> this program "
-                                         "was built with does not know (it knows types up to " +
-                                         std::to_string(max_map_type_value) +
-                                         "); leave the map out with set_autocreate(false), or the object "
-                                         "file is damaged, or build with newer kernel headers"));
+        throw_error(EINVAL, "loading object", object_name,
+                    {"map '", bpf_map__name(m), "' has type ", std::to_string(raw),
+                     ", which the <linux/bpf.h> this program was built with does not know (it knows types up to ",
+                     std::to_string(max_map_type_value),
+                     "); leave the map out with set_autocreate(false), or the object file is damaged, or build "
+                     "with newer kernel headers"});
     }
 }
 
@@ -129,12 +128,10 @@ LIBBPFCPP_INLINE void detail::check_fd_headroom(bpf_object* obj, std::string_vie
         return;  // no /proc: let libbpf try
     }
     if (open_fds + need <= rl.rlim_cur) return;
-    throw Error(EMFILE, describe("loading object", object_name,
-                                 "too many open files: " + std::to_string(open_fds) + " of the " +
-                                     std::to_string(rl.rlim_cur) +
-                                     " allowed are open and loading needs about " + std::to_string(need) +
-                                     " more; raise RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close "
-                                     "descriptors, then load again"));
+    throw_error(EMFILE, "loading object", object_name,
+                {"too many open files: ", std::to_string(open_fds), " of the ", std::to_string(rl.rlim_cur),
+                 " allowed are open and loading needs about ", std::to_string(need),
+                 " more; raise RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then load again"});
 }
 
 LIBBPFCPP_INLINE void detail::check_pin_paths(bpf_object* obj, std::string_view object_name) {
@@ -143,11 +140,10 @@ LIBBPFCPP_INLINE void detail::check_pin_paths(bpf_object* obj, std::string_view 
         const char* path = bpf_map__pin_path(m);
         struct stat st {};
         if (path == nullptr || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-        throw Error(ELOOP, describe("loading object", object_name,
-                                    "map '" + std::string(bpf_map__name(m)) + "' would reuse the map pinned at '" +
-                                        path + "', which is a symbolic link; remove it, and keep pins in a "
-                                        "directory only root can write to (OpenOptions::pin_root_path, "
-                                        "see docs/core.md)"));
+        throw_error(ELOOP, "loading object", object_name,
+                    {"map '", bpf_map__name(m), "' would reuse the map pinned at '", path,
+                     "', which is a symbolic link; remove it, and keep pins in a directory only root can write "
+                     "to (OpenOptions::pin_root_path, see docs/core.md)"});
     }
 }
 

@@ -34,7 +34,7 @@ LIBBPFCPP_INLINE std::string tail_lines(const std::string& text, std::size_t n);
 /// log ends in a long explanation ("Verification failed: ...", "Reason:", source and
 /// instruction context, "Suggestion:"), the lines before that block and its first two
 /// paragraphs, so the rejected instruction and the error line stay in the message.
-LIBBPFCPP_INLINE std::string verifier_summary(const std::string& log);
+[[gnu::cold]] LIBBPFCPP_INLINE std::string verifier_summary(const std::string& log);
 
 /// libbpf's warnings of one failed call, joined into a short cause.
 LIBBPFCPP_INLINE std::string libbpf_warnings(const std::string& captured, std::size_t n = 3);
@@ -89,7 +89,7 @@ private:
 /// Throws the Error for a load or prepare of `obj` (called `name`) that failed with
 /// libbpf's return value `ret`: the verifier's verdict from `logs`, else a cause errno or
 /// the object gives.
-[[noreturn]] LIBBPFCPP_INLINE void throw_load_error(bpf_object* obj, const std::string& name,
+[[noreturn, gnu::cold]] LIBBPFCPP_INLINE void throw_load_error(bpf_object* obj, const std::string& name,
                                                     const std::optional<std::string>& token_path, int ret,
                                                     const std::string& printed, const ProgramLogs* logs);
 
@@ -132,7 +132,7 @@ LIBBPFCPP_INLINE std::string detail::verifier_summary(const std::string& log) {
     }
     std::string explanation = log.substr(block + 1, std::min(end, log.size()) - block - 1);
     while (!explanation.empty() && (explanation.back() == '\n' || explanation.back() == ' ')) explanation.pop_back();
-    return out + "\n" + explanation;
+    return cat({out, "\n", explanation});
 }
 
 LIBBPFCPP_INLINE std::string detail::libbpf_warnings(const std::string& captured, std::size_t n) {
@@ -184,10 +184,10 @@ LIBBPFCPP_INLINE std::optional<std::pair<bpf_program*, std::string>> detail::Pro
 LIBBPFCPP_INLINE void detail::ProgramLogs::print_requested(const bpf_program* except) const {
     for (const auto& b : bufs_) {
         if (!b.requested || b.prog == except || b.text[0] == '\0') continue;
-        route_libbpf_message(LIBBPF_DEBUG, "libbpf: prog '" + std::string(bpf_program__name(b.prog)) +
-                                               "': -- BEGIN PROG LOAD LOG --\n" +
-                                               std::string(b.text.get(), strnlen(b.text.get(), b.size)) +
-                                               "-- END PROG LOAD LOG --\n");
+        route_libbpf_message(LIBBPF_DEBUG, cat({"libbpf: prog '", bpf_program__name(b.prog),
+                                                "': -- BEGIN PROG LOAD LOG --\n",
+                                                std::string_view(b.text.get(), strnlen(b.text.get(), b.size)),
+                                                "-- END PROG LOAD LOG --\n"}));
     }
 }
 
@@ -204,20 +204,20 @@ LIBBPFCPP_INLINE void detail::throw_load_error(bpf_object* obj, const std::strin
     if (is_libbpf_errno(err)) err = EINVAL;
     if (err == EMFILE || err == ENFILE) fd_exhaustion_seen().store(true, std::memory_order_relaxed);
     const std::string restart = fd_exhaustion_seen().load(std::memory_order_relaxed) ? std::string(fd_restart_note) : "";
-    auto error = [&](const std::string& cause, std::string log = {}) {
-        return Error(err, describe("loading object", name, cause) + restart, std::move(log));
+    auto error = [&](std::string_view cause, std::string log = {}) {
+        return Error(err, cat({describe("loading object", name, cause), restart}), std::move(log));
     };
     if (std::string cause = token_load_cause(obj, token_path, err); !cause.empty()) throw error(cause);
-    if ((err == EPERM || err == EACCES) && lacks_bpf_privileges()) throw error(std::string(privileges_hint));
+    if ((err == EPERM || err == EACCES) && lacks_bpf_privileges()) throw error(privileges_hint);
     auto vlog = logs != nullptr ? logs->failed() : std::nullopt;
     if (logs != nullptr) logs->print_requested(vlog ? vlog->first : nullptr);
     if (vlog) {
         auto& [prog, log] = *vlog;
         const std::string pname = bpf_program__name(prog);
         if (err == ENOSPC && logs->full(prog, log))
-            throw error("the verifier log of program '" + pname + "' outgrew its " + std::to_string(log.size() + 1) +
-                            "-byte buffer, which fails the load whatever the verdict; lower "
-                            "OpenOptions::kernel_log_level (level 2 logs every state)",
+            throw error(cat({"the verifier log of program '", pname, "' outgrew its ", std::to_string(log.size() + 1),
+                             "-byte buffer, which fails the load whatever the verdict; lower "
+                             "OpenOptions::kernel_log_level (level 2 logs every state)"}),
                         log);
         // "processed 0 insns" is the kernel refusing the program before the verifier
         // looked at it (e.g. an attach type this kernel does not permit).
@@ -226,26 +226,24 @@ LIBBPFCPP_INLINE void detail::throw_load_error(bpf_object* obj, const std::strin
         if (!unverified) {
             // A logger of the user's own sees the log where libbpf would have printed it;
             // the default logger does not, since the Error carries it (see LogCapture).
-            route_libbpf_message(LIBBPF_WARN, "libbpf: prog '" + pname + "': -- BEGIN PROG LOAD LOG --\n" + log +
-                                                  "-- END PROG LOAD LOG --\n");
-            throw error("the verifier rejected program '" + pname + "':\n" + verifier_summary(log) +
-                            "\n(full log in Error::verifier_log())",
+            route_libbpf_message(LIBBPF_WARN, cat({"libbpf: prog '", pname, "': -- BEGIN PROG LOAD LOG --\n", log,
+                                                   "-- END PROG LOAD LOG --\n"}));
+            throw error(cat({"the verifier rejected program '", pname, "':\n", verifier_summary(log),
+                             "\n(full log in Error::verifier_log())"}),
                         log);
         }
         // Refused without a verifier verdict: name the program and what its hook needs.
         const std::string sec = bpf_program__section_name(prog);
-        std::string cause = "the kernel refused program '" + pname + "' (section '" + sec + "')";
+        const std::string cause = cat({"the kernel refused program '", pname, "' (section '", sec, "')"});
         for (std::string_view tramp : {"fentry", "fexit", "fmod_ret", "lsm", "freplace"})
             if (sec.rfind(tramp, 0) == 0 && err == EPERM)
-                throw error(cause + ": this kernel does not allow BPF trampoline programs "
-                             "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead");
-        cause += (err == EPERM || err == EACCES ? " before verifying it: " : ": ") + explain_errno(err);
+                throw error(cat({cause, ": this kernel does not allow BPF trampoline programs "
+                                        "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead"}));
         // Without a log the program is only the one the object loads, and the failure may
         // have come before it reached the kernel: libbpf's last words say which.
-        if (log.empty())
-            if (const std::string said = libbpf_warnings(without_memlock_hints(printed)); !said.empty())
-                cause += " (libbpf: " + said + ")";
-        throw error(cause);
+        const std::string said = log.empty() ? libbpf_warnings(without_memlock_hints(printed)) : std::string();
+        throw error(cat({cause, err == EPERM || err == EACCES ? " before verifying it: " : ": ", explain_errno(err),
+                         said.empty() ? "" : " (libbpf: ", said, said.empty() ? "" : ")"}));
     }
     const std::string why = libbpf_warnings(without_memlock_hints(printed));
     throw error(why.empty() ? std::string(explain_errno(err)) : why);

@@ -14,15 +14,11 @@ namespace bpf::detail {
 /// Throws EOPNOTSUPP: "OP 'OBJECT': WHAT needs libbpf >= MAJOR.MINOR, this program was
 /// built with libbpf X.Y; INSTEAD", with Error::missing() naming WHAT and the release.
 /// FEATURE is the short name Error::missing() carries ("tcx", "BPF tokens").
-[[noreturn]] inline void libbpf_too_old(std::string_view op, std::string_view object, std::string_view what,
+[[noreturn, gnu::cold]] inline void libbpf_too_old(std::string_view op, std::string_view object, std::string_view what,
                                         std::string_view feature, int major, int minor, std::string_view instead) {
-    std::string cause(what);
-    cause += " needs libbpf >= " + std::to_string(major) + "." + std::to_string(minor) +
-             ", this program was built with libbpf " + bpf::libbpf_compiled_version();
-    if (!instead.empty()) {
-        cause += "; ";
-        cause += instead;
-    }
+    const std::string cause = cat({what, " needs libbpf >= ", std::to_string(major), ".", std::to_string(minor),
+                                   ", this program was built with libbpf ", bpf::libbpf_compiled_version(),
+                                   instead.empty() ? "" : "; ", instead});
     throw Error(EOPNOTSUPP, describe(op, object, cause), missing_libbpf(std::string(feature), major, minor));
 }
 

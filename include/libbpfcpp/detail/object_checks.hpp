@@ -15,8 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <cstdio>
 #include <memory>
 #include <span>
 #include <string>
@@ -84,36 +83,46 @@ inline std::span<const std::byte> elf_btf_section(std::span<const std::byte> elf
 /// or empty.
 inline std::string btf_type_problem(const btf* b, std::uint32_t id) {
     const btf_type* t = btf__type_by_id(b, id);
-    const std::string where = "BTF type [" + std::to_string(id) + "]";
-    auto bad_name = [&](std::uint32_t off, std::string_view what) -> std::string {
-        if (btf__str_by_offset(b, off) != nullptr) return {};
-        return where + " has a " + std::string(what) + " at string offset " + std::to_string(off) +
-               ", past the string section";
+    if (t == nullptr) return cat({"BTF type [", std::to_string(id), "] cannot be read"});
+    // The first reference that leads nowhere, in libbpf's order: a string offset (`what`
+    // names it) or, with `what` null, a type ID. One message at the end, rather than one
+    // per check, keeps this function small in every file that opens an object.
+    bool found = false;
+    std::uint32_t bad = 0;
+    const char* what = nullptr;
+    auto name = [&](std::uint32_t off, const char* kind) {
+        if (found || btf__str_by_offset(b, off) != nullptr) return;
+        found = true;
+        bad = off;
+        what = kind;
     };
-    auto bad_ref = [&](std::uint32_t ref) -> std::string {
-        if (btf__type_by_id(b, ref) != nullptr) return {};
-        return where + " refers to type " + std::to_string(ref) + ", which does not exist (the object has " +
-               std::to_string(btf__type_cnt(b) - 1) + " types)";
+    auto ref = [&](std::uint32_t type) {
+        if (found || btf__type_by_id(b, type) != nullptr) return;
+        found = true;
+        bad = type;
+        what = nullptr;
     };
-    // The `vlen` records after a member, enumerator or parameter list: each one's name, and
-    // the type it refers to where it has one (members and parameters).
-    auto bad_items = [&](const auto* item, std::string_view what) -> std::string {
-        for (std::uint16_t i = 0; i < btf_vlen(t); ++i, ++item) {
-            if (std::string e = bad_name(item->name_off, what); !e.empty()) return e;
-            if constexpr (requires { item->type; })
-                if (std::string e = bad_ref(item->type); !e.empty()) return e;
+    // The `vlen` records after a member, enumerator or parameter list, `stride` bytes
+    // apart: each one's name (the first field of all four kinds), and the type it refers
+    // to (the second field) where `typed` (members and parameters).
+    auto items = [&](const void* first, std::size_t stride, bool typed, const char* kind) {
+        const auto* item = static_cast<const unsigned char*>(first);
+        for (std::uint16_t i = 0; !found && i < btf_vlen(t); ++i, item += stride) {
+            std::uint32_t field = 0;
+            std::memcpy(&field, item, sizeof field);
+            name(field, kind);
+            if (!typed) continue;
+            std::memcpy(&field, item + sizeof field, sizeof field);
+            ref(field);
         }
-        return {};
     };
-    if (t == nullptr) return where + " cannot be read";
-    if (std::string e = bad_name(t->name_off, "name"); !e.empty()) return e;
-    const std::uint16_t n = btf_vlen(t);
-    switch (btf_kind(t)) {
+    name(t->name_off, "name");
+    switch (found ? 0 : btf_kind(t)) {  // a bad name is the problem already
     case BTF_KIND_UNKN:
     case BTF_KIND_INT:
     case BTF_KIND_FWD:
     case BTF_KIND_FLOAT:
-        return {};
+        break;
     case BTF_KIND_PTR:
     case BTF_KIND_TYPEDEF:
     case BTF_KIND_VOLATILE:
@@ -122,36 +131,46 @@ inline std::string btf_type_problem(const btf* b, std::uint32_t id) {
     case BTF_KIND_VAR:
     case BTF_KIND_DECL_TAG:
     case BTF_KIND_TYPE_TAG:
-        return bad_ref(t->type);
-    case BTF_KIND_ARRAY: {
-        const auto* a = btf_array(t);
-        if (std::string e = bad_ref(a->type); !e.empty()) return e;
-        return bad_ref(a->index_type);
-    }
+        ref(t->type);
+        break;
+    case BTF_KIND_ARRAY:
+        ref(btf_array(t)->type);
+        ref(btf_array(t)->index_type);
+        break;
     case BTF_KIND_STRUCT:
     case BTF_KIND_UNION:
-        return bad_items(btf_members(t), "member name");
+        items(btf_members(t), sizeof(struct btf_member), true, "member name");
+        break;
     case BTF_KIND_ENUM:
-        return bad_items(btf_enum(t), "enumerator name");
+        items(btf_enum(t), sizeof(struct btf_enum), false, "enumerator name");
+        break;
     case BTF_KIND_ENUM64:
-        return bad_items(btf_enum64(t), "enumerator name");
-    case BTF_KIND_FUNC: {
-        if (std::string e = bad_ref(t->type); !e.empty()) return e;
-        if (!btf_is_func_proto(btf__type_by_id(b, t->type)))
-            return where + " is a function whose type " + std::to_string(t->type) + " is not a function prototype";
-        return {};
-    }
+        items(btf_enum64(t), sizeof(struct btf_enum64), false, "enumerator name");
+        break;
+    case BTF_KIND_FUNC:
+        ref(t->type);
+        if (!found && !btf_is_func_proto(btf__type_by_id(b, t->type)))
+            return cat({"BTF type [", std::to_string(id), "] is a function whose type ", std::to_string(t->type),
+                        " is not a function prototype"});
+        break;
     case BTF_KIND_FUNC_PROTO:
-        return bad_items(btf_params(t), "parameter name");
+        items(btf_params(t), sizeof(struct btf_param), true, "parameter name");
+        break;
     case BTF_KIND_DATASEC: {
         const auto* v = btf_var_secinfos(t);
-        for (std::uint16_t i = 0; i < n; ++i, ++v)
-            if (std::string e = bad_ref(v->type); !e.empty()) return e;
-        return {};
+        for (std::uint16_t i = 0; i < btf_vlen(t); ++i, ++v) ref(v->type);
+        break;
     }
     default:
-        return where + " has kind " + std::to_string(btf_kind(t)) + ", which no BTF has";
+        return cat({"BTF type [", std::to_string(id), "] has kind ", std::to_string(btf_kind(t)),
+                    ", which no BTF has"});
     }
+    if (!found) return {};
+    if (what != nullptr)
+        return cat({"BTF type [", std::to_string(id), "] has a ", what, " at string offset ", std::to_string(bad),
+                    ", past the string section"});
+    return cat({"BTF type [", std::to_string(id), "] refers to type ", std::to_string(bad),
+                ", which does not exist (the object has ", std::to_string(btf__type_cnt(b) - 1), " types)"});
 }
 
 /// What is wrong with the .kconfig externs of `b`, or empty. libbpf (1.0 to 1.7 at least)
@@ -171,8 +190,8 @@ inline std::string kconfig_problem(const btf* b) {
             const long long size = btf__resolve_size(b, var->type);
             if (size > 0x7fffffff) {
                 const char* var_name = btf__name_by_offset(b, var->name_off);
-                return "extern '" + std::string(var_name != nullptr ? var_name : "") + "' of .kconfig is " +
-                       std::to_string(size) + " bytes, more than libbpf can handle";
+                return cat({"extern '", var_name != nullptr ? var_name : "", "' of .kconfig is ", std::to_string(size),
+                            " bytes, more than libbpf can handle"});
             }
         }
     }
@@ -209,15 +228,21 @@ inline std::string corrupt_object_problem(std::span<const std::byte> elf) {
 /// Throws "corrupt object: ..." for an object the running libbpf would crash on.
 inline void refuse_corrupt_object(std::span<const std::byte> elf, std::string_view label) {
     if (std::string problem = corrupt_object_problem(elf); !problem.empty())
-        throw Error(EINVAL, describe("opening BPF object", label,
-                                     "corrupt object: " + problem +
-                                         "; the .BTF section is damaged, rebuild the object"));
+        throw_error(EINVAL, "opening BPF object", label,
+                    {"corrupt object: ", problem, "; the .BTF section is damaged, rebuild the object"});
 }
 
-/// refuse_corrupt_object() for the file at `path`.
+/// refuse_corrupt_object() for the file at `path`. Read with stdio, not <fstream>: every
+/// tool that opens an object includes this header, and <fstream> costs more to compile
+/// than the rest of it. A file that cannot be read is checked as far as it was read, and
+/// libbpf then reports the failure.
 inline void refuse_corrupt_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<char> bytes;
+    if (std::FILE* f = std::fopen(path.c_str(), "rbe")) {
+        char chunk[16384];
+        for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, f)) > 0;) bytes.insert(bytes.end(), chunk, chunk + n);
+        std::fclose(f);
+    }
     refuse_corrupt_object(std::as_bytes(std::span(bytes)), path);
 }
 

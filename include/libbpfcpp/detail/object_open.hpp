@@ -61,10 +61,9 @@ LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object_file(c
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) throw_errno(errno, "opening BPF object", path);
     if (!S_ISREG(st.st_mode))
-        throw Error(S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
-                    describe("opening BPF object", path,
-                             S_ISDIR(st.st_mode) ? "it is a directory; give the path of a .bpf.o file"
-                                                 : "not a regular file; give the path of a .bpf.o file"));
+        throw_error(S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "opening BPF object", path,
+                    {S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file",
+                     "; give the path of a .bpf.o file"});
     refuse_corrupt_file(path);  // what the linked libbpf would crash on
     return open_object(path, options, [](const bpf_object_open_opts* o, const void* file) {
         return bpf_object__open_file(static_cast<const std::string*>(file)->c_str(), o);
@@ -75,7 +74,7 @@ LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object_memory
                                                                                  const OpenOptions& options) {
     install_print_router();
     const std::string label = options.object_name.empty()
-                                  ? "<memory, " + std::to_string(object.size()) + " bytes>"
+                                  ? cat({"<memory, ", std::to_string(object.size()), " bytes>"})
                                   : options.object_name;
     refuse_corrupt_object(object, label);  // what the linked libbpf would crash on
     return open_object(label, options, [](const bpf_object_open_opts* o, const void* bytes) {
@@ -102,7 +101,7 @@ LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object(const 
                        "run the loader with the capabilities BPF needs instead");
 #endif
     if (!o.btf_path.empty() && access(o.btf_path.c_str(), R_OK) != 0)
-        throw Error(errno, describe("opening BPF object", label, "cannot read BTF file '" + o.btf_path + "'"));
+        throw_error(errno, "opening BPF object", label, {"cannot read BTF file '", o.btf_path, "'"});
     LogCapture capture(LogCapture::UnlessThrown);
     bpf_object* obj = open(&opts, source);
     // libbpf 1.1 turns some malformed objects into a negative number outside the
@@ -121,8 +120,8 @@ LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object(const 
         if (err == EMFILE || err == ENFILE)
             cause = "too many open files (libbpf holds a descriptor per map from open on); raise "
                     "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again";
-        if (!why.empty()) cause += " (" + why + ")";
-        throw Error(is_libbpf_errno(err) ? EINVAL : err, describe("opening BPF object", label, cause));
+        throw_error(is_libbpf_errno(err) ? EINVAL : err, "opening BPF object", label,
+                    {cause, why.empty() ? "" : " (", why, why.empty() ? "" : ")"});
     }
     auto s = std::make_unique<ModuleState>();
     s->obj = obj;
