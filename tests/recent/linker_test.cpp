@@ -50,7 +50,7 @@ TEST_CASE("Linker: a file, an fd, and the bytes; the globals of the linked objec
     REQUIRE(lseek(fd, 0, SEEK_SET) == 0);
 
     bpf::Linker linker;
-    linker.add_file(std::string(RECENT_BPF_DIR) + "/recent_link_main.bpf.o");
+    linker.add_file(RECENT_BPF_DIR "/recent_link_main.bpf.o");
     linker.add_fd(fd, "link_lib (memfd)");
     close(fd);
     const std::vector<std::byte> bytes = linker.finish();
