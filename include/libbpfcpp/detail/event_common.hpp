@@ -57,6 +57,27 @@ inline void copy_record(T& out, const std::byte* src) noexcept {
     }
 }
 
+/// What an iterator's `*it` returns for the record at `rec`: the record itself when the
+/// buffer aligns records at least as T needs (`Align`: ring 8, perf 4), so a large event
+/// costs only the lines the loop body reads; otherwise a copy kept here. Either way an
+/// input iterator's reference: valid until ++.
+template <EventType T, std::size_t Align>
+class RecordRef {
+public:
+    const T& get(const std::byte* rec) const noexcept {
+        if constexpr (alignof(T) <= Align) {
+            return *std::launder(reinterpret_cast<const T*>(rec));
+        } else {
+            copy_record(value_, rec);
+            return value_;
+        }
+    }
+
+private:
+    struct InPlace {};  // no copy to keep
+    [[no_unique_address]] mutable std::conditional_t<(alignof(T) <= Align), InPlace, T> value_{};
+};
+
 /// Writes one message through the library's libbpf logger (stderr by default).
 inline void log_warning(const std::string& text) { emit(LogLevel::Warn, text); }
 

@@ -76,18 +76,9 @@ public:
             if (c_.rec == nullptr) r_ = nullptr;
         }
 
-        // In place when alignof(T) <= 4 (a sample starts 12 bytes into its 8-aligned
-        // record), so a large event costs only the lines the loop body reads; otherwise
-        // copied into the iterator. Either way the reference is an input iterator's: valid
-        // until ++ (the record goes back to the kernel only when a later span is taken).
-        const T& operator*() const noexcept {
-            if constexpr (alignof(T) <= 4) {
-                return *std::launder(reinterpret_cast<const T*>(c_.rec));
-            } else {
-                copy_record(value_, c_.rec);
-                return value_;
-            }
-        }
+        // A sample starts 12 bytes into its 8-aligned record: in place up to alignof 4
+        // (RecordRef). The record goes back to the kernel only when a later span is taken.
+        const T& operator*() const noexcept { return ref_.get(c_.rec); }
         const T* operator->() const noexcept { return &**this; }
 
         /// The CPU the current event was written on.
@@ -210,8 +201,7 @@ public:
 
         PerfEventRange* r_ = nullptr;
         Cursor c_{};
-        struct InPlace {};  // no copy to keep
-        [[no_unique_address]] mutable std::conditional_t<(alignof(T) <= 4), InPlace, T> value_{};
+        [[no_unique_address]] RecordRef<T, 4> ref_{};
     };
 
     /// Waits for the first event.

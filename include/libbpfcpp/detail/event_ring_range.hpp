@@ -77,18 +77,9 @@ public:
             if (c_.rec == nullptr) r_ = nullptr;
         }
 
-        // In place (ring records are 8-byte aligned), so a large event costs only the lines
-        // the loop body reads; a T that needs more alignment is copied into the iterator.
-        // Either way the reference is an input iterator's: valid until ++ (the record goes
-        // back to the producer only when the next span is taken, after the loop moved on).
-        const T& operator*() const noexcept {
-            if constexpr (alignof(T) <= 8) {
-                return *std::launder(reinterpret_cast<const T*>(c_.rec));
-            } else {
-                copy_record(value_, c_.rec);
-                return value_;
-            }
-        }
+        // Ring records are 8-byte aligned (RecordRef). The record goes back to the producer
+        // only when the next span is taken, after the loop moved on.
+        const T& operator*() const noexcept { return ref_.get(c_.rec); }
         const T* operator->() const noexcept { return &**this; }
 
         // The fast path: the next record is in the span, committed, not discarded and
@@ -197,8 +188,7 @@ public:
 
         RingEventRange* r_ = nullptr;
         Cursor c_{};
-        struct InPlace {};  // no copy to keep
-        [[no_unique_address]] mutable std::conditional_t<(alignof(T) <= 8), InPlace, T> value_{};
+        [[no_unique_address]] RecordRef<T, 8> ref_{};
     };
 
     /// Waits for the first event.
