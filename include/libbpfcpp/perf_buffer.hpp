@@ -277,7 +277,7 @@ private:
     // `wait_ms` >= 0: wait at most that long, once, and return 0 if still empty.
     template <EventType T, std::size_t N>
     std::size_t next_records(std::array<const std::byte*, N>& out, std::size_t& source, int& cpu_out, int wait_ms) {
-        auto reading = loop_.enter("iterating", "perf buffer", name_);
+        // The view holds the read scope (enter()) for as long as it lives.
         const int timeout = wait_ms >= 0 ? wait_ms : batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
         for (bool waited = false;; waited = true) {
             if (loop_.stop_requested()) return 0;

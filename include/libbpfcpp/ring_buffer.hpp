@@ -314,9 +314,11 @@ private:
     // ring) or a stop is asked for (false). The rings' positions are published before
     // any sleep, and an eighth of a ring at a time while it is read.
     // `wait_ms` >= 0 (a view): wait at most that long, once, and return false if still empty.
+    // A view holds the read scope itself (`entered`), for as long as it lives.
     template <class Take>
-    bool wait_for_records(std::size_t& source, const std::stop_token& token, int wait_ms, Take&& take) {
-        auto reading = loop_.enter("iterating", "ring buffer", name_);
+    bool wait_for_records(std::size_t& source, const std::stop_token& token, int wait_ms, bool entered, Take&& take) {
+        std::optional<detail::ReadScope> reading;
+        if (!entered) reading.emplace(loop_.enter("iterating", "ring buffer", name_));
         for (bool waited = false;; waited = true) {
             if (token.stop_requested() || loop_.stop_requested()) return false;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
@@ -342,14 +344,14 @@ private:
         }
     }
 
-    // View support: fills `out` with where up to out.size() events of one ring are (0
-    // when `wait_ms` passed, or on a stop). The records stay unpublished until the view
+    // View support (the view holds the read scope): fills `out` with where up to
+    // out.size() events of one ring are (0 when `wait_ms` passed, or on a stop). The records stay unpublished until the view
     // ends (commit_view()). `cpu` is for the perf buffer's view, which has one.
     template <EventType T, std::size_t N>
     std::size_t next_records(std::array<const std::byte*, N>& out, std::size_t& source, int& cpu, int wait_ms) {
         std::size_t n = 0;
         cpu = -1;
-        wait_for_records(source, std::stop_token{}, wait_ms, [&](detail::RingMap& ring) {
+        wait_for_records(source, std::stop_token{}, wait_ms, true, [&](detail::RingMap& ring) {
             n = ring.take_records(out.data(), N, sizeof(T),
                                   [&](std::uint32_t size) { shorts_.report(name_, size, sizeof(T)); });
             return n > 0;
@@ -361,7 +363,7 @@ private:
     // events() range (blocking while all rings are empty); false when asked to stop. The
     // span before it was read up to where resume_at() said.
     bool next_span(detail::RingSpan& span, std::size_t& source, const std::stop_token& token) {
-        return wait_for_records(source, token, -1, [&](detail::RingMap& ring) { return ring.take_span(span); });
+        return wait_for_records(source, token, -1, false, [&](detail::RingMap& ring) { return ring.take_span(span); });
     }
 
     // An events() range read ring `source` up to `pos` (the rest of its span is unread).

@@ -236,8 +236,8 @@ public:
 
     /// enter() for noexcept paths: nullopt when another thread reads.
     [[nodiscard]] std::optional<ReadScope> try_enter() noexcept {
-        if (on_loop_thread()) return ReadScope{};
         const auto self = std::this_thread::get_id();
+        if (loop_id_.load(std::memory_order_acquire) == self) return ReadScope{};  // on_loop_thread()
         auto holder = std::thread::id{};
         if (reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) return ReadScope(&reader_);
         if (holder == self) return ReadScope{};
@@ -342,8 +342,8 @@ LIBBPFCPP_INLINE void detail::Epoll::add(int fd, std::uint64_t tag, std::string_
 
 LIBBPFCPP_INLINE detail::ReadScope detail::LoopControl::enter(std::string_view what, std::string_view kind,
         std::string_view owner) {
-    if (on_loop_thread()) return {};
     const auto self = std::this_thread::get_id();
+    if (loop_id_.load(std::memory_order_acquire) == self) return {};  // on_loop_thread()
     auto holder = std::thread::id{};
     if (!reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) {
         if (holder == self) return {};  // from a callback of this thread's poll()
