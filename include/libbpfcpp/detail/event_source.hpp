@@ -61,7 +61,7 @@ public:
     }
 
     /// What view<T, N>() returns: up to N records as `const T&` in place.
-    template <EventType T, std::size_t N = 256>
+    template <EventType T, std::size_t N = 64>
     using View = EventView<Buffer, T, N>;
 
     /// Up to N records there now, read in place (no copy), handed back to the producer
@@ -76,7 +76,7 @@ public:
     ///     for (const Event& e : batch) handle(e);
     /// }  // the records go back here
     /// ```
-    template <EventType T, std::size_t N = 256>
+    template <EventType T, std::size_t N = 64>
     [[nodiscard]] View<T, N> view(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
         return View<T, N>(self(), wait);
     }
