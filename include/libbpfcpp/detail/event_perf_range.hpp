@@ -1,5 +1,6 @@
 // bpf::detail::PerfEventRange: what PerfBuffer::events<T>() returns, an input range that
-// walks the mapped per-CPU rings record by record.
+// walks the mapped per-CPU rings record by record; and PerfViewWalk, the same walk
+// bounded to the records of a view<T>().
 #pragma once
 
 #include "cxx20.hpp"  // first: a clear error below C++20
@@ -256,6 +257,91 @@ private:
     std::uint64_t at_ = 0;    // the record yielded last
     bool holding_ = false;    // a span was taken and not handed back
     std::vector<std::byte> scratch_;
+};
+
+/// The records of one CPU's perf ring a view<T>() reads: from `pos` (a sample of at least
+/// sizeof(T) bytes, at `first`: in place, or made contiguous in the buffer's scratch when
+/// it wraps the ring's end) up to `end`, the kernel's data_head when the view was taken.
+struct PerfViewSpan {
+    const std::byte* data = nullptr;
+    std::uint64_t size = 0;
+    std::uint64_t pos = 0;
+    std::uint64_t end = 0;
+    const std::byte* first = nullptr;  // the first sample's bytes
+    std::uint32_t first_size = 0;      // its record's size
+};
+
+/// How a view<T>() (EventView) walks a CPU's perf ring: from the first sample
+/// (PerfBuffer::view_span() finds it, reporting lost records and short samples before it)
+/// to the next, skipping record types other than samples and lost-record notices, until
+/// `limit` or the first record that is a lost-record notice, a short sample or a sample
+/// that wraps the ring's end: the view ends before it, and the next read starts there
+/// (and reports it). So a walk has no side effects, and a view may be walked again.
+template <EventType T>
+struct PerfViewWalk {
+    using Span = PerfViewSpan;
+    struct Cursor {
+        const std::byte* data;
+        std::uint64_t size;
+        std::uint64_t pos;    // the record at rec; when rec is nullptr, where the view ends
+        std::uint64_t limit;
+        std::uint64_t len;     // its size
+        const std::byte* rec;  // its sample's bytes; nullptr: no more records in the view
+    };
+    static Cursor start(const Span& s) noexcept { return Cursor{s.data, s.size, s.pos, s.end, s.first_size, s.first}; }
+    /// Where the record at c.pos ends.
+    static std::uint64_t after(const Cursor& c) noexcept { return c.pos + c.len; }
+
+    /// The next record of the view after c's (c.rec nullptr: none; c.pos is the view's end).
+    /// The fast path makes PerfEventRange's iterator's three tests.
+    static void next(Cursor& c) noexcept {
+        const std::uint64_t pos = c.pos + c.len;
+        c.pos = pos;
+        if (pos < c.limit) {
+            const std::uint64_t off = pos & (c.size - 1);
+            const std::byte* rec = c.data + off;
+            perf_event_header h;
+            std::memcpy(&h, rec, sizeof h);
+            std::uint32_t len;
+            std::memcpy(&len, rec + sizeof h, sizeof len);
+            if (h.type == PERF_RECORD_SAMPLE && off + h.size <= c.size && len >= sizeof(T)) {
+                c.len = h.size;
+                c.rec = rec + sample_offset;
+                const std::uint64_t ahead = pos + (c.len * 4 > 512 ? c.len * 4 : 512);
+                if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & (c.size - 1)));
+                return;
+            }
+        }
+        c = seek(c);
+    }
+
+private:
+    static constexpr std::size_t sample_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
+
+    // From c.pos on (by value, out of line: the fast path's cursor stays in registers).
+    [[gnu::noinline]] static Cursor seek(Cursor c) noexcept {
+        while (c.pos < c.limit) {
+            const std::uint64_t off = c.pos & (c.size - 1);
+            const std::byte* rec = c.data + off;
+            perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
+            std::memcpy(&h, rec, sizeof h);
+            if (h.size < sizeof h || h.size > c.limit - c.pos) break;  // not a record the kernel writes
+            if (h.type == PERF_RECORD_SAMPLE) {
+                std::uint32_t len;
+                std::memcpy(&len, rec + sizeof h, sizeof len);
+                if (off + h.size <= c.size && len >= sizeof(T) && h.size >= sample_offset + sizeof(T)) {
+                    c.len = h.size;
+                    c.rec = rec + sample_offset;
+                    return c;
+                }
+                break;  // short, or wrapping the ring's end
+            }
+            if (h.type == PERF_RECORD_LOST) break;
+            c.pos += h.size;
+        }
+        c.rec = nullptr;
+        return c;
+    }
 };
 
 }  // namespace bpf::detail
