@@ -34,6 +34,26 @@ struct PerfSpan {
     int cpu = -1;
 };
 
+// Layout of the two record types a BPF output event produces.
+inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
+inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
+
+/// The walks' fast path (the events<T>() iterator's and a view's): the sample bytes of the
+/// record at ring position `pos` when it is a sample of at least sizeof(T) bytes that does
+/// not wrap the ring's end, else nullptr (the slow path looks at it); `h` gets its header.
+template <EventType T>
+inline const std::byte* perf_sample_in_place(const std::byte* data, std::uint64_t size, std::uint64_t pos,
+                                             perf_event_header& h) noexcept {
+    const std::uint64_t off = pos & (size - 1);
+    const std::byte* rec = data + off;
+    std::memcpy(&h, rec, sizeof h);
+    std::uint32_t len;
+    std::memcpy(&len, rec + sizeof h, sizeof len);
+    if (h.type == PERF_RECORD_SAMPLE && off + h.size <= size && len >= sizeof(T))
+        return rec + perf_sample_data_offset;
+    return nullptr;
+}
+
 /// The input range of `const T&` of PerfBuffer::events<T>(). The iterator reads the CPU
 /// rings itself, one record header at a time, with no list of records in between: per
 /// sample one header load and three tests (a sample, not wrapping the ring's end, long
@@ -92,16 +112,11 @@ public:
         iterator& operator++() {
             const std::uint64_t pos = c_.pos + c_.len;
             if (pos < c_.end) {
-                const std::uint64_t off = pos & (c_.size - 1);
-                const std::byte* rec = c_.data + off;
                 perf_event_header h;
-                std::memcpy(&h, rec, sizeof h);
-                std::uint32_t len;
-                std::memcpy(&len, rec + sizeof h, sizeof len);
-                if (h.type == PERF_RECORD_SAMPLE && off + h.size <= c_.size && len >= sizeof(T)) {
+                if (const std::byte* rec = perf_sample_in_place<T>(c_.data, c_.size, pos, h)) {
                     c_.pos = pos;
                     c_.len = h.size;
-                    c_.rec = rec + sample_offset;
+                    c_.rec = rec;
                     r_->at_ = pos;
                     prefetch(c_);
                     return *this;
@@ -116,8 +131,6 @@ public:
         friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
 
     private:
-        static constexpr std::size_t sample_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
-
         struct Cursor {
             const std::byte* data;
             std::uint64_t size;   // the ring's data bytes
@@ -141,7 +154,7 @@ public:
         // A stop request ends the loop after at most 64 more events: a yielded sample
         // takes at least this many bytes / 64, so the fast path's end test doubles as the
         // stop check's counter.
-        static constexpr std::uint64_t window = 64 * ((sample_offset + sizeof(T) + 7) / 8 * 8);
+        static constexpr std::uint64_t window = 64 * ((perf_sample_data_offset + sizeof(T) + 7) / 8 * 8);
         static std::uint64_t window_end(std::uint64_t pos, std::uint64_t limit) noexcept {
             return limit - pos > window ? pos + window : limit;
         }
@@ -166,9 +179,9 @@ public:
                     if (h.type == PERF_RECORD_SAMPLE) {
                         std::uint32_t len;
                         std::memcpy(&len, rec + sizeof h, sizeof len);
-                        if (len > h.size - sample_offset) len = static_cast<std::uint32_t>(h.size - sample_offset);
+                        if (len > h.size - perf_sample_data_offset) len = static_cast<std::uint32_t>(h.size - perf_sample_data_offset);
                         if (len >= sizeof(T)) {
-                            c.rec = rec + sample_offset;
+                            c.rec = rec + perf_sample_data_offset;
                             r->at_ = c.pos;
                             prefetch(c);
                             return c;
@@ -298,15 +311,10 @@ struct PerfViewWalk {
         const std::uint64_t pos = c.pos + c.len;
         c.pos = pos;
         if (pos < c.limit) {
-            const std::uint64_t off = pos & (c.size - 1);
-            const std::byte* rec = c.data + off;
             perf_event_header h;
-            std::memcpy(&h, rec, sizeof h);
-            std::uint32_t len;
-            std::memcpy(&len, rec + sizeof h, sizeof len);
-            if (h.type == PERF_RECORD_SAMPLE && off + h.size <= c.size && len >= sizeof(T)) {
+            if (const std::byte* rec = perf_sample_in_place<T>(c.data, c.size, pos, h)) {
                 c.len = h.size;
-                c.rec = rec + sample_offset;
+                c.rec = rec;
                 const std::uint64_t ahead = pos + (c.len * 4 > 512 ? c.len * 4 : 512);
                 if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & (c.size - 1)));
                 return;
@@ -316,8 +324,6 @@ struct PerfViewWalk {
     }
 
 private:
-    static constexpr std::size_t sample_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
-
     // From c.pos on (by value, out of line: the fast path's cursor stays in registers).
     [[gnu::noinline]] static Cursor seek(Cursor c) noexcept {
         while (c.pos < c.limit) {
@@ -329,9 +335,9 @@ private:
             if (h.type == PERF_RECORD_SAMPLE) {
                 std::uint32_t len;
                 std::memcpy(&len, rec + sizeof h, sizeof len);
-                if (off + h.size <= c.size && len >= sizeof(T) && h.size >= sample_offset + sizeof(T)) {
+                if (off + h.size <= c.size && len >= sizeof(T) && h.size >= perf_sample_data_offset + sizeof(T)) {
                     c.len = h.size;
-                    c.rec = rec + sample_offset;
+                    c.rec = rec + perf_sample_data_offset;
                     return c;
                 }
                 break;  // short, or wrapping the ring's end
