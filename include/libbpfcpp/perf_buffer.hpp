@@ -372,9 +372,8 @@ private:
         if (!r.pending && source == cursor_ && ++cursor_ == rings_.size()) cursor_ = 0;
     }
 
+    // The range that calls it holds the read scope.
     void finish_iteration() noexcept {
-        auto reading = loop_.try_enter();
-        if (!reading) return;  // another thread reads now; its reads publish the positions
         for (auto& r : rings_) r.publish();
         resume_ = true;  // readiness the iterator consumed must not strand records for poll()
     }
@@ -384,7 +383,6 @@ private:
     // span before it was read up to where resume_at() said. A span is at most an eighth
     // of the ring, so data_tail is published at least that often.
     bool next_span(detail::PerfSpan& span, std::size_t& source, const std::stop_token& token) {
-        auto reading = loop_.enter("iterating", "perf buffer", name_);
         const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
         for (;;) {
             if (token.stop_requested() || loop_.stop_requested()) return false;

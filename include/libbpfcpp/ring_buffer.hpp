@@ -314,11 +314,9 @@ private:
     // ring) or a stop is asked for (false). The rings' positions are published before
     // any sleep, and an eighth of a ring at a time while it is read.
     // `wait_ms` >= 0 (a view): wait at most that long, once, and return false if still empty.
-    // A view holds the read scope itself (`entered`), for as long as it lives.
+    // The caller (a view, an events() range) holds the read scope for as long as it lives.
     template <class Take>
-    bool wait_for_records(std::size_t& source, const std::stop_token& token, int wait_ms, bool entered, Take&& take) {
-        std::optional<detail::ReadScope> reading;
-        if (!entered) reading.emplace(loop_.enter("iterating", "ring buffer", name_));
+    bool wait_for_records(std::size_t& source, const std::stop_token& token, int wait_ms, Take&& take) {
         for (bool waited = false;; waited = true) {
             if (token.stop_requested() || loop_.stop_requested()) return false;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
@@ -353,7 +351,7 @@ private:
     template <EventType T>
     bool view_span(detail::RingSpan& span, std::size_t& source, int& cpu, int wait_ms) {
         cpu = -1;
-        return wait_for_records(source, std::stop_token{}, wait_ms, true, [&](detail::RingMap& ring) {
+        return wait_for_records(source, std::stop_token{}, wait_ms, [&](detail::RingMap& ring) {
             return ring.take_view_span(span, sizeof(T), [&](std::uint32_t size) { shorts_.report(name_, size, sizeof(T)); });
         });
     }
@@ -362,7 +360,7 @@ private:
     // events() range (blocking while all rings are empty); false when asked to stop. The
     // span before it was read up to where resume_at() said.
     bool next_span(detail::RingSpan& span, std::size_t& source, const std::stop_token& token) {
-        return wait_for_records(source, token, -1, false, [&](detail::RingMap& ring) { return ring.take_span(span); });
+        return wait_for_records(source, token, -1, [&](detail::RingMap& ring) { return ring.take_span(span); });
     }
 
     // An events() range read ring `source` up to `pos` (the rest of its span is unread).
@@ -379,9 +377,8 @@ private:
         rings_[source]->map.publish();
     }
 
+    // The range that calls it holds the read scope.
     void finish_iteration() noexcept {
-        auto reading = loop_.try_enter();
-        if (!reading) return;  // another thread reads now; its reads publish the positions
         for (auto& r : rings_) r->map.publish();
     }
 

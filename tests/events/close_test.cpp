@@ -76,7 +76,7 @@ TEST_CASE("close: refused from inside the buffer's own events() loop and from it
             mod.close(rb);
         } catch (const bpf::Error& err) {
             refused = err.error_number() == EBUSY &&
-                      std::string(err.what()).find("still in a loop over its events()") != std::string::npos;
+                      std::string(err.what()).find("this thread is still reading it (in a loop over its events()") != std::string::npos;
         }
         rb.stop();
     }
@@ -112,4 +112,39 @@ TEST_CASE("close: a perf buffer whose callback threw is freed, and close() rethr
     REQUIRE(testing::wait_until([&] { return calls.load() == 1 && !pb.running(); }));
     CHECK_THROWS_WITH(mod.close(pb), "callback failed");
     CHECK_THROWS_WITH(mod.close(pb), Contains("this module does not own it"));  // freed all the same
+}
+
+TEST_CASE("close: refused from a callback of the caller's own poll(), and from inside a view") {
+    // The callback runs inside poll() on this thread: freeing the buffer there would pull
+    // it from under the poll() that called the callback.
+    auto mod = events_test::open_stream();
+    bpf::RingBuffer* self = nullptr;
+    int refused = 0, calls = 0;
+    auto& rb = mod.ring_buffer("events", [&](const stream_event&) {
+        ++calls;
+        try {
+            mod.close(*self);
+        } catch (const bpf::Error& err) {
+            if (err.error_number() == EBUSY && std::string(err.what()).find("this thread is still reading it") != std::string::npos)
+                ++refused;
+        }
+    });
+    self = &rb;
+    produce(mod, 2, TARGET_RING);
+    CHECK(rb.poll(1000ms) == 2);
+    CHECK(calls == 2);
+    CHECK(refused == 2);
+    produce(mod, 1, TARGET_RING);  // still alive and readable
+    CHECK(rb.poll(1000ms) == 1);
+
+    auto& rb2 = mod.ring_buffer("events2");
+    produce(mod, 1, TARGET_RING2);
+    {
+        auto view = rb2.view<stream_event>();
+        REQUIRE(view.size() == 1);
+        CHECK_THROWS_WITH(mod.close(rb2), Contains("this thread is still reading it"));
+        CHECK(view[0].seq == 3);
+    }
+    CHECK_NOTHROW(mod.close(rb2));
+    CHECK_NOTHROW(mod.close(rb));  // after the poll, from the same thread
 }

@@ -15,7 +15,6 @@
 #include <iterator>
 #include <mutex>
 #include <new>
-#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -224,6 +223,10 @@ public:
     [[nodiscard]] bool stop_requested() const noexcept { return stop_.load(std::memory_order_relaxed); }
     void clear_stop() noexcept { stop_.store(false, std::memory_order_relaxed); }
     [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+    /// The calling thread is the buffer's reader now (poll(), consume(), a range, a view).
+    [[nodiscard]] bool read_by_this_thread() const noexcept {
+        return reader_.load(std::memory_order_acquire) == std::this_thread::get_id();
+    }
     [[nodiscard]] bool on_loop_thread() const noexcept {
         return loop_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
     }
@@ -233,16 +236,6 @@ public:
     /// thrown when the background loop runs or another thread reads (built only then:
     /// poll() and consume() are hot paths).
     [[nodiscard]] ReadScope enter(std::string_view what, std::string_view kind, std::string_view owner);
-
-    /// enter() for noexcept paths: nullopt when another thread reads.
-    [[nodiscard]] std::optional<ReadScope> try_enter() noexcept {
-        const auto self = std::this_thread::get_id();
-        if (loop_id_.load(std::memory_order_acquire) == self) return ReadScope{};  // on_loop_thread()
-        auto holder = std::thread::id{};
-        if (reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) return ReadScope(&reader_);
-        if (holder == self) return ReadScope{};
-        return std::nullopt;
-    }
 
     template <class PollOnce>
     void start(std::string_view owner, PollOnce poll_once) {
@@ -409,7 +402,12 @@ LIBBPFCPP_INLINE std::exception_ptr detail::prepare_close(LoopControl& loop, Ite
         throw Error(EDEADLK, describe("closing", owner,
                                       "called from its own callback; call stop() there and close "
                                       "it from another thread"));
-    iterations.refuse_new(owner);
+    if (loop.read_by_this_thread())  // waiting for its own loop to end would never return
+        throw Error(EBUSY, describe("closing", owner,
+                                    "this thread is still reading it (in a loop over its events(), a view "
+                                    "or a callback of its poll() or consume()); close it after that ended, "
+                                    "or from another thread"));
+    iterations.refuse_new();
     std::exception_ptr error;
     try {
         loop.stop(wake);

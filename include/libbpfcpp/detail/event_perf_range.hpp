@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iterator>
 #include <new>
+#include <optional>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
@@ -65,9 +66,11 @@ inline const std::byte* perf_sample_in_place(const std::byte* data, std::uint64_
 template <class Source, EventType T>
 class PerfEventRange {
 public:
-    /// Events of `src` until its stop() or a stop request on `token`.
-    PerfEventRange(Source& src, std::stop_token token)
-        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}) {
+    /// Events of `src` until its stop() or a stop request on `token`; `reading` makes this
+    /// thread the buffer's reader for the range's life (next_span() and
+    /// finish_iteration() rely on it).
+    PerfEventRange(Source& src, std::stop_token token, ReadScope reading)
+        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}), reading_(std::move(reading)) {
         src.iterations_.begin(src.name());
     }
     PerfEventRange(const PerfEventRange&) = delete;
@@ -80,6 +83,7 @@ public:
             src_->resume_at(source_, at_ + h.size);
         }
         src_->finish_iteration();
+        reading_.reset();
         src_->iterations_.end();  // last: Module::close() may free the buffer from here on
     }
 
@@ -265,6 +269,7 @@ private:
     Source* src_;
     std::stop_token token_;
     std::stop_callback<StopWaker> on_stop_;
+    std::optional<ReadScope> reading_;  // this thread reads the buffer while the range lives
     PerfSpan span_;
     std::size_t source_ = 0;  // the CPU ring of the span
     std::uint64_t at_ = 0;    // the record yielded last

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <iterator>
 #include <new>
+#include <optional>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
@@ -48,9 +49,11 @@ inline constexpr unsigned long ring_stored_size(std::uint32_t len) noexcept {
 template <class Source, EventType T>
 class RingEventRange {
 public:
-    /// Events of `src` until its stop() or a stop request on `token`.
-    RingEventRange(Source& src, std::stop_token token)
-        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}) {
+    /// Events of `src` until its stop() or a stop request on `token`; `reading` makes this
+    /// thread the buffer's reader for the range's life (next_span() and
+    /// finish_iteration() rely on it).
+    RingEventRange(Source& src, std::stop_token token, ReadScope reading)
+        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}), reading_(std::move(reading)) {
         src.iterations_.begin(src.name());
     }
     RingEventRange(const RingEventRange&) = delete;
@@ -62,6 +65,7 @@ public:
             src_->resume_at(source_, at_ + ring_stored_size(*hdr));
         }
         src_->finish_iteration();
+        reading_.reset();
         src_->iterations_.end();  // last: Module::close() may free the buffer from here on
     }
 
@@ -230,6 +234,7 @@ private:
     Source* src_;
     std::stop_token token_;
     std::stop_callback<StopWaker> on_stop_;
+    std::optional<ReadScope> reading_;  // this thread reads the buffer while the range lives
     RingSpan span_;
     std::size_t source_ = 0;    // the ring of the span
     unsigned long at_ = 0;      // the record yielded last

@@ -56,8 +56,8 @@ public:
     /// ```
     template <EventType T>
     [[nodiscard]] EventRange<T> events(std::stop_token token = {}) {
-        (void)self().enter("iterating");  // checks and clears a stop; next_span() reads
-        return EventRange<T>(self(), std::move(token));
+        // The range is the buffer's reader for its whole life (checks and clears a stop).
+        return EventRange<T>(self(), std::move(token), self().enter("iterating"));
     }
 
     /// What view<T, N>() returns: up to N records as `const T&` in place.

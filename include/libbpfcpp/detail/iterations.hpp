@@ -1,17 +1,13 @@
-// The events() iterations in progress over one event buffer, so that closing the buffer
+// The events() ranges and views alive over one event buffer, so that closing the buffer
 // early (Module::close) can end them and wait until none refers to it any more.
 #pragma once
 
-#include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
-#include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
 
 #include "../error.hpp"
 
@@ -19,45 +15,30 @@ namespace bpf::detail {
 
 class Iterations {
 public:
-    /// A range of events() is created (on this thread); refused once the buffer closes.
+    /// A range or view is made; refused once the buffer closes.
     void begin(std::string_view owner) {
-        Locked lock(*this);
-        if (closing_)
-            throw Error(EBADF, describe("iterating over", owner, "the buffer is being closed"));
-        threads_.push_back(std::this_thread::get_id());
+        count_.fetch_add(1, std::memory_order_seq_cst);
+        if (closing_.load(std::memory_order_seq_cst)) [[unlikely]] {
+            end();
+            refused(owner);
+        }
     }
-    /// A range of events() is destroyed.
+    /// A range or view is destroyed.
     void end() noexcept {
-        bool wake = false;
-        {
-            Locked lock(*this);
-            auto it = std::find(threads_.begin(), threads_.end(), std::this_thread::get_id());
-            if (it == threads_.end()) it = threads_.begin();
-            if (it != threads_.end()) threads_.erase(it);
-            wake = threads_.empty() && closing_;
-        }
-        if (wake) {  // only a closing buffer has a waiter
-            std::lock_guard lock(wait_mutex_);
-            idle_.notify_all();
-        }
+        if (count_.fetch_sub(1, std::memory_order_seq_cst) == 1 && closing_.load(std::memory_order_seq_cst)) [[unlikely]]
+            wake();
     }
-    /// Refuses new ranges. Throws (and refuses nothing) when this thread holds a range:
-    /// waiting for it would never end.
-    void refuse_new(std::string_view owner) {
-        Locked lock(*this);
-        if (std::find(threads_.begin(), threads_.end(), std::this_thread::get_id()) != threads_.end())
-            throw Error(EBUSY, describe("closing", owner,
-                                        "this thread is still in a loop over its events(); close it after "
-                                        "that loop (and its range) ended, or from another thread"));
-        closing_ = true;
-    }
-    /// Waits until every range is gone (the caller has asked them to stop). `nudge` asks
-    /// again every 50 ms, in case another thread cleared the request meanwhile (a poll()
-    /// or events() call that starts while the buffer closes).
+    /// Refuses new ranges and views. (Module::close() refuses to close a buffer the calling
+    /// thread reads, a range or view of it included, before this: see prepare_close().)
+    void refuse_new() noexcept { closing_.store(true, std::memory_order_seq_cst); }
+    /// Waits until every range and view is gone (the caller has asked them to stop).
+    /// `nudge` asks again every 50 ms, in case another thread cleared the request
+    /// meanwhile (a poll() or events() call that starts while the buffer closes).
     template <class Nudge>
     void wait_idle(Nudge nudge) {
         std::unique_lock lock(wait_mutex_);
-        while (!idle_.wait_for(lock, std::chrono::milliseconds(50), [&] { return idle(); })) {
+        while (!idle_.wait_for(lock, std::chrono::milliseconds(50),
+                               [&] { return count_.load(std::memory_order_seq_cst) == 0; })) {
             lock.unlock();
             nudge();
             lock.lock();
@@ -65,32 +46,21 @@ public:
     }
 
 private:
-    // begin() and end() run once per events() range or view, often on caches the drain
-    // before has filled: a flag taken with one exchange costs a drain of a few records
-    // about a microsecond less than std::mutex and a condition variable notified every time
-    // (their code is out of line, in the C and C++ runtimes). Held for a few instructions;
-    // contended only while the buffer closes.
-    class Locked {
-    public:
-        explicit Locked(Iterations& it) noexcept : flag_(it.locked_) {
-            while (flag_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
-        }
-        Locked(const Locked&) = delete;
-        Locked& operator=(const Locked&) = delete;
-        ~Locked() { flag_.store(false, std::memory_order_release); }
-
-    private:
-        std::atomic<bool>& flag_;
-    };
-    bool idle() noexcept {
-        Locked lock(*this);
-        return threads_.empty();
+    // begin() and end() run once per range or view, often on caches the drain before
+    // filled: two atomic operations and no call. The counter and the flag are paired with
+    // sequentially consistent operations, so a begin() either sees the buffer closing or
+    // is counted before wait_idle() looks.
+    [[noreturn, gnu::cold, gnu::noinline]] static void refused(std::string_view owner) {
+        throw Error(EBADF, describe("iterating over", owner, "the buffer is being closed"));
+    }
+    [[gnu::cold, gnu::noinline]] void wake() noexcept {
+        std::lock_guard lock(wait_mutex_);  // wait_idle() checks the count under it
+        idle_.notify_all();
     }
 
-    std::atomic<bool> locked_{false};     // guards threads_ and closing_
-    std::vector<std::thread::id> threads_;  // where each live range was created
-    bool closing_ = false;
-    std::mutex wait_mutex_;  // wait_idle()'s, and end()'s when it wakes it
+    std::atomic<std::uint32_t> count_{0};
+    std::atomic<bool> closing_{false};
+    std::mutex wait_mutex_;
     std::condition_variable idle_;
 };
 
