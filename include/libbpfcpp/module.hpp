@@ -78,9 +78,8 @@ public:
 
     /// Opens an object embedded in the executable; its name is the object's unless
     /// `options.object_name` says otherwise.
-    static Module open_memory(const EmbeddedObject& object, OpenOptions options = {}) {
-        if (options.object_name.empty()) options.object_name = object.name;
-        return open_memory(object.bytes, options);
+    static Module open_memory(const EmbeddedObject& object, const OpenOptions& options = {}) {
+        return Module(detail::open_object_memory(object.bytes, options, object.name));
     }
 
     /// Moves the object and everything it owns; the source becomes empty.
@@ -345,7 +344,7 @@ public:
 
     /// The module's internal state; used by the event buffer types.
     [[nodiscard]] detail::ModuleState& state() const {
-        if (!state_) throw Error(EBADF, "use of a moved-from bpf::Module");
+        if (!state_) detail::throw_moved_from("bpf::Module");
         return *state_;
     }
 
@@ -355,8 +354,7 @@ private:
     // find_map()/find_program() and maps()/programs(): one shape for both kinds.
     template <class Handle, class Raw>
     std::optional<Handle> find(std::string_view name, Raw* (*lookup)(const bpf_object*, const char*)) const {
-        if (!detail::is_c_name(name)) return std::nullopt;
-        Raw* r = lookup(state().obj, std::string(name).c_str());
+        Raw* r = detail::find_by_name(state().obj, name, lookup);
         if (r == nullptr) return std::nullopt;
         return Handle(r, &state());
     }

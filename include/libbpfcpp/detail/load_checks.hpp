@@ -90,6 +90,16 @@ inline bool is_c_name(std::string_view name) noexcept {
     return true;
 }
 
+/// libbpf's look-up `lookup` of `name` (nullptr for a name libbpf cannot hold). Out of
+/// line: the NUL-terminated copy libbpf needs is then compiled once per kind, not in each
+/// look-up a generated skeleton makes.
+template <class Raw>
+[[gnu::noinline]] Raw* find_by_name(const bpf_object* obj, std::string_view name,
+                                    Raw* (*lookup)(const bpf_object*, const char*)) {
+    if (!is_c_name(name)) return nullptr;
+    return lookup(obj, std::string(name).c_str());
+}
+
 /// `name` for a message: a NUL byte would end what() there, so it is shown as \0.
 LIBBPFCPP_INLINE std::string printable_name(std::string_view name);
 
@@ -104,9 +114,9 @@ LIBBPFCPP_INLINE void detail::check_map_types(bpf_object* obj, std::string_view 
         const std::uint32_t raw = raw_map_type(m);
         if (raw <= max_map_type_value || !bpf_map__autocreate(m)) continue;
         throw_error(EINVAL, "loading object", object_name,
-                    {"map '", bpf_map__name(m), "' has type ", std::to_string(raw),
+                    {"map '", bpf_map__name(m), "' has type ", Decimal(raw),
                      ", which the <linux/bpf.h> this program was built with does not know (it knows types up to ",
-                     std::to_string(max_map_type_value),
+                     Decimal(max_map_type_value),
                      "); leave the map out with set_autocreate(false), or the object file is damaged, or build "
                      "with newer kernel headers"});
     }
@@ -135,8 +145,8 @@ LIBBPFCPP_INLINE void detail::check_fd_headroom(bpf_object* obj, std::string_vie
     }
     if (open_fds + need <= rl.rlim_cur) return;
     throw_error(EMFILE, "loading object", object_name,
-                {"too many open files: ", std::to_string(open_fds), " of the ", std::to_string(rl.rlim_cur),
-                 " allowed are open and loading needs about ", std::to_string(need),
+                {"too many open files: ", Decimal(open_fds), " of the ", Decimal(rl.rlim_cur),
+                 " allowed are open and loading needs about ", Decimal(need),
                  " more; raise RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then load again"});
 }
 

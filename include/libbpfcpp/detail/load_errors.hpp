@@ -215,7 +215,7 @@ LIBBPFCPP_INLINE void detail::throw_load_error(bpf_object* obj, const std::strin
         auto& [prog, log] = *vlog;
         const std::string pname = bpf_program__name(prog);
         if (err == ENOSPC && logs->full(prog, log))
-            throw error(cat({"the verifier log of program '", pname, "' outgrew its ", std::to_string(log.size() + 1),
+            throw error(cat({"the verifier log of program '", pname, "' outgrew its ", Decimal(log.size() + 1),
                              "-byte buffer, which fails the load whatever the verdict; lower "
                              "OpenOptions::kernel_log_level (level 2 logs every state)"}),
                         log);
