@@ -174,7 +174,9 @@ public:
     operator std::string_view() const noexcept { return {digits_ + start_, sizeof digits_ - start_}; }
 
 private:
-    void write(std::uint64_t n) noexcept {
+    // Cold, hence out of line: a number is written on the way to an error, and the loop
+    // inlined at each of the many places that write one was most of their code.
+    [[gnu::cold]] void write(std::uint64_t n) noexcept {
         do digits_[--start_] = static_cast<char>('0' + n % 10);
         while ((n /= 10) != 0);
     }

@@ -135,7 +135,7 @@ public:
     [[nodiscard]] Map map(std::string_view name) const;
     /// The map called `name`, or nullopt (no exception) when there is none.
     [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
-        return find<Map>(name, bpf_object__find_map_by_name);
+        return find<Map, bpf_map>(name);
     }
     /// Every map of the object, global-variable sections included (libbpfgo's NextMap).
     [[nodiscard]] std::vector<Map> maps() const {
@@ -146,7 +146,7 @@ public:
     [[nodiscard]] Prog program(std::string_view name) const;
     /// The program called `name`, or nullopt when there is none.
     [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
-        return find<Prog>(name, bpf_object__find_program_by_name);
+        return find<Prog, bpf_program>(name);
     }
     /// Every program of the object (libbpfgo's NextProgram).
     [[nodiscard]] std::vector<Prog> programs() const {
@@ -353,8 +353,8 @@ private:
 
     // find_map()/find_program() and maps()/programs(): one shape for both kinds.
     template <class Handle, class Raw>
-    std::optional<Handle> find(std::string_view name, Raw* (*lookup)(const bpf_object*, const char*)) const {
-        Raw* r = detail::find_by_name(state().obj, name, lookup);
+    std::optional<Handle> find(std::string_view name) const {
+        Raw* r = static_cast<Raw*>(detail::find_by_name(state().obj, name, std::is_same_v<Raw, bpf_map>));
         if (r == nullptr) return std::nullopt;
         return Handle(r, &state());
     }
@@ -386,9 +386,9 @@ namespace bpf {
 
 LIBBPFCPP_INLINE void Module::prepare() {
     auto& s = state();
-    if (s.loaded) throw Error(EALREADY, detail::describe("preparing object", s.name, "already loaded"));
+    if (s.loaded) detail::throw_error(EALREADY, "preparing object", s.name, {"already loaded"});
     if (s.prepared)
-        throw Error(EALREADY, detail::describe("preparing object", s.name, "already prepared; call load() next"));
+        detail::throw_error(EALREADY, "preparing object", s.name, {"already prepared; call load() next"});
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
     detail::check_map_types(s.obj, s.name);
     detail::check_fd_headroom(s.obj, s.name);
@@ -408,7 +408,7 @@ LIBBPFCPP_INLINE void Module::prepare() {
 
 LIBBPFCPP_INLINE void Module::load() {
     auto& s = state();
-    if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
+    if (s.loaded) detail::throw_error(EALREADY, "loading object", s.name, {"already loaded"});
     if (!s.prepared) {  // prepare() checked these already, and the maps exist now
         detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
         detail::check_fd_headroom(s.obj, s.name);

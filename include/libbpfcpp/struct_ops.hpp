@@ -229,7 +229,7 @@ LIBBPFCPP_INLINE std::string detail::datasec_variables(bpf_object* obj, std::str
         for (std::uint16_t i = 0; i < btf_vlen(t); ++i, ++v) {
             const btf_type* var = btf__type_by_id(b, v->type);
             const char* vn = var != nullptr ? btf__name_by_offset(b, var->name_off) : nullptr;
-            vars.append(vars.empty() ? "" : ", ").append(vn != nullptr ? vn : "?");
+            vars = cat({vars, vars.empty() ? "" : ", ", vn != nullptr ? vn : "?"});
         }
         return vars.empty() ? std::string("?") : vars;
     }

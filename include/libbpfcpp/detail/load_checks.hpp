@@ -90,15 +90,11 @@ inline bool is_c_name(std::string_view name) noexcept {
     return true;
 }
 
-/// libbpf's look-up `lookup` of `name` (nullptr for a name libbpf cannot hold). Out of
-/// line: the NUL-terminated copy libbpf needs is then compiled once per kind, not in each
-/// look-up a generated skeleton makes.
-template <class Raw>
-[[gnu::noinline]] Raw* find_by_name(const bpf_object* obj, std::string_view name,
-                                    Raw* (*lookup)(const bpf_object*, const char*)) {
-    if (!is_c_name(name)) return nullptr;
-    return lookup(obj, std::string(name).c_str());
-}
+/// The map (`map`) or else program called `name` in `obj`, or nullptr (also for a name
+/// libbpf cannot hold). One function for both, out of line in compiled mode: the
+/// NUL-terminated copy libbpf needs is compiled once, not in each look-up a generated
+/// skeleton makes.
+LIBBPFCPP_INLINE void* find_by_name(const bpf_object* obj, std::string_view name, bool map);
 
 /// `name` for a message: a NUL byte would end what() there, so it is shown as \0.
 LIBBPFCPP_INLINE std::string printable_name(std::string_view name);
@@ -161,6 +157,13 @@ LIBBPFCPP_INLINE void detail::check_pin_paths(bpf_object* obj, std::string_view 
                      "', which is a symbolic link; remove it, and keep pins in a directory only root can write "
                      "to (OpenOptions::pin_root_path, see docs/core.md)"});
     }
+}
+
+LIBBPFCPP_INLINE void* detail::find_by_name(const bpf_object* obj, std::string_view name, bool map) {
+    if (!is_c_name(name)) return nullptr;
+    const std::string c_name(name);
+    if (map) return bpf_object__find_map_by_name(obj, c_name.c_str());
+    return bpf_object__find_program_by_name(obj, c_name.c_str());
 }
 
 LIBBPFCPP_INLINE std::string detail::printable_name(std::string_view name) {

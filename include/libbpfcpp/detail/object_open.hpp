@@ -119,21 +119,24 @@ LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object(const 
     }
     if (obj == nullptr) {
         int err = errno != 0 ? errno : EINVAL;
-        std::string why = libbpf_warnings(capture.text(), 2);
+        const std::string why = libbpf_warnings(capture.text(), 2);
         const bool malformed =
             is_libbpf_errno(err) || err == EINVAL || err == ENOEXEC || err == EPROTO || err == ENOTSUP;
-        std::string cause = malformed ? "not a valid BPF ELF object" : explain_errno(err);
         // libbpf >= 1.4 takes a placeholder descriptor per map when it opens the object.
-        if (err == EMFILE || err == ENFILE)
-            cause = "too many open files (libbpf holds a descriptor per map from open on); raise "
-                    "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again";
+        const bool out_of_fds = err == EMFILE || err == ENFILE;
+        const std::string explained = malformed || out_of_fds ? std::string() : explain_errno(err);
+        const std::string_view cause =
+            out_of_fds ? "too many open files (libbpf holds a descriptor per map from open on); raise "
+                         "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again"
+            : malformed ? "not a valid BPF ELF object"
+                        : std::string_view(explained);
         throw_error(is_libbpf_errno(err) ? EINVAL : err, "opening BPF object", label,
                     {cause, why.empty() ? "" : " (", why, why.empty() ? "" : ")"});
     }
     auto s = std::make_unique<ModuleState>();
     s->obj = obj;
     s->name = bpf_object__name(obj);
-    s->token_path = o.bpf_token_path;
+    if (o.bpf_token_path) s->token_path.emplace(*o.bpf_token_path);  // lighter than optional's assignment
     return s;
 }
 
