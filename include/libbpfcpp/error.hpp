@@ -220,14 +220,13 @@ LIBBPFCPP_INLINE Error::Error(int err, std::string message, std::string verifier
       what_(with_errno_text(message_, err)) {}
 
 LIBBPFCPP_INLINE Error::Error(int err, std::string message, Missing missing) : Error(err, std::move(message)) {
-    missing_ = std::move(missing);
+    missing_.emplace(std::move(missing));  // into the empty optional: lighter than its assignment
 }
 
 LIBBPFCPP_INLINE std::string Error::with_errno_text(const std::string& message, int err) {
     const std::string_view text = std::strerror(err);
-    std::string out = message;
-    if (out.find(text) == std::string::npos) out.append(" (").append(text).append(")");
-    return out;
+    if (message.find(text) != std::string::npos) return message;
+    return detail::cat({message, " (", text, ")"});
 }
 
 LIBBPFCPP_INLINE std::string detail::libbpf_error_text(int err) {

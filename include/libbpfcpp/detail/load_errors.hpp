@@ -55,11 +55,11 @@ public:
     ProgramLogs& operator=(const ProgramLogs&) = delete;
     ~ProgramLogs();
 
-    /// The program whose load failed, and its log; with no log anywhere, the only
-    /// program the object loads, if it has one, and an empty log. libbpf loads programs
-    /// in object order and stops at the first that fails, so that is the last one with
-    /// text in its buffer.
-    [[nodiscard]] std::optional<std::pair<bpf_program*, std::string>> failed() const;
+    /// The program whose load failed, and its log (in this object's buffer); with no log
+    /// anywhere, the only program the object loads, if it has one, and an empty log.
+    /// libbpf loads programs in object order and stops at the first that fails, so that
+    /// is the last one with text in its buffer.
+    [[nodiscard]] std::optional<std::pair<bpf_program*, std::string_view>> failed() const;
 
     /// Sends the logs of programs with a log level of their own to the logger at debug
     /// level, all but `except` (the one an Error carries).
@@ -178,10 +178,11 @@ LIBBPFCPP_INLINE detail::ProgramLogs::~ProgramLogs() {
     for (auto& b : bufs_) bpf_program__set_log_buf(b.prog, nullptr, 0);
 }
 
-LIBBPFCPP_INLINE std::optional<std::pair<bpf_program*, std::string>> detail::ProgramLogs::failed() const {
+LIBBPFCPP_INLINE std::optional<std::pair<bpf_program*, std::string_view>> detail::ProgramLogs::failed() const {
+    using Failed = std::pair<bpf_program*, std::string_view>;
     for (auto b = bufs_.rbegin(); b != bufs_.rend(); ++b)
-        if (b->text[0] != '\0') return std::make_pair(b->prog, std::string(b->text.get(), strnlen(b->text.get(), b->size)));
-    if (loaded_ == 1 && bufs_.size() == 1) return std::make_pair(bufs_.front().prog, std::string());
+        if (b->text[0] != '\0') return Failed(b->prog, std::string_view(b->text.get(), strnlen(b->text.get(), b->size)));
+    if (loaded_ == 1 && bufs_.size() == 1) return Failed(bufs_.front().prog, std::string_view());
     return std::nullopt;
 }
 
@@ -220,10 +221,11 @@ LIBBPFCPP_INLINE std::string detail::load_error_cause(bpf_object* obj, const std
                                                       std::string& verifier_log) {
     if (std::string cause = token_load_cause(obj, token_path, err); !cause.empty()) return cause;
     if ((err == EPERM || err == EACCES) && lacks_bpf_privileges()) return std::string(privileges_hint);
-    auto vlog = logs != nullptr ? logs->failed() : std::nullopt;
+    const auto vlog = logs != nullptr ? logs->failed() : std::nullopt;
     if (logs != nullptr) logs->print_requested(vlog ? vlog->first : nullptr);
     if (vlog) {
-        auto& [prog, log] = *vlog;
+        bpf_program* const prog = vlog->first;
+        const std::string log(vlog->second);
         const std::string pname = bpf_program__name(prog);
         if (err == ENOSPC && logs->full(prog, log)) {
             verifier_log = log;

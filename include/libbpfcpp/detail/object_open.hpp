@@ -80,9 +80,8 @@ LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object_memory
                                                                                  std::string_view name) {
     install_print_router();
     const bool named_here = options.object_name.empty() && !name.empty();
-    const std::string label = !options.object_name.empty() ? options.object_name
-                              : named_here ? std::string(name)
-                                           : cat({"<memory, ", Decimal(object.size()), " bytes>"});
+    const std::string_view given = named_here ? name : std::string_view(options.object_name);
+    const std::string label = given.empty() ? cat({"<memory, ", Decimal(object.size()), " bytes>"}) : cat({given});
     refuse_corrupt_object(object, label);  // what the linked libbpf would crash on
     return open_object(label, options, [](const bpf_object_open_opts* o, const void* bytes) {
         const auto* span = static_cast<const std::span<const std::byte>*>(bytes);
