@@ -270,62 +270,84 @@ private:
     }
 
     // ---- view and iterator support ---------------------------------------------------------
-    // View support: fills `out` with where up to N events of one CPU's ring are (and
-    // `cpu` with that CPU), blocking while every ring is empty; 0 when asked to stop. The
-    // records are read through the same loop as callbacks, in place (or in scratch_, for
-    // the one record of a pass that wraps), and stay unpublished until the view ends.
-    // `wait_ms` >= 0: wait at most that long, once, and return 0 if still empty.
-    template <EventType T, std::size_t N>
-    std::size_t next_records(std::array<const std::byte*, N>& out, std::size_t& source, int& cpu_out, int wait_ms) {
-        // The view holds the read scope (enter()) for as long as it lives.
+    // View support (the view holds the read scope): the records of one CPU's ring from
+    // its first sample of at least sizeof(T) bytes on, for the view to walk
+    // (PerfViewWalk), and `cpu` that CPU; blocking while every ring is empty; false when
+    // asked to stop, or when `wait_ms` >= 0 passed (waited once). Lost-record notices and
+    // short samples before that sample are reported here (a lost callback that throws
+    // ends the call: the notice is consumed, the records after it stay). The records
+    // stay unpublished until the view ends (commit_view()).
+    template <EventType T>
+    using ViewWalk = detail::PerfViewWalk<T>;
+    template <EventType T>
+    bool view_span(detail::PerfViewSpan& span, std::size_t& source, int& cpu_out, int wait_ms) {
         const int timeout = wait_ms >= 0 ? wait_ms : batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
         for (bool waited = false;; waited = true) {
-            if (loop_.stop_requested()) return 0;
+            if (loop_.stop_requested()) return false;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
                 detail::PerfCpuRing& r = rings_[cursor_];
-                const int cpu = r.cpu;
-                std::size_t n = 0;
-                std::exception_ptr error;
                 if (r.tail - r.published >= r.size / 8) r.publish();
-                detail::read_perf_ring<false>(
-                    r, scratch_,
-                    [&](std::span<const std::byte> rec, std::uint64_t) {
-                        if (rec.size() >= sizeof(T)) {
-                            out[n++] = rec.data();
-                        } else {
-                            state_.shorts.report(name_, rec.size(), sizeof(T));
-                        }
-                        return n < N;
-                    },
-                    [&](std::uint64_t count) {
-                        try {
-                            handler_->lost(cpu, count);
-                        } catch (...) {
-                            error = std::current_exception();
-                            return false;
-                        }
-                        return true;
-                    });
-                if (error) {
-                    r.publish();
-                    std::rethrow_exception(error);
-                }
-                source = cursor_;
-                cpu_out = cpu;
-                if (n == N) return n;  // stay on this CPU while it has records
-                if (n > 0) {
-                    // The next call reads another CPU's ring first; this one keeps its
-                    // records unpublished until the view ends.
-                    if (++cursor_ == rings_.size()) cursor_ = 0;
-                    return n;
+                if (first_sample(r, span, sizeof(T))) {
+                    source = cursor_;
+                    cpu_out = r.cpu;
+                    return true;
                 }
                 r.publish();
+                r.pending = false;
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
-            if (loop_.stop_requested()) return 0;  // before sleeping
-            if (wait_ms == 0 || (wait_ms > 0 && waited)) return 0;
+            if (loop_.stop_requested()) return false;  // before sleeping
+            if (wait_ms == 0 || (wait_ms > 0 && waited)) return false;
             wait_for_records(timeout);
         }
+    }
+
+    // view_span()'s search of one ring: the first sample of at least `min_size` bytes from
+    // r.tail on (r.tail then points at it), reporting what comes before it.
+    bool first_sample(detail::PerfCpuRing& r, detail::PerfViewSpan& span, std::size_t min_size) {
+        const std::uint64_t head = std::atomic_ref(r.header->data_head).load(std::memory_order_acquire);
+        r.head = head;
+        while (r.tail < head) {
+            const std::uint64_t off = r.tail & (r.size - 1);
+            const std::byte* rec = r.data + off;
+            perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
+            std::memcpy(&h, rec, sizeof h);
+            if (h.size < sizeof h || h.size > head - r.tail) {  // not a record the kernel writes
+                r.tail = head;
+                break;
+            }
+            if (off + h.size > r.size) {  // made contiguous; the view's walk ends before any other such record
+                scratch_.resize(h.size);
+                const auto first = static_cast<std::size_t>(r.size - off);
+                std::memcpy(scratch_.data(), rec, first);
+                std::memcpy(scratch_.data() + first, r.data, h.size - first);
+                rec = scratch_.data();
+            }
+            if (h.type == PERF_RECORD_SAMPLE) {
+                std::uint32_t len;
+                std::memcpy(&len, rec + sizeof h, sizeof len);
+                if (len > h.size - detail::perf_sample_data_offset)
+                    len = static_cast<std::uint32_t>(h.size - detail::perf_sample_data_offset);
+                if (len >= min_size) {
+                    span = detail::PerfViewSpan{r.data, r.size, r.tail, head, rec + detail::perf_sample_data_offset, h.size};
+                    return true;
+                }
+                state_.shorts.report(name_, len, min_size);
+            } else if (h.type == PERF_RECORD_LOST) {
+                std::uint64_t count;
+                std::memcpy(&count, rec + detail::perf_lost_count_offset, sizeof count);
+                r.tail += h.size;
+                try {
+                    handler_->lost(r.cpu, count);
+                } catch (...) {
+                    r.publish();
+                    throw;
+                }
+                continue;
+            }
+            r.tail += h.size;
+        }
+        return false;
     }
 
     // Blocks until a ring may have records, stop() or the flush timeout.
@@ -337,10 +359,17 @@ private:
             if (evs[i].data.u64 == detail::Epoll::wake_tag) wake_.drain();
     }
 
-    // A view ended: its records (of CPU ring `source`) go back to the kernel.
-    void commit_view(std::size_t source) noexcept {
-        if (source < rings_.size()) rings_[source].publish();
+    // A view ended: its records (of CPU ring `source`, those before `end`) go back to the
+    // kernel. A ring read up to the head seen lets the next view look at the other CPUs'
+    // rings first; one with records left is read on.
+    void commit_view(std::size_t source, std::uint64_t end) noexcept {
         resume_ = true;  // as in finish_iteration(): poll() must look at the rings again
+        if (source >= rings_.size()) return;
+        detail::PerfCpuRing& r = rings_[source];
+        r.tail = end;
+        r.pending = r.tail != r.head;
+        r.publish();
+        if (!r.pending && source == cursor_ && ++cursor_ == rings_.size()) cursor_ = 0;
     }
 
     void finish_iteration() noexcept {

@@ -344,19 +344,18 @@ private:
         }
     }
 
-    // View support (the view holds the read scope): fills `out` with where up to
-    // out.size() events of one ring are (0 when `wait_ms` passed, or on a stop). The records stay unpublished until the view
-    // ends (commit_view()). `cpu` is for the perf buffer's view, which has one.
-    template <EventType T, std::size_t N>
-    std::size_t next_records(std::array<const std::byte*, N>& out, std::size_t& source, int& cpu, int wait_ms) {
-        std::size_t n = 0;
+    // View support (the view holds the read scope): the records of one ring from the
+    // first of at least sizeof(T) bytes on, for the view to walk (RingViewWalk); false
+    // when `wait_ms` passed, or on a stop. They stay unpublished until the view ends
+    // (commit_view()). `cpu` is for the perf buffer's view, which has one.
+    template <EventType T>
+    using ViewWalk = detail::RingViewWalk<T>;
+    template <EventType T>
+    bool view_span(detail::RingSpan& span, std::size_t& source, int& cpu, int wait_ms) {
         cpu = -1;
-        wait_for_records(source, std::stop_token{}, wait_ms, true, [&](detail::RingMap& ring) {
-            n = ring.take_records(out.data(), N, sizeof(T),
-                                  [&](std::uint32_t size) { shorts_.report(name_, size, sizeof(T)); });
-            return n > 0;
+        return wait_for_records(source, std::stop_token{}, wait_ms, true, [&](detail::RingMap& ring) {
+            return ring.take_view_span(span, sizeof(T), [&](std::uint32_t size) { shorts_.report(name_, size, sizeof(T)); });
         });
-        return n;
     }
 
     // Iterator support: the next span of records of one ring, read in place by the
@@ -373,9 +372,11 @@ private:
 
     void report_short(std::size_t got, std::size_t want) noexcept { shorts_.report(name_, got, want); }
 
-    // A view ended: its records (of ring `source`, all yielded) go back to the producer.
-    void commit_view(std::size_t source) noexcept {
-        if (source < rings_.size()) rings_[source]->map.publish();
+    // A view ended: its records (of ring `source`, those before `end`) go back to the producer.
+    void commit_view(std::size_t source, unsigned long end) noexcept {
+        if (source >= rings_.size()) return;
+        rings_[source]->map.read_up_to(end);
+        rings_[source]->map.publish();
     }
 
     void finish_iteration() noexcept {

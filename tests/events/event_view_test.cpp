@@ -162,6 +162,119 @@ TEST_CASE("ring buffer view: a live producer on another thread, every record onc
     CHECK(events_test::global(mod, "failures") == 0);
 }
 
+TEST_CASE("ring buffer view: discarded records skipped, the view ends before a short one, which the next view reports") {
+    auto mod = events_test::open_stream();
+    auto& rb = mod.ring_buffer("events");
+    PublishedPosition published(mod.map("events").fd());
+    const unsigned long start = published.get();
+    // seq 0-2 full, 3-4 discarded, 5 full, 6-7 short (12 bytes: 24 in the ring), 8-9 full.
+    produce(mod, 3, TARGET_RING);
+    produce(mod, 2, TARGET_RING_DISCARD);
+    produce(mod, 1, TARGET_RING);
+    produce(mod, 2, TARGET_RING_SHORT);
+    produce(mod, 2, TARGET_RING);
+    {
+        auto view = rb.view<stream_event>();
+        std::vector<std::uint32_t> seqs, again;
+        for (const stream_event& e : view) {
+            CHECK(intact(e, e.seq));
+            seqs.push_back(e.seq);
+        }
+        CHECK(seqs == std::vector<std::uint32_t>{0, 1, 2, 5});
+        for (const stream_event& e : view) again.push_back(e.seq);  // a view may be walked again
+        CHECK(again == seqs);
+        REQUIRE(view.size() == 4);
+        CHECK(view[3].seq == 5);
+        CHECK(rb.short_records() == 0);  // not reached yet
+        CHECK(published.get() == start);
+    }
+    CHECK(published.get() == start + 6 * ring_record);  // up to the first short record
+    {
+        auto view = rb.view<stream_event>();
+        CHECK(rb.short_records() == 2);
+        REQUIRE(view.size() == 2);
+        CHECK(intact(view[0], 8));
+        CHECK(intact(view[1], 9));
+    }
+    CHECK(published.get() == start + 8 * ring_record + 2 * 24);
+    CHECK(rb.short_records() == 2);  // reported once
+}
+
+TEST_CASE("ring buffer view: left after one record, or never iterated, it consumes all its records") {
+    auto mod = events_test::open_stream();
+    auto& rb = mod.ring_buffer("events");
+    PublishedPosition published(mod.map("events").fd());
+    const unsigned long start = published.get();
+    produce(mod, 10, TARGET_RING);
+    {
+        auto view = rb.view<stream_event, 4>();
+        for (const stream_event& e : view) {
+            CHECK(intact(e, 0));
+            break;
+        }
+    }
+    CHECK(published.get() == start + 4 * ring_record);
+    { auto view = rb.view<stream_event, 3>(); }  // not looked at
+    CHECK(published.get() == start + 7 * ring_record);
+    {
+        auto view = rb.view<stream_event>();
+        REQUIRE(view.size() == 3);  // indexed before the loop, then walked
+        std::uint32_t seq = 7, bad = 0;
+        for (auto it = view.begin(); it != view.end(); ++it)
+            if (!intact(*it, seq++)) ++bad;
+        CHECK(bad == 0);
+        CHECK(seq == 10);
+    }
+    CHECK(published.get() == start + 10 * ring_record);
+}
+
+TEST_CASE("perf buffer view: a lost-record notice ends the view before it; the next view reports it, then reads on") {
+    auto mod = events_test::open_stream();
+    int calls = 0;
+    std::uint64_t reported = 0;
+    auto& pb = mod.perf_buffer(
+        "perf_events", nullptr,
+        [&](int, std::uint64_t count) {
+            ++calls;
+            reported += count;
+        },
+        bpf::PerfBufferOptions{.pages = 1});
+    std::uint64_t failures = 0;
+    on_cpu(0, [&] { produce(mod, 100, TARGET_PERF); });  // 96-byte records: a 4 KiB ring holds 42
+    failures = events_test::global(mod, "failures");
+    REQUIRE(failures > 0);
+    const auto kept = static_cast<std::uint32_t>(100 - failures);
+    {
+        auto view = pb.view<stream_event, 10>();
+        REQUIRE(view.size() == 10);
+        CHECK(intact(view[9], 9));
+    }
+    // Room for the kernel's notice of the lost records, then 5 more: the ring now holds
+    // kept - 10 old records, the notice and the 5 new ones.
+    on_cpu(0, [&] { produce(mod, 5, TARGET_PERF); });
+    REQUIRE(events_test::global(mod, "failures") == failures);
+    {
+        auto view = pb.view<stream_event, 64>();
+        std::uint32_t seq = 10, bad = 0;
+        for (const stream_event& e : view)
+            if (!intact(e, seq++)) ++bad;
+        CHECK(bad == 0);
+        CHECK(seq == kept);  // the old records, and not past the notice
+        CHECK(view.size() == kept - 10);
+        CHECK(calls == 0);
+    }
+    {
+        auto view = pb.view<stream_event, 64>();
+        CHECK(calls == 1);
+        CHECK(reported == failures);
+        REQUIRE(view.size() == 5);
+        CHECK(intact(view[0], 100));
+        CHECK(intact(view[4], 104));
+    }
+    CHECK(pb.view<stream_event>().empty());
+    CHECK(calls == 1);
+}
+
 TEST_CASE("perf buffer view: samples in place (4-aligned), with their CPU, handed back when the view ends") {
     auto mod = events_test::open_stream();
     bpf::PerfBufferOptions o;

@@ -1,5 +1,6 @@
 // bpf::detail::PerfEventRange: what PerfBuffer::events<T>() returns, an input range that
-// walks the mapped per-CPU rings record by record.
+// walks the mapped per-CPU rings record by record; and PerfViewWalk, the same walk
+// bounded to the records of a view<T>().
 #pragma once
 
 #include "cxx20.hpp"  // first: a clear error below C++20
@@ -32,6 +33,26 @@ struct PerfSpan {
     std::uint64_t head = 0;
     int cpu = -1;
 };
+
+// Layout of the two record types a BPF output event produces.
+inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
+inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
+
+/// The walks' fast path (the events<T>() iterator's and a view's): the sample bytes of the
+/// record at ring position `pos` when it is a sample of at least sizeof(T) bytes that does
+/// not wrap the ring's end, else nullptr (the slow path looks at it); `h` gets its header.
+template <EventType T>
+inline const std::byte* perf_sample_in_place(const std::byte* data, std::uint64_t size, std::uint64_t pos,
+                                             perf_event_header& h) noexcept {
+    const std::uint64_t off = pos & (size - 1);
+    const std::byte* rec = data + off;
+    std::memcpy(&h, rec, sizeof h);
+    std::uint32_t len;
+    std::memcpy(&len, rec + sizeof h, sizeof len);
+    if (h.type == PERF_RECORD_SAMPLE && off + h.size <= size && len >= sizeof(T))
+        return rec + perf_sample_data_offset;
+    return nullptr;
+}
 
 /// The input range of `const T&` of PerfBuffer::events<T>(). The iterator reads the CPU
 /// rings itself, one record header at a time, with no list of records in between: per
@@ -91,16 +112,11 @@ public:
         iterator& operator++() {
             const std::uint64_t pos = c_.pos + c_.len;
             if (pos < c_.end) {
-                const std::uint64_t off = pos & (c_.size - 1);
-                const std::byte* rec = c_.data + off;
                 perf_event_header h;
-                std::memcpy(&h, rec, sizeof h);
-                std::uint32_t len;
-                std::memcpy(&len, rec + sizeof h, sizeof len);
-                if (h.type == PERF_RECORD_SAMPLE && off + h.size <= c_.size && len >= sizeof(T)) {
+                if (const std::byte* rec = perf_sample_in_place<T>(c_.data, c_.size, pos, h)) {
                     c_.pos = pos;
                     c_.len = h.size;
-                    c_.rec = rec + sample_offset;
+                    c_.rec = rec;
                     r_->at_ = pos;
                     prefetch(c_);
                     return *this;
@@ -115,8 +131,6 @@ public:
         friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.r_ == nullptr; }
 
     private:
-        static constexpr std::size_t sample_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
-
         struct Cursor {
             const std::byte* data;
             std::uint64_t size;   // the ring's data bytes
@@ -140,7 +154,7 @@ public:
         // A stop request ends the loop after at most 64 more events: a yielded sample
         // takes at least this many bytes / 64, so the fast path's end test doubles as the
         // stop check's counter.
-        static constexpr std::uint64_t window = 64 * ((sample_offset + sizeof(T) + 7) / 8 * 8);
+        static constexpr std::uint64_t window = 64 * ((perf_sample_data_offset + sizeof(T) + 7) / 8 * 8);
         static std::uint64_t window_end(std::uint64_t pos, std::uint64_t limit) noexcept {
             return limit - pos > window ? pos + window : limit;
         }
@@ -165,9 +179,9 @@ public:
                     if (h.type == PERF_RECORD_SAMPLE) {
                         std::uint32_t len;
                         std::memcpy(&len, rec + sizeof h, sizeof len);
-                        if (len > h.size - sample_offset) len = static_cast<std::uint32_t>(h.size - sample_offset);
+                        if (len > h.size - perf_sample_data_offset) len = static_cast<std::uint32_t>(h.size - perf_sample_data_offset);
                         if (len >= sizeof(T)) {
-                            c.rec = rec + sample_offset;
+                            c.rec = rec + perf_sample_data_offset;
                             r->at_ = c.pos;
                             prefetch(c);
                             return c;
@@ -256,6 +270,84 @@ private:
     std::uint64_t at_ = 0;    // the record yielded last
     bool holding_ = false;    // a span was taken and not handed back
     std::vector<std::byte> scratch_;
+};
+
+/// The records of one CPU's perf ring a view<T>() reads: from `pos` (a sample of at least
+/// sizeof(T) bytes, at `first`: in place, or made contiguous in the buffer's scratch when
+/// it wraps the ring's end) up to `end`, the kernel's data_head when the view was taken.
+struct PerfViewSpan {
+    const std::byte* data = nullptr;
+    std::uint64_t size = 0;
+    std::uint64_t pos = 0;
+    std::uint64_t end = 0;
+    const std::byte* first = nullptr;  // the first sample's bytes
+    std::uint32_t first_size = 0;      // its record's size
+};
+
+/// How a view<T>() (EventView) walks a CPU's perf ring: from the first sample
+/// (PerfBuffer::view_span() finds it, reporting lost records and short samples before it)
+/// to the next, skipping record types other than samples and lost-record notices, until
+/// `limit` or the first record that is a lost-record notice, a short sample or a sample
+/// that wraps the ring's end: the view ends before it, and the next read starts there
+/// (and reports it). So a walk has no side effects, and a view may be walked again.
+template <EventType T>
+struct PerfViewWalk {
+    using Span = PerfViewSpan;
+    struct Cursor {
+        const std::byte* data;
+        std::uint64_t size;
+        std::uint64_t pos;    // the record at rec; when rec is nullptr, where the view ends
+        std::uint64_t limit;
+        std::uint64_t len;     // its size
+        const std::byte* rec;  // its sample's bytes; nullptr: no more records in the view
+    };
+    static Cursor start(const Span& s) noexcept { return Cursor{s.data, s.size, s.pos, s.end, s.first_size, s.first}; }
+    /// Where the record at c.pos ends.
+    static std::uint64_t after(const Cursor& c) noexcept { return c.pos + c.len; }
+
+    /// The next record of the view after c's (c.rec nullptr: none; c.pos is the view's end).
+    /// The fast path makes PerfEventRange's iterator's three tests.
+    static void next(Cursor& c) noexcept {
+        const std::uint64_t pos = c.pos + c.len;
+        c.pos = pos;
+        if (pos < c.limit) {
+            perf_event_header h;
+            if (const std::byte* rec = perf_sample_in_place<T>(c.data, c.size, pos, h)) {
+                c.len = h.size;
+                c.rec = rec;
+                const std::uint64_t ahead = pos + (c.len * 4 > 512 ? c.len * 4 : 512);
+                if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & (c.size - 1)));
+                return;
+            }
+        }
+        c = seek(c);
+    }
+
+private:
+    // From c.pos on (by value, out of line: the fast path's cursor stays in registers).
+    [[gnu::noinline]] static Cursor seek(Cursor c) noexcept {
+        while (c.pos < c.limit) {
+            const std::uint64_t off = c.pos & (c.size - 1);
+            const std::byte* rec = c.data + off;
+            perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
+            std::memcpy(&h, rec, sizeof h);
+            if (h.size < sizeof h || h.size > c.limit - c.pos) break;  // not a record the kernel writes
+            if (h.type == PERF_RECORD_SAMPLE) {
+                std::uint32_t len;
+                std::memcpy(&len, rec + sizeof h, sizeof len);
+                if (off + h.size <= c.size && len >= sizeof(T) && h.size >= perf_sample_data_offset + sizeof(T)) {
+                    c.len = h.size;
+                    c.rec = rec + perf_sample_data_offset;
+                    return c;
+                }
+                break;  // short, or wrapping the ring's end
+            }
+            if (h.type == PERF_RECORD_LOST) break;
+            c.pos += h.size;
+        }
+        c.rec = nullptr;
+        return c;
+    }
 };
 
 }  // namespace bpf::detail

@@ -24,6 +24,7 @@
 
 #include "../callbacks.hpp"
 #include "event_common.hpp"
+#include "event_perf_range.hpp"  // the record layout
 
 namespace bpf {
 namespace detail {
@@ -45,10 +46,6 @@ inline constexpr std::uint64_t perf_format_lost = 1u << 4;
 
 /// How many records ahead read_perf_ring() prefetches after a record of 512 bytes or more.
 inline constexpr std::uint64_t perf_prefetch_records = 4;
-
-// Layout of the two record types a BPF output event produces.
-inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
-inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
 
 /// One CPU's perf ring, mapped by libbpf's perf_buffer__new_raw() and read here (libbpf
 /// only sets the buffer up). The kernel writes a record, then data_head with release

@@ -196,40 +196,30 @@ public:
         return true;
     }
 
-    /// Locates up to `max` records of at least `min_size` bytes from the consumer position
-    /// on, for a view that reads them in place: their bytes go to `out`, shorter ones to
-    /// `on_short(size)`, discarded ones are skipped. They stay the consumer's, unpublished,
-    /// until publish(). Stops at an uncommitted record.
+    /// The records from the consumer position on up to the producer's, for a view that
+    /// reads them in place (RingViewWalk); false when none of at least `min_size` bytes is
+    /// committed there. Shorter records before the first are skipped and go to
+    /// `on_short(size)`, discarded ones are skipped; the walk stops at an uncommitted one.
+    /// The span starts at the first record the view takes; the records stay the
+    /// consumer's, unpublished, until read_up_to() and publish().
     template <class Short>
-    std::size_t take_records(const std::byte** out, std::size_t max, std::uint32_t min_size, Short&& on_short) {
-        unsigned long cons = cons_;
+    bool take_view_span(RingSpan& s, std::uint32_t min_size, Short&& on_short) {
         const unsigned long prod = std::atomic_ref(*producer_).load(std::memory_order_acquire);
-        const std::byte* const data = data_;
-        const unsigned long mask = mask_;
-        const std::byte** at = out;
-        const std::byte** const last = out + max;
-        while (cons < prod && at != last) {
-            const std::byte* hdr = data + (cons & mask);
-            auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
+        prod_ = prod;
+        while (cons_ < prod) {
+            auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(data_ + (cons_ & mask_)));
             const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
-            // One unsigned test for: min_size <= size, neither BUSY nor DISCARD set.
-            if (len - min_size < BPF_RINGBUF_DISCARD_BIT - min_size) {
-                *at++ = hdr + BPF_RINGBUF_HDR_SZ;
-            } else if ((len & BPF_RINGBUF_BUSY_BIT) != 0) {
-                break;
-            } else if ((len & BPF_RINGBUF_DISCARD_BIT) == 0) {
+            if ((len & BPF_RINGBUF_BUSY_BIT) != 0) return false;
+            if ((len & BPF_RINGBUF_DISCARD_BIT) == 0) {
+                if (len >= min_size) {
+                    s = RingSpan{data_, mask_, cons_, prod};
+                    return true;
+                }
                 on_short(len);
             }
-            const unsigned long stored = ring_stored_size(len);
-            // As in drain(): 512 bytes ahead, or the header four records ahead.
-            const unsigned long ahead = cons + (stored * 4 > prefetch_distance ? stored * 4 : prefetch_distance);
-            if (ahead < prod) __builtin_prefetch(data + (ahead & mask));
-            cons += stored;
+            cons_ += ring_stored_size(len);
         }
-        const auto n = static_cast<std::size_t>(at - out);
-        cons_ = cons;
-        prod_ = prod;
-        return n;
+        return false;
     }
 
     /// The records before `pos` (within the last span taken) were read; the rest of the

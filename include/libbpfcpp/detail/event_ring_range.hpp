@@ -1,5 +1,6 @@
 // bpf::detail::RingEventRange: what RingBuffer::events<T>() returns, an input range that
-// walks the mapped ring record by record.
+// walks the mapped ring record by record; and RingViewWalk, the same walk bounded to the
+// records of a view<T>().
 #pragma once
 
 #include "cxx20.hpp"  // first: a clear error below C++20
@@ -233,6 +234,73 @@ private:
     std::size_t source_ = 0;    // the ring of the span
     unsigned long at_ = 0;      // the record yielded last
     bool holding_ = false;      // a span was taken and not handed back
+};
+
+/// How a view<T>() (EventView) walks a ring: from a record of at least sizeof(T) bytes
+/// (RingMap::take_view_span() finds the first, reporting short ones before it) to the
+/// next, skipping discarded records, until `limit` (the producer position when the view
+/// was taken) or the first record that is uncommitted or short: the view ends before it,
+/// and the next read starts there (and reports it). So a walk has no side effects, and a
+/// view may be walked again (begin() twice, size(), the destructor's search for its end).
+template <EventType T>
+struct RingViewWalk {
+    using Span = RingSpan;
+    struct Cursor {
+        const std::byte* data;
+        unsigned long mask;
+        unsigned long pos;    // the record at rec; when rec is nullptr, where the view ends
+        unsigned long limit;
+        std::uint32_t len;     // its header word
+        const std::byte* rec;  // its bytes; nullptr: no more records in the view
+    };
+    static Cursor start(const Span& s) noexcept {
+        Cursor c{s.data, s.mask, s.pos, s.end, 0, nullptr};
+        return seek(c);
+    }
+    /// Where the record at c.pos ends.
+    static unsigned long after(const Cursor& c) noexcept { return c.pos + ring_stored_size(c.len); }
+
+    /// The next record of the view after c's (c.rec nullptr: none; c.pos is the view's end).
+    /// The fast path tests one header word, as RingEventRange's iterator does.
+    static void next(Cursor& c) noexcept {
+        const unsigned long stored = ring_stored_size(c.len);
+        const unsigned long pos = c.pos + stored;
+        c.pos = pos;
+        if (pos < c.limit) {
+            const std::byte* hdr = c.data + (pos & c.mask);
+            const std::uint32_t len = load_len(hdr);
+            if (len - sizeof(T) < BPF_RINGBUF_DISCARD_BIT - sizeof(T)) {
+                c.len = len;
+                c.rec = hdr + BPF_RINGBUF_HDR_SZ;
+                const unsigned long ahead = pos + (stored * 4 > 512 ? stored * 4 : 512);
+                if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & c.mask));
+                return;
+            }
+        }
+        c = seek(c);
+    }
+
+private:
+    static std::uint32_t load_len(const std::byte* hdr) noexcept {
+        auto* p = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
+        return std::atomic_ref(*p).load(std::memory_order_acquire);
+    }
+    // From c.pos on (by value, out of line: the fast path's cursor stays in registers).
+    [[gnu::noinline]] static Cursor seek(Cursor c) noexcept {
+        while (c.pos < c.limit) {
+            const std::byte* hdr = c.data + (c.pos & c.mask);
+            const std::uint32_t len = load_len(hdr);
+            if (len - sizeof(T) < BPF_RINGBUF_DISCARD_BIT - sizeof(T)) {
+                c.len = len;
+                c.rec = hdr + BPF_RINGBUF_HDR_SZ;
+                return c;
+            }
+            if ((len & BPF_RINGBUF_DISCARD_BIT) == 0) break;  // uncommitted or short: the view ends here
+            c.pos += ring_stored_size(len);
+        }
+        c.rec = nullptr;
+        return c;
+    }
 };
 
 }  // namespace bpf::detail

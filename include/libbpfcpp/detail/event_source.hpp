@@ -23,7 +23,7 @@ struct EventRangeFor;
 
 /// Mixed into `Buffer` (RingBuffer, PerfBuffer), which provides name(), enter(what), the
 /// members loop_, iterations_ and wake_, and what the view and the range of events<T>()
-/// (EventRangeFor) call: next_records(), commit_view(), finish_iteration(), ...; it
+/// (EventRangeFor) call: view_span(), commit_view(), finish_iteration(), ...; it
 /// befriends them.
 /// `Alignment`: the alignment every record's bytes have in the buffer's mapping (ring
 /// buffer: 8, a record starts 8 bytes after its 8-aligned header; perf: 4, a sample
