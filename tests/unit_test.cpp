@@ -16,6 +16,7 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -79,6 +80,19 @@ TEST_CASE("messages joined by cat() and thrown by throw_error() read as describe
     }
 }
 
+TEST_CASE("Decimal writes a number as std::to_string does, without a string") {
+    const auto same = [](auto n) { return std::string_view(bpf::detail::Decimal(n)) == std::to_string(n); };
+    CHECK(same(0));
+    CHECK(same(7u));
+    CHECK(same(-1));
+    CHECK(same(std::uint16_t{65535}));
+    CHECK(same(std::numeric_limits<std::int64_t>::min()));
+    CHECK(same(std::numeric_limits<std::int64_t>::max()));
+    CHECK(same(std::numeric_limits<std::uint64_t>::max()));
+    CHECK(same(std::size_t{27896}));
+    CHECK(bpf::detail::cat({"<memory, ", bpf::detail::Decimal(std::size_t{42}), " bytes>"}) == "<memory, 42 bytes>");
+}
+
 TEST_CASE("tail_lines and libbpf_warnings keep the last lines") {
     CHECK(bpf::detail::tail_lines("a\nb\nc\n", 2) == "b\nc");
     CHECK(bpf::detail::tail_lines("a\nb\nc", 5) == "a\nb\nc");
@@ -93,6 +107,10 @@ TEST_CASE("library and libbpf versions are reported") {
           "v" + std::to_string(bpf::libbpf_major_version()) + "." + std::to_string(bpf::libbpf_minor_version()));
     CHECK(bpf::libbpf_at_least(1, 0));
     CHECK_FALSE(bpf::libbpf_at_least(99, 0));
+    CHECK(bpf::libbpf_compiled_version() ==
+          std::to_string(bpf::libbpf_compiled_major) + "." + std::to_string(bpf::libbpf_compiled_minor));
+    CHECK(bpf::detail::version_text(12, 345).size == 6);
+    CHECK(std::string_view(bpf::detail::version_text(12, 345).text, 6) == "12.345");
     CHECK_FALSE(bpf::version.empty());
 }
 

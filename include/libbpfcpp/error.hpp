@@ -6,6 +6,8 @@
 #include "detail/compiled.hpp"
 
 #include <cerrno>
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -13,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include <bpf/libbpf.h>
@@ -153,6 +156,34 @@ inline Missing missing_kprobes() { return {"kprobes", Missing::Kernel, "", "CONF
 /// them. Cold: messages are made on the way to an error, once.
 [[gnu::cold]] LIBBPFCPP_INLINE std::string cat(std::initializer_list<std::string_view> parts);
 
+/// `n` in decimal, as a piece of a message (cat(), throw_error()): a string_view into the
+/// object, which holds the digits, instead of std::to_string()'s string, whose
+/// construction and clean-up were inlined into each function building a message.
+class Decimal {
+public:
+    template <std::integral T>
+    explicit Decimal(T n) noexcept {
+        if constexpr (std::is_signed_v<T>) {
+            const bool negative = n < 0;
+            write(negative ? 0 - static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n));
+            if (negative) digits_[--start_] = '-';
+        } else {
+            write(n);
+        }
+    }
+    operator std::string_view() const noexcept { return {digits_ + start_, sizeof digits_ - start_}; }
+
+private:
+    // Cold, hence out of line: a number is written on the way to an error, and the loop
+    // inlined at each of the many places that write one was most of their code.
+    [[gnu::cold]] void write(std::uint64_t n) noexcept {
+        do digits_[--start_] = static_cast<char>('0' + n % 10);
+        while ((n /= 10) != 0);
+    }
+    char digits_[21];  // 20 digits of 2^64 - 1, or a sign and 19 digits
+    std::size_t start_ = sizeof digits_;
+};
+
 /// Throws Error(err, describe(operation, object, cat(cause))): the throwing site is one
 /// call, without the exception's allocation and the message's temporaries.
 [[noreturn, gnu::cold]] LIBBPFCPP_INLINE void throw_error(int err, std::string_view operation,
@@ -161,7 +192,7 @@ inline Missing missing_kprobes() { return {"kprobes", Missing::Kernel, "", "CONF
 
 /// What a call into a libbpf newer than the one compiled against lacks.
 [[gnu::cold]] inline Missing missing_libbpf(std::string feature, int major, int minor) {
-    return {std::move(feature), Missing::Libbpf, cat({std::to_string(major), ".", std::to_string(minor)}), ""};
+    return {std::move(feature), Missing::Libbpf, cat({Decimal(major), ".", Decimal(minor)}), ""};
 }
 
 /// Throws unless the directory that will hold `path` is on a BPF filesystem.
@@ -170,6 +201,11 @@ LIBBPFCPP_INLINE void require_bpffs(const std::string& path, std::string_view op
 
 [[noreturn, gnu::cold]] LIBBPFCPP_INLINE void throw_errno(int err, std::string_view operation,
                                                          std::string_view object, std::string_view cause = {});
+
+/// Throws EBADF "use of a moved-from OWNER". Cold, hence out of line: handles check for it
+/// in accessors inlined at every call, each of which would otherwise carry the message's
+/// string, the exception's allocation and their clean-up.
+[[noreturn, gnu::cold]] LIBBPFCPP_INLINE void throw_moved_from(std::string_view owner);
 
 }  // namespace detail
 }  // namespace bpf
@@ -184,14 +220,13 @@ LIBBPFCPP_INLINE Error::Error(int err, std::string message, std::string verifier
       what_(with_errno_text(message_, err)) {}
 
 LIBBPFCPP_INLINE Error::Error(int err, std::string message, Missing missing) : Error(err, std::move(message)) {
-    missing_ = std::move(missing);
+    missing_.emplace(std::move(missing));  // into the empty optional: lighter than its assignment
 }
 
 LIBBPFCPP_INLINE std::string Error::with_errno_text(const std::string& message, int err) {
     const std::string_view text = std::strerror(err);
-    std::string out = message;
-    if (out.find(text) == std::string::npos) out.append(" (").append(text).append(")");
-    return out;
+    if (message.find(text) != std::string::npos) return message;
+    return detail::cat({message, " (", text, ")"});
 }
 
 LIBBPFCPP_INLINE std::string detail::libbpf_error_text(int err) {
@@ -289,6 +324,10 @@ LIBBPFCPP_INLINE void detail::throw_errno(int err, std::string_view operation, s
                                           std::string_view cause) {
     std::string why = cause.empty() ? explain_errno(err) : std::string(cause);
     throw Error(is_libbpf_errno(err) ? EINVAL : err, describe(operation, object, why));
+}
+
+LIBBPFCPP_INLINE void detail::throw_moved_from(std::string_view owner) {
+    throw Error(EBADF, cat({"use of a moved-from ", owner}));
 }
 
 }  // namespace bpf

@@ -500,7 +500,7 @@ LIBBPFCPP_INLINE void MapOps<D>::check_key_size(std::size_t k, std::string_view 
                             {"the map is not created yet; call Module::load() first"});
     if (k != d.key_size())
         detail::throw_error(EINVAL, detail::cat({op, " on map"}), d.qualified_name(),
-                            {"key is ", std::to_string(k), " bytes, the map's keys are ", std::to_string(d.key_size())});
+                            {"key is ", detail::Decimal(k), " bytes, the map's keys are ", detail::Decimal(d.key_size())});
 }
 
 template <class D>

@@ -78,9 +78,8 @@ public:
 
     /// Opens an object embedded in the executable; its name is the object's unless
     /// `options.object_name` says otherwise.
-    static Module open_memory(const EmbeddedObject& object, OpenOptions options = {}) {
-        if (options.object_name.empty()) options.object_name = object.name;
-        return open_memory(object.bytes, options);
+    static Module open_memory(const EmbeddedObject& object, const OpenOptions& options = {}) {
+        return Module(detail::open_object_memory(object.bytes, options, object.name));
     }
 
     /// Moves the object and everything it owns; the source becomes empty.
@@ -136,7 +135,7 @@ public:
     [[nodiscard]] Map map(std::string_view name) const;
     /// The map called `name`, or nullopt (no exception) when there is none.
     [[nodiscard]] std::optional<Map> find_map(std::string_view name) const {
-        return find<Map>(name, bpf_object__find_map_by_name);
+        return find<Map, bpf_map>(name);
     }
     /// Every map of the object, global-variable sections included (libbpfgo's NextMap).
     [[nodiscard]] std::vector<Map> maps() const {
@@ -147,7 +146,7 @@ public:
     [[nodiscard]] Prog program(std::string_view name) const;
     /// The program called `name`, or nullopt when there is none.
     [[nodiscard]] std::optional<Prog> find_program(std::string_view name) const {
-        return find<Prog>(name, bpf_object__find_program_by_name);
+        return find<Prog, bpf_program>(name);
     }
     /// Every program of the object (libbpfgo's NextProgram).
     [[nodiscard]] std::vector<Prog> programs() const {
@@ -345,7 +344,7 @@ public:
 
     /// The module's internal state; used by the event buffer types.
     [[nodiscard]] detail::ModuleState& state() const {
-        if (!state_) throw Error(EBADF, "use of a moved-from bpf::Module");
+        if (!state_) detail::throw_moved_from("bpf::Module");
         return *state_;
     }
 
@@ -354,9 +353,8 @@ private:
 
     // find_map()/find_program() and maps()/programs(): one shape for both kinds.
     template <class Handle, class Raw>
-    std::optional<Handle> find(std::string_view name, Raw* (*lookup)(const bpf_object*, const char*)) const {
-        if (!detail::is_c_name(name)) return std::nullopt;
-        Raw* r = lookup(state().obj, std::string(name).c_str());
+    std::optional<Handle> find(std::string_view name) const {
+        Raw* r = static_cast<Raw*>(detail::find_by_name(state().obj, name, std::is_same_v<Raw, bpf_map>));
         if (r == nullptr) return std::nullopt;
         return Handle(r, &state());
     }
@@ -388,9 +386,9 @@ namespace bpf {
 
 LIBBPFCPP_INLINE void Module::prepare() {
     auto& s = state();
-    if (s.loaded) throw Error(EALREADY, detail::describe("preparing object", s.name, "already loaded"));
+    if (s.loaded) detail::throw_error(EALREADY, "preparing object", s.name, {"already loaded"});
     if (s.prepared)
-        throw Error(EALREADY, detail::describe("preparing object", s.name, "already prepared; call load() next"));
+        detail::throw_error(EALREADY, "preparing object", s.name, {"already prepared; call load() next"});
 #if LIBBPFCPP_LIBBPF_AT_LEAST(1, 6)
     detail::check_map_types(s.obj, s.name);
     detail::check_fd_headroom(s.obj, s.name);
@@ -410,7 +408,7 @@ LIBBPFCPP_INLINE void Module::prepare() {
 
 LIBBPFCPP_INLINE void Module::load() {
     auto& s = state();
-    if (s.loaded) throw Error(EALREADY, detail::describe("loading object", s.name, "already loaded"));
+    if (s.loaded) detail::throw_error(EALREADY, "loading object", s.name, {"already loaded"});
     if (!s.prepared) {  // prepare() checked these already, and the maps exist now
         detail::check_map_types(s.obj, s.name);  // set_type() may have been given anything
         detail::check_fd_headroom(s.obj, s.name);

@@ -59,7 +59,7 @@ public:
 
     /// The pointer; throws once the skeleton has been moved from.
     T* get() const {
-        if (ptr_ == nullptr) throw Error(EBADF, std::string("use of a moved-from ") + owner_);
+        if (ptr_ == nullptr) throw_moved_from(owner_);
         return ptr_;
     }
 

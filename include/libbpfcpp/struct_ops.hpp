@@ -229,7 +229,7 @@ LIBBPFCPP_INLINE std::string detail::datasec_variables(bpf_object* obj, std::str
         for (std::uint16_t i = 0; i < btf_vlen(t); ++i, ++v) {
             const btf_type* var = btf__type_by_id(b, v->type);
             const char* vn = var != nullptr ? btf__name_by_offset(b, var->name_off) : nullptr;
-            vars.append(vars.empty() ? "" : ", ").append(vn != nullptr ? vn : "?");
+            vars = cat({vars, vars.empty() ? "" : ", ", vn != nullptr ? vn : "?"});
         }
         return vars.empty() ? std::string("?") : vars;
     }
@@ -246,8 +246,8 @@ LIBBPFCPP_INLINE void detail::check_struct_ops_sections(bpf_object* obj, std::st
     if (vars.empty()) return;
     throw_error(EOPNOTSUPP, "loading object", object_name,
                 {"its struct_ops map(s) ", vars, " are in section '.struct_ops.link', which libbpf knows from release ",
-                 std::to_string(struct_ops_link_libbpf_major), ".", std::to_string(struct_ops_link_libbpf_minor),
-                 " on; this program runs libbpf ", std::to_string(major), ".", std::to_string(minor),
+                 Decimal(struct_ops_link_libbpf_major), ".", Decimal(struct_ops_link_libbpf_minor),
+                 " on; this program runs libbpf ", Decimal(major), ".", Decimal(minor),
                  " (build against libbpf >= 1.2, or declare them in SEC(\".struct_ops\"))"});
 }
 

@@ -453,7 +453,7 @@ LIBBPFCPP_INLINE void detail::throw_untypable(const std::string& name, int fd, b
 }
 
 LIBBPFCPP_INLINE std::string detail::type_mismatch(std::string_view what, std::size_t have, std::size_t want) {
-    return cat({what, " is ", std::to_string(have), " bytes, the map's are ", std::to_string(want)});
+    return cat({what, " is ", Decimal(have), " bytes, the map's are ", Decimal(want)});
 }
 
 }  // namespace bpf

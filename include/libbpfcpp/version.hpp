@@ -3,6 +3,7 @@
 
 #include "detail/cxx20.hpp"  // first: a clear error below C++20
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -31,9 +32,35 @@ constexpr bool libbpf_at_least(int major, int minor) noexcept {
            (libbpf_compiled_major == major && libbpf_compiled_minor >= minor);
 }
 
+namespace detail {
+/// "MAJOR.MINOR", written at compile time: the messages that name the version are built
+/// in error paths compiled into every tool, where two to_string() calls and their
+/// concatenation were three strings' code.
+struct VersionText {
+    char text[24];
+    std::size_t size;
+};
+constexpr VersionText version_text(int major, int minor) noexcept {
+    VersionText v{};
+    auto put = [&v](int n) {
+        char digits[12] = {};
+        std::size_t k = 0;
+        do digits[k++] = static_cast<char>('0' + n % 10);
+        while ((n /= 10) > 0);
+        while (k > 0) v.text[v.size++] = digits[--k];
+    };
+    put(major);
+    v.text[v.size++] = '.';
+    put(minor);
+    return v;
+}
+inline constexpr VersionText libbpf_compiled_text = version_text(libbpf_compiled_major, libbpf_compiled_minor);
+static_assert(version_text(1, 10).size == 4 && version_text(1, 10).text[3] == '0');
+}  // namespace detail
+
 /// The compile-time libbpf as "MAJOR.MINOR", for messages.
 inline std::string libbpf_compiled_version() {
-    return std::to_string(libbpf_compiled_major) + "." + std::to_string(libbpf_compiled_minor);
+    return std::string(detail::libbpf_compiled_text.text, detail::libbpf_compiled_text.size);
 }
 
 /// The libbpf linked at run time, e.g. "v1.1".

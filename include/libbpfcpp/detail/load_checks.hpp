@@ -90,6 +90,12 @@ inline bool is_c_name(std::string_view name) noexcept {
     return true;
 }
 
+/// The map (`map`) or else program called `name` in `obj`, or nullptr (also for a name
+/// libbpf cannot hold). One function for both, out of line in compiled mode: the
+/// NUL-terminated copy libbpf needs is compiled once, not in each look-up a generated
+/// skeleton makes.
+LIBBPFCPP_INLINE void* find_by_name(const bpf_object* obj, std::string_view name, bool map);
+
 /// `name` for a message: a NUL byte would end what() there, so it is shown as \0.
 LIBBPFCPP_INLINE std::string printable_name(std::string_view name);
 
@@ -104,9 +110,9 @@ LIBBPFCPP_INLINE void detail::check_map_types(bpf_object* obj, std::string_view 
         const std::uint32_t raw = raw_map_type(m);
         if (raw <= max_map_type_value || !bpf_map__autocreate(m)) continue;
         throw_error(EINVAL, "loading object", object_name,
-                    {"map '", bpf_map__name(m), "' has type ", std::to_string(raw),
+                    {"map '", bpf_map__name(m), "' has type ", Decimal(raw),
                      ", which the <linux/bpf.h> this program was built with does not know (it knows types up to ",
-                     std::to_string(max_map_type_value),
+                     Decimal(max_map_type_value),
                      "); leave the map out with set_autocreate(false), or the object file is damaged, or build "
                      "with newer kernel headers"});
     }
@@ -135,8 +141,8 @@ LIBBPFCPP_INLINE void detail::check_fd_headroom(bpf_object* obj, std::string_vie
     }
     if (open_fds + need <= rl.rlim_cur) return;
     throw_error(EMFILE, "loading object", object_name,
-                {"too many open files: ", std::to_string(open_fds), " of the ", std::to_string(rl.rlim_cur),
-                 " allowed are open and loading needs about ", std::to_string(need),
+                {"too many open files: ", Decimal(open_fds), " of the ", Decimal(rl.rlim_cur),
+                 " allowed are open and loading needs about ", Decimal(need),
                  " more; raise RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then load again"});
 }
 
@@ -151,6 +157,13 @@ LIBBPFCPP_INLINE void detail::check_pin_paths(bpf_object* obj, std::string_view 
                      "', which is a symbolic link; remove it, and keep pins in a directory only root can write "
                      "to (OpenOptions::pin_root_path, see docs/core.md)"});
     }
+}
+
+LIBBPFCPP_INLINE void* detail::find_by_name(const bpf_object* obj, std::string_view name, bool map) {
+    if (!is_c_name(name)) return nullptr;
+    const std::string c_name(name);
+    if (map) return bpf_object__find_map_by_name(obj, c_name.c_str());
+    return bpf_object__find_program_by_name(obj, c_name.c_str());
 }
 
 LIBBPFCPP_INLINE std::string detail::printable_name(std::string_view name) {

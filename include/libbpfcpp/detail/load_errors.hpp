@@ -55,11 +55,11 @@ public:
     ProgramLogs& operator=(const ProgramLogs&) = delete;
     ~ProgramLogs();
 
-    /// The program whose load failed, and its log; with no log anywhere, the only
-    /// program the object loads, if it has one, and an empty log. libbpf loads programs
-    /// in object order and stops at the first that fails, so that is the last one with
-    /// text in its buffer.
-    [[nodiscard]] std::optional<std::pair<bpf_program*, std::string>> failed() const;
+    /// The program whose load failed, and its log (in this object's buffer); with no log
+    /// anywhere, the only program the object loads, if it has one, and an empty log.
+    /// libbpf loads programs in object order and stops at the first that fails, so that
+    /// is the last one with text in its buffer.
+    [[nodiscard]] std::optional<std::pair<bpf_program*, std::string_view>> failed() const;
 
     /// Sends the logs of programs with a log level of their own to the logger at debug
     /// level, all but `except` (the one an Error carries).
@@ -92,6 +92,14 @@ private:
 [[noreturn, gnu::cold]] LIBBPFCPP_INLINE void throw_load_error(bpf_object* obj, const std::string& name,
                                                     const std::optional<std::string>& token_path, int ret,
                                                     const std::string& printed, const ProgramLogs* logs);
+
+/// The cause throw_load_error() gives for a failure with `err`, and the verifier log the
+/// Error carries in `verifier_log`. Apart so that the Error is built at one place: each
+/// construction inlined the message's and the log's strings and their clean-up.
+[[gnu::cold]] LIBBPFCPP_INLINE std::string load_error_cause(bpf_object* obj,
+                                                           const std::optional<std::string>& token_path, int err,
+                                                           const std::string& printed, const ProgramLogs* logs,
+                                                           std::string& verifier_log);
 
 }  // namespace bpf::detail
 
@@ -136,19 +144,15 @@ LIBBPFCPP_INLINE std::string detail::verifier_summary(const std::string& log) {
 }
 
 LIBBPFCPP_INLINE std::string detail::libbpf_warnings(const std::string& captured, std::size_t n) {
-    std::string lines = tail_lines(captured, n);
+    const std::string lines = tail_lines(captured, n);
     std::string out;
-    std::size_t start = 0;
-    while (start < lines.size()) {
-        auto nl = lines.find('\n', start);
-        std::string line = lines.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-        if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);
-        if (!line.empty()) {
-            if (!out.empty()) out += "; ";
-            out += line;
-        }
-        if (nl == std::string::npos) break;
-        start = nl + 1;
+    for (std::string_view rest = lines; !rest.empty();) {
+        const auto nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        if (line.starts_with("libbpf: ")) line.remove_prefix(8);
+        if (!line.empty()) out = cat({out, out.empty() ? "" : "; ", line});
+        if (nl == std::string_view::npos) break;
+        rest.remove_prefix(nl + 1);
     }
     return out;
 }
@@ -174,10 +178,11 @@ LIBBPFCPP_INLINE detail::ProgramLogs::~ProgramLogs() {
     for (auto& b : bufs_) bpf_program__set_log_buf(b.prog, nullptr, 0);
 }
 
-LIBBPFCPP_INLINE std::optional<std::pair<bpf_program*, std::string>> detail::ProgramLogs::failed() const {
+LIBBPFCPP_INLINE std::optional<std::pair<bpf_program*, std::string_view>> detail::ProgramLogs::failed() const {
+    using Failed = std::pair<bpf_program*, std::string_view>;
     for (auto b = bufs_.rbegin(); b != bufs_.rend(); ++b)
-        if (b->text[0] != '\0') return std::make_pair(b->prog, std::string(b->text.get(), strnlen(b->text.get(), b->size)));
-    if (loaded_ == 1 && bufs_.size() == 1) return std::make_pair(bufs_.front().prog, std::string());
+        if (b->text[0] != '\0') return Failed(b->prog, std::string_view(b->text.get(), strnlen(b->text.get(), b->size)));
+    if (loaded_ == 1 && bufs_.size() == 1) return Failed(bufs_.front().prog, std::string_view());
     return std::nullopt;
 }
 
@@ -203,22 +208,31 @@ LIBBPFCPP_INLINE void detail::throw_load_error(bpf_object* obj, const std::strin
     int err = positive_errno(ret);
     if (is_libbpf_errno(err)) err = EINVAL;
     if (err == EMFILE || err == ENFILE) fd_exhaustion_seen().store(true, std::memory_order_relaxed);
-    const std::string restart = fd_exhaustion_seen().load(std::memory_order_relaxed) ? std::string(fd_restart_note) : "";
-    auto error = [&](std::string_view cause, std::string log = {}) {
-        return Error(err, cat({describe("loading object", name, cause), restart}), std::move(log));
-    };
-    if (std::string cause = token_load_cause(obj, token_path, err); !cause.empty()) throw error(cause);
-    if ((err == EPERM || err == EACCES) && lacks_bpf_privileges()) throw error(privileges_hint);
-    auto vlog = logs != nullptr ? logs->failed() : std::nullopt;
+    std::string verifier_log;
+    const std::string cause = load_error_cause(obj, token_path, err, printed, logs, verifier_log);
+    throw Error(err,
+                cat({describe("loading object", name, cause),
+                     fd_exhaustion_seen().load(std::memory_order_relaxed) ? fd_restart_note : std::string_view()}),
+                std::move(verifier_log));
+}
+
+LIBBPFCPP_INLINE std::string detail::load_error_cause(bpf_object* obj, const std::optional<std::string>& token_path,
+                                                      int err, const std::string& printed, const ProgramLogs* logs,
+                                                      std::string& verifier_log) {
+    if (std::string cause = token_load_cause(obj, token_path, err); !cause.empty()) return cause;
+    if ((err == EPERM || err == EACCES) && lacks_bpf_privileges()) return std::string(privileges_hint);
+    const auto vlog = logs != nullptr ? logs->failed() : std::nullopt;
     if (logs != nullptr) logs->print_requested(vlog ? vlog->first : nullptr);
     if (vlog) {
-        auto& [prog, log] = *vlog;
+        bpf_program* const prog = vlog->first;
+        const std::string log(vlog->second);
         const std::string pname = bpf_program__name(prog);
-        if (err == ENOSPC && logs->full(prog, log))
-            throw error(cat({"the verifier log of program '", pname, "' outgrew its ", std::to_string(log.size() + 1),
-                             "-byte buffer, which fails the load whatever the verdict; lower "
-                             "OpenOptions::kernel_log_level (level 2 logs every state)"}),
-                        log);
+        if (err == ENOSPC && logs->full(prog, log)) {
+            verifier_log = log;
+            return cat({"the verifier log of program '", pname, "' outgrew its ", Decimal(log.size() + 1),
+                        "-byte buffer, which fails the load whatever the verdict; lower "
+                        "OpenOptions::kernel_log_level (level 2 logs every state)"});
+        }
         // "processed 0 insns" is the kernel refusing the program before the verifier
         // looked at it (e.g. an attach type this kernel does not permit).
         const bool unverified = log.empty() || (log.find("processed 0 insns") != std::string::npos &&
@@ -228,25 +242,25 @@ LIBBPFCPP_INLINE void detail::throw_load_error(bpf_object* obj, const std::strin
             // the default logger does not, since the Error carries it (see LogCapture).
             route_libbpf_message(LIBBPF_WARN, cat({"libbpf: prog '", pname, "': -- BEGIN PROG LOAD LOG --\n", log,
                                                    "-- END PROG LOAD LOG --\n"}));
-            throw error(cat({"the verifier rejected program '", pname, "':\n", verifier_summary(log),
-                             "\n(full log in Error::verifier_log())"}),
-                        log);
+            verifier_log = log;
+            return cat({"the verifier rejected program '", pname, "':\n", verifier_summary(log),
+                        "\n(full log in Error::verifier_log())"});
         }
         // Refused without a verifier verdict: name the program and what its hook needs.
         const std::string sec = bpf_program__section_name(prog);
         const std::string cause = cat({"the kernel refused program '", pname, "' (section '", sec, "')"});
         for (std::string_view tramp : {"fentry", "fexit", "fmod_ret", "lsm", "freplace"})
             if (sec.rfind(tramp, 0) == 0 && err == EPERM)
-                throw error(cat({cause, ": this kernel does not allow BPF trampoline programs "
-                                        "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead"}));
+                return cat({cause, ": this kernel does not allow BPF trampoline programs "
+                                   "(fentry/fexit/fmod_ret/lsm); use a kprobe or a tracepoint instead"});
         // Without a log the program is only the one the object loads, and the failure may
         // have come before it reached the kernel: libbpf's last words say which.
         const std::string said = log.empty() ? libbpf_warnings(without_memlock_hints(printed)) : std::string();
-        throw error(cat({cause, err == EPERM || err == EACCES ? " before verifying it: " : ": ", explain_errno(err),
-                         said.empty() ? "" : " (libbpf: ", said, said.empty() ? "" : ")"}));
+        return cat({cause, err == EPERM || err == EACCES ? " before verifying it: " : ": ", explain_errno(err),
+                    said.empty() ? "" : " (libbpf: ", said, said.empty() ? "" : ")"});
     }
-    const std::string why = libbpf_warnings(without_memlock_hints(printed));
-    throw error(why.empty() ? std::string(explain_errno(err)) : why);
+    std::string why = libbpf_warnings(without_memlock_hints(printed));
+    return why.empty() ? explain_errno(err) : why;
 }
 
 }  // namespace bpf

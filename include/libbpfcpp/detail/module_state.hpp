@@ -62,8 +62,8 @@ public:
     void end(std::string_view owner) noexcept {
         if (user_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
             // Waiting for the guard would wait for ourselves.
-            emit(LogLevel::Warn, "libbpfcpp: '" + std::string(owner) +
-                        "' was destroyed by its own callback; destroy it after the operation completed\n");
+            emit(LogLevel::Warn, cat({"libbpfcpp: '", owner,
+                                      "' was destroyed by its own callback; destroy it after the operation completed\n"}));
             std::abort();
         }
         std::lock_guard lock(mutex_);

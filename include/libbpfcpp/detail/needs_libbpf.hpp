@@ -16,7 +16,7 @@ namespace bpf::detail {
 /// FEATURE is the short name Error::missing() carries ("tcx", "BPF tokens").
 [[noreturn, gnu::cold]] inline void libbpf_too_old(std::string_view op, std::string_view object, std::string_view what,
                                         std::string_view feature, int major, int minor, std::string_view instead) {
-    const std::string cause = cat({what, " needs libbpf >= ", std::to_string(major), ".", std::to_string(minor),
+    const std::string cause = cat({what, " needs libbpf >= ", Decimal(major), ".", Decimal(minor),
                                    ", this program was built with libbpf ", bpf::libbpf_compiled_version(),
                                    instead.empty() ? "" : "; ", instead});
     throw Error(EOPNOTSUPP, describe(op, object, cause), missing_libbpf(std::string(feature), major, minor));

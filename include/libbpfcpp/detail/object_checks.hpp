@@ -83,7 +83,7 @@ inline std::span<const std::byte> elf_btf_section(std::span<const std::byte> elf
 /// or empty.
 inline std::string btf_type_problem(const btf* b, std::uint32_t id) {
     const btf_type* t = btf__type_by_id(b, id);
-    if (t == nullptr) return cat({"BTF type [", std::to_string(id), "] cannot be read"});
+    if (t == nullptr) return cat({"BTF type [", Decimal(id), "] cannot be read"});
     // The first reference that leads nowhere, in libbpf's order: a string offset (`what`
     // names it) or, with `what` null, a type ID. One message at the end, rather than one
     // per check, keeps this function small in every file that opens an object.
@@ -150,7 +150,7 @@ inline std::string btf_type_problem(const btf* b, std::uint32_t id) {
     case BTF_KIND_FUNC:
         ref(t->type);
         if (!found && !btf_is_func_proto(btf__type_by_id(b, t->type)))
-            return cat({"BTF type [", std::to_string(id), "] is a function whose type ", std::to_string(t->type),
+            return cat({"BTF type [", Decimal(id), "] is a function whose type ", Decimal(t->type),
                         " is not a function prototype"});
         break;
     case BTF_KIND_FUNC_PROTO:
@@ -162,15 +162,15 @@ inline std::string btf_type_problem(const btf* b, std::uint32_t id) {
         break;
     }
     default:
-        return cat({"BTF type [", std::to_string(id), "] has kind ", std::to_string(btf_kind(t)),
+        return cat({"BTF type [", Decimal(id), "] has kind ", Decimal(btf_kind(t)),
                     ", which no BTF has"});
     }
     if (!found) return {};
     if (what != nullptr)
-        return cat({"BTF type [", std::to_string(id), "] has a ", what, " at string offset ", std::to_string(bad),
+        return cat({"BTF type [", Decimal(id), "] has a ", what, " at string offset ", Decimal(bad),
                     ", past the string section"});
-    return cat({"BTF type [", std::to_string(id), "] refers to type ", std::to_string(bad),
-                ", which does not exist (the object has ", std::to_string(btf__type_cnt(b) - 1), " types)"});
+    return cat({"BTF type [", Decimal(id), "] refers to type ", Decimal(bad),
+                ", which does not exist (the object has ", Decimal(btf__type_cnt(b) - 1), " types)"});
 }
 
 /// What is wrong with the .kconfig externs of `b`, or empty. libbpf (1.0 to 1.7 at least)
@@ -190,7 +190,7 @@ inline std::string kconfig_problem(const btf* b) {
             const long long size = btf__resolve_size(b, var->type);
             if (size > 0x7fffffff) {
                 const char* var_name = btf__name_by_offset(b, var->name_off);
-                return cat({"extern '", var_name != nullptr ? var_name : "", "' of .kconfig is ", std::to_string(size),
+                return cat({"extern '", var_name != nullptr ? var_name : "", "' of .kconfig is ", Decimal(size),
                             " bytes, more than libbpf can handle"});
             }
         }

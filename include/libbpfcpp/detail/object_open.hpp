@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,15 +34,19 @@ namespace detail {
 /// The state of a module opened from the ELF file at `path`.
 LIBBPFCPP_INLINE std::unique_ptr<ModuleState> open_object_file(const std::string& path, const OpenOptions& options);
 
-/// The state of a module opened from the ELF bytes `object`, read only during the call.
+/// The state of a module opened from the ELF bytes `object`, read only during the call,
+/// named `options.object_name`, else `name` (an embedded object's), else by libbpf. The
+/// name comes apart from the options so that an embedded object's open copies no options.
 LIBBPFCPP_INLINE std::unique_ptr<ModuleState> open_object_memory(std::span<const std::byte> object,
-                                                                 const OpenOptions& options);
+                                                                 const OpenOptions& options,
+                                                                 std::string_view name = {});
 
 // Opens with `open(opts, source)`: a function pointer rather than a template, so that
-// the body is compiled once in compiled mode.
+// the body is compiled once in compiled mode. `object_name`, when not null, names the
+// object instead of `o.object_name`.
 using OpenFn = bpf_object* (*)(const bpf_object_open_opts*, const void* source);
 LIBBPFCPP_INLINE std::unique_ptr<ModuleState> open_object(const std::string& label, const OpenOptions& o, OpenFn open,
-                                                          const void* source);
+                                                          const void* source, const char* object_name = nullptr);
 
 }  // namespace detail
 }  // namespace bpf
@@ -71,23 +76,24 @@ LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object_file(c
 }
 
 LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object_memory(std::span<const std::byte> object,
-                                                                                 const OpenOptions& options) {
+                                                                                 const OpenOptions& options,
+                                                                                 std::string_view name) {
     install_print_router();
-    const std::string label = options.object_name.empty()
-                                  ? cat({"<memory, ", std::to_string(object.size()), " bytes>"})
-                                  : options.object_name;
+    const bool named_here = options.object_name.empty() && !name.empty();
+    const std::string_view given = named_here ? name : std::string_view(options.object_name);
+    const std::string label = given.empty() ? cat({"<memory, ", Decimal(object.size()), " bytes>"}) : cat({given});
     refuse_corrupt_object(object, label);  // what the linked libbpf would crash on
     return open_object(label, options, [](const bpf_object_open_opts* o, const void* bytes) {
         const auto* span = static_cast<const std::span<const std::byte>*>(bytes);
         return bpf_object__open_mem(span->data(), span->size(), o);
-    }, &object);
+    }, &object, named_here ? label.c_str() : nullptr);
 }
 
 LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object(const std::string& label,
                                                                           const OpenOptions& o, OpenFn open,
-                                                                          const void* source) {
+                                                                          const void* source, const char* object_name) {
     LIBBPF_OPTS(bpf_object_open_opts, opts);
-    opts.object_name = o.object_name.empty() ? nullptr : o.object_name.c_str();
+    opts.object_name = object_name != nullptr ? object_name : o.object_name.empty() ? nullptr : o.object_name.c_str();
     opts.btf_custom_path = o.btf_path.empty() ? nullptr : o.btf_path.c_str();
     opts.kconfig = o.kconfig.empty() ? nullptr : o.kconfig.c_str();
     opts.pin_root_path = o.pin_root_path.empty() ? nullptr : o.pin_root_path.c_str();
@@ -112,21 +118,24 @@ LIBBPFCPP_INLINE std::unique_ptr<detail::ModuleState> detail::open_object(const 
     }
     if (obj == nullptr) {
         int err = errno != 0 ? errno : EINVAL;
-        std::string why = libbpf_warnings(capture.text(), 2);
+        const std::string why = libbpf_warnings(capture.text(), 2);
         const bool malformed =
             is_libbpf_errno(err) || err == EINVAL || err == ENOEXEC || err == EPROTO || err == ENOTSUP;
-        std::string cause = malformed ? "not a valid BPF ELF object" : explain_errno(err);
         // libbpf >= 1.4 takes a placeholder descriptor per map when it opens the object.
-        if (err == EMFILE || err == ENFILE)
-            cause = "too many open files (libbpf holds a descriptor per map from open on); raise "
-                    "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again";
+        const bool out_of_fds = err == EMFILE || err == ENFILE;
+        const std::string explained = malformed || out_of_fds ? std::string() : explain_errno(err);
+        const std::string_view cause =
+            out_of_fds ? "too many open files (libbpf holds a descriptor per map from open on); raise "
+                         "RLIMIT_NOFILE (ulimit -n, or setrlimit()) or close descriptors, then open again"
+            : malformed ? "not a valid BPF ELF object"
+                        : std::string_view(explained);
         throw_error(is_libbpf_errno(err) ? EINVAL : err, "opening BPF object", label,
                     {cause, why.empty() ? "" : " (", why, why.empty() ? "" : ")"});
     }
     auto s = std::make_unique<ModuleState>();
     s->obj = obj;
     s->name = bpf_object__name(obj);
-    s->token_path = o.bpf_token_path;
+    if (o.bpf_token_path) s->token_path.emplace(*o.bpf_token_path);  // lighter than optional's assignment
     return s;
 }
 

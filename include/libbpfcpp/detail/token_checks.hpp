@@ -79,7 +79,7 @@ LIBBPFCPP_INLINE bool delegates(std::string_view list, std::string_view name, un
 LIBBPFCPP_INLINE std::string token_create_cause(const std::string& path, int err);
 
 /// Why a bpf() call that a token did not cover was refused inside a user namespace.
-LIBBPFCPP_INLINE std::string userns_refusal_cause();
+[[gnu::cold]] LIBBPFCPP_INLINE std::string userns_refusal_cause();
 
 /// What `obj` needs that the bpffs at `where` does not delegate, with the options that
 /// would; the kernel only says EPERM.
@@ -94,7 +94,8 @@ LIBBPFCPP_INLINE std::optional<std::string> required_token_path(const std::optio
 /// cause: a token the load had to use (see required_token_path) cannot be made from its
 /// path, which a BPF_TOKEN_CREATE of our own shows, or the process is in a user namespace
 /// and the kernel refused what no token (or a token lacking it) granted.
-LIBBPFCPP_INLINE std::string token_load_cause(bpf_object* obj, const std::optional<std::string>& token_path, int err);
+[[gnu::cold]] LIBBPFCPP_INLINE std::string token_load_cause(bpf_object* obj, const std::optional<std::string>& token_path,
+                                                           int err);
 
 }  // namespace bpf::detail
 
@@ -234,10 +235,10 @@ LIBBPFCPP_INLINE std::string detail::token_create_cause(const std::string& path,
 }
 
 LIBBPFCPP_INLINE std::string detail::userns_refusal_cause() {
-    return "this process is in a user namespace, where the kernel grants BPF only through a BPF token "
-           "(Linux >= 6.9, libbpf >= 1.4): give the path of a bpffs that delegates the commands, map, "
-           "program and attach types needed (OpenOptions::bpf_token_path, MapCreateOptions::token_fd); " +
-           std::string(delegation_hint);
+    return cat({"this process is in a user namespace, where the kernel grants BPF only through a BPF token "
+                "(Linux >= 6.9, libbpf >= 1.4): give the path of a bpffs that delegates the commands, map, "
+                "program and attach types needed (OpenOptions::bpf_token_path, MapCreateOptions::token_fd); ",
+                delegation_hint});
 }
 
 LIBBPFCPP_INLINE std::string detail::undelegated(bpf_object* obj, const std::string& where) {
@@ -306,7 +307,7 @@ LIBBPFCPP_INLINE std::string detail::token_load_cause(bpf_object* obj,
             ::close(dir);
         }
         if (token >= 0) ::close(token);
-        else return "creating a BPF token from '" + *required + "': " + token_create_cause(*required, token_err);
+        else return cat({"creating a BPF token from '", *required, "': ", token_create_cause(*required, token_err)});
     }
 #endif
     if ((err != EPERM && err != EACCES) || !in_user_namespace()) return {};
@@ -316,28 +317,26 @@ LIBBPFCPP_INLINE std::string detail::token_load_cause(bpf_object* obj,
         if (const char* env = std::getenv("LIBBPF_BPF_TOKEN_PATH")) path = env;
     }
     if (path && path->empty())
-        return "no BPF token was used (OpenOptions::bpf_token_path or LIBBPF_BPF_TOKEN_PATH is empty); " +
-               userns_refusal_cause();
+        return cat({"no BPF token was used (OpenOptions::bpf_token_path or LIBBPF_BPF_TOKEN_PATH is empty); ",
+                    userns_refusal_cause()});
     const std::string where = path ? *path : "/sys/fs/bpf";
     if (const int dir = open(where.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir < 0) {
-        return "no BPF token was used ('" + where + "': " + std::strerror(errno) + "); " +
-               userns_refusal_cause();
+        return cat({"no BPF token was used ('", where, "': ", std::strerror(errno), "); ", userns_refusal_cause()});
     } else {
         const int token = bpf_token_create(dir, nullptr);
         const int token_err = errno;
         ::close(dir);
         if (token < 0)
-            return "no BPF token was used (creating one from '" + where +
-                   "': " + token_create_cause(where, token_err) + "); " + userns_refusal_cause();
+            return cat({"no BPF token was used (creating one from '", where, "': ", token_create_cause(where, token_err),
+                        "); ", userns_refusal_cause()});
         ::close(token);
     }
-    return "the BPF token from '" + where + "' does not cover it: " + undelegated(obj, where);
+    return cat({"the BPF token from '", where, "' does not cover it: ", undelegated(obj, where)});
 #else
     (void)obj;
     (void)token_path;
-    return userns_refusal_cause() + "; this program was built with libbpf " +
-           bpf::libbpf_compiled_version() +
-           ", which cannot use BPF tokens";
+    return cat({userns_refusal_cause(), "; this program was built with libbpf ", bpf::libbpf_compiled_version(),
+                ", which cannot use BPF tokens"});
 #endif
 }
 
