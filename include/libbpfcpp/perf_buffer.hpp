@@ -316,29 +316,19 @@ private:
                 r.tail = head;
                 break;
             }
-            if (off + h.size > r.size) {  // made contiguous; the view's walk ends before any other such record
-                scratch_.resize(h.size);
-                const auto first = static_cast<std::size_t>(r.size - off);
-                std::memcpy(scratch_.data(), rec, first);
-                std::memcpy(scratch_.data() + first, r.data, h.size - first);
-                rec = scratch_.data();
-            }
+            // Made contiguous; the view's walk ends before any other record that wraps.
+            if (off + h.size > r.size) rec = detail::unwrap_perf_record(scratch_, r.data, r.size, off, h.size);
             if (h.type == PERF_RECORD_SAMPLE) {
-                std::uint32_t len;
-                std::memcpy(&len, rec + sizeof h, sizeof len);
-                if (len > h.size - detail::perf_sample_data_offset)
-                    len = static_cast<std::uint32_t>(h.size - detail::perf_sample_data_offset);
+                const std::uint32_t len = detail::perf_sample_size(rec, h);
                 if (len >= min_size) {
                     span = detail::PerfViewSpan{r.data, r.size, r.tail, head, rec + detail::perf_sample_data_offset, h.size};
                     return true;
                 }
                 state_.shorts.report(name_, len, min_size);
             } else if (h.type == PERF_RECORD_LOST) {
-                std::uint64_t count;
-                std::memcpy(&count, rec + detail::perf_lost_count_offset, sizeof count);
                 r.tail += h.size;
                 try {
-                    handler_->lost(r.cpu, count);
+                    handler_->lost(r.cpu, detail::perf_lost_count(rec));
                 } catch (...) {
                     r.publish();
                     throw;
@@ -363,13 +353,8 @@ private:
     // kernel. A ring read up to the head seen lets the next view look at the other CPUs'
     // rings first; one with records left is read on.
     void commit_view(std::size_t source, std::uint64_t end) noexcept {
-        resume_ = true;  // as in finish_iteration(): poll() must look at the rings again
-        if (source >= rings_.size()) return;
-        detail::PerfCpuRing& r = rings_[source];
-        r.tail = end;
-        r.pending = r.tail != r.head;
-        r.publish();
-        if (!r.pending && source == cursor_ && ++cursor_ == rings_.size()) cursor_ = 0;
+        resume_at(source, end);
+        if (source < rings_.size()) rings_[source].publish();  // resume_at() keeps a ring with records left
     }
 
     // The range that calls it holds the read scope.

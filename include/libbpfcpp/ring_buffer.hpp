@@ -372,9 +372,8 @@ private:
 
     // A view ended: its records (of ring `source`, those before `end`) go back to the producer.
     void commit_view(std::size_t source, unsigned long end) noexcept {
-        if (source >= rings_.size()) return;
-        rings_[source]->map.read_up_to(end);
-        rings_[source]->map.publish();
+        resume_at(source, end);
+        if (source < rings_.size()) rings_[source]->map.publish();
     }
 
     // The range that calls it holds the read scope.

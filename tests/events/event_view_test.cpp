@@ -239,9 +239,8 @@ TEST_CASE("perf buffer view: a lost-record notice ends the view before it; the n
             reported += count;
         },
         bpf::PerfBufferOptions{.pages = 1});
-    std::uint64_t failures = 0;
     on_cpu(0, [&] { produce(mod, 100, TARGET_PERF); });  // 96-byte records: a 4 KiB ring holds 42
-    failures = events_test::global(mod, "failures");
+    const std::uint64_t failures = events_test::global(mod, "failures");
     REQUIRE(failures > 0);
     const auto kept = static_cast<std::uint32_t>(100 - failures);
     {

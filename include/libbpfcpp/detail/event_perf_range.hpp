@@ -39,6 +39,44 @@ struct PerfSpan {
 inline constexpr std::size_t perf_sample_data_offset = sizeof(perf_event_header) + sizeof(std::uint32_t);
 inline constexpr std::size_t perf_lost_count_offset = sizeof(perf_event_header) + sizeof(std::uint64_t);
 
+/// The bytes of the sample in the record at `rec` with header `h`: its size word, but no
+/// more than the record holds.
+inline std::uint32_t perf_sample_size(const std::byte* rec, const perf_event_header& h) noexcept {
+    if (h.size < perf_sample_data_offset) return 0;
+    std::uint32_t len;
+    std::memcpy(&len, rec + sizeof h, sizeof len);
+    const auto room = static_cast<std::uint32_t>(h.size - perf_sample_data_offset);
+    return len < room ? len : room;
+}
+
+/// The count of a PERF_RECORD_LOST record at `rec`.
+inline std::uint64_t perf_lost_count(const std::byte* rec) noexcept {
+    std::uint64_t count;
+    std::memcpy(&count, rec + perf_lost_count_offset, sizeof count);
+    return count;
+}
+
+/// The record of `n` bytes at offset `off` of a ring of `size` bytes at `data`, which
+/// wraps the ring's end, made contiguous in `scratch` (valid until its next use).
+inline const std::byte* unwrap_perf_record(std::vector<std::byte>& scratch, const std::byte* data, std::uint64_t size,
+                                           std::uint64_t off, std::size_t n) {
+    scratch.resize(n);
+    const auto first = static_cast<std::size_t>(size - off);
+    std::memcpy(scratch.data(), data + off, first);
+    std::memcpy(scratch.data() + first, data, n - first);
+    return scratch.data();
+}
+
+/// The walks read records in order: the line 512 bytes past `pos`, or after records of
+/// 128 bytes and more (`len`, the one at `pos`) the header four records ahead (a loop
+/// reading only the headers of large records would otherwise wait for each one). Only
+/// lines the kernel has finished with (before `limit`) are asked for.
+inline void perf_prefetch(const std::byte* data, std::uint64_t size, std::uint64_t pos, std::uint64_t len,
+                          std::uint64_t limit) noexcept {
+    const std::uint64_t ahead = pos + (len * 4 > 512 ? len * 4 : 512);
+    if (ahead < limit) __builtin_prefetch(data + (ahead & (size - 1)));
+}
+
 /// The walks' fast path (the events<T>() iterator's and a view's): the sample bytes of the
 /// record at ring position `pos` when it is a sample of at least sizeof(T) bytes that does
 /// not wrap the ring's end, else nullptr (the slow path looks at it); `h` gets its header.
@@ -146,14 +184,7 @@ public:
             int cpu;
         };
 
-        // Records are read in order: the line 512 bytes ahead, or after records of 128
-        // bytes and more the header four records ahead (a loop reading only the headers
-        // of large records would otherwise wait for each one). Only lines the kernel has
-        // finished with (before the span's end) are asked for.
-        static void prefetch(const Cursor& c) noexcept {
-            const std::uint64_t ahead = c.pos + (c.len * 4 > 512 ? c.len * 4 : 512);
-            if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & (c.size - 1)));
-        }
+        static void prefetch(const Cursor& c) noexcept { perf_prefetch(c.data, c.size, c.pos, c.len, c.limit); }
 
         // A stop request ends the loop after at most 64 more events: a yielded sample
         // takes at least this many bytes / 64, so the fast path's end test doubles as the
@@ -179,11 +210,9 @@ public:
                         continue;
                     }
                     c.len = h.size;
-                    if (off + h.size > c.size) rec = r->unwrap(rec, off, h.size, c);
+                    if (off + h.size > c.size) rec = unwrap_perf_record(r->scratch_, c.data, c.size, off, h.size);
                     if (h.type == PERF_RECORD_SAMPLE) {
-                        std::uint32_t len;
-                        std::memcpy(&len, rec + sizeof h, sizeof len);
-                        if (len > h.size - perf_sample_data_offset) len = static_cast<std::uint32_t>(h.size - perf_sample_data_offset);
+                        const std::uint32_t len = perf_sample_size(rec, h);
                         if (len >= sizeof(T)) {
                             c.rec = rec + perf_sample_data_offset;
                             r->at_ = c.pos;
@@ -192,10 +221,8 @@ public:
                         }
                         r->src_->report_short(len, sizeof(T));
                     } else if (h.type == PERF_RECORD_LOST) {
-                        std::uint64_t count;
-                        std::memcpy(&count, rec + sizeof h + sizeof(std::uint64_t), sizeof count);
                         r->at_ = c.pos;  // if the lost callback throws, the range resumes after this record
-                        r->src_->report_lost(c.cpu, count);
+                        r->src_->report_lost(c.cpu, perf_lost_count(rec));
                     }
                     c.pos += h.size;
                     continue;
@@ -232,15 +259,6 @@ private:
         Source* src;
         void operator()() const noexcept { src->wake_for_stop(); }
     };
-
-    // A record that wraps the ring's end, made contiguous (valid until the next one that wraps).
-    const std::byte* unwrap(const std::byte* rec, std::uint64_t off, std::size_t n, const auto& c) {
-        scratch_.resize(n);
-        const auto first = static_cast<std::size_t>(c.size - off);
-        std::memcpy(scratch_.data(), rec, first);
-        std::memcpy(scratch_.data() + first, c.data, n - first);
-        return scratch_.data();
-    }
 
     // At a stop check with the records from `pos` on not read: true (the span goes back
     // from `pos` on and the events end) when stop() or the token asked to stop.
@@ -320,8 +338,7 @@ struct PerfViewWalk {
             if (const std::byte* rec = perf_sample_in_place<T>(c.data, c.size, pos, h)) {
                 c.len = h.size;
                 c.rec = rec;
-                const std::uint64_t ahead = pos + (c.len * 4 > 512 ? c.len * 4 : 512);
-                if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & (c.size - 1)));
+                perf_prefetch(c.data, c.size, pos, c.len, c.limit);
                 return;
             }
         }
@@ -338,9 +355,7 @@ private:
             std::memcpy(&h, rec, sizeof h);
             if (h.size < sizeof h || h.size > c.limit - c.pos) break;  // not a record the kernel writes
             if (h.type == PERF_RECORD_SAMPLE) {
-                std::uint32_t len;
-                std::memcpy(&len, rec + sizeof h, sizeof len);
-                if (off + h.size <= c.size && len >= sizeof(T) && h.size >= perf_sample_data_offset + sizeof(T)) {
+                if (off + h.size <= c.size && perf_sample_size(rec, h) >= sizeof(T)) {
                     c.len = h.size;
                     c.rec = rec + perf_sample_data_offset;
                     return c;

@@ -109,13 +109,7 @@ inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Samp
             tail = head;
             break;
         }
-        if (off + h.size > size) {
-            scratch.resize(h.size);
-            const std::size_t first = static_cast<std::size_t>(size - off);
-            std::memcpy(scratch.data(), rec, first);
-            std::memcpy(scratch.data() + first, data, h.size - first);
-            rec = scratch.data();
-        }
+        if (off + h.size > size) rec = unwrap_perf_record(scratch, data, size, off, h.size);
         const std::uint64_t at = tail;
         tail += h.size;
         // Records are read in order: small ones a few records ahead; after a longer one
@@ -127,18 +121,14 @@ inline void read_perf_ring(PerfCpuRing& r, std::vector<std::byte>& scratch, Samp
         if (ahead < head) __builtin_prefetch(data + (ahead & mask));
         bool more = true;
         if (h.type == PERF_RECORD_SAMPLE) {
-            std::uint32_t len;
-            std::memcpy(&len, rec + sizeof(perf_event_header), sizeof len);
-            if (len > h.size - perf_sample_data_offset) len = static_cast<std::uint32_t>(h.size - perf_sample_data_offset);
+            const std::uint32_t len = perf_sample_size(rec, h);
             if constexpr (Publish) {
                 more = sample(std::span<const std::byte>(rec + perf_sample_data_offset, len));
             } else {
                 more = sample(std::span<const std::byte>(rec + perf_sample_data_offset, len), at);
             }
         } else if (h.type == PERF_RECORD_LOST) {
-            std::uint64_t count;
-            std::memcpy(&count, rec + perf_lost_count_offset, sizeof count);
-            more = lost(count);
+            more = lost(perf_lost_count(rec));
         }
         if constexpr (Publish) {
             if (tail - published >= every) {

@@ -137,12 +137,11 @@ public:
                 if (cons == prod) break;
             }
             const std::byte* hdr = data + (cons & mask);
-            auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
-            const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
+            const std::uint32_t len = ring_header_word(hdr);
             if ((len & BPF_RINGBUF_BUSY_BIT) != 0) break;
             const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
             const unsigned long at = cons;
-            const unsigned long stored = (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+            const unsigned long stored = ring_stored_size(len);
             cons += stored;
             // Small records: the line a few records ahead. A record longer than that: the
             // header of the record prefetch_records ahead, guessed from this record's size
@@ -190,8 +189,7 @@ public:
         const unsigned long prod = std::atomic_ref(*producer_).load(std::memory_order_acquire);
         prod_ = prod;
         if (cons_ == prod) return false;
-        auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(data_ + (cons_ & mask_)));
-        if ((std::atomic_ref(*len_ptr).load(std::memory_order_acquire) & BPF_RINGBUF_BUSY_BIT) != 0) return false;
+        if ((ring_header_word(data_ + (cons_ & mask_)) & BPF_RINGBUF_BUSY_BIT) != 0) return false;
         s = RingSpan{data_, mask_, cons_, prod - cons_ > publish_every_ ? cons_ + publish_every_ : prod};
         return true;
     }
@@ -207,8 +205,7 @@ public:
         const unsigned long prod = std::atomic_ref(*producer_).load(std::memory_order_acquire);
         prod_ = prod;
         while (cons_ < prod) {
-            auto* len_ptr = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(data_ + (cons_ & mask_)));
-            const std::uint32_t len = std::atomic_ref(*len_ptr).load(std::memory_order_acquire);
+            const std::uint32_t len = ring_header_word(data_ + (cons_ & mask_));
             if ((len & BPF_RINGBUF_BUSY_BIT) != 0) return false;
             if ((len & BPF_RINGBUF_DISCARD_BIT) == 0) {
                 if (len >= min_size) {

@@ -39,6 +39,30 @@ inline constexpr unsigned long ring_stored_size(std::uint32_t len) noexcept {
            ~7UL;
 }
 
+/// The header word of the ring record at `hdr` (its length, the busy and discard bits),
+/// read with acquire: the producer commits a record by storing it.
+inline std::uint32_t ring_header_word(const std::byte* hdr) noexcept {
+    auto* p = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
+    return std::atomic_ref(*p).load(std::memory_order_acquire);
+}
+
+/// One unsigned test for: a record of header word `len` holds at least `min` bytes and
+/// has neither the busy nor the discard bit set (the walks' fast path).
+inline constexpr bool ring_record_fits(std::uint32_t len, std::size_t min) noexcept {
+    return len - min < BPF_RINGBUF_DISCARD_BIT - min;
+}
+
+/// The walks read records in order: the line 512 bytes past `pos`, or after records of
+/// 128 bytes and more (`stored`, the last one's size) the header four records ahead (a
+/// loop reading only the headers of large records would otherwise wait for each one: its
+/// address is known only once the previous header is read). Only lines the producer has
+/// finished with (before `limit`) are asked for.
+inline void ring_prefetch(const std::byte* data, unsigned long mask, unsigned long pos, unsigned long stored,
+                          unsigned long limit) noexcept {
+    const unsigned long ahead = pos + (stored * 4 > 512 ? stored * 4 : 512);
+    if (ahead < limit) __builtin_prefetch(data + (ahead & mask));
+}
+
 /// The input range of `const T&` of RingBuffer::events<T>(). The iterator reads the ring
 /// itself, one header at a time, as libbpf's loop does, with no list of records in
 /// between: the per-record work is one header load, one range test, one store of where
@@ -97,14 +121,13 @@ public:
             const unsigned long pos = c_.pos + stored;
             if (pos < c_.end) {
                 const std::byte* hdr = c_.data + (pos & c_.mask);
-                const std::uint32_t len = load_len(hdr);
-                // One unsigned test for: sizeof(T) <= size, neither BUSY nor DISCARD set.
-                if (len - sizeof(T) < BPF_RINGBUF_DISCARD_BIT - sizeof(T)) {
+                const std::uint32_t len = ring_header_word(hdr);
+                if (ring_record_fits(len, sizeof(T))) {
                     c_.pos = pos;
                     c_.len = len;
                     c_.rec = hdr + BPF_RINGBUF_HDR_SZ;
                     r_->at_ = pos;
-                    prefetch(c_, stored);
+                    ring_prefetch(c_.data, c_.mask, pos, stored, c_.limit);
                     return *this;
                 }
             }
@@ -127,21 +150,6 @@ public:
             const std::byte* rec;  // its bytes; nullptr: the events ended
         };
 
-        static std::uint32_t load_len(const std::byte* hdr) noexcept {
-            auto* p = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
-            return std::atomic_ref(*p).load(std::memory_order_acquire);
-        }
-
-        // Records are read in order: the line 512 bytes ahead, or after records of 128
-        // bytes and more the header four records ahead (a loop reading only the headers
-        // of large records would otherwise wait for each one: its address is known only
-        // once the previous header is read). Only lines the producer has finished with
-        // (before the span's end) are asked for.
-        static void prefetch(const Cursor& c, unsigned long stored) noexcept {
-            const unsigned long ahead = c.pos + (stored * 4 > 512 ? stored * 4 : 512);
-            if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & c.mask));
-        }
-
         // A stop request ends the loop after at most 64 more events: a yielded record
         // takes at least ring_stored_size(sizeof(T)) bytes, so the fast path's end test
         // doubles as the stop check's counter and the fast path pays nothing for it.
@@ -156,7 +164,7 @@ public:
             for (;;) {
                 if (c.pos < c.end) {
                     const std::byte* hdr = c.data + (c.pos & c.mask);
-                    const std::uint32_t len = load_len(hdr);
+                    const std::uint32_t len = ring_header_word(hdr);
                     if ((len & BPF_RINGBUF_BUSY_BIT) != 0) {
                         c.end = c.limit = c.pos;  // not committed yet: the next span starts here
                         continue;
@@ -166,7 +174,7 @@ public:
                             c.len = len;
                             c.rec = hdr + BPF_RINGBUF_HDR_SZ;
                             r->at_ = c.pos;
-                            prefetch(c, ring_stored_size(len));
+                            ring_prefetch(c.data, c.mask, c.pos, ring_stored_size(len), c.limit);
                             return c;
                         }
                         r->src_->report_short(len, sizeof(T));
@@ -273,12 +281,11 @@ struct RingViewWalk {
         c.pos = pos;
         if (pos < c.limit) {
             const std::byte* hdr = c.data + (pos & c.mask);
-            const std::uint32_t len = load_len(hdr);
-            if (len - sizeof(T) < BPF_RINGBUF_DISCARD_BIT - sizeof(T)) {
+            const std::uint32_t len = ring_header_word(hdr);
+            if (ring_record_fits(len, sizeof(T))) {
                 c.len = len;
                 c.rec = hdr + BPF_RINGBUF_HDR_SZ;
-                const unsigned long ahead = pos + (stored * 4 > 512 ? stored * 4 : 512);
-                if (ahead < c.limit) __builtin_prefetch(c.data + (ahead & c.mask));
+                ring_prefetch(c.data, c.mask, pos, stored, c.limit);
                 return;
             }
         }
@@ -286,16 +293,12 @@ struct RingViewWalk {
     }
 
 private:
-    static std::uint32_t load_len(const std::byte* hdr) noexcept {
-        auto* p = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(hdr));
-        return std::atomic_ref(*p).load(std::memory_order_acquire);
-    }
     // From c.pos on (by value, out of line: the fast path's cursor stays in registers).
     [[gnu::noinline]] static Cursor seek(Cursor c) noexcept {
         while (c.pos < c.limit) {
             const std::byte* hdr = c.data + (c.pos & c.mask);
-            const std::uint32_t len = load_len(hdr);
-            if (len - sizeof(T) < BPF_RINGBUF_DISCARD_BIT - sizeof(T)) {
+            const std::uint32_t len = ring_header_word(hdr);
+            if (ring_record_fits(len, sizeof(T))) {
                 c.len = len;
                 c.rec = hdr + BPF_RINGBUF_HDR_SZ;
                 return c;
