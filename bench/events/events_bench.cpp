@@ -355,20 +355,9 @@ public:
     void drain(std::uint32_t sentinel) override {
         done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
-            // A fresh range per drain, left by a break at the sentinel: a tool's loop.
-            for (const E& e : rb_->events<E>()) {
-                counter.add(e.h.seq);
-                if (e.h.seq == sentinel) break;
-            }
+            drain_iterator(sentinel);
         } else if (style_ == Style::View) {
-            // One view per batch: its records go back to the producer when it ends.
-            for (bool seen = false; !seen;) {
-                auto view = rb_->view<E>();
-                for (const E& e : view) {
-                    counter.add(e.h.seq);
-                    seen |= e.h.seq == sentinel;
-                }
-            }
+            drain_views(sentinel);
         } else if (style_ == Style::Background) {
             rb_->start();  // the loop thread inherits the consumer CPU; wait on the other one
             pin(producer_cpu);
@@ -377,6 +366,26 @@ public:
             pin(consumer_cpu);
         } else {
             while (!done.load(std::memory_order_relaxed)) rb_->consume();
+        }
+    }
+    // A fresh range per drain, left by a break at the sentinel: a tool's loop, in a
+    // function of its own as a tool writes it (inside drain(), next to the other styles,
+    // the registers g++ gave its loop depended on what the other styles needed).
+    [[gnu::noinline]] void drain_iterator(std::uint32_t sentinel) {
+        for (const E& e : rb_->events<E>()) {
+            counter.add(e.h.seq);
+            if (e.h.seq == sentinel) break;
+        }
+    }
+    // One view per batch (its records go back to the producer when it ends), in a
+    // function of its own for the same reason.
+    [[gnu::noinline]] void drain_views(std::uint32_t sentinel) {
+        for (bool seen = false; !seen;) {
+            auto view = rb_->view<E>();
+            for (const E& e : view) {
+                counter.add(e.h.seq);
+                seen |= e.h.seq == sentinel;
+            }
         }
     }
     void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
@@ -488,19 +497,9 @@ public:
     void drain(std::uint32_t sentinel) override {
         done.store(false, std::memory_order_relaxed);
         if (style_ == Style::Iterator) {
-            // A fresh range per drain, left by a break at the sentinel: a tool's loop.
-            for (const E& e : pb_->events<E>()) {
-                counter.add(e.h.seq);
-                if (e.h.seq == sentinel) break;
-            }
+            drain_iterator(sentinel);
         } else if (style_ == Style::View) {
-            for (bool seen = false; !seen;) {
-                auto view = pb_->view<E>();
-                for (const E& e : view) {
-                    counter.add(e.h.seq);
-                    seen |= e.h.seq == sentinel;
-                }
-            }
+            drain_views(sentinel);
         } else if (style_ == Style::Background) {
             pb_->start();  // the loop thread inherits the consumer CPU; wait on the other one
             pin(producer_cpu);
@@ -509,6 +508,26 @@ public:
             pin(consumer_cpu);
         } else {
             while (!done.load(std::memory_order_relaxed)) pb_->consume();
+        }
+    }
+    // A fresh range per drain, left by a break at the sentinel: a tool's loop, in a
+    // function of its own as a tool writes it (inside drain(), next to the other styles,
+    // the registers g++ gave its loop depended on what the other styles needed).
+    [[gnu::noinline]] void drain_iterator(std::uint32_t sentinel) {
+        for (const E& e : pb_->events<E>()) {
+            counter.add(e.h.seq);
+            if (e.h.seq == sentinel) break;
+        }
+    }
+    // One view per batch (its records go back to the producer when it ends), in a
+    // function of its own for the same reason.
+    [[gnu::noinline]] void drain_views(std::uint32_t sentinel) {
+        for (bool seen = false; !seen;) {
+            auto view = pb_->view<E>();
+            for (const E& e : view) {
+                counter.add(e.h.seq);
+                seen |= e.h.seq == sentinel;
+            }
         }
     }
     void live(const std::atomic<bool>& producing, std::stop_source& stop) override {
