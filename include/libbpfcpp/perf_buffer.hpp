@@ -280,8 +280,7 @@ private:
     template <EventType T>
     using ViewWalk = detail::PerfViewWalk<T>;
     template <EventType T>
-    bool view_span(detail::PerfViewSpan& span, std::size_t& source, int& cpu_out, int wait_ms) {
-        const int timeout = wait_ms >= 0 ? wait_ms : batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
+    [[gnu::hot]] bool view_span(detail::PerfViewSpan& span, std::size_t& source, int& cpu_out, int wait_ms) {
         for (bool waited = false;; waited = true) {
             if (loop_.stop_requested()) return false;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
@@ -298,13 +297,13 @@ private:
             }
             if (loop_.stop_requested()) return false;  // before sleeping
             if (wait_ms == 0 || (wait_ms > 0 && waited)) return false;
-            wait_for_records(timeout);
+            wait_for_records(wait_ms >= 0 ? wait_ms : batching() ? detail::to_timeout_ms(options_.flush_interval) : -1);
         }
     }
 
     // view_span()'s search of one ring: the first sample of at least `min_size` bytes from
     // r.tail on (r.tail then points at it), reporting what comes before it.
-    bool first_sample(detail::PerfCpuRing& r, detail::PerfViewSpan& span, std::size_t min_size) {
+    [[gnu::hot]] bool first_sample(detail::PerfCpuRing& r, detail::PerfViewSpan& span, std::size_t min_size) {
         const std::uint64_t head = std::atomic_ref(r.header->data_head).load(std::memory_order_acquire);
         r.head = head;
         while (r.tail < head) {
@@ -352,13 +351,13 @@ private:
     // A view ended: its records (of CPU ring `source`, those before `end`) go back to the
     // kernel. A ring read up to the head seen lets the next view look at the other CPUs'
     // rings first; one with records left is read on.
-    void commit_view(std::size_t source, std::uint64_t end) noexcept {
+    [[gnu::hot]] void commit_view(std::size_t source, std::uint64_t end) noexcept {
         resume_at(source, end);
         if (source < rings_.size()) rings_[source].publish();  // resume_at() keeps a ring with records left
     }
 
     // The range that calls it holds the read scope.
-    void finish_iteration() noexcept {
+    [[gnu::hot]] void finish_iteration() noexcept {
         for (auto& r : rings_) r.publish();
         resume_ = true;  // readiness the iterator consumed must not strand records for poll()
     }
@@ -367,8 +366,7 @@ private:
     // events() range (blocking while every ring is empty); false when asked to stop. The
     // span before it was read up to where resume_at() said. A span is at most an eighth
     // of the ring, so data_tail is published at least that often.
-    bool next_span(detail::PerfSpan& span, std::size_t& source, const std::stop_token& token) {
-        const int timeout = batching() ? detail::to_timeout_ms(options_.flush_interval) : -1;
+    [[gnu::hot]] bool next_span(detail::PerfSpan& span, std::size_t& source, const std::stop_token& token) {
         for (;;) {
             if (token.stop_requested() || loop_.stop_requested()) return false;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
@@ -386,14 +384,14 @@ private:
                 if (++cursor_ == rings_.size()) cursor_ = 0;
             }
             if (token.stop_requested() || loop_.stop_requested()) return false;  // before sleeping
-            wait_for_records(timeout);
+            wait_for_records(batching() ? detail::to_timeout_ms(options_.flush_interval) : -1);
         }
     }
 
     // An events() range read CPU ring `source` up to `pos` (the rest of its span is
     // unread). A ring read up to the head seen goes back to the kernel at once, and the
     // next span is looked for on the other CPUs' rings first.
-    void resume_at(std::size_t source, std::uint64_t pos) noexcept {
+    [[gnu::hot]] void resume_at(std::size_t source, std::uint64_t pos) noexcept {
         resume_ = true;  // as in finish_iteration(): poll() must look at the rings again
         if (source >= rings_.size()) return;
         detail::PerfCpuRing& r = rings_[source];
@@ -413,16 +411,19 @@ private:
     std::unique_ptr<detail::PerfHandler> handler_;
     perf_buffer* pb_ = nullptr;
     std::size_t next_ring_ = 0;  // consume_n(): the CPU ring to read first
-    bool resume_ = false;  // a consumption was cut short; see poll_once()
     std::vector<int> cpus_;                   // buffer index -> CPU
-    std::vector<detail::PerfCpuRing> rings_;  // buffer index -> its ring
     bool kernel_counts_lost_ = false;         // lost() reads the perf events (PERF_FORMAT_LOST)
-    std::size_t cursor_ = 0;                  // the iterator's next ring
     std::vector<std::byte> scratch_;          // a wrapped record, made contiguous
     detail::Epoll epoll_{"perf buffer"};
     detail::WakeFd wake_;
-    detail::Iterations iterations_;  // events() ranges in progress (Module::close)
-    detail::LoopControl loop_;
+    // What every range, view and poll() reads first, on one cache line: after a drain of
+    // other data these are cache misses each, and a perf buffer's drain of 255 records
+    // from the cache paid them in several lines before.
+    alignas(64) detail::Iterations iterations_;  // events() ranges in progress (Module::close)
+    std::vector<detail::PerfCpuRing> rings_;    // buffer index -> its ring
+    std::uint32_t cursor_ = 0;                   // the iterator's next ring
+    bool resume_ = false;                        // a consumption was cut short; see poll_once()
+    detail::LoopControl loop_;                   // its atomics first: they end the line
 };
 
 // ---- built from a Module: what Module::perf_buffer() calls --------------------------

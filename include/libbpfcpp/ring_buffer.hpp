@@ -316,7 +316,7 @@ private:
     // `wait_ms` >= 0 (a view): wait at most that long, once, and return false if still empty.
     // The caller (a view, an events() range) holds the read scope for as long as it lives.
     template <class Take>
-    bool wait_for_records(std::size_t& source, const std::stop_token& token, int wait_ms, Take&& take) {
+    [[gnu::hot]] bool wait_for_records(std::size_t& source, const std::stop_token& token, int wait_ms, Take&& take) {
         for (bool waited = false;; waited = true) {
             if (token.stop_requested() || loop_.stop_requested()) return false;
             for (std::size_t k = 0; k < rings_.size(); ++k) {
@@ -349,7 +349,7 @@ private:
     template <EventType T>
     using ViewWalk = detail::RingViewWalk<T>;
     template <EventType T>
-    bool view_span(detail::RingSpan& span, std::size_t& source, int& cpu, int wait_ms) {
+    [[gnu::hot]] bool view_span(detail::RingSpan& span, std::size_t& source, int& cpu, int wait_ms) {
         cpu = -1;
         return wait_for_records(source, std::stop_token{}, wait_ms, [&](detail::RingMap& ring) {
             return ring.take_view_span(span, sizeof(T), [&](std::uint32_t size) { shorts_.report(name_, size, sizeof(T)); });
@@ -359,25 +359,25 @@ private:
     // Iterator support: the next span of records of one ring, read in place by the
     // events() range (blocking while all rings are empty); false when asked to stop. The
     // span before it was read up to where resume_at() said.
-    bool next_span(detail::RingSpan& span, std::size_t& source, const std::stop_token& token) {
+    [[gnu::hot]] bool next_span(detail::RingSpan& span, std::size_t& source, const std::stop_token& token) {
         return wait_for_records(source, token, -1, [&](detail::RingMap& ring) { return ring.take_span(span); });
     }
 
     // An events() range read ring `source` up to `pos` (the rest of its span is unread).
-    void resume_at(std::size_t source, unsigned long pos) noexcept {
+    [[gnu::hot]] void resume_at(std::size_t source, unsigned long pos) noexcept {
         if (source < rings_.size()) rings_[source]->map.read_up_to(pos);
     }
 
     void report_short(std::size_t got, std::size_t want) noexcept { shorts_.report(name_, got, want); }
 
     // A view ended: its records (of ring `source`, those before `end`) go back to the producer.
-    void commit_view(std::size_t source, unsigned long end) noexcept {
+    [[gnu::hot]] void commit_view(std::size_t source, unsigned long end) noexcept {
         resume_at(source, end);
         if (source < rings_.size()) rings_[source]->map.publish();
     }
 
     // The range that calls it holds the read scope.
-    void finish_iteration() noexcept {
+    [[gnu::hot]] void finish_iteration() noexcept {
         for (auto& r : rings_) r->map.publish();
     }
 
@@ -387,9 +387,10 @@ private:
     detail::Epoll epoll_{"ring buffer"};
     detail::WakeFd wake_;
     detail::ShortRecords shorts_;
+    // What every range, view and poll() reads first, on one cache line (PerfBuffer's).
+    alignas(64) detail::Iterations iterations_;  // events() ranges in progress (Module::close)
     std::vector<std::unique_ptr<Ring>> rings_;
     std::size_t cursor_ = 0;
-    detail::Iterations iterations_;  // events() ranges in progress (Module::close)
     detail::LoopControl loop_;  // last member: its destructor runs after shutdown() joined
 };
 

@@ -235,7 +235,19 @@ public:
     /// `kind` ("polling", "ring buffer") and `owner` name the call in the EBUSY error
     /// thrown when the background loop runs or another thread reads (built only then:
     /// poll() and consume() are hot paths).
-    [[nodiscard]] ReadScope enter(std::string_view what, std::string_view kind, std::string_view owner);
+    [[nodiscard]] ReadScope enter(std::string_view what, std::string_view kind, std::string_view owner) {
+        const auto self = std::this_thread::get_id();
+        if (loop_id_.load(std::memory_order_acquire) == self) return {};  // on_loop_thread()
+        auto holder = std::thread::id{};
+        if (!reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) [[unlikely]] {
+            if (holder == self) return {};  // from a callback of this thread's poll()
+            refuse_reader(what, kind, owner);
+        }
+        ReadScope scope(&reader_);
+        // Paired with start(): it marks the loop running, then looks for a reader.
+        if (running_.load(std::memory_order_seq_cst)) [[unlikely]] refuse_running(what, kind, owner);
+        return scope;
+    }
 
     template <class PollOnce>
     void start(std::string_view owner, PollOnce poll_once) {
@@ -284,6 +296,19 @@ private:
     }
 
     void rethrow_pending();
+    // enter()'s EBUSY errors, out of line: enter() runs once per poll(), range and view,
+    // where the messages' code would only spread the hot path over more cache lines.
+    [[noreturn, gnu::cold, gnu::noinline]] static void refuse_reader(std::string_view what, std::string_view kind,
+                                                                     std::string_view owner) {
+        throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
+                                    "another thread is reading it; read a buffer from one thread "
+                                    "at a time (or give each thread its own buffer)"));
+    }
+    [[noreturn, gnu::cold, gnu::noinline]] static void refuse_running(std::string_view what, std::string_view kind,
+                                                                      std::string_view owner) {
+        throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
+                                    "the background loop is running; stop() it first"));
+    }
 
     std::atomic<bool> stop_{false};
     std::atomic<bool> running_{false};
@@ -331,25 +356,6 @@ LIBBPFCPP_INLINE void detail::Epoll::add(int fd, std::uint64_t tag, std::string_
     ev.events = EPOLLIN;
     ev.data.u64 = tag;
     if (epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno(errno, "adding a descriptor to the epoll set of", owner);
-}
-
-LIBBPFCPP_INLINE detail::ReadScope detail::LoopControl::enter(std::string_view what, std::string_view kind,
-        std::string_view owner) {
-    const auto self = std::this_thread::get_id();
-    if (loop_id_.load(std::memory_order_acquire) == self) return {};  // on_loop_thread()
-    auto holder = std::thread::id{};
-    if (!reader_.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) {
-        if (holder == self) return {};  // from a callback of this thread's poll()
-        throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
-                                    "another thread is reading it; read a buffer from one thread "
-                                    "at a time (or give each thread its own buffer)"));
-    }
-    ReadScope scope(&reader_);
-    // Paired with start(): it marks the loop running, then looks for a reader.
-    if (running_.load(std::memory_order_seq_cst))
-        throw Error(EBUSY, describe(std::string(what) + " " + std::string(kind), owner,
-                                    "the background loop is running; stop() it first"));
-    return scope;
 }
 
 LIBBPFCPP_INLINE void detail::LoopControl::stop(const WakeFd& wake) {

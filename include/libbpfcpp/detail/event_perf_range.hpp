@@ -108,12 +108,13 @@ public:
     /// thread the buffer's reader for the range's life (next_span() and
     /// finish_iteration() rely on it).
     PerfEventRange(Source& src, std::stop_token token, ReadScope reading)
-        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}), reading_(std::move(reading)) {
+        : src_(&src), token_(std::move(token)), reading_(std::move(reading)) {
+        if (token_.stop_possible()) on_stop_.emplace(token_, StopWaker{&src});
         src.iterations_.begin(src.name());
     }
     PerfEventRange(const PerfEventRange&) = delete;
     PerfEventRange& operator=(const PerfEventRange&) = delete;
-    ~PerfEventRange() {
+    [[gnu::hot]] ~PerfEventRange() {
         // at_ is the record yielded (or reported lost) last; the ones after it were not seen.
         if (holding_) {
             perf_event_header h;
@@ -133,7 +134,7 @@ public:
         using iterator_category = std::input_iterator_tag;
 
         iterator() = default;
-        explicit iterator(PerfEventRange* r) : r_(r) {
+        [[gnu::hot]] explicit iterator(PerfEventRange* r) : r_(r) {
             const PerfSpan& s = r->span_;
             c_ = seek(r_, Cursor{s.data, s.size, s.pos, s.pos, s.pos, 0, nullptr, s.cpu});
             if (c_.rec == nullptr) r_ = nullptr;
@@ -198,29 +199,30 @@ public:
         // record types, copies a sample that wraps the ring's end, and takes the next span
         // (blocking) when this one is done.
         // Kept out of line: inlined, it takes the registers the fast path keeps the cursor in.
-        [[gnu::noinline]] static Cursor seek(PerfEventRange* r, Cursor c) {
+        [[gnu::hot, gnu::noinline]] static Cursor seek(PerfEventRange* r, Cursor c) {
             for (;;) {
                 if (c.pos < c.end) {
                     const std::uint64_t off = c.pos & (c.size - 1);
                     const std::byte* rec = c.data + off;
                     perf_event_header h;  // 8-byte records in an 8-aligned ring: a header never wraps
                     std::memcpy(&h, rec, sizeof h);
-                    if (h.size < sizeof h || h.size > r->span_.head - c.pos) {  // not a record the kernel writes
+                    if (h.size < sizeof h || h.size > r->span_.head - c.pos) [[unlikely]] {  // not a record the kernel writes
                         c.pos = c.end = c.limit = r->span_.head;
                         continue;
                     }
                     c.len = h.size;
-                    if (off + h.size > c.size) rec = unwrap_perf_record(r->scratch_, c.data, c.size, off, h.size);
-                    if (h.type == PERF_RECORD_SAMPLE) {
+                    if (off + h.size > c.size) [[unlikely]]
+                        rec = unwrap_perf_record(r->scratch_, c.data, c.size, off, h.size);
+                    if (h.type == PERF_RECORD_SAMPLE) [[likely]] {
                         const std::uint32_t len = perf_sample_size(rec, h);
-                        if (len >= sizeof(T)) {
+                        if (len >= sizeof(T)) [[likely]] {
                             c.rec = rec + perf_sample_data_offset;
                             r->at_ = c.pos;
                             prefetch(c);
                             return c;
                         }
                         r->src_->report_short(len, sizeof(T));
-                    } else if (h.type == PERF_RECORD_LOST) {
+                    } else if (h.type == PERF_RECORD_LOST) [[unlikely]] {
                         r->at_ = c.pos;  // if the lost callback throws, the range resumes after this record
                         r->src_->report_lost(c.cpu, perf_lost_count(rec));
                     }
@@ -228,7 +230,7 @@ public:
                     continue;
                 }
                 if (c.pos < c.limit) {  // a stop check inside the span
-                    if (r->stopping(c.pos)) {
+                    if (r->stopping(c.pos)) [[unlikely]] {
                         c.rec = nullptr;
                         return c;
                     }
@@ -263,16 +265,20 @@ private:
     // At a stop check with the records from `pos` on not read: true (the span goes back
     // from `pos` on and the events end) when stop() or the token asked to stop.
     bool stopping(std::uint64_t pos) {
-        if (!token_.stop_requested() && !src_->loop_.stop_requested()) return false;
+        if (!token_.stop_requested() && !src_->loop_.stop_requested()) [[likely]] return false;
+        stop_at(pos);
+        return true;
+    }
+    // Out of line: once per range at most, and seek() runs on cold caches at every span.
+    [[gnu::cold, gnu::noinline]] void stop_at(std::uint64_t pos) noexcept {
         src_->resume_at(source_, pos);
         holding_ = false;
         src_->finish_iteration();
-        return true;
     }
 
     // The span in hand was read up to `done`: hands it to the source and takes the next
     // span; false when the events end.
-    bool next(std::uint64_t done) {
+    [[gnu::hot]] bool next(std::uint64_t done) {
         if (holding_) src_->resume_at(source_, done);
         holding_ = false;
         if (!src_->next_span(span_, source_, token_)) {
@@ -286,7 +292,7 @@ private:
 
     Source* src_;
     std::stop_token token_;
-    std::stop_callback<StopWaker> on_stop_;
+    std::optional<std::stop_callback<StopWaker>> on_stop_;  // none for a token that cannot be stopped
     std::optional<ReadScope> reading_;  // this thread reads the buffer while the range lives
     PerfSpan span_;
     std::size_t source_ = 0;  // the CPU ring of the span

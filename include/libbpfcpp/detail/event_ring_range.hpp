@@ -77,12 +77,13 @@ public:
     /// thread the buffer's reader for the range's life (next_span() and
     /// finish_iteration() rely on it).
     RingEventRange(Source& src, std::stop_token token, ReadScope reading)
-        : src_(&src), token_(std::move(token)), on_stop_(token_, StopWaker{&src}), reading_(std::move(reading)) {
+        : src_(&src), token_(std::move(token)), reading_(std::move(reading)) {
+        if (token_.stop_possible()) on_stop_.emplace(token_, StopWaker{&src});
         src.iterations_.begin(src.name());
     }
     RingEventRange(const RingEventRange&) = delete;
     RingEventRange& operator=(const RingEventRange&) = delete;
-    ~RingEventRange() {
+    [[gnu::hot]] ~RingEventRange() {
         // at_ is the record yielded last; the ones after it were not seen.
         if (holding_) {
             const auto* hdr = reinterpret_cast<const std::uint32_t*>(span_.data + (at_ & span_.mask));
@@ -101,7 +102,7 @@ public:
         using iterator_category = std::input_iterator_tag;
 
         iterator() = default;
-        explicit iterator(RingEventRange* r) : r_(r) {
+        [[gnu::hot]] explicit iterator(RingEventRange* r) : r_(r) {
             c_ = seek(r_, Cursor{r->span_.data, r->span_.mask, r->span_.pos, r->span_.pos, r->span_.pos, 0, nullptr});
             if (c_.rec == nullptr) r_ = nullptr;
         }
@@ -160,7 +161,7 @@ public:
 
         // The slow path, from c.pos on: skips discarded and short records, ends the span at
         // an uncommitted one, and takes the next span (blocking) when this one is done.
-        static Cursor seek(RingEventRange* r, Cursor c) {
+        [[gnu::hot]] static Cursor seek(RingEventRange* r, Cursor c) {
             for (;;) {
                 if (c.pos < c.end) {
                     const std::byte* hdr = c.data + (c.pos & c.mask);
@@ -218,16 +219,20 @@ private:
     // At a stop check with the records from `pos` on not read: true (the span goes back
     // from `pos` on and the events end) when stop() or the token asked to stop.
     bool stopping(unsigned long pos) {
-        if (!token_.stop_requested() && !src_->loop_.stop_requested()) return false;
+        if (!token_.stop_requested() && !src_->loop_.stop_requested()) [[likely]] return false;
+        stop_at(pos);
+        return true;
+    }
+    // Out of line: once per range at most, and seek() runs on cold caches at every span.
+    [[gnu::cold, gnu::noinline]] void stop_at(unsigned long pos) noexcept {
         src_->resume_at(source_, pos);
         holding_ = false;
         src_->finish_iteration();
-        return true;
     }
 
     // The span in hand was read up to `done` (every record before it yielded or
     // skipped): hands it to the source and takes the next span; false when the events end.
-    bool next(unsigned long done) {
+    [[gnu::hot]] bool next(unsigned long done) {
         if (holding_) src_->resume_at(source_, done);
         holding_ = false;
         if (!src_->next_span(span_, source_, token_)) {
@@ -241,7 +246,7 @@ private:
 
     Source* src_;
     std::stop_token token_;
-    std::stop_callback<StopWaker> on_stop_;
+    std::optional<std::stop_callback<StopWaker>> on_stop_;  // none for a token that cannot be stopped
     std::optional<ReadScope> reading_;  // this thread reads the buffer while the range lives
     RingSpan span_;
     std::size_t source_ = 0;    // the ring of the span
