@@ -120,6 +120,10 @@ public:
         iterator& operator++() {
             const unsigned long stored = ring_stored_size(c_.len);
             const unsigned long pos = c_.pos + stored;
+            // The stop check every `window` bytes, in line while nobody asked to stop: a call
+            // to seek() there (the cursor copied in and out) cost a 16-byte record's loop
+            // about a tenth of its time.
+            if (pos >= c_.end && pos < c_.limit && !r_->stop_asked()) [[unlikely]] c_.end = window_end(pos, c_.limit);
             if (pos < c_.end) {
                 const std::byte* hdr = c_.data + (pos & c_.mask);
                 const std::uint32_t len = ring_header_word(hdr);
@@ -218,8 +222,9 @@ private:
 
     // At a stop check with the records from `pos` on not read: true (the span goes back
     // from `pos` on and the events end) when stop() or the token asked to stop.
+    bool stop_asked() const noexcept { return token_.stop_requested() || src_->loop_.stop_requested(); }
     bool stopping(unsigned long pos) {
-        if (!token_.stop_requested() && !src_->loop_.stop_requested()) [[likely]] return false;
+        if (!stop_asked()) [[likely]] return false;
         stop_at(pos);
         return true;
     }
