@@ -5,6 +5,7 @@
 //   sudo ./build/bench/events/bench_events [--rounds N] [--live-ms MS] [--only typed]
 //                                          [--kind ring|perf] [--sizes 16,84,1024,4096]
 //                                          [--live-size 84] [--interval-us 200]
+//                                          [--warm --drain-mib 1 --drains 16]
 //
 // drain: a producer pinned to CPU 0 fills the buffer (--drain-mib of records, 96 MiB by
 //        default, at most --drain-events records) while nobody reads, then the consumer,
@@ -38,8 +39,10 @@
 // the ring a plain C walk of the headers without libbpf (the floor: what reading the
 // records in order costs on this machine, whatever the code around it).
 // --warm: the consumer reads the waiting records into its CPU's caches before the timed
-// drain (with --drain-mib 1 they fit), so the drain's time is its instructions' and the
-// cache's, not the memory's: the regime in which the consumers' code differs most.
+// drain (with --drain-mib 1 they fit), through its own mapping of them, so the drain's
+// time is its instructions' and the cache's, not the memory's and the page tables': the
+// regime in which the consumers' code differs most. --drains N makes each round's figure
+// the mean of N drains (a 1 MiB drain from the caches takes microseconds).
 // bench/events/run.sh runs this the way docs/events.md reports it.
 #include <libbpfcpp/libbpfcpp.hpp>
 
@@ -187,15 +190,22 @@ public:
     /// Maps every page of the consumer's buffers (no-op where the kernel maps them at mmap());
     /// a perf consumer also notes where its CPU rings are mapped, for warm_up().
     virtual void prefault() {}
-    /// --warm: reads every line of the records waiting (a ring buffer's through a mapping of
-    /// its own, a perf buffer's through the ring addresses prefault() noted), so that the
-    /// timed drain finds them in this CPU's caches. It reads nothing of either library's
-    /// own state: asking libbpf for the perf rings here put the C consumer's perf_buffer
-    /// and its ring list in the cache just before its timed drain, and the libbpfcpp
-    /// iterator's and view's state (read by neither) stayed where the other consumers'
-    /// buffers had pushed it: in a drain of 4 records that was 675 cycles for libbpf C
-    /// against 6,500 for the iterator, most of it these misses.
+    /// --warm: reads every line of the records waiting through the consumer's own mapping
+    /// of them (a ring buffer's found by note_ring_mapping(), a perf buffer's through the
+    /// ring addresses prefault() noted), so that the timed drain finds them in this CPU's
+    /// caches and their pages in its TLB. It reads nothing of either library's own state:
+    /// asking libbpf for the perf rings here put the C consumer's perf_buffer and its ring
+    /// list in the cache just before its timed drain, and the libbpfcpp iterator's and
+    /// view's state (read by neither) stayed where the other consumers' buffers had pushed
+    /// it: in a drain of 4 records that was 675 cycles for libbpf C against 6,500 for the
+    /// iterator, most of it these misses. Reading a ring buffer through a mapping of the
+    /// warm-up's own, as it did before, left the consumer's pages out of the TLB: on a
+    /// machine where a BPF ring buffer page's translation cost about 1 us to fetch, every
+    /// consumer's drain from the cache was that cost, 256 times a MiB, whatever its code.
     void warm_up() const;
+    /// Ring consumers: finds the mapping of the ring's data the consumer made, among the
+    /// mappings `before` (/proc/self/maps before the consumer was made) lacked.
+    void note_ring_mapping(const std::vector<std::string>& before);
     /// The ring map's fd (ring consumers) or the libbpf perf buffer (perf consumers).
     virtual int ring_fd() const { return -1; }
     virtual perf_buffer* perf() const { return nullptr; }
@@ -229,7 +239,20 @@ private:
         std::size_t size;       // bytes of data
     };
     std::vector<MappedRing> perf_rings_;  // a perf consumer's CPU rings (prefault_perf)
+    const std::byte* ring_data_ = nullptr;  // a ring consumer's mapping of its producer page and data
 };
+
+/// The lines of /proc/self/maps that map a BPF map (anon_inode:bpf-map).
+std::vector<std::string> bpf_map_mappings() {
+    std::vector<std::string> out;
+    FILE* f = std::fopen("/proc/self/maps", "r");
+    if (f == nullptr) return out;
+    char line[512];
+    while (std::fgets(line, sizeof line, f) != nullptr)
+        if (std::strstr(line, "bpf-map") != nullptr) out.emplace_back(line);
+    std::fclose(f);
+    return out;
+}
 
 bool warm = false;  // --warm: the consumer reads the records into its caches before the timed drain
 
@@ -240,21 +263,41 @@ void touch_lines(const std::byte* data, std::uint64_t size, std::uint64_t from, 
         (void)*reinterpret_cast<const volatile char*>(data + (p & (size - 1)));
 }
 
+void Consumer::note_ring_mapping(const std::vector<std::string>& before) {
+    const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t want = page + 2 * (std::size_t{buffer_mib} << 20);  // the producer page, the data twice
+    ring_data_ = nullptr;
+    for (const std::string& line : bpf_map_mappings()) {
+        if (std::find(before.begin(), before.end(), line) != before.end()) continue;
+        unsigned long from = 0, to = 0, offset = 0;
+        char perms[8] = {};
+        if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx", &from, &to, perms, &offset) != 4) continue;
+        if (to - from != want || offset != page || perms[1] == 'w') continue;
+        if (ring_data_ != nullptr) {
+            std::fprintf(stderr, "--warm: two new mappings of a ring's data for one consumer\n");
+            std::exit(1);
+        }
+        ring_data_ = reinterpret_cast<const std::byte*>(from);
+    }
+    if (ring_data_ == nullptr) {
+        std::fprintf(stderr, "--warm: the consumer's mapping of its ring was not found in /proc/self/maps\n");
+        std::exit(1);
+    }
+}
+
 void Consumer::warm_up() const {
     const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     if (const int fd = ring_fd(); fd >= 0) {
         const std::size_t size = std::size_t{buffer_mib} << 20;
-        void* c = mmap(nullptr, page, PROT_READ, MAP_SHARED, fd, 0);
-        void* p = mmap(nullptr, page + 2 * size, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(page));
-        if (c == MAP_FAILED || p == MAP_FAILED) {
+        void* c = mmap(nullptr, page, PROT_READ, MAP_SHARED, fd, 0);  // the consumer position
+        if (c == MAP_FAILED || ring_data_ == nullptr) {
             std::perror("mmap");
             std::exit(1);
         }
         const auto cons = __atomic_load_n(static_cast<const unsigned long*>(c), __ATOMIC_ACQUIRE);
-        const auto prod = __atomic_load_n(static_cast<const unsigned long*>(p), __ATOMIC_ACQUIRE);
-        touch_lines(static_cast<const std::byte*>(p) + page, size, cons, prod);
+        const auto prod = __atomic_load_n(reinterpret_cast<const unsigned long*>(ring_data_), __ATOMIC_ACQUIRE);
+        touch_lines(ring_data_ + page, size, cons, prod);
         munmap(c, page);
-        munmap(p, page + 2 * size);
     } else {
         for (const MappedRing& r : perf_rings_) {
             const auto* h = reinterpret_cast<const perf_event_mmap_page*>(r.base);
@@ -729,6 +772,7 @@ struct Table {
 std::string only;  // --only: run libbpf C and the styles whose name contains this
 bool per_round = false;  // --per-round: print each round's live figures as they come
 std::string kind;  // --kind ring|perf: only that buffer type
+int drains_per_round = 1;  // --drains: drains of each style a round, their mean its sample
 
 /// The drain ratios of every table, for the summary at the end: [kind][style] -> per size.
 struct SummaryRow {
@@ -775,7 +819,9 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
         for (auto& c : consumers) c.reset();  // free the last round's memory first
         for (std::size_t k = 0; k < styles.size(); ++k) {
             const std::size_t i = (k + static_cast<std::size_t>(r)) % styles.size();
+            const auto mapped_before = warm && target == SIZED_RING ? bpf_map_mappings() : std::vector<std::string>{};
             consumers[i] = make(styles[i]);
+            if (warm && target == SIZED_RING) consumers[i]->note_ring_mapping(mapped_before);
             pin(consumer_cpu);
             // Map every page of the new buffer now, so the drain pays no first-touch
             // faults (a long-running tool pays them once), and run the loop once on a
@@ -787,17 +833,35 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
         }
         // The order of the drains rotates too, and odd rounds run it backwards, so that no
         // style (libbpf C included) always runs first, last or after the same neighbour.
-        for (std::size_t k = 0; k < styles.size(); ++k) {
+        auto order = [&](std::size_t k) {
             const std::size_t n = styles.size(), shift = static_cast<std::size_t>(r / 2) % n;
-            const std::size_t i = r % 2 == 0 ? (k + shift) % n : (2 * n - 1 - k + shift) % n;
+            return r % 2 == 0 ? (k + shift) % n : (2 * n - 1 - k + shift) % n;
+        };
+        // --drains N: a round's drain figures are the means of N drains of each style, in N
+        // passes of that order (a drain of 1 MiB from the caches takes a few microseconds,
+        // which a single timing gets with the scatter of whatever interrupted it).
+        std::vector<Sample> smp(styles.size());
+        for (int pass = 0; pass < drains_per_round; ++pass) {
+            for (std::size_t k = 0; k < styles.size(); ++k) {
+                const std::size_t i = order(k);
+                if (!drains(styles[i])) continue;
+                pin(consumer_cpu);
+                Sample one;
+                const double share = 1.0 / drains_per_round;
+                smp[i].drain_ns += share * measure_drain(*consumers[i], styles[i], target, drain_count, one);
+                smp[i].drain_cpu_ns += share * one.drain_cpu_ns;
+                smp[i].drain_faults_k += share * one.drain_faults_k;
+                smp[i].startup_us += share * one.startup_us;
+            }
+        }
+        for (std::size_t k = 0; k < styles.size(); ++k) {
+            const std::size_t i = order(k);
             pin(consumer_cpu);
-            Sample smp;
-            if (drains(styles[i])) smp.drain_ns = measure_drain(*consumers[i], styles[i], target, drain_count, smp);
-            if (live && styles[i] != Style::Floor) measure_live(*consumers[i], styles[i], target, live_ms, smp);  // the floor spins
+            if (live && styles[i] != Style::Floor) measure_live(*consumers[i], styles[i], target, live_ms, smp[i]);  // the floor spins
             if (per_round && live)
                 std::fprintf(stderr, "round %d, %s: live %.3f Mev/s, %.1f ns CPU/event, %.1f sleeps/1k\n", r,
-                             style_name(styles[i]), smp.live_rate / 1e6, smp.cpu_ns, smp.sleeps_per_k);
-            t.samples[i].push_back(smp);
+                             style_name(styles[i]), smp[i].live_rate / 1e6, smp[i].cpu_ns, smp[i].sleeps_per_k);
+            t.samples[i].push_back(smp[i]);
         }
     }
     auto ratios = [&](std::size_t i, auto field) {
@@ -943,6 +1007,7 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else if (std::strcmp(argv[i], "--per-round") == 0) per_round = true;
         else if (std::strcmp(argv[i], "--warm") == 0) warm = true;
+        else if (std::strcmp(argv[i], "--drains") == 0 && i + 1 < argc) drains_per_round = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--kind") == 0 && i + 1 < argc) kind = argv[++i];
         else if (std::strcmp(argv[i], "--buffer-mib") == 0 && i + 1 < argc)
             buffer_mib = static_cast<std::uint32_t>(std::max(1, std::atoi(argv[++i])));
@@ -960,7 +1025,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr,
                          "usage: %s [--rounds N] [--live-ms MS] [--only STYLE-SUBSTRING] [--kind ring|perf] "
                          "[--sizes 16,84,1024,4096] [--live-size 84 (0: none)] [--interval-us US] "
-                         "[--buffer-mib MIB] [--drain-mib MIB] [--drain-events N] [--warm] [--per-round]\n",
+                         "[--buffer-mib MIB] [--drain-mib MIB] [--drain-events N] [--drains N] [--warm] [--per-round]\n",
                          argv[0]);
             return 2;
         }

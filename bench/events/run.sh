@@ -4,7 +4,7 @@
 # arguments given, and prints the run's commit, machine and load before its markdown
 # tables. Without arguments it runs twice: records read from memory (every record size,
 # ring and perf, 5 rounds, live at 84 bytes), then records read from the consumer CPU's
-# caches (--warm, 1 MiB drains).
+# caches (--warm, 1 MiB drains, each round's figure the mean of 16 drains).
 #
 #   sudo bench/events/run.sh                 # the tables of docs/events.md
 #   sudo bench/events/run.sh --rounds 3 --kind perf --sizes 84
@@ -24,8 +24,8 @@ if [ $# -gt 0 ]; then
 else
     echo; echo "## Records read from memory (the defaults)"
     taskset -c 0,1 "$build/bench/events/bench_events"
-    echo; echo "## Records read from the consumer CPU's caches (--warm --buffer-mib 8 --drain-mib 1 --live-size 0), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    taskset -c 0,1 "$build/bench/events/bench_events" --warm --buffer-mib 8 --drain-mib 1 --live-size 0
+    echo; echo "## Records read from the consumer CPU's caches (--warm --buffer-mib 8 --drain-mib 1 --drains 16 --rounds 9 --live-size 0), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    taskset -c 0,1 "$build/bench/events/bench_events" --warm --buffer-mib 8 --drain-mib 1 --drains 16 --rounds 9 --live-size 0
 fi
 echo
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(date -u '+%H:%M UTC'))"
