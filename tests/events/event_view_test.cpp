@@ -125,6 +125,19 @@ TEST_CASE("ring buffer view: N bounds the batch, and a view waits for its first 
         REQUIRE(view.size() == 1);
         CHECK(intact(view[0], 10));
     }
+    // Without N, a view takes up to 256 records.
+    produce(mod, 300, TARGET_RING);
+    {
+        auto view = rb.view<stream_event>();
+        REQUIRE(view.size() == 256);
+        CHECK(intact(view[0], 11));
+        CHECK(intact(view[255], 266));
+    }
+    {
+        auto view = rb.view<stream_event>();
+        REQUIRE(view.size() == 44);
+        CHECK(intact(view[43], 310));
+    }
 }
 
 TEST_CASE("ring buffer view: another thread's read waits for the view to end") {
