@@ -819,9 +819,10 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
         for (auto& c : consumers) c.reset();  // free the last round's memory first
         for (std::size_t k = 0; k < styles.size(); ++k) {
             const std::size_t i = (k + static_cast<std::size_t>(r)) % styles.size();
-            const auto mapped_before = warm && target == SIZED_RING ? bpf_map_mappings() : std::vector<std::string>{};
+            const bool find_ring = warm && target == SIZED_RING;  // warm_up() reads through its mapping
+            const auto mapped_before = find_ring ? bpf_map_mappings() : std::vector<std::string>{};
             consumers[i] = make(styles[i]);
-            if (warm && target == SIZED_RING) consumers[i]->note_ring_mapping(mapped_before);
+            if (find_ring) consumers[i]->note_ring_mapping(mapped_before);
             pin(consumer_cpu);
             // Map every page of the new buffer now, so the drain pays no first-touch
             // faults (a long-running tool pays them once), and run the loop once on a
