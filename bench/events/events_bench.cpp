@@ -777,7 +777,10 @@ int drains_per_round = 1;  // --drains: drains of each style a round, their mean
 /// The drain ratios of every table, for the summary at the end: [kind][style] -> per size.
 struct SummaryRow {
     std::string kind, style;
-    std::vector<std::pair<std::uint32_t, std::pair<double, double>>> by_size;  // size -> (ns, ratio)
+    struct Cell {
+        double ns, ratio, lo, hi;  // median ns per event, median ratio to libbpf C and its 90% interval
+    };
+    std::vector<std::pair<std::uint32_t, Cell>> by_size;
 };
 std::vector<SummaryRow> summary;
 
@@ -893,7 +896,9 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
             return x.kind == kind_name && x.style == style_name(styles[i]);
         });
         if (row == summary.end()) row = summary.insert(summary.end(), SummaryRow{kind_name, style_name(styles[i]), {}});
-        row->by_size.push_back({record_size, {abs_median(i, drain), ratio_median(i, drain)}});
+        const auto v = ratios(i, drain);
+        const auto [lo, hi] = v.empty() ? std::pair{0.0, 0.0} : median_interval(v);
+        row->by_size.push_back({record_size, {abs_median(i, drain), v.empty() ? 0.0 : median(v), lo, hi}});
     }
     if (!live) {
         std::printf("| consumer | drain ns/event | drain time vs C | drain CPU ns/event | drain CPU vs C | page faults per 1k events |\n"
@@ -955,8 +960,9 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
 }
 
 void print_summary(int rounds) {
-    std::printf("\nDrain: consumer CPU time vs libbpf C's by record size (median of %d rounds; CPU ns per event in "
-                "brackets; start()/stop(): elapsed time)\n", rounds);
+    std::printf("\nDrain: consumer CPU time vs libbpf C's by record size (median of %d rounds, then the median's 90%% "
+                "interval (bootstrap over the rounds) and CPU ns per event in brackets; start()/stop(): elapsed "
+                "time)\n", rounds);
     std::string last_kind;
     for (const SummaryRow& row : summary) {
         if (row.kind != last_kind) {
@@ -968,7 +974,7 @@ void print_summary(int rounds) {
             std::printf("\n");
         }
         std::printf("| %s |", row.style.c_str());
-        for (const auto& [size, v] : row.by_size) std::printf(" %.2fx (%.2f) |", v.second, v.first);
+        for (const auto& [size, v] : row.by_size) std::printf(" %.2fx (%.2f-%.2f; %.2f) |", v.ratio, v.lo, v.hi, v.ns);
         std::printf("\n");
     }
     std::fflush(stdout);

@@ -24,8 +24,8 @@ if [ $# -gt 0 ]; then
 else
     echo; echo "## Records read from memory (the defaults)"
     taskset -c 0,1 "$build/bench/events/bench_events"
-    echo; echo "## Records read from the consumer CPU's caches (--warm --buffer-mib 8 --drain-mib 1 --drains 16 --rounds 9 --live-size 0), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    taskset -c 0,1 "$build/bench/events/bench_events" --warm --buffer-mib 8 --drain-mib 1 --drains 16 --rounds 9 --live-size 0
+    echo; echo "## Records read from the consumer CPU's caches (--warm --buffer-mib 8 --drain-mib 1 --drains 16 --rounds 41 --live-size 0), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    taskset -c 0,1 "$build/bench/events/bench_events" --warm --buffer-mib 8 --drain-mib 1 --drains 16 --rounds 41 --live-size 0
 fi
 echo
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(date -u '+%H:%M UTC'))"
