@@ -24,11 +24,11 @@
 //        delivered event (getrusage; ratio: variant / libbpf, lower is cheaper). A live
 //        round's CPU ratio scatters (one wake-up per record: the scheduler's cost, and the
 //        host's); the table gives the median's 90% interval, and --rounds 25 narrows it.
-//        --per-round prints each round's live figures. Odd rounds run the styles in
-//        reverse order.
+//        --per-round prints each round's live figures. Each round runs the styles in an
+//        order of its own.
 // Buffers are large (--buffer-mib, 256 MiB for the ring and per CPU for perf), as a tool
 // that must not drop sizes them, so the records do not stay in the CPU caches. Every round
-// makes every consumer's buffers anew, in a rotating order, and maps all their pages first:
+// makes every consumer's buffers anew, in a random order, and maps all their pages first:
 // the memory a buffer gets weighs on a memory-bound drain, and buffers kept for the whole
 // run fixed that luck per style (docs/events.md, "The reference").
 //
@@ -813,15 +813,25 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
     Table t{styles, std::vector<std::vector<Sample>>(styles.size())};
     std::vector<std::unique_ptr<Consumer>> consumers(styles.size());
     for (int r = 0; r < rounds; ++r) {
-        // Every round gets new buffers, made in an order that rotates from round to round.
-        // The memory a buffer gets decides much of its drain time: two instances of the
-        // same libbpf C consumer, each keeping its buffers for the whole run, differed by
-        // 1.25x (the one made first was slower every round). New buffers each round in
-        // rotated order give every style every place; the median over rounds compares
-        // the code, not the memory a style happened to get.
+        // Every round gets new buffers, made in an order of its own. The memory a buffer
+        // gets decides much of its drain time: two instances of the same libbpf C
+        // consumer, each keeping its buffers for the whole run, differed by 1.25x (the one
+        // made first was slower every round). New buffers each round give every style every
+        // place; the median over rounds compares the code, not the memory a style happened
+        // to get. The orders (of making and of draining) are drawn at random, seeded so
+        // that a run repeats: rotated, as they were, every style had the same two
+        // neighbours in every round, and one style's drain can slow the next one's.
+        std::mt19937 shuffler(static_cast<std::uint32_t>(r) + 1);
+        auto shuffled = [&] {
+            std::vector<std::size_t> v(styles.size());
+            for (std::size_t k = 0; k < v.size(); ++k) v[k] = k;
+            std::shuffle(v.begin(), v.end(), shuffler);
+            return v;
+        };
         for (auto& c : consumers) c.reset();  // free the last round's memory first
+        const auto made = shuffled();
         for (std::size_t k = 0; k < styles.size(); ++k) {
-            const std::size_t i = (k + static_cast<std::size_t>(r)) % styles.size();
+            const std::size_t i = made[k];
             const bool find_ring = warm && target == SIZED_RING;  // warm_up() reads through its mapping
             const auto mapped_before = find_ring ? bpf_map_mappings() : std::vector<std::string>{};
             consumers[i] = make(styles[i]);
@@ -835,19 +845,14 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
             Sample ignored;
             measure_drain(*consumers[i], styles[i], target, std::min<std::uint32_t>(drain_count, 1000), ignored);
         }
-        // The order of the drains rotates too, and odd rounds run it backwards, so that no
-        // style (libbpf C included) always runs first, last or after the same neighbour.
-        auto order = [&](std::size_t k) {
-            const std::size_t n = styles.size(), shift = static_cast<std::size_t>(r / 2) % n;
-            return r % 2 == 0 ? (k + shift) % n : (2 * n - 1 - k + shift) % n;
-        };
         // --drains N: a round's drain figures are the means of N drains of each style, in N
-        // passes of that order (a drain of 1 MiB from the caches takes a few microseconds,
-        // which a single timing gets with the scatter of whatever interrupted it).
+        // passes, each in an order of its own (a drain of 1 MiB from the caches takes a few
+        // microseconds, which a single timing gets with the scatter of whatever interrupted it).
         std::vector<Sample> smp(styles.size());
         for (int pass = 0; pass < drains_per_round; ++pass) {
+            const auto order = shuffled();
             for (std::size_t k = 0; k < styles.size(); ++k) {
-                const std::size_t i = order(k);
+                const std::size_t i = order[k];
                 if (!drains(styles[i])) continue;
                 pin(consumer_cpu);
                 Sample one;
@@ -858,8 +863,9 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
                 smp[i].startup_us += share * one.startup_us;
             }
         }
+        const auto live_order = shuffled();
         for (std::size_t k = 0; k < styles.size(); ++k) {
-            const std::size_t i = order(k);
+            const std::size_t i = live_order[k];
             pin(consumer_cpu);
             if (live && styles[i] != Style::Floor) measure_live(*consumers[i], styles[i], target, live_ms, smp[i]);  // the floor spins
             if (per_round && live)

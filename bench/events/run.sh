@@ -4,7 +4,8 @@
 # arguments given, and prints the run's commit, machine and load before its markdown
 # tables. Without arguments it runs twice: records read from memory (every record size,
 # ring and perf, 5 rounds, live at 84 bytes), then records read from the consumer CPU's
-# caches (--warm, 1 MiB drains, each round's figure the mean of 16 drains).
+# caches (--warm, 1 MiB drains, each round's figure the mean of 16 drains, 41 rounds: the
+# summary's 90% intervals of the medians are then about +-3%).
 #
 #   sudo bench/events/run.sh                 # the tables of docs/events.md
 #   sudo bench/events/run.sh --rounds 3 --kind perf --sizes 84
