@@ -63,6 +63,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <stdexcept>
 #include <stop_token>
@@ -812,6 +813,7 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
     });
     Table t{styles, std::vector<std::vector<Sample>>(styles.size())};
     std::vector<std::unique_ptr<Consumer>> consumers(styles.size());
+    const bool find_ring = warm && target == SIZED_RING;  // warm_up() reads through the consumer's mapping
     for (int r = 0; r < rounds; ++r) {
         // Every round gets new buffers, made in an order of its own. The memory a buffer
         // gets decides much of its drain time: two instances of the same libbpf C
@@ -824,7 +826,7 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
         std::mt19937 shuffler(static_cast<std::uint32_t>(r) + 1);
         auto shuffled = [&] {
             std::vector<std::size_t> v(styles.size());
-            for (std::size_t k = 0; k < v.size(); ++k) v[k] = k;
+            std::iota(v.begin(), v.end(), std::size_t{0});
             std::shuffle(v.begin(), v.end(), shuffler);
             return v;
         };
@@ -832,7 +834,6 @@ void run_kind(const char* kind_name, sized_target target, std::vector<Style> sty
         const auto made = shuffled();
         for (std::size_t k = 0; k < styles.size(); ++k) {
             const std::size_t i = made[k];
-            const bool find_ring = warm && target == SIZED_RING;  // warm_up() reads through its mapping
             const auto mapped_before = find_ring ? bpf_map_mappings() : std::vector<std::string>{};
             consumers[i] = make(styles[i]);
             if (find_ring) consumers[i]->note_ring_mapping(mapped_before);
